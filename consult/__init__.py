@@ -1,0 +1,109 @@
+"""Consult: the participatory platform of the États généraux du numérique pour l'éducation."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from consult import config as config_module
+from consult.config import ROOT
+
+__all__ = ["create_app"]
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; ``config`` overrides what the environment says."""
+    settings = config_module.from_environment()
+    if config:
+        settings.update(config)
+        if "SQLALCHEMY_DATABASE_URL" in config:
+            settings["SQLALCHEMY_DATABASE_URL"] = config_module.normalise_database_url(
+                config["SQLALCHEMY_DATABASE_URL"]
+            )
+    _ensure_secret_key(settings)
+    config_module.validate(settings)
+
+    app = Flask(
+        "consult",
+        root_path=str(ROOT),
+        template_folder="templates",
+        static_folder="static",
+        instance_path=settings["INSTANCE_PATH"],
+    )
+    app.config.update(settings)
+    app.testing = settings["ENV_NAME"] == "testing"
+    _configure_logging(app)
+
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
+
+    from consult import hooks
+
+    hooks.init_app(app)
+    _register_extensions(app)
+    from consult import cache
+
+    cache.init_app(app)
+
+    from consult import accounts, admin, api, cli, views
+
+    views.init_app(app)
+    accounts.init_app(app)
+    admin.init_app(app)
+    api.init_app(app)
+    cli.init_app(app)
+    # Feature packages register themselves here as their issues land.
+    return app
+
+
+def _ensure_secret_key(settings: dict[str, Any]) -> None:
+    """Development and tests get a key; production must bring its own (validate() refuses)."""
+    if settings.get("SECRET_KEY") or settings["ENV_NAME"] == "production":
+        return
+    if settings["ENV_NAME"] == "testing":
+        settings["SECRET_KEY"] = "testing-secret-key-not-for-production-0123456789"
+        return
+    # Development: one random key kept in instance/ so sessions survive restarts.
+    path = Path(settings["INSTANCE_PATH"]) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+        os.chmod(path, 0o600)
+    settings["SECRET_KEY"] = path.read_text(encoding="ascii").strip()
+
+
+def _configure_logging(app: Flask) -> None:
+    level = getattr(logging, app.config["LOG_LEVEL"], logging.INFO)
+    app.logger.setLevel(level)
+    if not app.logger.handlers or app.config["ENV_NAME"] == "production":
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s")
+        )
+        app.logger.handlers[:] = [handler]
+    app.logger.propagate = False
+
+
+def _register_extensions(app: Flask) -> None:
+    from consult.db import db
+    from consult.extensions import babel, csrf, limiter, login_manager
+    from consult.i18n import select_locale
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(ROOT / "translations"),
+    )
+    limiter.init_app(app)
+    login_manager.init_app(app)

@@ -1,0 +1,80 @@
+"""A small shared cache: Redis when ``REDIS_URL`` is set (shared by all gunicorn workers),
+an in-process dictionary otherwise."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from flask import Flask, current_app
+
+
+class MemoryCache:
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            item = self._data.get(key)
+            if item is None or item[0] < time.monotonic():
+                self._data.pop(key, None)
+                return None
+            return item[1]
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        with self._lock:
+            self._data[key] = (time.monotonic() + ttl, value)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+
+class RedisCache:
+    def __init__(self, url: str, prefix: str) -> None:
+        import redis
+
+        self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._prefix = prefix
+
+    def get(self, key: str) -> str | None:
+        value = self._client.get(self._prefix + key)
+        return value.decode("utf-8") if value is not None else None
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        self._client.set(self._prefix + key, value, ex=ttl)
+
+    def delete(self, key: str) -> None:
+        self._client.delete(self._prefix + key)
+
+
+def init_app(app: Flask) -> None:
+    url = app.config.get("REDIS_URL")
+    prefix = app.config.get("CACHE_KEY_PREFIX", "consult:")
+    app.extensions["consult_cache"] = RedisCache(url, prefix) if url else MemoryCache()
+
+
+def cache() -> MemoryCache | RedisCache:
+    return current_app.extensions["consult_cache"]
+
+
+def cached_json(key: str, ttl: int, compute: Any) -> Any:
+    """Return the cached JSON value, computing and storing it when absent. A cache outage
+    degrades to computing every time rather than failing the page."""
+    store = cache()
+    try:
+        raw = store.get(key)
+    except Exception:  # noqa: BLE001 - a cache outage must not take pages down
+        current_app.logger.warning("cache unavailable, computing %s directly", key)
+        return compute()
+    if raw is not None:
+        return json.loads(raw)
+    value = compute()
+    try:
+        store.set(key, json.dumps(value), ttl)
+    except Exception:  # noqa: BLE001
+        current_app.logger.warning("cache unavailable, could not store %s", key)
+    return value

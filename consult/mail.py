@@ -1,0 +1,44 @@
+"""Outgoing mail through a configurable SMTP server; written to the log when none is set."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+
+from flask import current_app
+
+
+def outbox() -> list[EmailMessage]:
+    """Messages kept in memory when sending is suppressed (tests)."""
+    return current_app.extensions.setdefault("consult_outbox", [])
+
+
+def send_mail(to: str, subject: str, body: str) -> None:
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_SENDER"]
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+
+    if config.get("MAIL_SUPPRESS_SEND"):
+        outbox().append(message)
+        return
+    server = config.get("MAIL_SERVER")
+    if not server:
+        # Development: the message goes to the log so a reset link can be followed locally.
+        current_app.logger.info("Mail (no MAIL_SERVER set) to %s: %s\n%s", to, subject, body)
+        return
+    context = ssl.create_default_context()
+    port = config["MAIL_PORT"]
+    if config.get("MAIL_USE_SSL"):
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(server, port, context=context, timeout=10)
+    else:
+        smtp = smtplib.SMTP(server, port, timeout=10)
+    with smtp:
+        if config.get("MAIL_USE_TLS") and not config.get("MAIL_USE_SSL"):
+            smtp.starttls(context=context)
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        smtp.send_message(message)

@@ -1,0 +1,140 @@
+"""Territorial reference data (2020): 18 régions académiques, 30 académies, 101 départements.
+
+The CSV files in ``data/territories/`` are the source of truth. They are read once per process
+into an immutable catalogue used for form choices and lookups (no query per request), and
+copied into the database by :func:`load_territories` so other tables can reference them.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consult.config import ROOT
+from consult.models import Academie, Departement, RegionAcademique
+
+DATA_DIR = ROOT / "data" / "territories"
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str
+    name: str
+    slug: str
+    academie_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Acad:
+    code: str
+    name: str
+    slug: str
+    region_code: str
+    departement_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dept:
+    code: str
+    name: str
+    academie_code: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    regions: dict[str, Region] = field(default_factory=dict)
+    academies: dict[str, Acad] = field(default_factory=dict)
+    departements: dict[str, Dept] = field(default_factory=dict)
+
+    def academie_by_slug(self, slug: str) -> Acad | None:
+        return next((a for a in self.academies.values() if a.slug == slug), None)
+
+    def region_by_slug(self, slug: str) -> Region | None:
+        return next((r for r in self.regions.values() if r.slug == slug), None)
+
+    def region_of(self, academie_code: str | None) -> str | None:
+        acad = self.academies.get(academie_code or "")
+        return acad.region_code if acad else None
+
+    def academies_sorted(self) -> list[Acad]:
+        return sorted(self.academies.values(), key=lambda a: _sort_key(a.name))
+
+    def regions_sorted(self) -> list[Region]:
+        return sorted(self.regions.values(), key=lambda r: _sort_key(r.name))
+
+
+def _sort_key(name: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [
+            {k.strip(): (v or "").strip() for k, v in row.items()}
+            for row in csv.DictReader(handle)
+        ]
+
+
+@lru_cache(maxsize=4)
+def catalog(data_dir: Path = DATA_DIR) -> Catalog:
+    region_rows = _read(data_dir / "regions_academiques.csv")
+    acad_rows = _read(data_dir / "academies.csv")
+    dept_rows = _read(data_dir / "departements.csv")
+    depts = {r["code"]: Dept(r["code"], r["name"], r["academie_code"]) for r in dept_rows}
+    academies = {
+        r["code"]: Acad(
+            r["code"],
+            r["name"],
+            r["slug"],
+            r["region_code"],
+            tuple(sorted(d.code for d in depts.values() if d.academie_code == r["code"])),
+        )
+        for r in acad_rows
+    }
+    regions = {
+        r["code"]: Region(
+            r["code"],
+            r["name"],
+            r["slug"],
+            tuple(sorted(a.code for a in academies.values() if a.region_code == r["code"])),
+        )
+        for r in region_rows
+    }
+    return Catalog(regions=regions, academies=academies, departements=depts)
+
+
+def load_territories(session: Session, data_dir: Path = DATA_DIR) -> dict[str, int]:
+    """Insert or update the reference data; running it twice changes nothing.
+
+    Returns how many rows were created or updated per table.
+    """
+    cat = catalog(data_dir)
+    changed = {"regions": 0, "academies": 0, "departements": 0}
+    plan = (
+        ("regions", RegionAcademique, cat.regions.values(), ("name", "slug")),
+        ("academies", Academie, cat.academies.values(), ("name", "slug", "region_code")),
+        ("departements", Departement, cat.departements.values(), ("name", "academie_code")),
+    )
+    for key, model, items, fields in plan:
+        existing = {row.code: row for row in session.scalars(select(model))}
+        for item in items:
+            row = existing.get(item.code)
+            values = {f: getattr(item, f) for f in fields}
+            if row is None:
+                session.add(model(code=item.code, **values))
+                changed[key] += 1
+            elif any(getattr(row, f) != v for f, v in values.items()):
+                for f, v in values.items():
+                    setattr(row, f, v)
+                changed[key] += 1
+        # Parents must exist before children reference them (foreign keys are enforced).
+        session.flush()
+    return changed

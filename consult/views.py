@@ -1,0 +1,289 @@
+"""Home, long-form public pages, language switch, error pages and HTTP security headers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from jinja2 import TemplateNotFound
+from werkzeug.exceptions import HTTPException
+
+from consult import counters
+from consult.accounts.forms import LanguageForm
+from consult.hooks import NavItem, hooks
+from consult.i18n import LOCALE_COOKIE
+from consult.models import Audience, Role, ScopeKind
+from consult.permissions import Permission, can
+
+bp = Blueprint("pages", __name__)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@bp.route("/")
+def home():  # noqa: ANN201
+    opens = current_app.config["CONSULTATION_OPENS"]
+    closes = current_app.config["CONSULTATION_CLOSES"]
+    today = date.today()
+    if today < opens:
+        phase = "upcoming"
+    elif today > closes:
+        phase = "closed"
+    else:
+        phase = "open"
+    return render_template(
+        "home.html",
+        opens=opens,
+        closes=closes,
+        phase=phase,
+        stats=counters.participation(),
+    )
+
+
+def _long_form(name: str) -> str:
+    """Long texts are written per language rather than sentence by sentence in the catalog."""
+    locale = str(get_locale() or "fr")
+    try:
+        return render_template(f"pages/{locale}/{name}.html")
+    except TemplateNotFound:
+        return render_template(f"pages/fr/{name}.html")
+
+
+@bp.route("/donnees-personnelles")
+def privacy():  # noqa: ANN201
+    return _long_form("privacy")
+
+
+@bp.route("/mentions-legales")
+def legal():  # noqa: ANN201
+    return _long_form("legal")
+
+
+@bp.route("/accessibilite")
+def accessibility():  # noqa: ANN201
+    return _long_form("accessibility")
+
+
+@bp.route("/langue", methods=["POST"])
+def set_language():  # noqa: ANN201
+    form = LanguageForm()
+    target = request.referrer if _same_site(request.referrer) else url_for("pages.home")
+    response = redirect(target)
+    if form.validate_on_submit():
+        response.set_cookie(
+            LOCALE_COOKIE,
+            form.lang.data,
+            max_age=365 * 24 * 3600,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def _same_site(url: str | None) -> bool:
+    from urllib.parse import urlsplit
+
+    if not url:
+        return False
+    return urlsplit(url).netloc == urlsplit(request.host_url).netloc
+
+
+ERROR_TITLES = {
+    400: _l("Requête incorrecte"),
+    401: _l("Connexion nécessaire"),
+    403: _l("Accès refusé"),
+    404: _l("Page introuvable"),
+    405: _l("Méthode non autorisée"),
+    409: _l("Conflit"),
+    413: _l("Fichier ou formulaire trop volumineux"),
+    422: _l("Données invalides"),
+    429: _l("Trop de requêtes"),
+    500: _l("Erreur du serveur"),
+}
+ERROR_TEXTS = {
+    400: _l("La requête n'a pas pu être comprise. Vérifiez les informations envoyées."),
+    401: _l("Connectez-vous pour accéder à cette page."),
+    403: _l("Vous n'avez pas les droits nécessaires pour accéder à cette page."),
+    404: _l("La page que vous cherchez n'existe pas ou a été déplacée."),
+    405: _l("Cette adresse ne peut pas être utilisée de cette façon."),
+    409: _l("Cette action entre en conflit avec une autre. Rechargez la page et réessayez."),
+    413: _l("Ce que vous avez envoyé dépasse la taille autorisée."),
+    422: _l("Les informations envoyées ne sont pas valides."),
+    429: _l("Vous avez fait trop de demandes en peu de temps. Réessayez dans quelques minutes."),
+    500: _l("Une erreur inattendue s'est produite. L'équipe technique en est informée."),
+}
+
+
+def render_error(code: int, detail: str | None = None):  # noqa: ANN201
+    return (
+        render_template(
+            "error.html",
+            code=code,
+            title=ERROR_TITLES.get(code, ERROR_TITLES[500]),
+            text=detail or ERROR_TEXTS.get(code, ERROR_TEXTS[500]),
+        ),
+        code,
+    )
+
+
+def _nav_items() -> list[NavItem]:
+    return [
+        item
+        for item in sorted(hooks().nav, key=lambda i: i.order)
+        if item.endpoint in current_app.view_functions
+    ]
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    nav = hooks(app).nav
+    nav.extend(
+        [
+            NavItem(_l("Forums"), "forums.index", 10),
+            NavItem(_l("Questionnaire"), "surveys.index", 20),
+            NavItem(_l("Territoires"), "territories.index", 30),
+            NavItem(_l("Retex"), "retex.index", 40),
+            NavItem(_l("Synthèses"), "synthesis.index", 50),
+            NavItem(_l("Résultats"), "synthesis.results", 60),
+        ]
+    )
+
+    hooks(app).counter_labels["participants"] = _l("participants inscrits")
+
+    @app.template_filter("suppressed")
+    def suppressed(value: int | None) -> str:
+        """Public figures built on 1 to 9 people are shown as "< 10" (privacy)."""
+        from consult.api import SUPPRESSION_THRESHOLD
+
+        if value is None:
+            return "–"
+        if 0 < value < SUPPRESSION_THRESHOLD:
+            return f"< {SUPPRESSION_THRESHOLD}"
+        return format_decimal(value)
+
+    @app.template_filter("date_long")
+    def date_long(value: date) -> str:
+        return format_date(value, "long")
+
+    @app.template_global()
+    def role_label(role: str) -> str:
+        return Role(role).label
+
+    @app.template_global()
+    def scope_label(kind: str, code: str) -> str:
+        from consult.territories import catalog
+
+        cat = catalog()
+        if kind == ScopeKind.ACADEMIE and code in cat.academies:
+            return str(_l("académie de %(name)s", name=cat.academies[code].name))
+        if kind == ScopeKind.REGION and code in cat.regions:
+            return str(_l("région académique %(name)s", name=cat.regions[code].name))
+        return code
+
+    @app.template_global()
+    def counter_label(key: str) -> str:
+        return str(hooks(app).counter_labels.get(key, key))
+
+    @app.context_processor
+    def inject() -> dict:
+        config = app.config
+        return {
+            "can": can,
+            "audiences": list(Audience),
+            "Permission": Permission,
+            "nav_items": _nav_items(),
+            "current_locale": str(get_locale() or "fr"),
+            "language_form": LanguageForm(
+                formdata=None, data={"lang": str(get_locale() or "fr")}
+            ),
+            "site": {
+                "title": config["CONSULTATION_TITLE"],
+                "publisher": config["SITE_PUBLISHER"],
+                "publisher_address": config["SITE_PUBLISHER_ADDRESS"],
+                "publication_director": config["SITE_PUBLICATION_DIRECTOR"],
+                "host_name": config["SITE_HOST_NAME"],
+                "host_address": config["SITE_HOST_ADDRESS"],
+                "contact_email": config["SITE_CONTACT_EMAIL"],
+                "dpo_contact": config["SITE_DPO_CONTACT"],
+                "retention_months": config["ACCOUNT_RETENTION_MONTHS"],
+                "log_retention_days": config["LOG_RETENTION_DAYS"],
+                "closes": config["CONSULTATION_CLOSES"].strftime("%d/%m/%Y"),
+                "opens": config["CONSULTATION_OPENS"].strftime("%d/%m/%Y"),
+                "accessibility_statement_date": config["ACCESSIBILITY_STATEMENT_DATE"].strftime(
+                    "%d/%m/%Y"
+                ),
+            },
+        }
+
+    @app.after_request
+    def security_headers(response):  # noqa: ANN001, ANN202
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+        )
+        if app.config["SESSION_COOKIE_SECURE"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if getattr(g, "no_store", False) or request.endpoint and request.endpoint.startswith(
+            "account."
+        ):
+            headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # noqa: ANN202
+        return render_error(
+            400,
+            str(
+                _l(
+                    "Le formulaire a expiré ou son jeton de sécurité est absent. "
+                    "Rechargez la page et recommencez."
+                )
+            ),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # noqa: ANN202
+        if error.code is None or error.code < 400:
+            return error
+        if request.path.startswith("/api/"):
+            from consult.api import api_error
+
+            return api_error(error.code, error.description)
+        response_body, code = render_error(error.code)
+        if error.code == 405 and error.valid_methods:
+            return response_body, code, {"Allow": ", ".join(error.valid_methods)}
+        return response_body, code
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception):  # noqa: ANN202
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        from consult.db import db
+
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            from consult.api import api_error
+
+            return api_error(500, None)
+        return render_error(500)
