@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    SelectChoice,
     EmailField,
     PasswordField,
     RadioField,
@@ -16,7 +17,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
-from consult.models import Audience, OtherActorKind, SchoolLevel
+from consult.models import (
+    AUDIENCE_LABELS,
+    OTHER_ACTOR_LABELS,
+    SCHOOL_LEVEL_LABELS,
+    Audience,
+    OtherActorKind,
+    SchoolLevel,
+)
 from consult.security import PASSWORD_MAX_LENGTH, password_problem, pseudonym_problem
 from consult.territories import catalog
 
@@ -24,8 +32,8 @@ EMAIL_MAX_LENGTH = 254
 
 
 def _academie_choices() -> list[tuple[str, str]]:
-    return [("", str(_l("Choisir une académie")))] + [
-        (a.code, a.name) for a in catalog().academies_sorted()
+    return [SelectChoice("", _l("Choisir une académie"))] + [
+        SelectChoice(a.code, a.name) for a in catalog().academies_sorted()
     ]
 
 
@@ -33,8 +41,8 @@ def _departement_choices() -> list[tuple[str, str]]:
     cat = catalog()
     items = sorted(cat.departements.values(), key=lambda d: (d.code.zfill(3)))
     # data-academie lets the optional script narrow the list to the chosen académie.
-    return [("", str(_l("Non précisé")), {})] + [
-        (
+    return [SelectChoice("", _l("Non précisé"))] + [
+        SelectChoice(
             d.code,
             f"{d.name} ({d.code}) — {cat.academies[d.academie_code].name}",
             {"data-academie": d.academie_code},
@@ -47,9 +55,16 @@ class EmailAddress:
     """Syntax check without any DNS lookup (no network request leaves the machine)."""
 
     def __call__(self, form: FlaskForm, field: EmailField) -> None:
+        from flask import current_app
+
         value = (field.data or "").strip()
         try:
-            result = validate_email(value, check_deliverability=False)
+            result = validate_email(
+                value,
+                check_deliverability=False,
+                # Tests use the reserved .test domain, refused elsewhere as a special-use name.
+                test_environment=current_app.config.get("ENV_NAME") == "testing",
+            )
         except EmailNotValidError as exc:
             raise ValidationError(_l("Adresse électronique invalide.")) from exc
         field.data = result.normalized
@@ -60,40 +75,53 @@ class ProfileFieldsMixin:
 
     audience = RadioField(
         _l("Vous participez en tant que"),
-        choices=[(a.value, a.label) for a in Audience],
+        choices=[SelectChoice(a.value, AUDIENCE_LABELS[a]) for a in Audience],
         validators=[InputRequired(message=_l("Indiquez à quel titre vous participez."))],
     )
     other_actor_kind = SelectField(
         _l("Type d'acteur (si « autre acteur »)"),
-        choices=[("", _l("Non précisé"))] + [(k.value, k.label) for k in OtherActorKind],
+        choices=[SelectChoice("", _l("Non précisé"))]
+        + [SelectChoice(k.value, OTHER_ACTOR_LABELS[k]) for k in OtherActorKind],
         validators=[Optional()],
     )
     school_level = RadioField(
         _l("Niveau scolaire (élèves seulement)"),
         description=_l("Nous ne demandons jamais votre âge."),
-        choices=[(s.value, s.label) for s in SchoolLevel],
+        choices=[SelectChoice(s.value, SCHOOL_LEVEL_LABELS[s]) for s in SchoolLevel],
         validators=[Optional()],
     )
+    # Choices are checked by the validators below, with messages that name the problem.
     academie = SelectField(
         _l("Académie"),
         validators=[DataRequired(message=_l("Choisissez votre académie."))],
+        validate_choice=False,
     )
-    departement = SelectField(_l("Département (facultatif)"), validators=[Optional()])
+    departement = SelectField(
+        _l("Département (facultatif)"), validators=[Optional()], validate_choice=False
+    )
 
     def _init_territory_choices(self) -> None:
-        self.audience.choices = [(a.value, a.label) for a in Audience]
         self.academie.choices = _academie_choices()
         self.departement.choices = _departement_choices()
 
-    def validate_school_level(self, field: RadioField) -> None:
-        if self.audience.data == Audience.ELEVE and not field.data:
-            raise ValidationError(_l("Les élèves indiquent leur niveau : collège ou lycée."))
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        valid = super().validate(extra_validators)  # type: ignore[misc]
+        # Cross-field rules: Optional() on these fields stops their own validator chain.
+        if self.audience.data == Audience.ELEVE and not self.school_level.data:
+            self.school_level.errors = [
+                *self.school_level.errors,
+                _l("Les élèves indiquent leur niveau : collège ou lycée."),
+            ]
+            valid = False
         if self.audience.data != Audience.ELEVE:
-            field.data = None
-
-    def validate_other_actor_kind(self, field: SelectField) -> None:
+            self.school_level.data = None
         if self.audience.data != Audience.AUTRE:
-            field.data = None
+            self.other_actor_kind.data = None
+        return valid
+
+    def validate_academie(self, field: SelectField) -> None:
+        if field.data not in catalog().academies:
+            raise ValidationError(_l("Académie inconnue."))
 
     def validate_departement(self, field: SelectField) -> None:
         if not field.data:
@@ -305,4 +333,6 @@ class DeletionForm(ReauthForm):
 
 
 class LanguageForm(FlaskForm):
-    lang = SelectField(_l("Langue"), choices=[("fr", "Français"), ("en", "English")])
+    lang = SelectField(
+        _l("Langue"), choices=[SelectChoice("fr", "Français"), SelectChoice("en", "English")]
+    )

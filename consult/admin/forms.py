@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from consult.models import Role, ScopeKind
+from consult.models import ROLE_LABELS, Role, ScopeKind
 from consult.territories import catalog
 
 
@@ -18,22 +18,21 @@ class GrantForm(FlaskForm):
     )
     role = SelectField(
         _l("Rôle"),
-        choices=[(r.value, r.label) for r in Role if r is not Role.PARTICIPANT],
+        choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role if r is not Role.PARTICIPANT],
     )
     scope = SelectField(_l("Territoire (coordinateurs seulement)"), validators=[Optional()])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.role.choices = [(r.value, r.label) for r in Role if r is not Role.PARTICIPANT]
         cat = catalog()
         self.scope.choices = (
-            [("", str(_l("Aucun (rôle national)")))]
+            [SelectChoice("", _l("Aucun (rôle national)"))]
             + [
-                (f"{ScopeKind.REGION.value}:{r.code}", f"{_l('Région académique')} {r.name}")
+                SelectChoice(f"{ScopeKind.REGION.value}:{r.code}", f"{_l('Région académique')} {r.name}")
                 for r in cat.regions_sorted()
             ]
             + [
-                (f"{ScopeKind.ACADEMIE.value}:{a.code}", f"{_l('Académie')} {a.name}")
+                SelectChoice(f"{ScopeKind.ACADEMIE.value}:{a.code}", f"{_l('Académie')} {a.name}")
                 for a in cat.academies_sorted()
             ]
         )

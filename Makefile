@@ -1,0 +1,69 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install python-deps assets translations browser lint format db demo serve-prod bench clean
+
+run: install
+	$(FLASK) init
+	$(FLASK) demo --scale tiny --if-empty
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install browser
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+install: python-deps assets translations
+
+python-deps: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+assets: static/dsfr/.built
+
+node_modules/.installed: package.json package-lock.json .npmrc
+	npm ci
+	touch $@
+
+static/dsfr/.built: node_modules/.installed scripts/build-assets.mjs
+	node scripts/build-assets.mjs
+	touch $@
+
+translations: python-deps
+	$(BIN)/pybabel compile --use-fuzzy -d translations -f -q 2>/dev/null || $(BIN)/pybabel compile -d translations -f
+
+# Debian's Chromium for the Playwright tests (only when running as root with apt available).
+browser:
+	sh scripts/install-browser.sh
+
+lint: python-deps
+	$(BIN)/ruff check .
+
+format: python-deps
+	$(BIN)/ruff format consult tests bench migrations app.py
+
+# Refresh the message catalogs after changing UI strings.
+messages: python-deps
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location
+
+db: install
+	$(FLASK) init
+
+demo: install
+	$(FLASK) demo --scale $(or $(SCALE),tiny)
+
+# Production-like serving: gunicorn with several workers (set SECRET_KEY, DATABASE_URL, REDIS_URL).
+serve-prod: install
+	$(FLASK) init
+	$(BIN)/gunicorn --workers $(or $(WORKERS),2) --bind $(HOST):$(PORT) --access-logfile - app:app
+
+clean:
+	rm -rf $(VENV) node_modules static/dsfr .pytest_cache .ruff_cache

@@ -1,0 +1,170 @@
+"""Test fixtures: one database migrated once per run, each test inside a rolled-back transaction.
+
+The same suite runs on SQLite (default) and on PostgreSQL when TEST_DATABASE_URL is set; CI sets
+it and also REDIS_URL, so the rate limits and caches are exercised on Redis there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+
+os.environ["CONSULT_ENV"] = "testing"
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from consult import create_app, migrate
+from consult.db import db, make_engine
+from consult.extensions import limiter
+from consult.territories import load_territories
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+RUN_ID = uuid.uuid4().hex[:8]
+CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("TEST_DATABASE_URL"):
+        return
+    if ON_CI:
+        # On CI every PostgreSQL test must run: a missing TEST_DATABASE_URL is an error.
+        raise pytest.UsageError("CI=true but TEST_DATABASE_URL is not set")
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        from consult.config import normalise_database_url
+
+        url = normalise_database_url(url)
+        _reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    return url
+
+
+def make_test_app(database_url: str, **overrides: object) -> Flask:
+    config = {
+        "SQLALCHEMY_DATABASE_URL": database_url,
+        "INSTANCE_PATH": os.environ.get("PYTEST_INSTANCE", "/tmp/consult-test-instance"),
+        "COUNTERS_CACHE_SECONDS": 0,
+        "CACHE_KEY_PREFIX": f"consult-test-{RUN_ID}:",
+        "RATELIMIT_KEY_PREFIX": f"consult-test-{RUN_ID}",
+        # Generous limits for the suite; the rate-limit tests lower them explicitly.
+        "RATELIMIT_LOGIN": "1000 per minute",
+        "RATELIMIT_REGISTER": "1000 per minute",
+        "RATELIMIT_RESET": "1000 per minute",
+        "RATELIMIT_REAUTH": "1000 per minute",
+        "MAIL_SUPPRESS_SEND": True,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    application = make_test_app(database_url)
+    with application.app_context():
+        migrate.upgrade("head", url=database_url)
+        load_territories(db.session)
+        db.session.commit()
+        db.session.remove()
+    yield application
+    assert db.engine is not None
+    db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
+    """Every test runs in a transaction rolled back at the end: the views' commits become
+    savepoint releases. Tests that need real commits (concurrency) use ``committing``.
+
+    No application context is pushed around the test on purpose: each request must get its own
+    context, session and ``g`` (the logged-in user lives there), as in production.
+    """
+    app.extensions.pop("consult_outbox", None)
+    if "committing" in request.fixturenames:
+        yield
+        return
+    engine = db.engine
+    assert engine is not None
+    connection = engine.connect()
+    transaction = connection.begin()
+    db.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield
+    finally:
+        db.session.remove()
+        db.session_factory.configure(bind=engine)
+        transaction.rollback()
+        connection.close()
+        _reset_rate_limits(app)
+
+
+def _reset_rate_limits(app: Flask) -> None:
+    with app.app_context():
+        limiter.reset()
+
+
+@pytest.fixture
+def session(app: Flask):  # noqa: ANN201
+    return db.session
+
+
+class Client(FlaskClient):
+    """A test client that submits forms the way a browser does: GET the page, take its CSRF
+    token, POST the form."""
+
+    def csrf_token(self, url: str) -> str:
+        response = self.get(url)
+        match = CSRF_RE.search(response.get_data(as_text=True))
+        assert match, f"no CSRF token on {url} (status {response.status_code})"
+        return match.group(1)
+
+    def submit(self, url: str, data: dict | None = None, *, page: str | None = None, **kw):  # noqa: ANN003, ANN201
+        payload = dict(data or {})
+        payload.setdefault("csrf_token", self.csrf_token(page or url))
+        return self.post(url, data=payload, **kw)
+
+    def login(self, email: str, password: str = DEFAULT_PASSWORD):  # noqa: ANN201
+        response = self.submit("/compte/connexion", {"email": email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+    def logout(self):  # noqa: ANN201
+        return self.submit("/compte/deconnexion", page="/")
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    app.test_client_class = Client
+    return app.test_client()
+
+
+@pytest.fixture
+def user(session) -> object:  # noqa: ANN001
+    return UserFactory()
+
+
+@pytest.fixture
+def outbox(app: Flask) -> list:
+    return app.extensions.setdefault("consult_outbox", [])
