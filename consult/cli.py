@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import select
 
@@ -19,7 +20,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
 
 
-@click.group("db", help="Migrations de la base (Alembic).")
+@click.group("db", cls=AppGroup, help="Migrations de la base (Alembic).")
 def db_group() -> None:
     pass
 
@@ -48,7 +49,7 @@ def db_revision(message: str, empty: bool) -> None:
     migrate.revision(message, autogenerate=not empty)
 
 
-@click.group("territories", help="Référentiel territorial 2020.")
+@click.group("territories", cls=AppGroup, help="Référentiel territorial 2020.")
 def territories_group() -> None:
     pass
 
@@ -70,12 +71,13 @@ def _load_territories() -> None:
 
 
 @click.command("init", help="Initialise la base : migrations puis référentiel territorial.")
+@with_appcontext
 def init_command() -> None:
     migrate.upgrade("head")
     _load_territories()
 
 
-@click.group("users", help="Comptes et rôles.")
+@click.group("users", cls=AppGroup, help="Comptes et rôles.")
 def users_group() -> None:
     pass
 
@@ -86,11 +88,9 @@ def users_group() -> None:
 @click.option("--academie", default="01", show_default=True, help="Code de l'académie.")
 @click.password_option("--password", prompt="Mot de passe")
 def create_admin(pseudonym: str, email: str, academie: str, password: str) -> None:
-    from email_validator import EmailNotValidError, validate_email
-
     from consult.accounts import services
     from consult.models import Audience
-    from consult.security import password_problem, pseudonym_problem
+    from consult.security import normalise_email, password_problem, pseudonym_problem
 
     with force_locale("fr"):
         problems = [
@@ -98,8 +98,8 @@ def create_admin(pseudonym: str, email: str, academie: str, password: str) -> No
             password_problem(password, pseudonym, email),
         ]
         try:
-            email = validate_email(email, check_deliverability=False).normalized
-        except EmailNotValidError:
+            email = normalise_email(email)
+        except ValueError:
             problems.append("Adresse électronique invalide.")
         problems = [p for p in problems if p]
         if problems:
@@ -173,6 +173,7 @@ def revoke(pseudonym: str, role: str) -> None:
 )
 @click.option("--seed", default=2020, show_default=True, type=int)
 @click.option("--if-empty", is_flag=True, help="Ne fait rien si des comptes existent déjà.")
+@with_appcontext
 def demo_command(scale: str, seed: int, if_empty: bool) -> None:
     from consult import demo
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, current_app
 from flask.globals import _cv_app
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
@@ -60,27 +60,39 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+class AppSession(Session):
+    """A session bound to the current application's engine, so several apps (tests, tools)
+    can live in one process without sharing a database by accident."""
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any:
+        if self.bind is not None:  # bound explicitly, e.g. to a test's outer transaction
+            return self.bind
+        return current_app.extensions["consult_engine"]
+
+
 class Database:
-    """Holds the engine and the scoped session for one application."""
+    """The scoped session (one per application context) and access to the app's engine."""
 
     def __init__(self) -> None:
-        self.engine: Engine | None = None
-        self.session_factory = sessionmaker(expire_on_commit=False)
+        self.session_factory = sessionmaker(class_=AppSession, expire_on_commit=False)
         self.session = scoped_session(self.session_factory, scopefunc=_app_context_id)
 
     def init_app(self, app: Flask) -> None:
         url = app.config["SQLALCHEMY_DATABASE_URL"]
-        self.engine = make_engine(url, echo=app.config.get("SQLALCHEMY_ECHO", False))
-        self.session_factory.configure(bind=self.engine)
-        app.extensions["consult_db"] = self
+        app.extensions["consult_engine"] = make_engine(
+            url, echo=app.config.get("SQLALCHEMY_ECHO", False)
+        )
 
         @app.teardown_appcontext
         def _remove_session(_exc: BaseException | None) -> None:
             self.session.remove()
 
     @property
+    def engine(self) -> Engine:
+        return current_app.extensions["consult_engine"]
+
+    @property
     def dialect(self) -> str:
-        assert self.engine is not None
         return self.engine.dialect.name
 
 
@@ -110,9 +122,3 @@ def commit() -> None:
     except IntegrityError:
         db.session.rollback()
         raise
-
-
-def request_cache() -> dict:
-    if "consult_cache" not in g:
-        g.consult_cache = {}
-    return g.consult_cache

@@ -56,6 +56,26 @@ def fold(value: str) -> str:
     return re.sub(r"\s+", " ", value).strip().casefold()
 
 
+def normalise_email(value: str) -> str:
+    """Checked syntax, normalised form; no DNS lookup (no request leaves the machine).
+
+    Raises ``ValueError`` with nothing personal in it when the address is not valid.
+    """
+    from email_validator import EmailNotValidError, validate_email
+    from flask import current_app
+
+    try:
+        result = validate_email(
+            value.strip(),
+            check_deliverability=False,
+            # Tests use the reserved .test domain, refused elsewhere as a special-use name.
+            test_environment=current_app.config.get("ENV_NAME") == "testing",
+        )
+    except EmailNotValidError as exc:
+        raise ValueError("invalid email address") from exc
+    return result.normalized
+
+
 def email_key(email: str) -> str:
     return email.strip().casefold()
 

@@ -89,8 +89,7 @@ def app(database_url: str) -> Iterator[Flask]:
         db.session.commit()
         db.session.remove()
     yield application
-    assert db.engine is not None
-    db.engine.dispose()
+    application.extensions["consult_engine"].dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -105,8 +104,7 @@ def _isolated(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
     if "committing" in request.fixturenames:
         yield
         return
-    engine = db.engine
-    assert engine is not None
+    engine = app.extensions["consult_engine"]
     connection = engine.connect()
     transaction = connection.begin()
     db.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
@@ -114,7 +112,7 @@ def _isolated(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
         yield
     finally:
         db.session.remove()
-        db.session_factory.configure(bind=engine)
+        db.session_factory.configure(bind=None)
         transaction.rollback()
         connection.close()
         _reset_rate_limits(app)
@@ -123,6 +121,11 @@ def _isolated(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
 def _reset_rate_limits(app: Flask) -> None:
     with app.app_context():
         limiter.reset()
+
+
+@pytest.fixture
+def committing() -> None:
+    """Opt out of the rolled-back transaction: the test commits for real and cleans up."""
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -25,7 +24,12 @@ from consult.models import (
     OtherActorKind,
     SchoolLevel,
 )
-from consult.security import PASSWORD_MAX_LENGTH, password_problem, pseudonym_problem
+from consult.security import (
+    PASSWORD_MAX_LENGTH,
+    normalise_email,
+    password_problem,
+    pseudonym_problem,
+)
 from consult.territories import catalog
 
 EMAIL_MAX_LENGTH = 254
@@ -55,19 +59,10 @@ class EmailAddress:
     """Syntax check without any DNS lookup (no network request leaves the machine)."""
 
     def __call__(self, form: FlaskForm, field: EmailField) -> None:
-        from flask import current_app
-
-        value = (field.data or "").strip()
         try:
-            result = validate_email(
-                value,
-                check_deliverability=False,
-                # Tests use the reserved .test domain, refused elsewhere as a special-use name.
-                test_environment=current_app.config.get("ENV_NAME") == "testing",
-            )
-        except EmailNotValidError as exc:
+            field.data = normalise_email(field.data or "")
+        except ValueError as exc:
             raise ValidationError(_l("Adresse électronique invalide.")) from exc
-        field.data = result.normalized
 
 
 class ProfileFieldsMixin:

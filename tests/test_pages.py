@@ -1,0 +1,215 @@
+"""Public pages, layout, language, security headers and error pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from consult import counters
+from tests.factories import UserFactory
+
+PUBLIC_PAGES = [
+    "/",
+    "/donnees-personnelles",
+    "/mentions-legales",
+    "/accessibilite",
+    "/compte/inscription",
+    "/compte/connexion",
+    "/compte/mot-de-passe-oublie",
+]
+
+
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
+def test_public_page_is_french_dsfr_and_self_contained(client, path) -> None:  # noqa: ANN001
+    response = client.get(path)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<html lang="fr"' in html
+    assert "/static/dsfr/dsfr.min.css" in html
+    assert 'href="#contenu"' in html and 'id="contenu"' in html  # skip link target
+    assert html.count("<h1") == 1
+    # Nothing is loaded from another host: every src/href of a resource is local.
+    for tag, attr in (("script", "src"), ("link", "href"), ("img", "src")):
+        for url in re.findall(rf"<{tag}[^>]*\s{attr}=\"([^\"]+)\"", html):
+            assert url.startswith("/"), f"{tag} loads {url} from another host"
+    assert "style=" not in html, "inline styles are blocked by the CSP"
+    assert re.search(r"<script(?![^>]*\ssrc=)[^>]*>", html) is None, "inline script"
+    for link in ("/donnees-personnelles", "/mentions-legales", "/accessibilite"):
+        assert f'href="{link}"' in html
+
+
+def test_security_headers(client) -> None:  # noqa: ANN001
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_session_cookie_flags(client) -> None:  # noqa: ANN001
+    response = client.get("/compte/connexion")
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if "consult_session=" in c)
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_secure_cookies_and_hsts_in_production(database_url) -> None:  # noqa: ANN001
+    from tests.conftest import make_test_app
+
+    prod = make_test_app(
+        database_url, ENV_NAME="production", SECRET_KEY="p" * 40, SESSION_COOKIE_SECURE=True
+    )
+    response = prod.test_client().get("/compte/connexion", base_url="https://consult.test")
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if "consult_session=" in c)
+    assert "Secure" in cookie
+    assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+
+
+def test_account_pages_are_not_cached(client, user) -> None:  # noqa: ANN001
+    client.login(user.email)
+    assert client.get("/compte/").headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "title"),
+    [
+        ("GET", "/page-qui-n-existe-pas", 404, "Page introuvable"),
+        ("PUT", "/", 405, "Méthode non autorisée"),
+        ("GET", "/compte/deconnexion", 405, "Méthode non autorisée"),
+        ("GET", "/compte/reinitialiser/faux", 400, "Lien invalide"),
+    ],
+)
+def test_french_error_pages(client, method, path, status, title) -> None:  # noqa: ANN001
+    response = client.open(path, method=method)
+    assert response.status_code == status
+    assert title in response.get_data(as_text=True)
+    assert '<html lang="fr"' in response.get_data(as_text=True)
+
+
+def test_403_page(client, user) -> None:  # noqa: ANN001
+    client.login(user.email)
+    response = client.get("/admin/")
+    assert response.status_code == 403
+    assert "Accès refusé" in response.get_data(as_text=True)
+
+
+def test_413_page(app, client) -> None:  # noqa: ANN001
+    previous = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    try:
+        response = client.post("/compte/connexion", data={"email": "x" * 5000})
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = previous
+    assert response.status_code == 413
+    assert "trop volumineux" in response.get_data(as_text=True)
+
+
+def test_500_page_is_french_and_rolls_back(app, client, monkeypatch) -> None:  # noqa: ANN001
+    def boom() -> dict:
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(counters, "participation", boom)
+    response = client.get("/")
+    assert response.status_code == 500
+    assert "Erreur du serveur" in response.get_data(as_text=True)
+    assert "simulated failure" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "config_key", "data"),
+    [
+        ("/compte/connexion", "RATELIMIT_LOGIN", {"email": "a@exemple.test", "password": "b"}),
+        ("/compte/inscription", "RATELIMIT_REGISTER", {"pseudonym": "x"}),
+        ("/compte/mot-de-passe-oublie", "RATELIMIT_RESET", {"email": "a@exemple.test"}),
+    ],
+)
+def test_rate_limits(app, client, path, config_key, data) -> None:  # noqa: ANN001
+    from consult.extensions import limiter
+
+    previous = app.config[config_key]
+    app.config[config_key] = "3 per minute"
+    try:
+        with app.app_context():
+            limiter.reset()
+        token = client.csrf_token(path)
+        statuses = [
+            client.post(path, data=data | {"csrf_token": token}).status_code for _ in range(5)
+        ]
+        assert 429 not in statuses[:3]
+        assert statuses[3:] == [429, 429]
+        response = client.post(path, data=data | {"csrf_token": token})
+        assert "Trop de requêtes" in response.get_data(as_text=True)
+        # Reading the page is not limited.
+        assert client.get(path).status_code == 200
+    finally:
+        app.config[config_key] = previous
+        with app.app_context():
+            limiter.reset()
+
+
+def test_language_switch_to_english_and_back(client) -> None:  # noqa: ANN001
+    response = client.submit("/langue", {"lang": "en"}, page="/", headers={"Referer": "/"})
+    assert response.status_code == 302
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="en"' in html
+    assert "Sign in" in html or "Log in" in html
+    assert client.get("/donnees-personnelles").get_data(as_text=True).count("Personal data") >= 1
+    client.submit("/langue", {"lang": "fr"}, page="/")
+    assert '<html lang="fr"' in client.get("/").get_data(as_text=True)
+
+
+def test_language_switch_rejects_unknown_language(client) -> None:  # noqa: ANN001
+    client.submit("/langue", {"lang": "xx"}, page="/")
+    assert '<html lang="fr"' in client.get("/").get_data(as_text=True)
+
+
+def test_home_shows_calendar_and_counters_with_suppression(app, client, session) -> None:  # noqa: ANN001
+    for _ in range(12):
+        UserFactory(audience="professeur")
+    for _ in range(3):
+        UserFactory(audience="agent")
+    html = client.get("/").get_data(as_text=True)
+    assert "Calendrier" in html
+    assert "La consultation est ouverte" in html
+    teachers = re.search(r"Professeurs</th><td>([^<]+)</td>", html).group(1)
+    agents = re.search(r"Agents</th><td>([^<]+)</td>", html).group(1)
+    assert teachers == "12"
+    assert agents == "&lt; 10"
+    assert re.search(r"Élèves</th><td>0</td>", html)
+
+
+def test_home_calendar_phases(app, client) -> None:  # noqa: ANN001
+    from datetime import date
+
+    previous = app.config["CONSULTATION_OPENS"], app.config["CONSULTATION_CLOSES"]
+    try:
+        app.config["CONSULTATION_OPENS"], app.config["CONSULTATION_CLOSES"] = (
+            date(2020, 6, 1), date(2020, 11, 5),
+        )
+        assert "est close depuis le 5 novembre 2020" in client.get("/").get_data(as_text=True)
+        app.config["CONSULTATION_OPENS"], app.config["CONSULTATION_CLOSES"] = (
+            date(2099, 1, 1), date(2099, 2, 1),
+        )
+        assert "ouvrira le 1 janvier 2099" in client.get("/").get_data(as_text=True)
+    finally:
+        app.config["CONSULTATION_OPENS"], app.config["CONSULTATION_CLOSES"] = previous
+
+
+def test_navigation_lists_only_existing_sections(client) -> None:  # noqa: ANN001
+    html = client.get("/").get_data(as_text=True)
+    nav = html[html.index('id="navigation-principale"') :]
+    nav = nav[: nav.index("</nav>")]
+    for href in re.findall(r'href="([^"]+)"', nav):
+        assert client.get(href).status_code == 200, href
+
+
+def test_escaping_of_user_content(client, session) -> None:  # noqa: ANN001
+    user = UserFactory(pseudonym="<script>alert(1)</script>")
+    client.login(user.email)
+    html = client.get("/compte/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
