@@ -77,12 +77,25 @@ def make_test_app(database_url: str, **overrides: object) -> Flask:
         "MAIL_SUPPRESS_SEND": True,
     }
     config.update(overrides)
-    return create_app(config)
+    application = create_app(config)
+    _EXTRA_APPS.append(application)
+    return application
+
+
+# Apps built by individual tests; their engines are disposed after each test so no connection
+# outlives it (psycopg warns about connections closed by the garbage collector).
+_EXTRA_APPS: list[Flask] = []
+
+
+def _dispose_extra_apps() -> None:
+    while _EXTRA_APPS:
+        _EXTRA_APPS.pop().extensions["consult_engine"].dispose()
 
 
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Flask]:
     application = make_test_app(database_url)
+    _EXTRA_APPS.remove(application)
     with application.app_context():
         migrate.upgrade("head", url=database_url)
         load_territories(db.session)
@@ -103,6 +116,7 @@ def _isolated(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
     app.extensions.pop("consult_outbox", None)
     if "committing" in request.fixturenames:
         yield
+        _dispose_extra_apps()
         return
     engine = app.extensions["consult_engine"]
     connection = engine.connect()
@@ -116,6 +130,7 @@ def _isolated(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
         transaction.rollback()
         connection.close()
         _reset_rate_limits(app)
+        _dispose_extra_apps()
 
 
 def _reset_rate_limits(app: Flask) -> None:

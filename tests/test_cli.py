@@ -27,6 +27,9 @@ def fresh_url(tmp_path, committing):  # noqa: ANN001, ANN201
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     yield base.rsplit("/", 1)[0] + f"/{name}"
+    from tests.conftest import _dispose_extra_apps
+
+    _dispose_extra_apps()
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
