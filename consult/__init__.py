@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import os
 import secrets
@@ -14,7 +16,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from consult import config as config_module
 from consult.config import ROOT
 
-__all__ = ["create_app"]
+__all__ = ["FEATURE_PACKAGES", "create_app"]
+
+# Top-level feature packages, each exposing init_app(app); the core package's own
+# sub-packages (accounts, admin, territorial pages) are registered explicitly.
+FEATURE_PACKAGES = ("forums", "surveys", "retex", "synthesis")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -61,7 +67,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     admin.init_app(app)
     api.init_app(app)
     cli.init_app(app)
-    # Feature packages register themselves here as their issues land.
+    for package in FEATURE_PACKAGES:
+        # A package that is not there yet is skipped; one that is there but fails to import
+        # raises, so a broken package never goes unnoticed.
+        if importlib.util.find_spec(package) is not None:
+            importlib.import_module(package).init_app(app)
     return app
 
 
@@ -70,7 +80,8 @@ def _ensure_secret_key(settings: dict[str, Any]) -> None:
     if settings.get("SECRET_KEY") or settings["ENV_NAME"] == "production":
         return
     if settings["ENV_NAME"] == "testing":
-        settings["SECRET_KEY"] = "testing-secret-key-not-for-production-0123456789"
+        # A fixed key for the test suite only; validate() never lets it reach production.
+        settings["SECRET_KEY"] = "testing-secret-key-not-for-production-0123456789"  # noqa: S105
         return
     # Development: one random key kept in instance/ so sessions survive restarts.
     path = Path(settings["INSTANCE_PATH"]) / "secret_key"
@@ -86,9 +97,7 @@ def _configure_logging(app: Flask) -> None:
     app.logger.setLevel(level)
     if not app.logger.handlers or app.config["ENV_NAME"] == "production":
         handler = logging.StreamHandler()
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s")
-        )
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
         app.logger.handlers[:] = [handler]
     app.logger.propagate = False
 

@@ -36,7 +36,7 @@ def api_error(code: int, message: str | None) -> Any:
 
 
 @bp.after_request
-def _api_headers(response):  # noqa: ANN001, ANN202
+def _api_headers(response):
     # Open data: readable from any origin, never with credentials.
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers.setdefault("Cache-Control", "public, max-age=60")
@@ -44,7 +44,7 @@ def _api_headers(response):  # noqa: ANN001, ANN202
 
 
 @bp.route("/")
-def index():  # noqa: ANN201
+def index():
     return jsonify(
         {
             "name": "Consult open-data API",
@@ -56,7 +56,7 @@ def index():  # noqa: ANN201
 
 
 @bp.route("/territories")
-def territories():  # noqa: ANN201
+def territories():
     cat = catalog()
     return jsonify(
         {
@@ -88,7 +88,7 @@ def territories():  # noqa: ANN201
 
 
 @bp.route("/openapi.json")
-def openapi():  # noqa: ANN201
+def openapi():
     return jsonify(openapi_document())
 
 
@@ -163,8 +163,9 @@ def openapi_document() -> dict[str, Any]:
             ),
             "license": {"name": "Licence Ouverte 2.0", "identifier": "etalab-2.0"},
         },
-        "servers": [{"url": current_app.config.get("APPLICATION_ROOT", "/").rstrip("/")
-                     + "/api/v1"}],
+        "servers": [
+            {"url": current_app.config.get("APPLICATION_ROOT", "/").rstrip("/") + "/api/v1"}
+        ],
         "paths": paths,
         "components": {"schemas": schemas},
     }

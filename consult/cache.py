@@ -67,7 +67,7 @@ def cached_json(key: str, ttl: int, compute: Any) -> Any:
     store = cache()
     try:
         raw = store.get(key)
-    except Exception:  # noqa: BLE001 - a cache outage must not take pages down
+    except Exception:
         current_app.logger.warning("cache unavailable, computing %s directly", key)
         return compute()
     if raw is not None:
@@ -75,6 +75,6 @@ def cached_json(key: str, ttl: int, compute: Any) -> Any:
     value = compute()
     try:
         store.set(key, json.dumps(value), ttl)
-    except Exception:  # noqa: BLE001
+    except Exception:
         current_app.logger.warning("cache unavailable, could not store %s", key)
     return value

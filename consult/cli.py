@@ -26,7 +26,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade", help="Amène la base à la dernière version (ou à REVISION).")
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 def db_upgrade(revision: str) -> None:
     migrate.upgrade(revision)
 
@@ -45,8 +45,18 @@ def db_current() -> None:
 @db_group.command("revision", help="Crée une migration (autogenerate par défaut).")
 @click.option("-m", "--message", required=True)
 @click.option("--empty", is_flag=True, help="Sans comparaison avec les modèles.")
-def db_revision(message: str, empty: bool) -> None:
-    migrate.revision(message, autogenerate=not empty)
+@click.option(
+    "--head",
+    default="0001_core@head",
+    show_default=True,
+    help="Révision parente, par ex. forums@head pour la branche d'un paquet.",
+)
+@click.option("--branch-label", default=None, help="Nouvelle branche (nom du paquet).")
+@click.option("--rev-id", default=None, help="Identifiant lisible, par ex. 0101_forums.")
+def db_revision(
+    message: str, empty: bool, head: str, branch_label: str | None, rev_id: str | None
+) -> None:
+    migrate.revision(message, not empty, head, branch_label, rev_id)
 
 
 @click.group("territories", cls=AppGroup, help="Référentiel territorial 2020.")
@@ -73,7 +83,7 @@ def _load_territories() -> None:
 @click.command("init", help="Initialise la base : migrations puis référentiel territorial.")
 @with_appcontext
 def init_command() -> None:
-    migrate.upgrade("head")
+    migrate.upgrade("heads")
     _load_territories()
 
 

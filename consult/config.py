@@ -48,9 +48,7 @@ def normalise_database_url(url: str) -> str:
 def from_environment() -> dict:
     env = os.environ.get("CONSULT_ENV", "development").strip().lower()
     if env not in {"development", "testing", "production"}:
-        raise ConfigError(
-            f"CONSULT_ENV must be development, testing or production, got {env!r}"
-        )
+        raise ConfigError(f"CONSULT_ENV must be development, testing or production, got {env!r}")
     instance = Path(os.environ.get("CONSULT_INSTANCE_PATH", ROOT / "instance"))
     default_db = f"sqlite:///{instance / 'consult.sqlite3'}"
     secret = os.environ.get("SECRET_KEY", "")
@@ -115,7 +113,8 @@ def from_environment() -> dict:
             "SITE_PUBLISHER_ADDRESS", "110 rue de Grenelle, 75357 Paris SP 07"
         ),
         "SITE_PUBLICATION_DIRECTOR": os.environ.get(
-            "SITE_PUBLICATION_DIRECTOR", "la directrice ou le directeur du numérique pour l'éducation"
+            "SITE_PUBLICATION_DIRECTOR",
+            "la directrice ou le directeur du numérique pour l'éducation",
         ),
         "SITE_HOST_NAME": os.environ.get("SITE_HOST_NAME", "l'opérateur désigné par l'éditeur"),
         "SITE_HOST_ADDRESS": os.environ.get("SITE_HOST_ADDRESS", "France"),

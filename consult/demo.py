@@ -25,7 +25,8 @@ from consult.territories import catalog, load_territories
 
 SCALES = {"tiny": 200, "egn": 50_000, "gd": 500_000}
 CHUNK = 5_000
-DEMO_PASSWORD = "demo-consult-2020"
+# Shared by the generated demo accounts; the demo command refuses to run in production.
+DEMO_PASSWORD = "demo-consult-2020"  # noqa: S105
 DEMO_EMAIL_DOMAIN = "consult.test"  # RFC 2606 reserved: never a real mailbox
 
 # Shares of each audience among participants (teachers and parents answer most in such
@@ -40,23 +41,139 @@ AUDIENCE_WEIGHTS = {
 }
 # Approximate school population per académie (thousands of pupils, 2020), used as weights.
 ACADEMIE_WEIGHTS = {
-    "01": 360, "02": 580, "03": 190, "04": 560, "06": 220, "07": 250, "08": 660, "09": 800,
-    "10": 700, "11": 490, "12": 390, "13": 290, "14": 520, "15": 320, "16": 550, "17": 640,
-    "18": 420, "19": 220, "20": 330, "22": 110, "23": 330, "24": 1000, "25": 1100, "27": 50,
-    "28": 220, "31": 60, "32": 85, "33": 85, "43": 105, "70": 540,
+    "01": 360,
+    "02": 580,
+    "03": 190,
+    "04": 560,
+    "06": 220,
+    "07": 250,
+    "08": 660,
+    "09": 800,
+    "10": 700,
+    "11": 490,
+    "12": 390,
+    "13": 290,
+    "14": 520,
+    "15": 320,
+    "16": 550,
+    "17": 640,
+    "18": 420,
+    "19": 220,
+    "20": 330,
+    "22": 110,
+    "23": 330,
+    "24": 1000,
+    "25": 1100,
+    "27": 50,
+    "28": 220,
+    "31": 60,
+    "32": 85,
+    "33": 85,
+    "43": 105,
+    "70": 540,
 }
-FIRST_NAMES = (
-    "Camille Léa Manon Chloé Emma Inès Jade Louise Lina Zoé Lucas Hugo Louis Gabriel Arthur "
-    "Jules Nathan Raphaël Adam Ethan Sarah Nora Yanis Mohamed Amir Maël Noah Léo Tom Lou "
-    "Anaïs Elsa Rose Alice Nina Théo Paul Sacha Malo Ibrahim Aïcha Fatou Kenza Maëlys Lisa "
-    "Océane Clément Antoine Julien Sophie Nathalie Isabelle Sandrine Céline Stéphanie "
-    "Philippe Christophe Laurent Frédéric Olivier Patrick Valérie Karine Sylvie Hélène"
-).split()
-WORDS = (
-    "Colibri Renard Mésange Hibou Castor Loutre Lynx Héron Cèdre Tilleul Érable Saule "
-    "Bruyère Lavande Mistral Sirocco Étoile Comète Boussole Carnet Crayon Plume Tableau "
-    "Cahier Atlas Globe Prisme Pixel Octet Réseau Clavier Souris Écran"
-).split()
+FIRST_NAMES = [
+    "Camille",
+    "Léa",
+    "Manon",
+    "Chloé",
+    "Emma",
+    "Inès",
+    "Jade",
+    "Louise",
+    "Lina",
+    "Zoé",
+    "Lucas",
+    "Hugo",
+    "Louis",
+    "Gabriel",
+    "Arthur",
+    "Jules",
+    "Nathan",
+    "Raphaël",
+    "Adam",
+    "Ethan",
+    "Sarah",
+    "Nora",
+    "Yanis",
+    "Mohamed",
+    "Amir",
+    "Maël",
+    "Noah",
+    "Léo",
+    "Tom",
+    "Lou",
+    "Anaïs",
+    "Elsa",
+    "Rose",
+    "Alice",
+    "Nina",
+    "Théo",
+    "Paul",
+    "Sacha",
+    "Malo",
+    "Ibrahim",
+    "Aïcha",
+    "Fatou",
+    "Kenza",
+    "Maëlys",
+    "Lisa",
+    "Océane",
+    "Clément",
+    "Antoine",
+    "Julien",
+    "Sophie",
+    "Nathalie",
+    "Isabelle",
+    "Sandrine",
+    "Céline",
+    "Stéphanie",
+    "Philippe",
+    "Christophe",
+    "Laurent",
+    "Frédéric",
+    "Olivier",
+    "Patrick",
+    "Valérie",
+    "Karine",
+    "Sylvie",
+    "Hélène",
+]
+WORDS = [
+    "Colibri",
+    "Renard",
+    "Mésange",
+    "Hibou",
+    "Castor",
+    "Loutre",
+    "Lynx",
+    "Héron",
+    "Cèdre",
+    "Tilleul",
+    "Érable",
+    "Saule",
+    "Bruyère",
+    "Lavande",
+    "Mistral",
+    "Sirocco",
+    "Étoile",
+    "Comète",
+    "Boussole",
+    "Carnet",
+    "Crayon",
+    "Plume",
+    "Tableau",
+    "Cahier",
+    "Atlas",
+    "Globe",
+    "Prisme",
+    "Pixel",
+    "Octet",
+    "Réseau",
+    "Clavier",
+    "Souris",
+    "Écran",
+]
 
 
 @dataclass(frozen=True)

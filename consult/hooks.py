@@ -33,6 +33,9 @@ class Hooks:
     account_deletion: list[Callable[[Any, Any], None]] = field(default_factory=list)
     # (session, scale, rng, progress) -> None: demo content, run in registration order.
     demo_steps: list[tuple[str, Callable[..., None]]] = field(default_factory=list)
+    # Templates included on the account page (/compte/), each rendered with ``user``:
+    # notifications, my contributions, my ideas...
+    account_panels: list[str] = field(default_factory=list)
     # Main navigation entries; only those whose endpoint exists are shown.
     nav: list[NavItem] = field(default_factory=list)
     # OpenAPI path objects contributed to /api/v1/openapi.json.

@@ -18,7 +18,9 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def upgrade(revision: str = "head", url: str | None = None) -> None:
+def upgrade(revision: str = "heads", url: str | None = None) -> None:
+    """Each feature package carries its own branch of migrations (branch label = package name,
+    rooted on the core revision), so "heads" brings every branch up to date."""
     command.upgrade(alembic_config(url), revision)
 
 
@@ -30,5 +32,18 @@ def current(url: str | None = None) -> None:
     command.current(alembic_config(url), verbose=True)
 
 
-def revision(message: str, autogenerate: bool = True) -> None:
-    command.revision(alembic_config(), message=message, autogenerate=autogenerate)
+def revision(
+    message: str,
+    autogenerate: bool = True,
+    head: str = "0001_core@head",
+    branch_label: str | None = None,
+    rev_id: str | None = None,
+) -> None:
+    command.revision(
+        alembic_config(),
+        message=message,
+        autogenerate=autogenerate,
+        head=head,
+        branch_label=branch_label,
+        rev_id=rev_id,
+    )

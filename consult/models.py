@@ -296,11 +296,11 @@ class AuthorSnapshot:
     were at that moment*, so statistics never drift when a profile changes later."""
 
     @declared_attr
-    def author_audience(cls) -> Mapped[str]:  # noqa: N805 - SQLAlchemy declared_attr signature
+    def author_audience(cls) -> Mapped[str]:
         return mapped_column(String(20), index=True)
 
     @declared_attr
-    def author_academie_code(cls) -> Mapped[str | None]:  # noqa: N805
+    def author_academie_code(cls) -> Mapped[str | None]:
         return mapped_column(ForeignKey("academie.code"), index=True)
 
     @staticmethod

@@ -120,7 +120,8 @@ def pseudonym_problem(pseudonym: str) -> str | None:
     if not _PSEUDONYM_RE.match(value):
         return _(
             "Le pseudonyme peut contenir des lettres, des chiffres, des espaces, des points, "
-            "des tirets et des apostrophes, et doit commencer et finir par une lettre ou un chiffre."
+            "des tirets et des apostrophes, et doit commencer et finir par une lettre "
+            "ou un chiffre."
         )
     folded = fold(value)
     compact = re.sub(r"[^a-z0-9]", "", folded)

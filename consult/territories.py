@@ -78,8 +78,7 @@ def _sort_key(name: str) -> str:
 def _read(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return [
-            {k.strip(): (v or "").strip() for k, v in row.items()}
-            for row in csv.DictReader(handle)
+            {k.strip(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)
         ]
 
 

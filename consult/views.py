@@ -37,7 +37,7 @@ CSP = (
 
 
 @bp.route("/")
-def home():  # noqa: ANN201
+def home():
     opens = current_app.config["CONSULTATION_OPENS"]
     closes = current_app.config["CONSULTATION_CLOSES"]
     today = date.today()
@@ -66,22 +66,22 @@ def _long_form(name: str) -> str:
 
 
 @bp.route("/donnees-personnelles")
-def privacy():  # noqa: ANN201
+def privacy():
     return _long_form("privacy")
 
 
 @bp.route("/mentions-legales")
-def legal():  # noqa: ANN201
+def legal():
     return _long_form("legal")
 
 
 @bp.route("/accessibilite")
-def accessibility():  # noqa: ANN201
+def accessibility():
     return _long_form("accessibility")
 
 
 @bp.route("/langue", methods=["POST"])
-def set_language():  # noqa: ANN201
+def set_language():
     form = LanguageForm()
     target = request.referrer if _same_site(request.referrer) else url_for("pages.home")
     response = redirect(target)
@@ -131,7 +131,7 @@ ERROR_TEXTS = {
 }
 
 
-def render_error(code: int, detail: str | None = None):  # noqa: ANN201
+def render_error(code: int, detail: str | None = None):
     return (
         render_template(
             "error.html",
@@ -210,9 +210,7 @@ def init_app(app: Flask) -> None:
             "Permission": Permission,
             "nav_items": _nav_items(),
             "current_locale": str(get_locale() or "fr"),
-            "language_form": LanguageForm(
-                formdata=None, data={"lang": str(get_locale() or "fr")}
-            ),
+            "language_form": LanguageForm(formdata=None, data={"lang": str(get_locale() or "fr")}),
             "site": {
                 "title": config["CONSULTATION_TITLE"],
                 "publisher": config["SITE_PUBLISHER"],
@@ -233,7 +231,7 @@ def init_app(app: Flask) -> None:
         }
 
     @app.after_request
-    def security_headers(response):  # noqa: ANN001, ANN202
+    def security_headers(response):
         headers = response.headers
         headers.setdefault("Content-Security-Policy", CSP)
         headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -245,14 +243,14 @@ def init_app(app: Flask) -> None:
         )
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if getattr(g, "no_store", False) or request.endpoint and request.endpoint.startswith(
-            "account."
+        if getattr(g, "no_store", False) or (
+            request.endpoint and request.endpoint.startswith("account.")
         ):
             headers["Cache-Control"] = "no-store"
         return response
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):  # noqa: ANN202
+    def csrf_error(error: CSRFError):
         return render_error(
             400,
             str(
@@ -264,7 +262,7 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # noqa: ANN202
+    def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
         if request.path.startswith("/api/"):
@@ -277,7 +275,7 @@ def init_app(app: Flask) -> None:
         return response_body, code
 
     @app.errorhandler(Exception)
-    def server_error(error: Exception):  # noqa: ANN202
+    def server_error(error: Exception):
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         from consult.db import db
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 import consult.models  # noqa: F401 - registers the core tables on Base.metadata
 from consult.db import Base, make_engine
 
@@ -11,15 +12,17 @@ target_metadata = Base.metadata
 
 
 def _import_feature_models() -> None:
-    # Feature packages' models register themselves when imported; each lands with its issue.
+    """Register every package's tables on the metadata (for autogenerate)."""
     import importlib
+    import importlib.util
 
-    for name in ("forums.models", "surveys.models", "retex.models", "synthesis.models"):
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name not in {name, name.split(".")[0]}:
-                raise
+    from consult import FEATURE_PACKAGES
+
+    for package in FEATURE_PACKAGES:
+        if importlib.util.find_spec(package) is not None and importlib.util.find_spec(
+            f"{package}.models"
+        ):
+            importlib.import_module(f"{package}.models")
 
 
 _import_feature_models()
@@ -50,7 +53,7 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-def _run(connection) -> None:  # noqa: ANN001
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 os.environ["CONSULT_ENV"] = "testing"
 
@@ -23,6 +25,8 @@ from consult.db import db, make_engine
 from consult.extensions import limiter
 from consult.territories import load_territories
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+pytest_plugins = ["tests.browser_support"]
 
 RUN_ID = uuid.uuid4().hex[:8]
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -65,7 +69,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def make_test_app(database_url: str, **overrides: object) -> Flask:
     config = {
         "SQLALCHEMY_DATABASE_URL": database_url,
-        "INSTANCE_PATH": os.environ.get("PYTEST_INSTANCE", "/tmp/consult-test-instance"),
+        "INSTANCE_PATH": os.environ.get(
+            "PYTEST_INSTANCE", str(Path(tempfile.gettempdir()) / "consult-test")
+        ),
         "COUNTERS_CACHE_SECONDS": 0,
         "CACHE_KEY_PREFIX": f"consult-test-{RUN_ID}:",
         "RATELIMIT_KEY_PREFIX": f"consult-test-{RUN_ID}",
@@ -97,7 +103,7 @@ def app(database_url: str) -> Iterator[Flask]:
     application = make_test_app(database_url)
     _EXTRA_APPS.remove(application)
     with application.app_context():
-        migrate.upgrade("head", url=database_url)
+        migrate.upgrade("heads", url=database_url)
         load_territories(db.session)
         db.session.commit()
         db.session.remove()
@@ -144,7 +150,7 @@ def committing() -> None:
 
 
 @pytest.fixture
-def session(app: Flask):  # noqa: ANN201
+def session(app: Flask):
     return db.session
 
 
@@ -158,17 +164,17 @@ class Client(FlaskClient):
         assert match, f"no CSRF token on {url} (status {response.status_code})"
         return match.group(1)
 
-    def submit(self, url: str, data: dict | None = None, *, page: str | None = None, **kw):  # noqa: ANN003, ANN201
+    def submit(self, url: str, data: dict | None = None, *, page: str | None = None, **kw):
         payload = dict(data or {})
         payload.setdefault("csrf_token", self.csrf_token(page or url))
         return self.post(url, data=payload, **kw)
 
-    def login(self, email: str, password: str = DEFAULT_PASSWORD):  # noqa: ANN201
+    def login(self, email: str, password: str = DEFAULT_PASSWORD):
         response = self.submit("/compte/connexion", {"email": email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return response
 
-    def logout(self):  # noqa: ANN201
+    def logout(self):
         return self.submit("/compte/deconnexion", page="/")
 
 
@@ -179,7 +185,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def user(session) -> object:  # noqa: ANN001
+def user(session) -> object:
     return UserFactory()
 
 

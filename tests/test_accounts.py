@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from consult.models import AuditEvent, Audience, RoleGrant, User
+from consult.models import Audience, AuditEvent, RoleGrant, User
 from tests.factories import DEFAULT_PASSWORD, RoleGrantFactory, UserFactory
 
 REGISTER = "/compte/inscription"
@@ -22,11 +22,11 @@ VALID = {
 }
 
 
-def _count_users(session) -> int:  # noqa: ANN001
+def _count_users(session) -> int:
     return session.scalar(select(func.count()).select_from(User))
 
 
-def test_registration_creates_account_and_logs_in(client, session) -> None:  # noqa: ANN001
+def test_registration_creates_account_and_logs_in(client, session) -> None:
     response = client.submit(REGISTER, VALID)
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/compte/")
@@ -40,7 +40,7 @@ def test_registration_creates_account_and_logs_in(client, session) -> None:  # n
     assert user.school_level is None
 
 
-def test_student_gives_a_school_level_not_an_age(client, session) -> None:  # noqa: ANN001
+def test_student_gives_a_school_level_not_an_age(client, session) -> None:
     data = VALID | {"audience": "eleve", "pseudonym": "Lycéenne86", "email": "l@exemple.test"}
     response = client.submit(REGISTER, data)
     assert response.status_code == 422
@@ -52,7 +52,7 @@ def test_student_gives_a_school_level_not_an_age(client, session) -> None:  # no
     assert user.is_minor
 
 
-def test_school_level_ignored_for_adults(client, session) -> None:  # noqa: ANN001
+def test_school_level_ignored_for_adults(client, session) -> None:
     client.submit(REGISTER, VALID | {"school_level": "college"})
     user = session.scalar(select(User).where(User.pseudonym == "Prof_Poitevin"))
     assert user.school_level is None
@@ -97,7 +97,7 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize(("case", "override", "message"), HOSTILE, ids=[h[0] for h in HOSTILE])
-def test_registration_rejects_hostile_input(client, session, case, override, message) -> None:  # noqa: ANN001
+def test_registration_rejects_hostile_input(client, session, case, override, message) -> None:
     before = _count_users(session)
     response = client.submit(REGISTER, VALID | override)
     body = response.get_data(as_text=True)
@@ -107,7 +107,7 @@ def test_registration_rejects_hostile_input(client, session, case, override, mes
     assert _count_users(session) == before
 
 
-def test_registration_without_csrf_token_is_refused(client, session) -> None:  # noqa: ANN001
+def test_registration_without_csrf_token_is_refused(client, session) -> None:
     response = client.post(REGISTER, data=VALID)
     assert response.status_code == 400
     assert "jeton de sécurité" in response.get_data(as_text=True)
@@ -116,10 +116,13 @@ def test_registration_without_csrf_token_is_refused(client, session) -> None:  #
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("pseudonym", "PROF_POITEVIN"), ("pseudonym", "prof_poitévin"),
-     ("email", "PROF.Poitiers@Exemple.TEST")],
+    [
+        ("pseudonym", "PROF_POITEVIN"),
+        ("pseudonym", "prof_poitévin"),
+        ("email", "PROF.Poitiers@Exemple.TEST"),
+    ],
 )
-def test_duplicates_in_any_letter_case_are_refused(client, session, field, value) -> None:  # noqa: ANN001
+def test_duplicates_in_any_letter_case_are_refused(client, session, field, value) -> None:
     assert client.submit(REGISTER, VALID).status_code == 302
     client.logout()
     other = VALID | {"pseudonym": "Autre_Prof", "email": "autre@exemple.test"} | {field: value}
@@ -130,7 +133,7 @@ def test_duplicates_in_any_letter_case_are_refused(client, session, field, value
     assert _count_users(session) == 1
 
 
-def test_login_and_logout(client, user) -> None:  # noqa: ANN001
+def test_login_and_logout(client, user) -> None:
     client.login(user.email)
     assert client.get("/compte/").status_code == 200
     response = client.logout()
@@ -138,13 +141,13 @@ def test_login_and_logout(client, user) -> None:  # noqa: ANN001
     assert client.get("/compte/").status_code == 302
 
 
-def test_logout_requires_post(client, user) -> None:  # noqa: ANN001
+def test_logout_requires_post(client, user) -> None:
     client.login(user.email)
     assert client.get("/compte/deconnexion").status_code == 405
     assert client.get("/compte/").status_code == 200
 
 
-def test_login_does_not_reveal_whether_email_exists(client, user) -> None:  # noqa: ANN001
+def test_login_does_not_reveal_whether_email_exists(client, user) -> None:
     wrong_password = client.submit(
         "/compte/connexion", {"email": user.email, "password": "mauvais mot de passe"}
     )
@@ -153,25 +156,27 @@ def test_login_does_not_reveal_whether_email_exists(client, user) -> None:  # no
     )
     assert wrong_password.status_code == unknown_email.status_code == 422
 
-    def error(response) -> str:  # noqa: ANN001
+    def error(response) -> str:
         return re.findall(r'class="fr-error-text">([^<]+)<', response.get_data(as_text=True))
 
-    assert error(wrong_password) == error(unknown_email) == [
-        "Adresse électronique ou mot de passe incorrect."
-    ]
+    assert (
+        error(wrong_password)
+        == error(unknown_email)
+        == ["Adresse électronique ou mot de passe incorrect."]
+    )
 
 
-def test_login_is_case_insensitive_on_email(client, user) -> None:  # noqa: ANN001
+def test_login_is_case_insensitive_on_email(client, user) -> None:
     client.login(user.email.upper())
     assert client.get("/compte/").status_code == 200
 
 
-def test_login_refuses_hostile_input(client) -> None:  # noqa: ANN001
+def test_login_refuses_hostile_input(client) -> None:
     response = client.submit("/compte/connexion", {"email": "x" * 10_000, "password": "y" * 10_000})
     assert response.status_code == 422
 
 
-def test_open_redirect_is_ignored(client, user) -> None:  # noqa: ANN001
+def test_open_redirect_is_ignored(client, user) -> None:
     token = client.csrf_token("/compte/connexion")
     response = client.post(
         "/compte/connexion?next=https://evil.example/",
@@ -181,7 +186,7 @@ def test_open_redirect_is_ignored(client, user) -> None:  # noqa: ANN001
     assert response.headers["Location"] == "/compte/"
 
 
-def test_remember_me_is_off_by_default(client, user) -> None:  # noqa: ANN001
+def test_remember_me_is_off_by_default(client, user) -> None:
     response = client.login(user.email)
     cookies = response.headers.getlist("Set-Cookie")
     assert not any(c.startswith("remember_token=") for c in cookies)
@@ -190,7 +195,7 @@ def test_remember_me_is_off_by_default(client, user) -> None:  # noqa: ANN001
     assert checkbox is not None and "checked" not in checkbox.group(0)
 
 
-def test_password_change_closes_other_sessions(app, client, user, session) -> None:  # noqa: ANN001
+def test_password_change_closes_other_sessions(app, client, user, session) -> None:
     other = app.test_client()
     other.__class__ = type(client)
     other.login(user.email)
@@ -211,7 +216,7 @@ def test_password_change_closes_other_sessions(app, client, user, session) -> No
     client.login(user.email, "un tout nouveau secret")
 
 
-def test_password_change_with_wrong_current_password(client, user) -> None:  # noqa: ANN001
+def test_password_change_with_wrong_current_password(client, user) -> None:
     client.login(user.email)
     response = client.submit(
         "/compte/securite",
@@ -226,19 +231,25 @@ def test_password_change_with_wrong_current_password(client, user) -> None:  # n
     assert "Mot de passe actuel incorrect" in response.get_data(as_text=True)
 
 
-def test_email_change(client, user, session) -> None:  # noqa: ANN001
+def test_email_change(client, user, session) -> None:
     taken = UserFactory(email="pris@exemple.test")
     client.login(user.email)
     response = client.submit(
         "/compte/securite",
-        {"em-email": "PRIS@exemple.test", "em-current_password": DEFAULT_PASSWORD,
-         "em-submit": "1"},
+        {
+            "em-email": "PRIS@exemple.test",
+            "em-current_password": DEFAULT_PASSWORD,
+            "em-submit": "1",
+        },
     )
     assert response.status_code == 409
     response = client.submit(
         "/compte/securite",
-        {"em-email": "nouvelle@exemple.test", "em-current_password": DEFAULT_PASSWORD,
-         "em-submit": "1"},
+        {
+            "em-email": "nouvelle@exemple.test",
+            "em-current_password": DEFAULT_PASSWORD,
+            "em-submit": "1",
+        },
     )
     assert response.status_code == 302
     session.expire_all()
@@ -246,7 +257,7 @@ def test_email_change(client, user, session) -> None:  # noqa: ANN001
     assert taken.email == "pris@exemple.test"
 
 
-def test_password_reset_flow(client, user, outbox, session) -> None:  # noqa: ANN001
+def test_password_reset_flow(client, user, outbox, session) -> None:
     response = client.submit("/compte/mot-de-passe-oublie", {"email": user.email})
     assert response.status_code == 302
     assert len(outbox) == 1
@@ -263,7 +274,7 @@ def test_password_reset_flow(client, user, outbox, session) -> None:  # noqa: AN
     assert client.get(link).status_code == 400
 
 
-def test_password_reset_for_unknown_email_looks_the_same(client, outbox) -> None:  # noqa: ANN001
+def test_password_reset_for_unknown_email_looks_the_same(client, outbox) -> None:
     response = client.submit("/compte/mot-de-passe-oublie", {"email": "personne@exemple.test"})
     assert response.status_code == 302
     assert outbox == []
@@ -272,11 +283,11 @@ def test_password_reset_for_unknown_email_looks_the_same(client, outbox) -> None
 
 
 @pytest.mark.parametrize("token", ["abc", "x" * 5000, "eyJ1aWQiOjF9.forged.sig"])
-def test_tampered_reset_tokens(client, token) -> None:  # noqa: ANN001
+def test_tampered_reset_tokens(client, token) -> None:
     assert client.get(f"/compte/reinitialiser/{token}").status_code == 400
 
 
-def test_expired_reset_token(app, client, user, session) -> None:  # noqa: ANN001
+def test_expired_reset_token(app, client, user, session) -> None:
     from consult.accounts.services import make_reset_token
 
     with app.test_request_context():
@@ -288,7 +299,7 @@ def test_expired_reset_token(app, client, user, session) -> None:  # noqa: ANN00
         app.config["PASSWORD_RESET_MAX_AGE"] = 3600
 
 
-def test_profile_edit_changes_audience_and_territory(client, user, session) -> None:  # noqa: ANN001
+def test_profile_edit_changes_audience_and_territory(client, user, session) -> None:
     client.login(user.email)
     response = client.submit(
         "/compte/profil",
@@ -298,13 +309,15 @@ def test_profile_edit_changes_audience_and_territory(client, user, session) -> N
     session.expire_all()
     changed = session.get(User, user.id)
     assert (changed.audience, changed.academie_code, changed.departement_code) == (
-        "parent", "16", "31",
+        "parent",
+        "16",
+        "31",
     )
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "account.profile_changed"))
     assert event.detail["before"]["audience"] == "professeur"
 
 
-def test_profile_edit_rejects_unknown_academie_and_taken_pseudonym(client, user) -> None:  # noqa: ANN001
+def test_profile_edit_rejects_unknown_academie_and_taken_pseudonym(client, user) -> None:
     UserFactory(pseudonym="Deja_Pris")
     client.login(user.email)
     response = client.submit(
@@ -317,7 +330,7 @@ def test_profile_edit_rejects_unknown_academie_and_taken_pseudonym(client, user)
     assert response.status_code == 422
 
 
-def test_snapshot_helper_copies_current_profile(user) -> None:  # noqa: ANN001
+def test_snapshot_helper_copies_current_profile(user) -> None:
     from consult.models import AuthorSnapshot
 
     assert AuthorSnapshot.snapshot_of(user) == {
@@ -326,7 +339,7 @@ def test_snapshot_helper_copies_current_profile(user) -> None:  # noqa: ANN001
     }
 
 
-def test_personal_data_download_requires_password(client, user) -> None:  # noqa: ANN001
+def test_personal_data_download_requires_password(client, user) -> None:
     RoleGrantFactory(user=user, role="coordinator", scope_kind="academie", scope_code="13")
     client.login(user.email)
     response = client.submit("/compte/mes-donnees", {"current_password": "faux"})
@@ -346,7 +359,7 @@ def test_personal_data_download_requires_password(client, user) -> None:  # noqa
     assert "password_hash" not in json.dumps(data)
 
 
-def test_account_deletion_erases_personal_data(client, user, session) -> None:  # noqa: ANN001
+def test_account_deletion_erases_personal_data(client, user, session) -> None:
     RoleGrantFactory(user=user, role="moderator")
     client.login(user.email)
     response = client.submit("/compte/suppression", {"current_password": DEFAULT_PASSWORD})
@@ -372,7 +385,7 @@ def test_account_deletion_erases_personal_data(client, user, session) -> None:  
     client.submit(REGISTER, VALID | {"pseudonym": user.pseudonym.replace("<b>", "_")})
 
 
-def test_deleted_account_session_is_dropped(app, client, user, session) -> None:  # noqa: ANN001
+def test_deleted_account_session_is_dropped(app, client, user, session) -> None:
     from consult.accounts.services import delete_account
 
     client.login(user.email)
@@ -384,7 +397,12 @@ def test_deleted_account_session_is_dropped(app, client, user, session) -> None:
 
 def test_audience_enum_covers_six_values() -> None:
     assert [a.value for a in Audience] == [
-        "eleve", "parent", "professeur", "encadrement", "agent", "autre",
+        "eleve",
+        "parent",
+        "professeur",
+        "encadrement",
+        "agent",
+        "autre",
     ]
     assert not Audience.AUTRE.has_questionnaire_track
     assert all(a.has_questionnaire_track for a in Audience if a is not Audience.AUTRE)

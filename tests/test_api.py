@@ -5,7 +5,7 @@ import json
 from tests.factories import UserFactory
 
 
-def test_openapi_document(client) -> None:  # noqa: ANN001
+def test_openapi_document(client) -> None:
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
     doc = response.get_json()
@@ -14,7 +14,7 @@ def test_openapi_document(client) -> None:  # noqa: ANN001
     assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
-def test_territories_endpoint(client) -> None:  # noqa: ANN001
+def test_territories_endpoint(client) -> None:
     data = client.get("/api/v1/territories").get_json()
     assert len(data["regions_academiques"]) == 18
     assert len(data["academies"]) == 30
@@ -24,7 +24,7 @@ def test_territories_endpoint(client) -> None:  # noqa: ANN001
     assert set(poitiers["departements"]) == {"16", "17", "79", "86"}
 
 
-def test_api_errors_are_json_in_french(client) -> None:  # noqa: ANN001
+def test_api_errors_are_json_in_french(client) -> None:
     response = client.get("/api/v1/rien")
     assert response.status_code == 404
     assert response.get_json()["error"]["message"] == "Ressource introuvable."
@@ -33,7 +33,7 @@ def test_api_errors_are_json_in_french(client) -> None:  # noqa: ANN001
     assert "lecture seule" in response.get_json()["error"]["message"]
 
 
-def test_api_never_exposes_emails(client, session) -> None:  # noqa: ANN001
+def test_api_never_exposes_emails(client, session) -> None:
     UserFactory(email="secret@exemple.test")
     for path in ("/api/v1/", "/api/v1/territories", "/api/v1/openapi.json"):
         body = client.get(path).get_data(as_text=True)

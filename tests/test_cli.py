@@ -12,7 +12,7 @@ from tests.conftest import make_test_app
 
 
 @pytest.fixture
-def fresh_url(tmp_path, committing):  # noqa: ANN001, ANN201
+def fresh_url(tmp_path, committing):
     """An empty database of the same kind as the suite's (SQLite file or PostgreSQL)."""
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
@@ -36,7 +36,7 @@ def fresh_url(tmp_path, committing):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def fresh_app(fresh_url):  # noqa: ANN001, ANN201
+def fresh_app(fresh_url):
     application = make_test_app(fresh_url)
     yield application
     from consult.db import db
@@ -44,21 +44,28 @@ def fresh_app(fresh_url):  # noqa: ANN001, ANN201
     db.session.remove()
 
 
-def test_upgrade_from_empty_to_head_and_back(fresh_app, fresh_url) -> None:  # noqa: ANN001
+def test_upgrade_from_empty_to_head_and_back(fresh_app, fresh_url) -> None:
     runner = fresh_app.test_cli_runner()
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     engine = make_engine(fresh_url)
     tables = set(inspect(engine).get_table_names())
-    assert {"user_account", "academie", "departement", "region_academique", "role_grant",
-            "audit_event", "alembic_version"} <= tables
+    assert {
+        "user_account",
+        "academie",
+        "departement",
+        "region_academique",
+        "role_grant",
+        "audit_event",
+        "alembic_version",
+    } <= tables
     result = runner.invoke(args=["db", "downgrade", "base"])
     assert result.exit_code == 0, result.output
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
 
 
-def test_init_admin_grant_and_demo(fresh_app, fresh_url) -> None:  # noqa: ANN001
+def test_init_admin_grant_and_demo(fresh_app, fresh_url) -> None:
     from consult.db import db
     from consult.models import RoleGrant, User
 
@@ -68,13 +75,29 @@ def test_init_admin_grant_and_demo(fresh_app, fresh_url) -> None:  # noqa: ANN00
     assert "0 régions académiques" in result.output
 
     result = runner.invoke(
-        args=["users", "create-admin", "--pseudonym", "Cheffe_Projet", "--email",
-              "cheffe@exemple.test", "--password", "une longue phrase secrète"]
+        args=[
+            "users",
+            "create-admin",
+            "--pseudonym",
+            "Cheffe_Projet",
+            "--email",
+            "cheffe@exemple.test",
+            "--password",
+            "une longue phrase secrète",
+        ]
     )
     assert result.exit_code == 0, result.output
     result = runner.invoke(
-        args=["users", "create-admin", "--pseudonym", "Bad", "--email", "nope",
-              "--password", "court"]
+        args=[
+            "users",
+            "create-admin",
+            "--pseudonym",
+            "Bad",
+            "--email",
+            "nope",
+            "--password",
+            "court",
+        ]
     )
     assert result.exit_code != 0
     assert "12 caractères" in result.output
@@ -84,12 +107,15 @@ def test_init_admin_grant_and_demo(fresh_app, fresh_url) -> None:  # noqa: ANN00
     result = runner.invoke(args=["demo", "--scale", "tiny", "--if-empty"])
     assert "déjà" in result.output
 
-    result = runner.invoke(args=["users", "grant", "CoordPoitiers", "coordinator", "--region", "75"])
+    result = runner.invoke(
+        args=["users", "grant", "CoordPoitiers", "coordinator", "--region", "75"]
+    )
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=["users", "grant", "Inconnu", "moderator"])
     assert result.exit_code != 0
-    result = runner.invoke(args=["users", "grant", "CoordPoitiers", "coordinator",
-                                 "--academie", "99"])
+    result = runner.invoke(
+        args=["users", "grant", "CoordPoitiers", "coordinator", "--academie", "99"]
+    )
     assert "Académie inconnue" in result.output
 
     with fresh_app.app_context():
@@ -108,7 +134,7 @@ def test_init_admin_grant_and_demo(fresh_app, fresh_url) -> None:  # noqa: ANN00
         db.session.remove()
 
 
-def test_demo_is_reproducible(tmp_path, committing) -> None:  # noqa: ANN001
+def test_demo_is_reproducible(tmp_path, committing) -> None:
     from consult.db import db
     from consult.models import User
 
@@ -119,8 +145,6 @@ def test_demo_is_reproducible(tmp_path, committing) -> None:  # noqa: ANN001
         assert runner.invoke(args=["init"]).exit_code == 0
         assert runner.invoke(args=["demo", "--seed", "11"]).exit_code == 0
         with application.app_context():
-            pseudonyms.append(
-                db.session.scalars(select(User.pseudonym).order_by(User.id)).all()
-            )
+            pseudonyms.append(db.session.scalars(select(User.pseudonym).order_by(User.id)).all())
             db.session.remove()
     assert pseudonyms[0] == pseudonyms[1]

@@ -18,7 +18,7 @@ THREADS = 12
 
 
 @pytest.mark.parametrize("same", ["email", "pseudonym"])
-def test_racing_duplicate_registrations_yield_one_account(app, committing, same) -> None:  # noqa: ANN001
+def test_racing_duplicate_registrations_yield_one_account(app, committing, same) -> None:
     app.test_client_class = Client
     clients = [app.test_client() for _ in range(THREADS)]
     tokens = [c.csrf_token("/compte/inscription") for c in clients]

@@ -6,7 +6,7 @@ from consult import create_app
 from consult.config import ConfigError, normalise_database_url
 
 
-def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("CONSULT_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
@@ -14,7 +14,7 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path) -
         create_app()
 
 
-def test_production_refuses_a_short_secret_key(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+def test_production_refuses_a_short_secret_key(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("CONSULT_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "short")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
@@ -22,7 +22,7 @@ def test_production_refuses_a_short_secret_key(monkeypatch, tmp_path) -> None:  
         create_app()
 
 
-def test_development_creates_and_keeps_a_secret_key(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+def test_development_creates_and_keeps_a_secret_key(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("CONSULT_ENV", "development")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("CONSULT_INSTANCE_PATH", str(tmp_path))
@@ -33,7 +33,7 @@ def test_development_creates_and_keeps_a_secret_key(monkeypatch, tmp_path) -> No
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
-def test_default_database_is_sqlite_under_instance(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+def test_default_database_is_sqlite_under_instance(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("CONSULT_INSTANCE_PATH", str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     app = create_app()
@@ -49,11 +49,11 @@ def test_default_database_is_sqlite_under_instance(monkeypatch, tmp_path) -> Non
         ("sqlite:///x.db", "sqlite:///x.db"),
     ],
 )
-def test_database_url_normalisation(given, expected) -> None:  # noqa: ANN001
+def test_database_url_normalisation(given, expected) -> None:
     assert normalise_database_url(given) == expected
 
 
-def test_bad_values_give_clear_messages(monkeypatch) -> None:  # noqa: ANN001
+def test_bad_values_give_clear_messages(monkeypatch) -> None:
     monkeypatch.setenv("CONSULTATION_OPENS", "demain")
     with pytest.raises(ConfigError, match="CONSULTATION_OPENS must be a date"):
         create_app()
@@ -63,13 +63,13 @@ def test_bad_values_give_clear_messages(monkeypatch) -> None:  # noqa: ANN001
         create_app()
 
 
-def test_proxy_fix_uses_forwarded_headers(database_url) -> None:  # noqa: ANN001
+def test_proxy_fix_uses_forwarded_headers(database_url) -> None:
     from tests.conftest import make_test_app
 
     app = make_test_app(database_url, PROXY_FIX_HOPS=1)
 
     @app.get("/_ip")
-    def ip():  # noqa: ANN202
+    def ip():
         from flask import request
 
         return f"{request.remote_addr} {request.scheme}"

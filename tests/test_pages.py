@@ -21,7 +21,7 @@ PUBLIC_PAGES = [
 
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)
-def test_public_page_is_french_dsfr_and_self_contained(client, path) -> None:  # noqa: ANN001
+def test_public_page_is_french_dsfr_and_self_contained(client, path) -> None:
     response = client.get(path)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -39,7 +39,7 @@ def test_public_page_is_french_dsfr_and_self_contained(client, path) -> None:  #
         assert f'href="{link}"' in html
 
 
-def test_security_headers(client) -> None:  # noqa: ANN001
+def test_security_headers(client) -> None:
     response = client.get("/")
     csp = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "script-src 'self'" in csp
@@ -50,14 +50,14 @@ def test_security_headers(client) -> None:  # noqa: ANN001
     assert response.headers["Referrer-Policy"] == "same-origin"
 
 
-def test_session_cookie_flags(client) -> None:  # noqa: ANN001
+def test_session_cookie_flags(client) -> None:
     response = client.get("/compte/connexion")
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if "consult_session=" in c)
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
 
 
-def test_secure_cookies_and_hsts_in_production(database_url) -> None:  # noqa: ANN001
+def test_secure_cookies_and_hsts_in_production(database_url) -> None:
     from tests.conftest import make_test_app
 
     prod = make_test_app(
@@ -69,7 +69,7 @@ def test_secure_cookies_and_hsts_in_production(database_url) -> None:  # noqa: A
     assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
 
 
-def test_account_pages_are_not_cached(client, user) -> None:  # noqa: ANN001
+def test_account_pages_are_not_cached(client, user) -> None:
     client.login(user.email)
     assert client.get("/compte/").headers["Cache-Control"] == "no-store"
 
@@ -83,21 +83,21 @@ def test_account_pages_are_not_cached(client, user) -> None:  # noqa: ANN001
         ("GET", "/compte/reinitialiser/faux", 400, "Lien invalide"),
     ],
 )
-def test_french_error_pages(client, method, path, status, title) -> None:  # noqa: ANN001
+def test_french_error_pages(client, method, path, status, title) -> None:
     response = client.open(path, method=method)
     assert response.status_code == status
     assert title in response.get_data(as_text=True)
     assert '<html lang="fr"' in response.get_data(as_text=True)
 
 
-def test_403_page(client, user) -> None:  # noqa: ANN001
+def test_403_page(client, user) -> None:
     client.login(user.email)
     response = client.get("/admin/")
     assert response.status_code == 403
     assert "Accès refusé" in response.get_data(as_text=True)
 
 
-def test_413_page(app, client) -> None:  # noqa: ANN001
+def test_413_page(app, client) -> None:
     previous = app.config["MAX_CONTENT_LENGTH"]
     app.config["MAX_CONTENT_LENGTH"] = 1024
     try:
@@ -108,7 +108,7 @@ def test_413_page(app, client) -> None:  # noqa: ANN001
     assert "trop volumineux" in response.get_data(as_text=True)
 
 
-def test_500_page_is_french_and_rolls_back(app, client, monkeypatch) -> None:  # noqa: ANN001
+def test_500_page_is_french_and_rolls_back(app, client, monkeypatch) -> None:
     def boom() -> dict:
         raise RuntimeError("simulated failure")
 
@@ -127,7 +127,7 @@ def test_500_page_is_french_and_rolls_back(app, client, monkeypatch) -> None:  #
         ("/compte/mot-de-passe-oublie", "RATELIMIT_RESET", {"email": "a@exemple.test"}),
     ],
 )
-def test_rate_limits(app, client, path, config_key, data) -> None:  # noqa: ANN001
+def test_rate_limits(app, client, path, config_key, data) -> None:
     from consult.extensions import limiter
 
     previous = app.config[config_key]
@@ -151,7 +151,7 @@ def test_rate_limits(app, client, path, config_key, data) -> None:  # noqa: ANN0
             limiter.reset()
 
 
-def test_language_switch_to_english_and_back(client) -> None:  # noqa: ANN001
+def test_language_switch_to_english_and_back(client) -> None:
     response = client.submit("/langue", {"lang": "en"}, page="/", headers={"Referer": "/"})
     assert response.status_code == 302
     html = client.get("/").get_data(as_text=True)
@@ -162,12 +162,12 @@ def test_language_switch_to_english_and_back(client) -> None:  # noqa: ANN001
     assert '<html lang="fr"' in client.get("/").get_data(as_text=True)
 
 
-def test_language_switch_rejects_unknown_language(client) -> None:  # noqa: ANN001
+def test_language_switch_rejects_unknown_language(client) -> None:
     client.submit("/langue", {"lang": "xx"}, page="/")
     assert '<html lang="fr"' in client.get("/").get_data(as_text=True)
 
 
-def test_home_shows_calendar_and_counters_with_suppression(app, client, session) -> None:  # noqa: ANN001
+def test_home_shows_calendar_and_counters_with_suppression(app, client, session) -> None:
     for _ in range(12):
         UserFactory(audience="professeur")
     for _ in range(3):
@@ -182,24 +182,26 @@ def test_home_shows_calendar_and_counters_with_suppression(app, client, session)
     assert re.search(r"Élèves</th><td>0</td>", html)
 
 
-def test_home_calendar_phases(app, client) -> None:  # noqa: ANN001
+def test_home_calendar_phases(app, client) -> None:
     from datetime import date
 
     previous = app.config["CONSULTATION_OPENS"], app.config["CONSULTATION_CLOSES"]
     try:
         app.config["CONSULTATION_OPENS"], app.config["CONSULTATION_CLOSES"] = (
-            date(2020, 6, 1), date(2020, 11, 5),
+            date(2020, 6, 1),
+            date(2020, 11, 5),
         )
         assert "est close depuis le 5 novembre 2020" in client.get("/").get_data(as_text=True)
         app.config["CONSULTATION_OPENS"], app.config["CONSULTATION_CLOSES"] = (
-            date(2099, 1, 1), date(2099, 2, 1),
+            date(2099, 1, 1),
+            date(2099, 2, 1),
         )
         assert "ouvrira le 1 janvier 2099" in client.get("/").get_data(as_text=True)
     finally:
         app.config["CONSULTATION_OPENS"], app.config["CONSULTATION_CLOSES"] = previous
 
 
-def test_navigation_lists_only_existing_sections(client) -> None:  # noqa: ANN001
+def test_navigation_lists_only_existing_sections(client) -> None:
     html = client.get("/").get_data(as_text=True)
     nav = html[html.index('id="navigation-principale"') :]
     nav = nav[: nav.index("</nav>")]
@@ -207,7 +209,7 @@ def test_navigation_lists_only_existing_sections(client) -> None:  # noqa: ANN00
         assert client.get(href).status_code == 200, href
 
 
-def test_escaping_of_user_content(client, session) -> None:  # noqa: ANN001
+def test_escaping_of_user_content(client, session) -> None:
     user = UserFactory(pseudonym="<script>alert(1)</script>")
     client.login(user.email)
     html = client.get("/compte/").get_data(as_text=True)

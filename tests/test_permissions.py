@@ -34,7 +34,7 @@ MATRIX = [
 ]
 
 
-def _make(role: str):  # noqa: ANN202
+def _make(role: str):
     grants = ROLES[role]
     if grants is None:
         return None
@@ -52,14 +52,11 @@ CASES = [
 
 
 @pytest.mark.parametrize(("method", "path", "role", "status"), CASES)
-def test_route_matrix(client, session, method, path, role, status) -> None:  # noqa: ANN001
+def test_route_matrix(client, session, method, path, role, status) -> None:
     user = _make(role)
     if user is not None:
         client.login(user.email)
-    if method == "GET":
-        response = client.get(path)
-    else:
-        response = client.submit(path, {}, page="/")
+    response = client.get(path) if method == "GET" else client.submit(path, {}, page="/")
     assert response.status_code == status, response.get_data(as_text=True)[:300]
     if status == 302:
         assert "/compte/connexion" in response.headers["Location"]
@@ -92,7 +89,11 @@ POLICY = [
     ),
     # Toulouse (16) is in Occitanie: only admins.
     (Permission.TERRITORY_COORDINATE, ("academie", "16"), {"admin"}),
-    (Permission.TERRITORY_COORDINATE, ("region", "75"), {"coordinator_nouvelle_aquitaine", "admin"}),
+    (
+        Permission.TERRITORY_COORDINATE,
+        ("region", "75"),
+        {"coordinator_nouvelle_aquitaine", "admin"},
+    ),
     (Permission.TERRITORY_COORDINATE, ("region", "76"), {"admin"}),
 ]
 
@@ -102,13 +103,13 @@ POLICY = [
     POLICY,
     ids=[f"{p.value}-{o}" for p, o, _ in POLICY],
 )
-def test_core_policy_matrix(session, permission, obj, allowed) -> None:  # noqa: ANN001
+def test_core_policy_matrix(session, permission, obj, allowed) -> None:
     for role in ROLES:
         user = _make(role)
         assert authorize(user, permission, obj) is (role in allowed), (role, permission, obj)
 
 
-def test_blocked_and_deleted_accounts(session) -> None:  # noqa: ANN001
+def test_blocked_and_deleted_accounts(session) -> None:
     from consult.db import utcnow
 
     admin = _make("admin")
@@ -117,13 +118,13 @@ def test_blocked_and_deleted_accounts(session) -> None:  # noqa: ANN001
     assert not authorize(admin, Permission.ACCOUNT_VIEW)
 
 
-def test_account_permission_is_about_ones_own_account(session) -> None:  # noqa: ANN001
+def test_account_permission_is_about_ones_own_account(session) -> None:
     me, other = UserFactory(), UserFactory()
     assert authorize(me, Permission.ACCOUNT_EDIT, me)
     assert not authorize(me, Permission.ACCOUNT_EDIT, other)
 
 
-def test_unknown_permission_type_is_an_error(session) -> None:  # noqa: ANN001
+def test_unknown_permission_type_is_an_error(session) -> None:
     import enum
 
     class Stray(enum.Enum):
@@ -133,12 +134,12 @@ def test_unknown_permission_type_is_an_error(session) -> None:  # noqa: ANN001
         authorize(UserFactory(), Stray.X)
 
 
-def test_roles_property(session) -> None:  # noqa: ANN001
+def test_roles_property(session) -> None:
     user = _make("coordinator_poitiers")
     assert user.roles == {Role.PARTICIPANT, Role.COORDINATOR}
 
 
-def test_admin_grants_and_revokes_a_scoped_role(client, session) -> None:  # noqa: ANN001
+def test_admin_grants_and_revokes_a_scoped_role(client, session) -> None:
     from consult.models import AuditEvent, RoleGrant
 
     admin = _make("admin")
@@ -169,7 +170,7 @@ def test_admin_grants_and_revokes_a_scoped_role(client, session) -> None:  # noq
         ({"pseudonym": "x" * 10_000, "role": "moderator", "scope": ""}, 422),
     ],
 )
-def test_admin_grant_rejects_bad_input(client, session, data, status) -> None:  # noqa: ANN001
+def test_admin_grant_rejects_bad_input(client, session, data, status) -> None:
     admin = _make("admin")
     UserFactory(pseudonym="Cible")
     client.login(admin.email)

@@ -42,13 +42,15 @@ def test_well_known_mappings() -> None:
     assert cat.regions[poitiers.region_code].name == "Nouvelle-Aquitaine"
     ile_de_france = cat.region_by_slug("ile-de-france")
     assert {cat.academies[c].name for c in ile_de_france.academie_codes} == {
-        "Créteil", "Paris", "Versailles",
+        "Créteil",
+        "Paris",
+        "Versailles",
     }
     toulouse = cat.academie_by_slug("toulouse")
     assert cat.regions[toulouse.region_code].name == "Occitanie"
 
 
-def test_load_is_idempotent(session) -> None:  # noqa: ANN001
+def test_load_is_idempotent(session) -> None:
     # The session-wide database was loaded once already; loading again changes nothing.
     assert load_territories(session) == {"regions": 0, "academies": 0, "departements": 0}
     assert session.scalar(select(func.count()).select_from(RegionAcademique)) == 18
@@ -56,7 +58,7 @@ def test_load_is_idempotent(session) -> None:  # noqa: ANN001
     assert session.scalar(select(func.count()).select_from(Departement)) == 101
 
 
-def test_load_repairs_a_changed_name(session) -> None:  # noqa: ANN001
+def test_load_repairs_a_changed_name(session) -> None:
     acad = session.get(Academie, "13")
     acad.name = "Poitiers (modifiée)"
     session.flush()

@@ -32,6 +32,6 @@ def init_app(app: Flask) -> None:
         return user
 
     @login_manager.unauthorized_handler
-    def unauthorized():  # noqa: ANN202
+    def unauthorized():
         flash(login_manager.login_message, "info")
         return redirect(url_for("account.login", next=request.full_path.rstrip("?")))

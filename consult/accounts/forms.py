@@ -6,10 +6,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    SelectChoice,
     EmailField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     ValidationError,
@@ -43,7 +43,7 @@ def _academie_choices() -> list[tuple[str, str]]:
 
 def _departement_choices() -> list[tuple[str, str]]:
     cat = catalog()
-    items = sorted(cat.departements.values(), key=lambda d: (d.code.zfill(3)))
+    items = sorted(cat.departements.values(), key=lambda d: d.code.zfill(3))
     # data-academie lets the optional script narrow the list to the chosen académie.
     return [SelectChoice("", _l("Non précisé"))] + [
         SelectChoice(
@@ -221,8 +221,10 @@ class LoginForm(FlaskForm):
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(
         _l("Mot de passe actuel"),
-        validators=[DataRequired(message=_l("Indiquez votre mot de passe actuel.")),
-                    Length(max=PASSWORD_MAX_LENGTH)],
+        validators=[
+            DataRequired(message=_l("Indiquez votre mot de passe actuel.")),
+            Length(max=PASSWORD_MAX_LENGTH),
+        ],
     )
     password = PasswordField(
         _l("Nouveau mot de passe"),
@@ -263,8 +265,10 @@ class EmailChangeForm(FlaskForm):
     )
     current_password = PasswordField(
         _l("Mot de passe actuel"),
-        validators=[DataRequired(message=_l("Indiquez votre mot de passe actuel.")),
-                    Length(max=PASSWORD_MAX_LENGTH)],
+        validators=[
+            DataRequired(message=_l("Indiquez votre mot de passe actuel.")),
+            Length(max=PASSWORD_MAX_LENGTH),
+        ],
     )
 
 
@@ -311,8 +315,10 @@ class ReauthForm(FlaskForm):
 
     current_password = PasswordField(
         _l("Mot de passe"),
-        validators=[DataRequired(message=_l("Indiquez votre mot de passe.")),
-                    Length(max=PASSWORD_MAX_LENGTH)],
+        validators=[
+            DataRequired(message=_l("Indiquez votre mot de passe.")),
+            Length(max=PASSWORD_MAX_LENGTH),
+        ],
     )
 
 

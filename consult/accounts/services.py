@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from consult.db import utcnow
 from consult.hooks import hooks
-from consult.models import AuditEvent, Audience, RoleGrant, User
+from consult.models import Audience, AuditEvent, RoleGrant, User
 from consult.security import (
     email_key,
     fold,
@@ -45,9 +45,7 @@ class ProfileData:
     other_actor_kind: str | None = None
 
 
-def audit(
-    session: Session, actor: User | None, action: str, target: Any, **detail: Any
-) -> None:
+def audit(session: Session, actor: User | None, action: str, target: Any, **detail: Any) -> None:
     target_type = type(target).__name__.lower()
     target_id = str(getattr(target, "id", None) or getattr(target, "code", ""))
     session.add(
@@ -153,9 +151,7 @@ def change_email(session: Session, user: User, email: str) -> None:
     from flask_babel import gettext as _
 
     if email_taken(session, email, exclude_id=user.id):
-        raise AccountError(
-            _("Un compte existe déjà avec cette adresse électronique."), "email"
-        )
+        raise AccountError(_("Un compte existe déjà avec cette adresse électronique."), "email")
     user.email = email.strip()
     user.email_key = email_key(email)
     audit(session, user, "account.email_changed", user)
@@ -177,9 +173,7 @@ def update_profile(session: Session, user: User, profile: ProfileData) -> None:
     user.pseudonym_key = fold(profile.pseudonym)
     user.audience = Audience(profile.audience).value
     user.school_level = profile.school_level if profile.audience == Audience.ELEVE else None
-    user.other_actor_kind = (
-        profile.other_actor_kind if profile.audience == Audience.AUTRE else None
-    )
+    user.other_actor_kind = profile.other_actor_kind if profile.audience == Audience.AUTRE else None
     user.academie_code = profile.academie_code
     user.departement_code = profile.departement_code or None
     after = {"audience": user.audience, "academie": user.academie_code, "pseudonym": user.pseudonym}
@@ -304,11 +298,9 @@ def delete_account(session: Session, user: User) -> None:
 
 def count_participants(session: Session) -> dict[str, int]:
     rows = session.execute(
-        select(User.audience, func.count())
-        .where(User.deleted_at.is_(None))
-        .group_by(User.audience)
+        select(User.audience, func.count()).where(User.deleted_at.is_(None)).group_by(User.audience)
     ).all()
-    return {audience: count for audience, count in rows}
+    return dict(rows)
 
 
 def grant_role(
@@ -359,8 +351,13 @@ def grant_role(
     user.grants.append(grant)
     session.flush()
     audit(
-        session, granted_by, "role.granted", user, role=role_enum.value,
-        scope_kind=kind.value, scope_code=scope_code,
+        session,
+        granted_by,
+        "role.granted",
+        user,
+        role=role_enum.value,
+        scope_kind=kind.value,
+        scope_code=scope_code,
     )
     return grant
 
@@ -368,8 +365,13 @@ def grant_role(
 def revoke_role(session: Session, grant: RoleGrant, revoked_by: User | None = None) -> None:
     user = grant.user
     audit(
-        session, revoked_by, "role.revoked", user, role=grant.role,
-        scope_kind=grant.scope_kind, scope_code=grant.scope_code,
+        session,
+        revoked_by,
+        "role.revoked",
+        user,
+        role=grant.role,
+        scope_kind=grant.scope_kind,
+        scope_code=grant.scope_code,
     )
     user.grants.remove(grant)
     session.flush()

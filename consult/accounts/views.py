@@ -21,20 +21,21 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
 from consult.accounts import forms, services
 from consult.accounts.services import AccountError, ProfileData
 from consult.db import commit, db
 from consult.extensions import limiter
+from consult.hooks import hooks
 from consult.mail import send_mail
 from consult.permissions import Permission, permission_required
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
 
 
-def _limit(key: str):  # noqa: ANN202 - decorator factory
+def _limit(key: str):
     return limiter.limit(
         lambda: current_app.config[key],
         methods=["POST"],
@@ -82,7 +83,7 @@ def _start_session(user: object, remember: bool = False) -> None:
 
 @bp.route("/inscription", methods=["GET", "POST"])
 @_limit("RATELIMIT_REGISTER")
-def register():  # noqa: ANN201
+def register():
     if current_user.is_authenticated:
         return redirect(url_for("account.index"))
     form = forms.RegistrationForm()
@@ -99,8 +100,10 @@ def register():  # noqa: ANN201
         except IntegrityError:
             # Another registration with the same pseudonym or email won the race.
             form.email.errors.append(
-                _("Ce pseudonyme ou cette adresse électronique vient d'être utilisé. "
-                  "Choisissez-en un autre ou connectez-vous.")
+                _(
+                    "Ce pseudonyme ou cette adresse électronique vient d'être utilisé. "
+                    "Choisissez-en un autre ou connectez-vous."
+                )
             )
             return _render("account/register.html", 409, form=form)
         _start_session(user)
@@ -111,7 +114,7 @@ def register():  # noqa: ANN201
 
 @bp.route("/connexion", methods=["GET", "POST"])
 @_limit("RATELIMIT_LOGIN")
-def login():  # noqa: ANN201
+def login():
     if current_user.is_authenticated:
         return redirect(url_for("account.index"))
     form = forms.LoginForm()
@@ -119,9 +122,7 @@ def login():  # noqa: ANN201
     if form.validate_on_submit():
         user = services.authenticate(db.session, form.email.data, form.password.data)
         if user is None:
-            form.password.errors.append(
-                _("Adresse électronique ou mot de passe incorrect.")
-            )
+            form.password.errors.append(_("Adresse électronique ou mot de passe incorrect."))
             return _render("account/login.html", 422, form=form)
         commit()
         _start_session(user, remember=bool(form.remember.data))
@@ -131,7 +132,7 @@ def login():  # noqa: ANN201
 
 
 @bp.route("/deconnexion", methods=["POST"])
-def logout():  # noqa: ANN201
+def logout():
     form = forms.FlaskForm()
     if form.validate_on_submit() and current_user.is_authenticated:
         logout_user()
@@ -142,15 +143,20 @@ def logout():  # noqa: ANN201
 
 @bp.route("/")
 @permission_required(Permission.ACCOUNT_VIEW)
-def index():  # noqa: ANN201
+def index():
     from consult.territories import catalog
 
-    return render_template("account/index.html", cat=catalog())
+    return render_template(
+        "account/index.html",
+        cat=catalog(),
+        user=current_user._get_current_object(),
+        account_panels=hooks().account_panels,
+    )
 
 
 @bp.route("/profil", methods=["GET", "POST"])
 @permission_required(Permission.ACCOUNT_EDIT)
-def profile():  # noqa: ANN201
+def profile():
     user = current_user._get_current_object()
     form = forms.ProfileForm(
         data=None
@@ -183,7 +189,7 @@ def profile():  # noqa: ANN201
 @bp.route("/securite", methods=["GET", "POST"])
 @permission_required(Permission.ACCOUNT_EDIT)
 @_limit("RATELIMIT_REAUTH")
-def security():  # noqa: ANN201
+def security():
     user = current_user._get_current_object()
     password_form = forms.PasswordChangeForm(prefix="pw", user=user)
     email_form = forms.EmailChangeForm(prefix="em")
@@ -198,8 +204,9 @@ def security():  # noqa: ANN201
                 commit()
                 # The session identifier carries the version: renew it so this session stays.
                 _start_session(user)
-                flash(_("Votre mot de passe est changé. Vos autres sessions sont fermées."),
-                      "success")
+                flash(
+                    _("Votre mot de passe est changé. Vos autres sessions sont fermées."), "success"
+                )
                 return redirect(url_for("account.index"))
         elif "em-submit" in request.form and email_form.validate_on_submit():
             if not services.check_password(user, email_form.current_password.data):
@@ -210,12 +217,18 @@ def security():  # noqa: ANN201
                     commit()
                 except (AccountError, IntegrityError) as exc:
                     db.session.rollback()
-                    message = exc.message if isinstance(exc, AccountError) else _(
-                        "Un compte existe déjà avec cette adresse électronique."
+                    message = (
+                        exc.message
+                        if isinstance(exc, AccountError)
+                        else _("Un compte existe déjà avec cette adresse électronique.")
                     )
                     email_form.email.errors.append(message)
-                    return _render("account/security.html", 409, password_form=password_form,
-                                   email_form=email_form)
+                    return _render(
+                        "account/security.html",
+                        409,
+                        password_form=password_form,
+                        email_form=email_form,
+                    )
                 flash(_("Votre adresse électronique est changée."), "success")
                 return redirect(url_for("account.index"))
     return _render(
@@ -225,7 +238,7 @@ def security():  # noqa: ANN201
 
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
 @_limit("RATELIMIT_RESET")
-def forgot_password():  # noqa: ANN201
+def forgot_password():
     form = forms.PasswordResetRequestForm()
     if form.validate_on_submit():
         user = services.user_for_reset_request(db.session, form.email.data)
@@ -253,7 +266,7 @@ def forgot_password():  # noqa: ANN201
 
 @bp.route("/reinitialiser/<token>", methods=["GET", "POST"])
 @_limit("RATELIMIT_RESET")
-def reset_password(token: str):  # noqa: ANN201
+def reset_password(token: str):
     user = services.user_from_reset_token(db.session, token)
     if user is None:
         return _render("account/reset_invalid.html", 400)
@@ -270,7 +283,7 @@ def reset_password(token: str):  # noqa: ANN201
 @bp.route("/mes-donnees", methods=["GET", "POST"])
 @permission_required(Permission.ACCOUNT_VIEW)
 @_limit("RATELIMIT_REAUTH")
-def download_data():  # noqa: ANN201
+def download_data():
     user = current_user._get_current_object()
     form = forms.ReauthForm()
     if form.validate_on_submit():
@@ -291,7 +304,7 @@ def download_data():  # noqa: ANN201
 @bp.route("/suppression", methods=["GET", "POST"])
 @permission_required(Permission.ACCOUNT_EDIT)
 @_limit("RATELIMIT_REAUTH")
-def delete():  # noqa: ANN201
+def delete():
     user = current_user._get_current_object()
     form = forms.DeletionForm()
     if form.validate_on_submit():
@@ -302,8 +315,6 @@ def delete():  # noqa: ANN201
         commit()
         logout_user()
         session.clear()
-        flash(
-            _("Votre compte est supprimé. Vos données personnelles sont effacées."), "success"
-        )
+        flash(_("Votre compte est supprimé. Vos données personnelles sont effacées."), "success")
         return redirect(url_for("pages.home"))
     return _render("account/delete.html", _form_status(form), form=form)

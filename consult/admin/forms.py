@@ -28,7 +28,9 @@ class GrantForm(FlaskForm):
         self.scope.choices = (
             [SelectChoice("", _l("Aucun (rôle national)"))]
             + [
-                SelectChoice(f"{ScopeKind.REGION.value}:{r.code}", f"{_l('Région académique')} {r.name}")
+                SelectChoice(
+                    f"{ScopeKind.REGION.value}:{r.code}", f"{_l('Région académique')} {r.name}"
+                )
                 for r in cat.regions_sorted()
             ]
             + [

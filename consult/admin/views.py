@@ -22,13 +22,13 @@ PAGE_SIZE = 50
 
 @bp.route("/", methods=["GET"])
 @permission_required(Permission.ADMIN_ACCESS)
-def index():  # noqa: ANN201
+def index():
     return _index_with(GrantForm(), 200)
 
 
 @bp.route("/roles", methods=["POST"])
 @permission_required(Permission.ROLE_GRANT)
-def grant():  # noqa: ANN201
+def grant():
     form = GrantForm()
     if not form.validate_on_submit():
         return _index_with(form, 422)
@@ -50,7 +50,7 @@ def grant():  # noqa: ANN201
 
 @bp.route("/roles/<int:grant_id>/retirer", methods=["POST"])
 @permission_required(Permission.ROLE_GRANT)
-def revoke(grant_id: int):  # noqa: ANN201
+def revoke(grant_id: int):
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400)
@@ -66,7 +66,7 @@ def revoke(grant_id: int):  # noqa: ANN201
     return redirect(url_for("admin.index"))
 
 
-def _index_with(form: GrantForm, status: int):  # noqa: ANN202
+def _index_with(form: GrantForm, status: int):
     grants = db.session.execute(
         select(RoleGrant, User)
         .join(User, RoleGrant.user_id == User.id)
@@ -93,7 +93,7 @@ def _index_with(form: GrantForm, status: int):  # noqa: ANN202
 
 @bp.route("/journal")
 @permission_required(Permission.AUDIT_VIEW)
-def journal():  # noqa: ANN201
+def journal():
     before = request.args.get("avant", type=int)
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)
     if before:
@@ -102,9 +102,11 @@ def journal():  # noqa: ANN201
     more = len(events) > PAGE_SIZE
     events = events[:PAGE_SIZE]
     actor_ids = {e.actor_id for e in events if e.actor_id}
-    actors = {
-        u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))
-    } if actor_ids else {}
+    actors = (
+        {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))}
+        if actor_ids
+        else {}
+    )
     return render_template(
         "admin/journal.html",
         events=events,

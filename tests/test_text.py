@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+
+from consult.text import find_personal_data, mask_personal_data, plain_text, render_markdown
+
+
+@pytest.mark.parametrize(
+    ("source", "forbidden"),
+    [
+        ("<script>alert(1)</script>", "<script"),
+        ("[clic](javascript:alert(1))", 'href="javascript'),
+        ("![img](http://tracker.example/x.png)", "<img"),
+        ('<a href="x" onclick="y">z</a>', "<a "),
+        ("# Titre", "<h1"),
+        ("<iframe src=x></iframe>", "<iframe"),
+    ],
+)
+def test_markdown_is_sanitised(source, forbidden) -> None:
+    assert forbidden not in str(render_markdown(source))
+
+
+def test_markdown_keeps_the_allowed_subset() -> None:
+    html = str(render_markdown("**gras** et *italique*\n\n- un\n- deux\n\n[site](https://ex.fr)"))
+    assert "<strong>gras</strong>" in html and "<em>italique</em>" in html
+    assert "<li>un</li>" in html
+    assert 'href="https://ex.fr"' in html and "nofollow" in html
+
+
+def test_plain_text() -> None:
+    assert plain_text("**Bonjour** <b>à</b> tous") == "Bonjour &lt;b&gt;à&lt;/b&gt; tous"
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("écrivez-moi à lea.martin@laposte.net", ["email"]),
+        ("appelle le 06 12 34 56 78", ["phone"]),
+        ("ou le +33 6 12 34 56 78", ["phone"]),
+        ("0612345678", ["phone"]),
+        ("06.12.34.56.78 ou x@y.fr", ["email", "phone"]),
+        ("En 2020, 26 839 réponses et 3 000 soutiens", []),
+        ("Le collège compte 1 200 élèves", []),
+    ],
+)
+def test_personal_data_detection(text, kinds) -> None:
+    assert find_personal_data(text) == kinds
+
+
+def test_masking() -> None:
+    masked = mask_personal_data("mail a.b@c.fr tel 06 12 34 56 78 fin")
+    assert masked == "mail [adresse masquée] tel [téléphone masqué] fin"
