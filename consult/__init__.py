@@ -18,9 +18,9 @@ from consult.config import ROOT
 
 __all__ = ["FEATURE_PACKAGES", "create_app"]
 
-# Top-level feature packages, each exposing init_app(app); the core package's own
-# sub-packages (accounts, admin, territorial pages) are registered explicitly.
-FEATURE_PACKAGES = ("forums", "surveys", "retex", "synthesis")
+# Feature packages, each exposing init_app(app) and, when it has tables, a models module.
+# consult.territorial (territorial pages, ideas box, calendar, news) lives inside the core.
+FEATURE_PACKAGES = ("consult.territorial", "forums", "surveys", "retex", "synthesis")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

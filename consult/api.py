@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, url_for
+from flask import Blueprint, Flask, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from consult.extensions import csrf
@@ -171,6 +171,20 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
+def register_api_blueprint(app: Flask, blueprint: Blueprint) -> None:
+    """Register a feature package's read-only API blueprint (url_prefix under /api/v1/): no
+    CSRF (nothing to forge on GET); open-data headers and JSON errors apply to all /api/ paths."""
+    csrf.exempt(blueprint)
+    app.register_blueprint(blueprint)
+
+
 def init_app(app: Flask) -> None:
-    csrf.exempt(bp)
-    app.register_blueprint(bp)
+    register_api_blueprint(app, bp)
+
+    @app.after_request
+    def _open_data_headers(response):
+        if request.path.startswith("/api/"):
+            # Open data: readable from any origin, never with credentials.
+            response.headers["Access-Control-Allow-Origin"] = "*"
+            response.headers.setdefault("Cache-Control", "public, max-age=60")
+        return response
