@@ -36,6 +36,10 @@ class Hooks:
     # Templates included on the account page (/compte/), each rendered with ``user``:
     # notifications, my contributions, my ideas...
     account_panels: list[str] = field(default_factory=list)
+    # Templates included on a territory page (/territoires/<académie>/ and région académique
+    # pages), each rendered with ``territory`` (kind "academie" or "region", code, name) and
+    # ``academie_codes`` (the académies it covers): Retex sheets, syntheses...
+    territory_panels: list[str] = field(default_factory=list)
     # Main navigation entries; only those whose endpoint exists are shown.
     nav: list[NavItem] = field(default_factory=list)
     # OpenAPI path objects contributed to /api/v1/openapi.json.
