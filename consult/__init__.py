@@ -19,8 +19,16 @@ from consult.config import ROOT
 __all__ = ["FEATURE_PACKAGES", "create_app"]
 
 # Feature packages, each exposing init_app(app) and, when it has tables, a models module.
-# consult.territorial (territorial pages, ideas box, calendar, news) lives inside the core.
-FEATURE_PACKAGES = ("consult.territorial", "forums", "surveys", "retex", "synthesis")
+# consult.moderation (reports, queue) and consult.territorial (territorial pages, ideas box,
+# calendar, news) live inside the core.
+FEATURE_PACKAGES = (
+    "consult.moderation",
+    "consult.territorial",
+    "forums",
+    "surveys",
+    "retex",
+    "synthesis",
+)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
