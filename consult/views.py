@@ -180,7 +180,11 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("date_long")
     def date_long(value: date) -> str:
-        return format_date(value, "long")
+        text = format_date(value, "long")
+        # French writes the first day of a month as an ordinal: « 1er juin ».
+        if value.day == 1 and str(get_locale()) == "fr" and text.startswith("1 "):
+            text = "1er " + text[2:]
+        return text
 
     @app.template_global()
     def role_label(role: str) -> str:

@@ -196,7 +196,7 @@ def test_home_calendar_phases(app, client) -> None:
             date(2099, 1, 1),
             date(2099, 2, 1),
         )
-        assert "ouvrira le 1 janvier 2099" in client.get("/").get_data(as_text=True)
+        assert "ouvrira le 1er janvier 2099" in client.get("/").get_data(as_text=True)
     finally:
         app.config["CONSULTATION_OPENS"], app.config["CONSULTATION_CLOSES"] = previous
 
