@@ -1,0 +1,417 @@
+"""Retex logic: drafting, the review workflow, published versions and attachments.
+
+Functions take the session and never commit; the view commits once. Files written for an
+attachment are tracked on the session and removed if the transaction rolls back, so a refused
+upload or a failed commit never leaves a file on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import event, func, select, text, update
+from sqlalchemy.orm import Session
+from werkzeug.utils import secure_filename
+
+from consult.db import utcnow
+from consult.models import AuthorSnapshot, User
+from consult.territories import catalog
+from consult.text import find_personal_data, plain_text
+from retex.models import (
+    CONTENT_FIELDS,
+    ESTABLISHMENTS,
+    LEVEL_LABELS,
+    PERIODS,
+    SCHOOL_LEVELS,
+    TEXT_FIELDS,
+    THEMES,
+    RetexAttachment,
+    RetexReview,
+    RetexRevision,
+    RetexSheet,
+    SheetStatus,
+    TerritoryLevel,
+    pack,
+)
+
+FILES_KEY = "retex_new_files"
+DOOMED_KEY = "retex_doomed_files"
+
+# Magic bytes → (content type, accepted extensions). The extension must agree with the content.
+SIGNATURES = (
+    (b"%PDF-", "application/pdf", {".pdf"}),
+    (b"\x89PNG\r\n\x1a\n", "image/png", {".png"}),
+    (b"\xff\xd8\xff", "image/jpeg", {".jpg", ".jpeg"}),
+)
+
+
+class RetexError(Exception):
+    """A refusal the view shows in French with the given HTTP status."""
+
+    def __init__(self, message: str, status: int = 409, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Territory:
+    level: str
+    code: str
+    academie_code: str | None
+    region_code: str
+    name: str
+
+
+def resolve_territory(value: str | None) -> Territory:
+    """ "academie:16" → the territory, checked against the 2020 reference data."""
+    level, _sep, code = (value or "").partition(":")
+    cat = catalog()
+    if level == TerritoryLevel.REGION and code in cat.regions:
+        return Territory(level, code, None, code, cat.regions[code].name)
+    if level == TerritoryLevel.ACADEMIE and code in cat.academies:
+        acad = cat.academies[code]
+        return Territory(level, code, code, acad.region_code, acad.name)
+    if level == TerritoryLevel.DEPARTEMENT and code in cat.departements:
+        dept = cat.departements[code]
+        acad = cat.academies[dept.academie_code]
+        return Territory(level, code, acad.code, acad.region_code, f"{dept.name} ({code})")
+    raise RetexError(_("Territoire inconnu."), 422, "territory")
+
+
+def territory_name(level: str, code: str) -> str:
+    try:
+        found = resolve_territory(f"{level}:{code}")
+    except RetexError:
+        return code
+    return f"{LEVEL_LABELS[TerritoryLevel(level)]} : {found.name}"
+
+
+@dataclass
+class SheetData:
+    title: str
+    territory: str
+    establishment: str
+    school_level: str
+    period: str
+    themes: list[str]
+    audiences: list[str]
+    contact_role: str
+    context: str
+    actions: str
+    tools: str
+    results: str
+    difficulties: str
+    lessons: str
+    transferability: str
+
+
+PUBLIC_TEXT = ("title", "contact_role", *TEXT_FIELDS)
+
+
+def personal_data_problems(data: SheetData) -> dict[str, str]:
+    """Public fields holding an email or a phone number, with the message to show."""
+    problems = {}
+    for name in PUBLIC_TEXT:
+        if find_personal_data(getattr(data, name)):
+            problems[name] = _(
+                "Retirez les adresses électroniques et numéros de téléphone : la fiche est "
+                "publique. Indiquez plutôt une fonction (par exemple « conseiller numérique »)."
+            )
+    return problems
+
+
+def _values(data: SheetData) -> dict[str, Any]:
+    territory = resolve_territory(data.territory)
+    if (
+        data.establishment not in ESTABLISHMENTS
+        or data.school_level not in SCHOOL_LEVELS
+        or data.period not in PERIODS
+        or not data.themes
+        or any(t not in THEMES for t in data.themes)
+    ):
+        raise RetexError(_("Valeur inconnue dans le formulaire."), 422)
+    problems = personal_data_problems(data)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise RetexError(message, 422, field)
+    return {
+        "title": data.title.strip(),
+        "territory_level": territory.level,
+        "territory_code": territory.code,
+        "academie_code": territory.academie_code,
+        "region_code": territory.region_code,
+        "establishment": data.establishment,
+        "school_level": data.school_level,
+        "period": data.period,
+        "themes": pack(data.themes),
+        "audiences": pack(data.audiences),
+        "contact_role": data.contact_role.strip(),
+        **{name: (getattr(data, name) or "").strip() for name in TEXT_FIELDS},
+    }
+
+
+def create_sheet(session: Session, author: User, data: SheetData) -> RetexSheet:
+    sheet = RetexSheet(
+        author_id=author.id,
+        status=SheetStatus.DRAFT.value,
+        **AuthorSnapshot.snapshot_of(author),
+        **_values(data),
+    )
+    session.add(sheet)
+    session.flush()
+    return sheet
+
+
+def update_sheet(session: Session, sheet: RetexSheet, data: SheetData) -> RetexSheet:
+    """Editing a published sheet starts a new draft; the published version stays public until
+    the next one is reviewed."""
+    for key, value in _values(data).items():
+        setattr(sheet, key, value)
+    if sheet.status_enum is SheetStatus.PUBLISHED:
+        sheet.status = SheetStatus.DRAFT.value
+    sheet.updated_at = utcnow()
+    session.flush()
+    return sheet
+
+
+def _transition(
+    session: Session, sheet: RetexSheet, expected: set[SheetStatus], new: SheetStatus
+) -> None:
+    # Conditional UPDATE: two reviewers acting at once cannot both move the sheet.
+    changed = session.execute(
+        update(RetexSheet)
+        .where(
+            RetexSheet.id == sheet.id,
+            RetexSheet.status.in_([s.value for s in expected]),
+        )
+        .values(status=new.value, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise RetexError(_("Cette fiche a changé d'état entre-temps. Rechargez la page."), 409)
+    session.refresh(sheet)
+
+
+def submit(session: Session, sheet: RetexSheet, actor: User) -> None:
+    _transition(session, sheet, {SheetStatus.DRAFT, SheetStatus.RETURNED}, SheetStatus.SUBMITTED)
+    sheet.submitted_at = utcnow()
+    session.add(RetexReview(sheet_id=sheet.id, actor_id=actor.id, action="submitted"))
+    session.flush()
+
+
+def return_with_comment(session: Session, sheet: RetexSheet, reviewer: User, comment: str) -> None:
+    if not comment.strip():
+        raise RetexError(_("Expliquez ce qu'il faut revoir."), 422, "comment")
+    _transition(session, sheet, {SheetStatus.SUBMITTED}, SheetStatus.RETURNED)
+    session.add(
+        RetexReview(sheet_id=sheet.id, actor_id=reviewer.id, action="returned", comment=comment)
+    )
+    session.flush()
+
+
+def search_text(content: dict[str, Any]) -> str:
+    parts = [content["title"], content["contact_role"]]
+    parts += [plain_text(content[name]) for name in TEXT_FIELDS]
+    return "\n".join(p for p in parts if p)
+
+
+def publish(
+    session: Session, sheet: RetexSheet, reviewer: User, comment: str = ""
+) -> RetexRevision:
+    """Only a submitted sheet is published, by a reviewer other than its author (the policy
+    checks the territory); the new version is kept alongside all earlier ones."""
+    if sheet.author_id == reviewer.id:
+        raise RetexError(_("Une fiche ne peut pas être publiée par son auteur."), 403)
+    _transition(session, sheet, {SheetStatus.SUBMITTED}, SheetStatus.PUBLISHED)
+    version = (
+        session.scalar(
+            select(func.max(RetexRevision.version)).where(RetexRevision.sheet_id == sheet.id)
+        )
+        or 0
+    ) + 1
+    content = sheet.content()
+    revision = RetexRevision(
+        sheet_id=sheet.id,
+        version=version,
+        reviewer_id=reviewer.id,
+        search_text=search_text(content),
+        **content,
+    )
+    session.add(revision)
+    session.add(
+        RetexReview(sheet_id=sheet.id, actor_id=reviewer.id, action="published", comment=comment)
+    )
+    sheet.published_version = version
+    for attachment in sheet.attachments:
+        attachment.public = True
+    session.flush()
+    index_revision(session, revision, previous_version=version - 1)
+    return revision
+
+
+def index_revision(session: Session, revision: RetexRevision, previous_version: int = 0) -> None:
+    """SQLite keeps the current published text in an FTS5 table; PostgreSQL indexes the column
+    itself (GIN on to_tsvector('french', search_text)), so nothing to do there."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if previous_version:
+        session.execute(
+            text(
+                "DELETE FROM retex_search WHERE rowid IN (SELECT id FROM retex_revision "
+                "WHERE sheet_id = :sheet AND version = :version)"
+            ),
+            {"sheet": revision.sheet_id, "version": previous_version},
+        )
+    session.execute(
+        text("INSERT INTO retex_search (rowid, body) VALUES (:id, :body)"),
+        {"id": revision.id, "body": revision.search_text},
+    )
+
+
+# --- Attachments ----------------------------------------------------------------------------
+
+
+def upload_dir() -> Path:
+    path = Path(
+        current_app.config.get("RETEX_UPLOAD_DIR")
+        or Path(current_app.instance_path) / "retex-attachments"
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sniff(head: bytes, filename: str) -> str:
+    """The content type proven by the first bytes, provided the extension says the same."""
+    extension = os.path.splitext(filename.lower())[1]
+    for magic, content_type, extensions in SIGNATURES:
+        if head.startswith(magic):
+            if extension not in extensions:
+                break
+            return content_type
+    raise RetexError(
+        _(
+            "Seuls les fichiers PDF, PNG et JPEG sont acceptés, avec l'extension qui "
+            "correspond à leur contenu."
+        ),
+        415,
+        "file",
+    )
+
+
+def add_attachment(
+    session: Session, sheet: RetexSheet, stream: IO[bytes], filename: str, label: str
+) -> RetexAttachment:
+    limit = current_app.config["RETEX_MAX_ATTACHMENT_BYTES"]
+    if len(sheet.attachments) >= current_app.config["RETEX_MAX_ATTACHMENTS"]:
+        raise RetexError(_("Cette fiche a déjà le nombre maximal de pièces jointes."), 409, "file")
+    # Read one byte past the limit: enough to know the file is too large, never more.
+    data = stream.read(limit + 1)
+    if not data:
+        raise RetexError(_("Le fichier est vide."), 422, "file")
+    if len(data) > limit:
+        raise RetexError(
+            _("Le fichier dépasse %(mb)s Mo.", mb=limit // (1024 * 1024) or 1), 413, "file"
+        )
+    content_type = sniff(data[:16], filename)
+    safe_name = secure_filename(filename)[-120:] or "piece-jointe"
+    stored_name = uuid.uuid4().hex
+    path = upload_dir() / stored_name
+    # Registered before writing, so a rollback at any later point removes the file.
+    session.info.setdefault(FILES_KEY, []).append(path)
+    path.write_bytes(data)
+    attachment = RetexAttachment(
+        sheet_id=sheet.id,
+        stored_name=stored_name,
+        filename=safe_name,
+        label=label.strip(),
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def attachment_path(attachment: RetexAttachment) -> Path:
+    return upload_dir() / attachment.stored_name
+
+
+def delete_attachment(session: Session, attachment: RetexAttachment) -> None:
+    # The file goes only once the deletion is committed.
+    session.info.setdefault(DOOMED_KEY, []).append(attachment_path(attachment))
+    session.delete(attachment)
+    session.flush()
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    session.info.pop(FILES_KEY, None)
+    for path in session.info.pop(DOOMED_KEY, []):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: Any) -> None:
+    # Runs after after_commit: whatever is still listed was never committed (rollback, close,
+    # error), so its files go.
+    if transaction.parent is not None:
+        return
+    session.info.pop(DOOMED_KEY, None)
+    for path in session.info.pop(FILES_KEY, []):
+        path.unlink(missing_ok=True)
+
+
+# --- Account hooks ---------------------------------------------------------------------------
+
+
+def personal_data(session: Session, user: User) -> dict[str, Any]:
+    sheets = session.scalars(
+        select(RetexSheet).where(RetexSheet.author_id == user.id).order_by(RetexSheet.id)
+    )
+    reviews = session.scalars(
+        select(RetexReview).where(RetexReview.actor_id == user.id).order_by(RetexReview.id)
+    )
+    return {
+        "retex_sheets": [
+            {
+                "id": s.id,
+                "status": s.status,
+                "published_version": s.published_version,
+                "created_at": s.created_at.isoformat(),
+                **{k: v for k, v in s.content().items() if k in CONTENT_FIELDS},
+            }
+            for s in sheets
+        ],
+        "retex_reviews": [
+            {
+                "sheet_id": r.sheet_id,
+                "action": r.action,
+                "comment": r.comment,
+                "created_at": r.created_at.isoformat(),
+            }
+            for r in reviews
+        ],
+    }
+
+
+def erase_account(session: Session, user: User) -> None:
+    """Published sheets stay (under « Compte supprimé »); unpublished drafts are the author's
+    private work and go with the account, files included."""
+    drafts = session.scalars(
+        select(RetexSheet).where(RetexSheet.author_id == user.id, RetexSheet.published_version == 0)
+    ).all()
+    for sheet in drafts:
+        for attachment in list(sheet.attachments):
+            delete_attachment(session, attachment)
+        session.delete(sheet)
+    session.flush()
