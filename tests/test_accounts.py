@@ -389,9 +389,11 @@ def test_deleted_account_session_is_dropped(app, client, user, session) -> None:
     from consult.accounts.services import delete_account
 
     client.login(user.email)
+    # The test's own session (which holds ``user``), not the request context's scoped one.
+    outer = session()
     with app.test_request_context():
-        delete_account(session, user)
-    session.flush()
+        delete_account(outer, user)
+    outer.flush()
     assert client.get("/compte/").status_code == 302
 
 

@@ -1,0 +1,99 @@
+"""Shared moderation: reports, the moderators' queue, hide / restore / approve, blocking.
+
+Packages declare each kind of content they publish with :func:`register_kind`; their models use
+the :class:`consult.moderation.models.Moderatable` mixin. The queue, the report form and the
+actions then work for every kind without knowing the packages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+
+@dataclass
+class Kind:
+    kind: str
+    label: Any
+    load: Callable[[Session, int], object | None]
+    url: Callable[[object], str]
+    title: Callable[[object], str]
+    excerpt: Callable[[object], str]
+    # The mapped class, for the queue of content held before publication. Learnt from the
+    # first object ``load`` returns when a package does not give it.
+    model: type | None = None
+    # The académie a target belongs to (coordinators moderate their territory's content);
+    # None means national content, for moderators only.
+    scope: Callable[[object], str | None] | None = None
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+def register_kind(
+    kind: str,
+    *,
+    label: Any,
+    load: Callable[[Session, int], object | None],
+    url: Callable[[object], str],
+    title: Callable[[object], str],
+    excerpt: Callable[[object], str],
+    model: type | None = None,
+    scope: Callable[[object], str | None] | None = None,
+) -> None:
+    """Declare a kind of moderatable content (idempotent: apps built again re-register)."""
+    if scope is None:
+        scope = _default_scope
+    _KINDS[kind] = Kind(kind, label, load, url, title, excerpt, model, scope)
+
+
+def _default_scope(obj: object) -> str | None:
+    # Territorial content (the ideas box) carries the académie it belongs to.
+    return getattr(obj, "academie_code", None)
+
+
+def kinds() -> dict[str, Kind]:
+    return _KINDS
+
+
+def get_kind(kind: str) -> Kind | None:
+    return _KINDS.get(kind)
+
+
+def load_target(session: Session, kind: str, target_id: int) -> tuple[Kind, object] | None:
+    registered = _KINDS.get(kind)
+    if registered is None:
+        return None
+    obj = registered.load(session, target_id)
+    if obj is None:
+        return None
+    if registered.model is None:
+        registered.model = type(obj)
+    return registered, obj
+
+
+def kind_for_object(obj: object) -> Kind | None:
+    for registered in _KINDS.values():
+        if registered.model is not None and isinstance(obj, registered.model):
+            return registered
+    return None
+
+
+def init_app(app: Flask) -> None:
+    from consult.hooks import hooks
+    from consult.moderation import (
+        permissions,  # noqa: F401 - registers the policy
+        services,
+    )
+    from consult.moderation.views import bp
+
+    app.config.setdefault("RATELIMIT_REPORT", "30 per hour")
+    app.config.setdefault("MODERATION_REPORT_THRESHOLD", 3)
+    app.register_blueprint(bp)
+    registered = hooks(app)
+    registered.personal_data.append(services.personal_data)
+    registered.account_deletion.append(services.erase_reporter)
