@@ -1,0 +1,76 @@
+"""Territorial expression space: territorial pages, ideas box per académie, calendar of
+events (iCalendar feeds) and news (Atom feeds) per territory."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+
+
+def _counters() -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from consult.db import db
+    from consult.territorial.models import Event, Idea
+
+    return {
+        "territorial_ideas": db.session.scalar(
+            select(func.count())
+            .select_from(Idea)
+            .where(Idea.hidden_at.is_(None), Idea.held_for_review.is_(False))
+        )
+        or 0,
+        "territorial_events": db.session.scalar(select(func.count()).select_from(Event)) or 0,
+    }
+
+
+def moderation_enabled(app: Flask) -> bool:
+    """Ideas are reported and moderated through the shared consult.moderation package."""
+    return "moderation" in app.blueprints
+
+
+def init_app(app: Flask) -> None:
+    from consult.api import register_api_blueprint
+    from consult.hooks import hooks
+    from consult.territorial import api, demo, permissions, services, views
+
+    app.config.setdefault("RATELIMIT_IDEA", "10 per hour")
+    app.config.setdefault("RATELIMIT_SUPPORT", "120 per minute")
+    app.config.setdefault("RATELIMIT_REGISTRATION", "30 per minute")
+    app.config.setdefault("RATELIMIT_TERRITORIAL_WRITE", "60 per minute")
+
+    app.register_blueprint(views.bp)
+    register_api_blueprint(app, api.bp)
+
+    registered = hooks(app)
+    registered.counters.append(_counters)
+    registered.counter_labels["territorial_ideas"] = _l("idées dans les boîtes à idées")
+    registered.counter_labels["territorial_events"] = _l("rencontres au calendrier")
+    registered.personal_data.append(services.personal_data)
+    registered.account_deletion.append(services.delete_account)
+    registered.demo_steps.append(("territoires", demo.generate))
+    registered.openapi_paths.update(api.OPENAPI_PATHS)
+    registered.openapi_schemas.update(api.OPENAPI_SCHEMAS)
+
+    @app.context_processor
+    def _territorial_context() -> dict:
+        from consult.models import Audience
+        from consult.text import render_markdown
+
+        return {
+            "TerritorialPermission": permissions.Permission,
+            "render_markdown": render_markdown,
+            "audience_labels": {a.value: a.label for a in Audience},
+            "audience_plurals": {a.value: a.plural_label for a in Audience},
+            "report_form_available": moderation_enabled(app),
+        }
+
+    @app.template_filter("paris")
+    def paris(value: datetime | None, fmt: str = "EEEE d MMMM y 'à' HH'h'mm") -> str:
+        """Stored (naive UTC) times shown in BABEL_DEFAULT_TIMEZONE, i.e. Paris time."""
+        if value is None:
+            return ""
+        return format_datetime(value.replace(tzinfo=UTC), fmt)

@@ -1,0 +1,92 @@
+"""iCalendar (RFC 5545) and Atom 1.0 feeds, built from stored UTC times."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from xml.etree import ElementTree as ET
+
+from flask import current_app, request, url_for
+from icalendar import Calendar
+from icalendar import Event as ICalEvent
+
+from consult.models import AUDIENCE_PLURALS, Audience
+from consult.territorial.models import Event, NewsItem
+from consult.territorial.territory import Territory
+from consult.text import plain_text
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC)
+
+
+def _host() -> str:
+    return request.host.split(":")[0] or "consult"
+
+
+def ical(territory: Territory, events: Iterable[Event]) -> bytes:
+    cal = Calendar()
+    cal.add("prodid", "-//Consult//Calendrier territorial//FR")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", f"Consult — {territory.label}")
+    for event in events:
+        item = ICalEvent()
+        item.add("uid", f"event-{event.id}@{_host()}")
+        item.add("dtstamp", _utc(event.updated_at or event.created_at))
+        item.add("dtstart", _utc(event.starts_at))
+        item.add("dtend", _utc(event.ends_at))
+        item.add("summary", event.title)
+        known = {a.value: a for a in Audience}
+        audiences = ", ".join(
+            str(AUDIENCE_PLURALS[known[a]]) for a in event.audiences if a in known
+        )
+        description = plain_text(event.description)
+        if audiences:
+            description += f"\n\nPublics : {audiences}"
+        item.add("description", description)
+        if event.place:
+            item.add("location", event.place)
+        elif event.online_url:
+            item.add("location", event.online_url)
+        page = url_for("territories.event", event_id=event.id, _external=True)
+        item.add("url", event.online_url or page)
+        cal.add_component(item)
+    return cal.to_ical()
+
+
+def atom(territory: Territory, items: list[NewsItem], self_url: str, page_url: str) -> bytes:
+    ET.register_namespace("", ATOM_NS)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        if text is not None:
+            element.text = text
+        return element
+
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    sub(feed, "id", self_url)
+    sub(feed, "title", f"Actualités — {territory.label}")
+    updated = max((i.updated_at for i in items), default=None) or datetime(2020, 6, 1)
+    sub(feed, "updated", _utc(updated).isoformat())
+    sub(feed, "link", rel="self", href=self_url, type="application/atom+xml")
+    sub(feed, "link", rel="alternate", href=page_url, type="text/html")
+    author = sub(feed, "author")
+    sub(author, "name", current_app.config.get("CONSULTATION_TITLE", "Consult"))
+    from consult.text import render_markdown
+
+    for item in items:
+        entry = sub(feed, "entry")
+        link = url_for("territories.news_item", news_id=item.id, _external=True)
+        sub(entry, "id", link)
+        sub(entry, "title", item.title)
+        sub(entry, "published", _utc(item.published_at).isoformat())
+        sub(entry, "updated", _utc(item.updated_at or item.published_at).isoformat())
+        sub(entry, "link", rel="alternate", href=link, type="text/html")
+        entry_author = sub(entry, "author")
+        sub(entry_author, "name", item.author.public_name if item.author else "Consult")
+        sub(entry, "content", str(render_markdown(item.body)), type="html")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,189 @@
+"""Territorial expression: ideas box per académie, calendar of events, news per territory."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult.db import Base, utcnow
+from consult.models import AuthorSnapshot, User
+
+TITLE_MAX = 160
+BODY_MAX = 5000
+ANSWER_MAX = 3000
+PLACE_MAX = 200
+URL_MAX = 500
+
+
+class IdeaStatus(enum.StrEnum):
+    A_L_ETUDE = "a_l_etude"
+    RETENUE = "retenue"
+    NON_RETENUE = "non_retenue"
+    REALISEE = "realisee"
+
+    @property
+    def label(self) -> str:
+        return str(IDEA_STATUS_LABELS[self])
+
+
+IDEA_STATUS_LABELS = {
+    IdeaStatus.A_L_ETUDE: _l("À l'étude"),
+    IdeaStatus.RETENUE: _l("Retenue"),
+    IdeaStatus.NON_RETENUE: _l("Non retenue"),
+    IdeaStatus.REALISEE: _l("Réalisée"),
+}
+
+
+class TerritoryKind(enum.StrEnum):
+    NATIONAL = "national"
+    REGION = "region"
+    ACADEMIE = "academie"
+
+
+class ModerationColumns:
+    """The columns of the shared moderation contract (hidden, held, reports), identical to
+    consult.moderation.models.Moderatable."""
+
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    hidden_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    held_for_review: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), index=True
+    )
+    report_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    @property
+    def is_visible(self) -> bool:
+        return self.hidden_at is None and not self.held_for_review
+
+
+class Idea(ModerationColumns, AuthorSnapshot, Base):
+    """An idea posted to the author's académie; its coordinator answers with a status."""
+
+    __tablename__ = "territorial_idea"
+    __table_args__ = (Index("ix_territorial_idea_academie_created", "academie_code", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    academie_code: Mapped[str] = mapped_column(ForeignKey("academie.code"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    body: Mapped[str] = mapped_column(Text)
+    support_count: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str | None] = mapped_column(String(20), index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
+
+    @property
+    def status_enum(self) -> IdeaStatus | None:
+        return IdeaStatus(self.status) if self.status else None
+
+
+class IdeaSupport(AuthorSnapshot, Base):
+    __tablename__ = "territorial_idea_support"
+    __table_args__ = (UniqueConstraint("idea_id", "user_id", name="uq_territorial_idea_support"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idea_id: Mapped[int] = mapped_column(
+        ForeignKey("territorial_idea.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Event(Base):
+    """A meeting of a territory (or a national one). Times are stored in UTC."""
+
+    __tablename__ = "territorial_event"
+    __table_args__ = (
+        CheckConstraint("ends_at >= starts_at", name="dates"),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
+        CheckConstraint(
+            "capacity IS NULL OR registered_count <= capacity", name="capacity_respected"
+        ),
+        CheckConstraint("registered_count >= 0", name="registered_positive"),
+        CheckConstraint(
+            "capacity IS NULL OR registration_url IS NULL", name="one_registration_mode"
+        ),
+        Index("ix_territorial_event_scope_start", "scope_kind", "scope_code", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope_kind: Mapped[str] = mapped_column(String(10))
+    # "" for national events, so the pair stays a plain indexed key on both databases.
+    scope_code: Mapped[str] = mapped_column(String(3), default="")
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    description: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(DateTime)
+    place: Mapped[str | None] = mapped_column(String(PLACE_MAX))
+    online_url: Mapped[str | None] = mapped_column(String(URL_MAX))
+    audiences: Mapped[list[str]] = mapped_column(JSON, default=list)
+    registration_url: Mapped[str | None] = mapped_column(String(URL_MAX))
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    registered_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def places_left(self) -> int | None:
+        if self.capacity is None:
+            return None
+        return max(self.capacity - self.registered_count, 0)
+
+
+class EventRegistration(AuthorSnapshot, Base):
+    __tablename__ = "territorial_event_registration"
+    __table_args__ = (
+        UniqueConstraint("event_id", "user_id", name="uq_territorial_event_registration"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("territorial_event.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class NewsItem(Base):
+    __tablename__ = "territorial_news"
+    __table_args__ = (
+        Index("ix_territorial_news_scope_published", "scope_kind", "scope_code", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope_kind: Mapped[str] = mapped_column(String(10))
+    scope_code: Mapped[str] = mapped_column(String(3), default="")
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    body: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    published_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    author: Mapped[User | None] = relationship(lazy="joined")

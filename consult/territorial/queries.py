@@ -1,0 +1,136 @@
+"""Reads for the territorial pages, feeds and API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from consult.db import utcnow
+from consult.models import Audience, User
+from consult.territorial.models import Event, Idea, IdeaSupport, NewsItem
+from consult.territorial.territory import Territory
+
+PAGE_SIZE = 20
+
+
+def _scope_filter(model: type[Event] | type[NewsItem], territory: Territory):
+    scopes = territory.scopes()
+    if territory.kind == "national":
+        return None
+    if not scopes:
+        return false()
+    return or_(*(and_(model.scope_kind == k, model.scope_code == c) for k, c in scopes))
+
+
+def events_query(territory: Territory, *, upcoming: bool = True) -> Select:
+    stmt = select(Event)
+    where = _scope_filter(Event, territory)
+    if where is not None:
+        stmt = stmt.where(where)
+    if upcoming:
+        stmt = stmt.where(Event.ends_at >= utcnow()).order_by(Event.starts_at, Event.id)
+    else:
+        stmt = stmt.order_by(Event.starts_at.desc(), Event.id.desc())
+    return stmt
+
+
+def upcoming_events(session: Session, territory: Territory, limit: int = 5) -> list[Event]:
+    return list(session.scalars(events_query(territory).limit(limit)))
+
+
+def news_query(territory: Territory) -> Select:
+    stmt = select(NewsItem)
+    where = _scope_filter(NewsItem, territory)
+    if where is not None:
+        stmt = stmt.where(where)
+    return stmt.order_by(NewsItem.published_at.desc(), NewsItem.id.desc())
+
+
+def latest_news(session: Session, territory: Territory, limit: int = 5) -> list[NewsItem]:
+    return list(session.scalars(news_query(territory).limit(limit)))
+
+
+def visible_ideas_query(academie_codes: tuple[str, ...]) -> Select:
+    return select(Idea).where(
+        Idea.academie_code.in_(academie_codes),
+        Idea.hidden_at.is_(None),
+        Idea.held_for_review.is_(False),
+    )
+
+
+IDEA_SORTS = {
+    "soutiens": (Idea.support_count.desc(), Idea.id.desc()),
+    "recentes": (Idea.created_at.desc(), Idea.id.desc()),
+}
+
+
+def ideas_page(
+    session: Session,
+    academie_codes: tuple[str, ...],
+    *,
+    sort: str = "soutiens",
+    status: str | None = None,
+    page: int = 1,
+) -> tuple[list[Idea], int]:
+    stmt = visible_ideas_query(academie_codes)
+    if status == "sans_reponse":
+        stmt = stmt.where(Idea.status.is_(None))
+    elif status:
+        stmt = stmt.where(Idea.status == status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(*IDEA_SORTS.get(sort, IDEA_SORTS["soutiens"]))
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    )
+    return list(rows), total
+
+
+def participation(session: Session, territory: Territory) -> dict[str, object]:
+    """Registered participants by audience, ideas and supports for the territory's académies.
+    Pages show these through the ``suppressed`` filter (under 10 people → « < 10 »)."""
+    codes = territory.academie_codes
+    by_audience = dict(
+        session.execute(
+            select(User.audience, func.count())
+            .where(User.academie_code.in_(codes), User.deleted_at.is_(None))
+            .group_by(User.audience)
+        ).all()
+    )
+    ideas = session.scalar(select(func.count()).select_from(visible_ideas_query(codes).subquery()))
+    supporters = session.scalar(
+        select(func.count(func.distinct(IdeaSupport.user_id)))
+        .join(Idea, Idea.id == IdeaSupport.idea_id)
+        .where(Idea.academie_code.in_(codes))
+    )
+    authors = session.scalar(
+        select(func.count(func.distinct(Idea.author_id))).where(Idea.academie_code.in_(codes))
+    )
+    return {
+        "by_audience": [(a, by_audience.get(a.value, 0)) for a in Audience],
+        "participants": sum(by_audience.values()),
+        "ideas": ideas or 0,
+        "idea_authors": authors or 0,
+        "supporters": supporters or 0,
+    }
+
+
+def idea_counts_by_academie(session: Session, codes: tuple[str, ...]) -> dict[str, int]:
+    stmt = (
+        visible_ideas_query(codes)
+        .with_only_columns(Idea.academie_code, func.count())
+        .group_by(Idea.academie_code)
+    )
+    return dict(session.execute(stmt).all())
+
+
+def events_between(session: Session, start: datetime, end: datetime) -> list[Event]:
+    return list(
+        session.scalars(
+            select(Event)
+            .where(Event.starts_at < end, Event.ends_at >= start)
+            .order_by(Event.starts_at)
+        )
+    )

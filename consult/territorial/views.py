@@ -1,0 +1,605 @@
+"""Territorial pages: the territories list, académie and région académique pages, ideas box,
+calendar and news. Views are thin: permission → form → service → commit → redirect."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+
+from consult.db import commit, db
+from consult.extensions import limiter
+from consult.hooks import hooks
+from consult.permissions import require
+from consult.territorial import feeds, forms, queries, services, territory
+from consult.territorial.models import Event, Idea, IdeaStatus, NewsItem
+from consult.territorial.permissions import Permission, can_see_idea, managed_territories
+from consult.territorial.services import EventData, TerritorialError
+from consult.territorial.territory import Territory
+from consult.territories import catalog
+from consult.views import render_error
+
+bp = Blueprint("territories", __name__, url_prefix="/territoires")
+
+FEED_SIZE = 50
+
+
+def _limit(key: str):
+    return limiter.limit(
+        lambda: current_app.config[key],
+        methods=["POST"],
+        error_message=lambda: _("Trop de demandes. Réessayez dans quelques minutes."),
+    )
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _refused(exc: TerritorialError):
+    db.session.rollback()
+    return render_error(exc.status, exc.message)
+
+
+def _conflict():
+    db.session.rollback()
+    return render_error(
+        409, _("Cette action vient d'être faite ou entre en conflit avec une autre.")
+    )
+
+
+def _form_status() -> int:
+    return 422 if request.method == "POST" else 200
+
+
+def _int_arg(name: str, default: int = 1, maximum: int = 10_000) -> int:
+    try:
+        value = int(request.args.get(name, default))
+    except (TypeError, ValueError):
+        return default
+    return min(max(value, 1), maximum)
+
+
+def _academie_or_404(slug: str) -> Territory:
+    found = territory.by_slug("academie", slug)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _region_or_404(slug: str) -> Territory:
+    found = territory.by_slug("region", slug)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _get_or_404(model, ident: int):
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _territory_url(item: Territory) -> str:
+    if item.kind == "academie":
+        return url_for("territories.academie", slug=item.slug)
+    if item.kind == "region":
+        return url_for("territories.region", slug=item.slug)
+    return url_for("territories.index")
+
+
+# --- Territories -----
+
+
+@bp.route("/")
+def index():
+    cat = catalog()
+    counts = queries.idea_counts_by_academie(db.session, tuple(cat.academies))
+    return render_template(
+        "territorial/index.html",
+        regions=cat.regions_sorted(),
+        academies_by_region={
+            r.code: sorted((cat.academies[c] for c in r.academie_codes), key=lambda a: a.slug)
+            for r in cat.regions.values()
+        },
+        idea_counts=counts,
+        events=queries.upcoming_events(db.session, territory.NATIONAL, limit=5),
+    )
+
+
+def _territory_page(item: Territory):
+    session = db.session
+    ideas, ideas_total = queries.ideas_page(session, item.academie_codes, sort="soutiens")
+    return render_template(
+        "territorial/territory.html",
+        territory=item,
+        academie_codes=item.academie_codes,
+        cat=catalog(),
+        news=queries.latest_news(session, item),
+        events=queries.upcoming_events(session, item),
+        ideas=ideas[:5],
+        ideas_total=ideas_total,
+        stats=queries.participation(session, item),
+        panels=hooks().territory_panels,
+        territory_url=_territory_url,
+    )
+
+
+@bp.route("/<slug>/")
+def academie(slug: str):
+    return _territory_page(_academie_or_404(slug))
+
+
+@bp.route("/region/<slug>/")
+def region(slug: str):
+    return _territory_page(_region_or_404(slug))
+
+
+# --- Ideas box -----
+
+
+def _ideas_list(item: Territory):
+    sort = request.args.get("tri", "soutiens")
+    if sort not in queries.IDEA_SORTS:
+        sort = "soutiens"
+    status = request.args.get("statut") or None
+    if status not in {None, "sans_reponse", *IdeaStatus}:
+        status = None
+    page = _int_arg("page")
+    ideas, total = queries.ideas_page(
+        db.session, item.academie_codes, sort=sort, status=status, page=page
+    )
+    pages = max((total + queries.PAGE_SIZE - 1) // queries.PAGE_SIZE, 1)
+    if page > pages:
+        abort(404)
+    return render_template(
+        "territorial/ideas.html",
+        territory=item,
+        ideas=ideas,
+        total=total,
+        page=page,
+        pages=pages,
+        sort=sort,
+        status=status,
+        statuses=list(IdeaStatus),
+        territory_url=_territory_url,
+    )
+
+
+@bp.route("/<slug>/idees/")
+def ideas(slug: str):
+    return _ideas_list(_academie_or_404(slug))
+
+
+@bp.route("/region/<slug>/idees/")
+def region_ideas(slug: str):
+    return _ideas_list(_region_or_404(slug))
+
+
+@bp.route("/idees/nouvelle", methods=["GET", "POST"])
+@login_required
+@_limit("RATELIMIT_IDEA")
+def new_idea():
+    user = _me()
+    if user.academie_code not in catalog().academies:
+        return render_error(
+            403, _("Indiquez votre académie dans votre profil pour proposer une idée.")
+        )
+    require(Permission.IDEA_POST, user.academie_code)
+    home = territory.academie(user.academie_code)
+    form = forms.IdeaForm()
+    if form.validate_on_submit():
+        try:
+            idea = services.post_idea(db.session, user, form.title.data, form.body.data)
+            commit()
+        except TerritorialError as exc:
+            return _refused(exc)
+        if idea.held_for_review:
+            flash(
+                _(
+                    "Votre idée contient des coordonnées : elle sera publiée après relecture "
+                    "par un modérateur."
+                ),
+                "warning",
+            )
+        else:
+            flash(_("Votre idée est publiée."), "success")
+        return redirect(url_for("territories.idea", idea_id=idea.id))
+    return render_template("territorial/idea_form.html", form=form, territory=home), _form_status()
+
+
+@bp.route("/idees/<int:idea_id>")
+def idea(idea_id: int):
+    item = _get_or_404(Idea, idea_id)
+    if not can_see_idea(_me() if current_user.is_authenticated else None, item):
+        abort(404)
+    answer_form = forms.AnswerForm(
+        formdata=None, data={"status": item.status, "answer": item.answer}
+    )
+    return render_template(
+        "territorial/idea.html",
+        idea=item,
+        territory=territory.academie(item.academie_code),
+        supported=services.has_supported(db.session, current_user, item),
+        answer_form=answer_form,
+        action_form=FlaskForm(),
+        territory_url=_territory_url,
+    )
+
+
+@bp.route("/idees/<int:idea_id>/soutenir", methods=["POST"])
+@login_required
+@_limit("RATELIMIT_SUPPORT")
+def support(idea_id: int):
+    item = _get_or_404(Idea, idea_id)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.support_idea(db.session, _me(), item)
+        commit()
+    except TerritorialError as exc:
+        return _refused(exc)
+    except IntegrityError:
+        return render_error(409, _("Vous soutenez déjà cette idée."))
+    flash(_("Votre soutien est enregistré."), "success")
+    return redirect(url_for("territories.idea", idea_id=item.id))
+
+
+@bp.route("/idees/<int:idea_id>/reponse", methods=["POST"])
+@login_required
+@_limit("RATELIMIT_TERRITORIAL_WRITE")
+def answer(idea_id: int):
+    item = _get_or_404(Idea, idea_id)
+    require(Permission.IDEA_ANSWER, item)
+    form = forms.AnswerForm()
+    if form.validate_on_submit():
+        services.answer_idea(db.session, _me(), item, form.status.data, form.answer.data)
+        commit()
+        flash(_("La réponse est publiée."), "success")
+        return redirect(url_for("territories.idea", idea_id=item.id))
+    return (
+        render_template(
+            "territorial/idea.html",
+            idea=item,
+            territory=territory.academie(item.academie_code),
+            supported=services.has_supported(db.session, current_user, item),
+            answer_form=form,
+            action_form=FlaskForm(),
+            territory_url=_territory_url,
+        ),
+        422,
+    )
+
+
+# --- Calendar -----
+
+
+@bp.route("/agenda/")
+def calendar():
+    page = _int_arg("page")
+    stmt = queries.events_query(territory.NATIONAL)
+    events = list(
+        db.session.scalars(stmt.limit(queries.PAGE_SIZE + 1).offset((page - 1) * queries.PAGE_SIZE))
+    )
+    return render_template(
+        "territorial/calendar.html",
+        events=events[: queries.PAGE_SIZE],
+        page=page,
+        has_next=len(events) > queries.PAGE_SIZE,
+        territory_url=_territory_url,
+    )
+
+
+def _ics(item: Territory, filename: str) -> Response:
+    events = db.session.scalars(queries.events_query(item, upcoming=False).limit(1000)).all()
+    return Response(
+        feeds.ical(item, events),
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}.ics"',
+            "Cache-Control": "public, max-age=300",
+        },
+    )
+
+
+@bp.route("/agenda.ics")
+def calendar_ics():
+    return _ics(territory.NATIONAL, "consult-agenda")
+
+
+@bp.route("/<slug>/agenda.ics")
+def academie_ics(slug: str):
+    item = _academie_or_404(slug)
+    return _ics(item, f"consult-agenda-{item.slug}")
+
+
+@bp.route("/region/<slug>/agenda.ics")
+def region_ics(slug: str):
+    item = _region_or_404(slug)
+    return _ics(item, f"consult-agenda-region-{item.slug}")
+
+
+@bp.route("/evenements/<int:event_id>")
+def event(event_id: int):
+    item = _get_or_404(Event, event_id)
+    return render_template(
+        "territorial/event.html",
+        event=item,
+        territory=territory.from_scope(item.scope_kind, item.scope_code),
+        registered=services.is_registered(db.session, current_user, item),
+        action_form=FlaskForm(),
+        territory_url=_territory_url,
+    )
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=forms.PARIS).astimezone(UTC).replace(tzinfo=None)
+
+
+def _to_paris(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC).astimezone(forms.PARIS).replace(tzinfo=None)
+
+
+def _event_data(form: forms.EventForm) -> EventData:
+    kind, _sep, code = form.territory.data.partition(":")
+    return EventData(
+        scope_kind=kind,
+        scope_code=code,
+        title=form.title.data,
+        description=form.description.data,
+        starts_at=_to_utc(form.starts_at.data),
+        ends_at=_to_utc(form.ends_at.data),
+        place=form.place.data,
+        online_url=(form.online_url.data or "").strip() or None,
+        audiences=list(form.audiences.data),
+        registration_url=(form.registration_url.data or "").strip() or None,
+        capacity=form.capacity.data,
+    )
+
+
+def _editable_scopes() -> list[tuple[str, str]]:
+    scopes = managed_territories(_me())
+    if not scopes:
+        abort(403)
+    return scopes
+
+
+@bp.route("/evenements/nouveau", methods=["GET", "POST"])
+@login_required
+@_limit("RATELIMIT_TERRITORIAL_WRITE")
+def new_event():
+    require(Permission.EVENT_MANAGE)
+    form = forms.EventForm()
+    form.set_territories(_editable_scopes())
+    if request.method == "GET" and request.args.get("territoire"):
+        form.territory.data = request.args["territoire"][:20]
+    if form.validate_on_submit():
+        try:
+            item = services.create_event(db.session, _me(), _event_data(form))
+            commit()
+        except TerritorialError as exc:
+            return _refused(exc)
+        flash(_("L'événement est publié."), "success")
+        return redirect(url_for("territories.event", event_id=item.id))
+    return render_template("territorial/event_form.html", form=form, event=None), _form_status()
+
+
+@bp.route("/evenements/<int:event_id>/modifier", methods=["GET", "POST"])
+@login_required
+@_limit("RATELIMIT_TERRITORIAL_WRITE")
+def edit_event(event_id: int):
+    item = _get_or_404(Event, event_id)
+    require(Permission.EVENT_MANAGE, item)
+    if request.method == "GET":
+        form = forms.EventForm(
+            formdata=None,
+            obj=item,
+            territory=f"{item.scope_kind}:{item.scope_code}",
+            starts_at=_to_paris(item.starts_at),
+            ends_at=_to_paris(item.ends_at),
+        )
+    else:
+        form = forms.EventForm()
+    form.set_territories(_editable_scopes())
+    if form.validate_on_submit():
+        try:
+            services.update_event(db.session, _me(), item, _event_data(form))
+            commit()
+        except TerritorialError as exc:
+            return _refused(exc)
+        flash(_("L'événement est modifié."), "success")
+        return redirect(url_for("territories.event", event_id=item.id))
+    return render_template("territorial/event_form.html", form=form, event=item), _form_status()
+
+
+@bp.route("/evenements/<int:event_id>/supprimer", methods=["POST"])
+@login_required
+def delete_event(event_id: int):
+    item = _get_or_404(Event, event_id)
+    require(Permission.EVENT_MANAGE, item)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    target = territory.from_scope(item.scope_kind, item.scope_code) or territory.NATIONAL
+    services.delete_event(db.session, _me(), item)
+    commit()
+    flash(_("L'événement est supprimé."), "success")
+    return redirect(_territory_url(target))
+
+
+@bp.route("/evenements/<int:event_id>/inscription", methods=["POST"])
+@login_required
+@_limit("RATELIMIT_REGISTRATION")
+def register(event_id: int):
+    item = _get_or_404(Event, event_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    require(Permission.EVENT_REGISTER, item)
+    try:
+        services.register(db.session, _me(), item)
+        commit()
+    except TerritorialError as exc:
+        return _refused(exc)
+    except IntegrityError:
+        return _conflict()
+    flash(_("Votre inscription est enregistrée."), "success")
+    return redirect(url_for("territories.event", event_id=item.id))
+
+
+@bp.route("/evenements/<int:event_id>/desinscription", methods=["POST"])
+@login_required
+@_limit("RATELIMIT_REGISTRATION")
+def unregister(event_id: int):
+    item = _get_or_404(Event, event_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        services.unregister(db.session, _me(), item)
+        commit()
+    except TerritorialError as exc:
+        return _refused(exc)
+    flash(_("Votre inscription est annulée."), "success")
+    return redirect(url_for("territories.event", event_id=item.id))
+
+
+# --- News -----
+
+
+def _atom(item: Territory, self_endpoint: str, **kwargs: str) -> Response:
+    news = db.session.scalars(queries.news_query(item).limit(FEED_SIZE)).all()
+    body = feeds.atom(
+        item,
+        list(news),
+        url_for(self_endpoint, _external=True, **kwargs),
+        request.host_url.rstrip("/") + _territory_url(item),
+    )
+    return Response(
+        body,
+        mimetype="application/atom+xml",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+@bp.route("/actualites.atom")
+def news_atom():
+    return _atom(territory.NATIONAL, "territories.news_atom")
+
+
+@bp.route("/<slug>/actualites.atom")
+def academie_atom(slug: str):
+    return _atom(_academie_or_404(slug), "territories.academie_atom", slug=slug)
+
+
+@bp.route("/region/<slug>/actualites.atom")
+def region_atom(slug: str):
+    return _atom(_region_or_404(slug), "territories.region_atom", slug=slug)
+
+
+@bp.route("/actualites/")
+def news():
+    page = _int_arg("page")
+    rows = list(
+        db.session.scalars(
+            queries.news_query(territory.NATIONAL)
+            .limit(queries.PAGE_SIZE + 1)
+            .offset((page - 1) * queries.PAGE_SIZE)
+        )
+    )
+    return render_template(
+        "territorial/news_list.html",
+        news=rows[: queries.PAGE_SIZE],
+        page=page,
+        has_next=len(rows) > queries.PAGE_SIZE,
+        territory_url=_territory_url,
+    )
+
+
+@bp.route("/actualites/<int:news_id>")
+def news_item(news_id: int):
+    item = _get_or_404(NewsItem, news_id)
+    return render_template(
+        "territorial/news_item.html",
+        item=item,
+        territory=territory.from_scope(item.scope_kind, item.scope_code),
+        action_form=FlaskForm(),
+        territory_url=_territory_url,
+    )
+
+
+@bp.route("/actualites/nouvelle", methods=["GET", "POST"])
+@login_required
+@_limit("RATELIMIT_TERRITORIAL_WRITE")
+def new_news():
+    require(Permission.NEWS_MANAGE)
+    form = forms.NewsForm()
+    form.set_territories(_editable_scopes())
+    if request.method == "GET" and request.args.get("territoire"):
+        form.territory.data = request.args["territoire"][:20]
+    if form.validate_on_submit():
+        kind, _sep, code = form.territory.data.partition(":")
+        try:
+            item = services.publish_news(
+                db.session, _me(), kind, code, form.title.data, form.body.data
+            )
+            commit()
+        except TerritorialError as exc:
+            return _refused(exc)
+        flash(_("L'actualité est publiée."), "success")
+        return redirect(url_for("territories.news_item", news_id=item.id))
+    return render_template("territorial/news_form.html", form=form, item=None), _form_status()
+
+
+@bp.route("/actualites/<int:news_id>/modifier", methods=["GET", "POST"])
+@login_required
+@_limit("RATELIMIT_TERRITORIAL_WRITE")
+def edit_news(news_id: int):
+    item = _get_or_404(NewsItem, news_id)
+    require(Permission.NEWS_MANAGE, item)
+    if request.method == "GET":
+        form = forms.NewsForm(
+            formdata=None, obj=item, territory=f"{item.scope_kind}:{item.scope_code}"
+        )
+    else:
+        form = forms.NewsForm()
+    form.set_territories(_editable_scopes())
+    if form.validate_on_submit():
+        kind, _sep, code = form.territory.data.partition(":")
+        try:
+            services.update_news(
+                db.session, _me(), item, kind, code, form.title.data, form.body.data
+            )
+            commit()
+        except TerritorialError as exc:
+            return _refused(exc)
+        flash(_("L'actualité est modifiée."), "success")
+        return redirect(url_for("territories.news_item", news_id=item.id))
+    return render_template("territorial/news_form.html", form=form, item=item), _form_status()
+
+
+@bp.route("/actualites/<int:news_id>/supprimer", methods=["POST"])
+@login_required
+def delete_news(news_id: int):
+    item = _get_or_404(NewsItem, news_id)
+    require(Permission.NEWS_MANAGE, item)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    target = territory.from_scope(item.scope_kind, item.scope_code) or territory.NATIONAL
+    services.delete_news(db.session, _me(), item)
+    commit()
+    flash(_("L'actualité est supprimée."), "success")
+    return redirect(_territory_url(target))
