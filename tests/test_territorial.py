@@ -611,3 +611,51 @@ def test_personal_data_and_account_deletion(client, session) -> None:
     session.refresh(event)
     assert event.registered_count == 0
     assert session.scalar(select(func.count()).select_from(EventRegistration)) == 0
+
+
+# --- Moderation (shared consult.moderation tools) ---------
+
+
+def test_ideas_are_reported_and_hidden_through_the_shared_moderation(app, client, session) -> None:
+    idea = IdeaFactory()
+    url = f"/territoires/idees/{idea.id}"
+    reporter = UserFactory()
+    client.login(reporter.email)
+    assert "/moderation/signaler/idea/" in _text(client.get(url))
+    response = client.submit(
+        f"/moderation/signaler/idea/{idea.id}",
+        {"reason": "injurieux", "text": "Propos blessants."},
+    )
+    assert response.status_code == 302
+    session.refresh(idea)
+    assert idea.report_count == 1
+    client.logout()
+
+    # The coordinator of Toulouse moderates the ideas of their académie...
+    coord = coordinator()
+    client.login(coord.email)
+    response = client.submit(
+        f"/moderation/idea/{idea.id}/masquer", {"reason": "Propos injurieux."}, page=url
+    )
+    assert response.status_code == 302
+    session.refresh(idea)
+    assert idea.hidden_at is not None
+    client.logout()
+    # ...and the hidden idea leaves the public list, the API and cannot be supported.
+    assert f"/territoires/idees/{idea.id}" not in _text(client.get("/territoires/toulouse/idees/"))
+    assert client.get(f"/api/v1/ideas/{idea.id}").status_code == 404
+    assert client.get(url).status_code == 404
+    client.login(reporter.email)
+    assert client.submit(f"{url}/soutenir", page="/territoires/").status_code == 404
+
+
+def test_a_coordinator_of_another_academie_cannot_moderate_the_idea(client, session) -> None:
+    idea = IdeaFactory()
+    coord = coordinator("academie", "13")
+    client.login(coord.email)
+    response = client.submit(
+        f"/moderation/idea/{idea.id}/masquer", {"reason": "Hors sujet."}, page="/territoires/"
+    )
+    assert response.status_code == 403
+    session.refresh(idea)
+    assert idea.hidden_at is None

@@ -27,9 +27,24 @@ def _counters() -> dict[str, int]:
     }
 
 
-def moderation_enabled(app: Flask) -> bool:
-    """Ideas are reported and moderated through the shared consult.moderation package."""
-    return "moderation" in app.blueprints
+def _register_moderation() -> None:
+    """Ideas are reported and moderated with the shared tools (coordinators moderate their
+    académie's ideas: the kind's default scope is the idea's académie)."""
+    from flask import url_for
+
+    from consult.moderation import register_kind
+    from consult.territorial.models import Idea
+    from consult.text import plain_text
+
+    register_kind(
+        "idea",
+        label=_l("Idée (boîte à idées territoriale)"),
+        load=lambda session, ident: session.get(Idea, ident),
+        url=lambda idea: url_for("territories.idea", idea_id=idea.id),
+        title=lambda idea: idea.title,
+        excerpt=lambda idea: plain_text(idea.body)[:300],
+        model=Idea,
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -43,6 +58,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_TERRITORIAL_WRITE", "60 per minute")
 
     app.register_blueprint(views.bp)
+    _register_moderation()
     register_api_blueprint(app, api.bp)
 
     registered = hooks(app)
@@ -65,7 +81,7 @@ def init_app(app: Flask) -> None:
             "render_markdown": render_markdown,
             "audience_labels": {a.value: a.label for a in Audience},
             "audience_plurals": {a.value: a.plural_label for a in Audience},
-            "report_form_available": moderation_enabled(app),
+            "report_form_available": "moderation" in app.blueprints,
         }
 
     @app.template_filter("paris")

@@ -8,7 +8,6 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
-    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -17,12 +16,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.db import Base, utcnow
 from consult.models import AuthorSnapshot, User
+from consult.moderation.models import Moderatable
 
 TITLE_MAX = 160
 BODY_MAX = 5000
@@ -56,23 +55,7 @@ class TerritoryKind(enum.StrEnum):
     ACADEMIE = "academie"
 
 
-class ModerationColumns:
-    """The columns of the shared moderation contract (hidden, held, reports), identical to
-    consult.moderation.models.Moderatable."""
-
-    hidden_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
-    hidden_reason: Mapped[str | None] = mapped_column(String(500), default=None)
-    held_for_review: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false(), index=True
-    )
-    report_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-
-    @property
-    def is_visible(self) -> bool:
-        return self.hidden_at is None and not self.held_for_review
-
-
-class Idea(ModerationColumns, AuthorSnapshot, Base):
+class Idea(Moderatable, AuthorSnapshot, Base):
     """An idea posted to the author's académie; its coordinator answers with a status."""
 
     __tablename__ = "territorial_idea"
