@@ -1,0 +1,535 @@
+"""Questionnaire pages: answering (account or access code), access-code batches, results,
+exports, definition editing. Thin views: permission → form → service → commit → redirect."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from consult.db import commit, db, utcnow
+from consult.extensions import limiter
+from consult.models import AUDIENCE_LABELS, Audience, Role
+from consult.permissions import can, require
+from consult.territories import catalog
+from consult.views import render_error
+from surveys import engine, exports, forms, queries, services
+from surveys.permissions import Permission
+from surveys.services import Respondent, SurveyError
+
+bp = Blueprint("surveys", __name__, url_prefix="/questionnaire")
+CODE_SESSION_KEY = "survey_code"
+ACTIONS = ("precedent", "suivant", "brouillon")
+
+
+def _limit(key: str):
+    return limiter.limit(
+        lambda: current_app.config[key],
+        methods=["POST"],
+        error_message=lambda: _("Trop de tentatives. Réessayez dans quelques minutes."),
+    )
+
+
+def _now() -> datetime:
+    return utcnow()
+
+
+def _questionnaire():
+    questionnaire = services.current_questionnaire(db.session, current_app.config["SURVEY_SLUG"])
+    if questionnaire is None:
+        abort(404)
+    return questionnaire
+
+
+def _respondent(questionnaire) -> Respondent | None:
+    """An access code remembered in this browser wins; otherwise the logged-in account."""
+    code = services.code_in_use(db.session, session.get(CODE_SESSION_KEY), _now())
+    if code is not None and code.batch.questionnaire_id == questionnaire.id:
+        return Respondent.of_code(code)
+    session.pop(CODE_SESSION_KEY, None)
+    if current_user.is_authenticated:
+        return Respondent.of_user(current_user)
+    return None
+
+
+def _refuse(exc: SurveyError):
+    db.session.rollback()
+    return render_error(exc.status, exc.message)
+
+
+def _need_respondent(questionnaire):
+    respondent = _respondent(questionnaire)
+    if respondent is None:
+        flash(_("Connectez-vous ou saisissez votre code d'accès pour répondre."), "info")
+    return respondent
+
+
+@bp.before_request
+def _private():
+    # Answers and codes are personal: never cached by the browser or a proxy.
+    g.no_store = True
+
+
+@bp.route("/")
+def index():
+    questionnaire = services.current_questionnaire(db.session, current_app.config["SURVEY_SLUG"])
+    respondent = draft = None
+    answered = False
+    if questionnaire is not None:
+        respondent = _respondent(questionnaire)
+        if respondent is not None:
+            draft = services.find_draft(db.session, questionnaire, respondent)
+            answered = respondent.user_id is not None and services.has_answered(
+                db.session, questionnaire, respondent.user_id
+            )
+    return render_template(
+        "surveys/index.html",
+        questionnaire=questionnaire,
+        definition=questionnaire.definition if questionnaire else None,
+        respondent=respondent,
+        draft=draft,
+        answered=answered,
+        is_open=questionnaire is not None and questionnaire.is_open(_now()),
+        opened=questionnaire is not None and questionnaire.has_opened(_now()),
+        code_form=forms.CodeForm(),
+        start_form=forms.PageForm(),
+        audience_label=AUDIENCE_LABELS,
+        Audience=Audience,
+    )
+
+
+@bp.route("/commencer", methods=["POST"])
+@_limit("RATELIMIT_SURVEY_ANSWER")
+def start():
+    questionnaire = _questionnaire()
+    if not forms.PageForm().validate_on_submit():
+        abort(400)
+    respondent = _need_respondent(questionnaire)
+    if respondent is None:
+        return redirect(url_for("surveys.index"))
+    try:
+        draft = services.start(db.session, questionnaire, respondent, _now())
+        commit()
+    except SurveyError as exc:
+        return _refuse(exc)
+    except IntegrityError:
+        # Two tabs started at once: the other one created the draft.
+        draft = services.find_draft(db.session, questionnaire, respondent)
+        if draft is None:
+            return render_error(409)
+    return redirect(url_for("surveys.page", number=draft.page + 1))
+
+
+@bp.route("/code", methods=["GET", "POST"])
+@_limit("RATELIMIT_SURVEY_CODE")
+def code():
+    questionnaire = _questionnaire()
+    form = forms.CodeForm()
+    if form.validate_on_submit():
+        try:
+            access = services.redeem(db.session, form.code.data, _now())
+            if access.batch.questionnaire_id != questionnaire.id:
+                raise SurveyError(_("Ce code ne correspond pas à ce questionnaire."), 404)
+            respondent = Respondent.of_code(access)
+            draft = services.start(db.session, questionnaire, respondent, _now())
+            commit()
+        except SurveyError as exc:
+            db.session.rollback()
+            form.code.errors.append(exc.message)
+            return render_template("surveys/code.html", form=form), exc.status
+        except IntegrityError:
+            form.code.errors.append(_("Ce code vient d'être utilisé dans un autre onglet."))
+            return render_template("surveys/code.html", form=form), 409
+        session[CODE_SESSION_KEY] = access.id
+        flash(
+            _(
+                "Code accepté. Notez-le bien : il vous permet de reprendre vos réponses "
+                "jusqu'à leur envoi."
+            ),
+            "success",
+        )
+        return redirect(url_for("surveys.page", number=draft.page + 1))
+    status = 422 if request.method == "POST" else 200
+    return render_template("surveys/code.html", form=form), status
+
+
+@bp.route("/code/quitter", methods=["POST"])
+def forget_code():
+    if forms.PageForm().validate_on_submit():
+        session.pop(CODE_SESSION_KEY, None)
+        flash(_("Vos réponses sont gardées : saisissez le même code pour reprendre."), "info")
+    return redirect(url_for("surveys.index"))
+
+
+def _page_context(questionnaire, respondent, draft, number, errors=None, posted=None):
+    definition = questionnaire.definition
+    sections = services.pages(questionnaire, respondent, draft.answers or {})
+    section = sections[number - 1]
+    answers = dict(draft.answers or {})
+    values = {}
+    for question in section.questions:
+        if posted is not None:
+            values[question.code] = posted.getlist(f"q_{question.code}")
+        else:
+            stored = answers.get(question.code)
+            if stored is None:
+                values[question.code] = []
+            elif isinstance(stored, list):
+                values[question.code] = [str(v) for v in stored]
+            else:
+                values[question.code] = [str(stored)]
+    earlier = {k: v for k, v in answers.items() if k not in {q.code for q in section.questions}}
+    return {
+        "questionnaire": questionnaire,
+        "definition": definition,
+        "section": section,
+        "questions": services.shown_questions(section, definition, respondent.audience, answers),
+        "number": number,
+        "total": len(sections),
+        "values": values,
+        "errors": errors or {},
+        "earlier_answers": engine.prune(definition, respondent.audience, earlier),
+        "form": forms.PageForm(),
+        "respondent": respondent,
+    }
+
+
+@bp.route("/page/<int:number>", methods=["GET", "POST"])
+@_limit("RATELIMIT_SURVEY_ANSWER")
+def page(number: int):
+    questionnaire = _questionnaire()
+    respondent = _need_respondent(questionnaire)
+    if respondent is None:
+        return redirect(url_for("surveys.index"))
+    draft = services.find_draft(db.session, questionnaire, respondent)
+    if draft is None:
+        return redirect(url_for("surveys.index"))
+    sections = services.pages(questionnaire, respondent, draft.answers or {})
+    if number < 1:
+        abort(404)
+    if number > len(sections):
+        return redirect(url_for("surveys.review"))
+    if request.method == "GET":
+        return render_template(
+            "surveys/page.html", **_page_context(questionnaire, respondent, draft, number)
+        )
+    if not forms.PageForm().validate_on_submit():
+        abort(400)
+    action = request.form.get("action")
+    if action not in ACTIONS:
+        action = "suivant"
+    section = sections[number - 1]
+    try:
+        errors = services.save_page(
+            db.session,
+            questionnaire,
+            respondent,
+            draft,
+            section,
+            request.form,
+            require_complete=action == "suivant",
+            now=_now(),
+        )
+    except SurveyError as exc:
+        return _refuse(exc)
+    if errors:
+        db.session.rollback()
+        context = _page_context(
+            questionnaire, respondent, draft, number, errors=errors, posted=request.form
+        )
+        return render_template("surveys/page.html", **context), 422
+    sections = services.pages(questionnaire, respondent, draft.answers)
+    if action == "precedent":
+        target = max(number - 1, 1)
+    elif action == "suivant":
+        target = number + 1
+    else:
+        target = number
+    draft.page = min(target, len(sections) + 1) - 1
+    commit()
+    if action == "brouillon":
+        flash(
+            _("Brouillon enregistré. Vous pourrez reprendre où vous en étiez."),
+            "success",
+        )
+        return redirect(url_for("surveys.index"))
+    if target > len(sections):
+        return redirect(url_for("surveys.review"))
+    return redirect(url_for("surveys.page", number=target))
+
+
+def _review_items(questionnaire, respondent, answers):
+    definition = questionnaire.definition
+    items = []
+    for number, section in enumerate(services.pages(questionnaire, respondent, answers), 1):
+        questions = [
+            q
+            for q in engine.visible_questions(definition, respondent.audience, answers)
+            if q in section.questions
+        ]
+        items.append((number, section, questions))
+    return items
+
+
+@bp.route("/relecture", methods=["GET", "POST"])
+@_limit("RATELIMIT_SURVEY_ANSWER")
+def review():
+    questionnaire = _questionnaire()
+    respondent = _need_respondent(questionnaire)
+    if respondent is None:
+        return redirect(url_for("surveys.index"))
+    draft = services.find_draft(db.session, questionnaire, respondent)
+    if draft is None:
+        return redirect(url_for("surveys.index"))
+    form = forms.PageForm()
+    answers, missing = engine.validate_all(
+        questionnaire.definition, respondent.audience, draft.answers or {}
+    )
+    if form.validate_on_submit():
+        try:
+            services.submit(db.session, questionnaire, respondent, draft, _now())
+            commit()
+        except SurveyError as exc:
+            return _refuse(exc)
+        except IntegrityError:
+            return render_error(409, _("Votre réponse a déjà été envoyée. Merci !"))
+        session.pop(CODE_SESSION_KEY, None)
+        return redirect(url_for("surveys.thanks"))
+    status = 200 if request.method == "GET" else 400
+    return render_template(
+        "surveys/review.html",
+        questionnaire=questionnaire,
+        items=_review_items(questionnaire, respondent, answers),
+        answers=answers,
+        missing=missing,
+        form=form,
+    ), status
+
+
+@bp.route("/merci")
+def thanks():
+    return render_template("surveys/thanks.html")
+
+
+# --- Access codes ---------------------------------------------------------------------------------
+
+
+def _coordinated_academies() -> list[str]:
+    return [code for code in catalog().academies if can(Permission.CODES_MANAGE, code)]
+
+
+@bp.route("/codes/")
+def batches():
+    require(Permission.CODES_MANAGE)
+    user = current_user._get_current_object()
+    return render_template(
+        "surveys/batches.html",
+        batches=services.batches_for(db.session, user, user.has_role(Role.ADMIN)),
+        cat=catalog(),
+        audience_label=AUDIENCE_LABELS,
+        Audience=Audience,
+    )
+
+
+@bp.route("/codes/nouveau", methods=["GET", "POST"])
+@_limit("RATELIMIT_SURVEY_ANSWER")
+def new_batch():
+    require(Permission.CODES_MANAGE)
+    questionnaire = _questionnaire()
+    form = forms.BatchForm(_coordinated_academies(), list(questionnaire.definition.audiences))
+    if form.validate_on_submit():
+        require(Permission.CODES_MANAGE, form.academie.data)
+        try:
+            batch = services.create_batch(
+                db.session,
+                questionnaire,
+                current_user._get_current_object(),
+                label=form.label.data,
+                audience=form.audience.data,
+                academie_code=form.academie.data,
+                size=form.size.data,
+                valid_days=form.valid_days.data,
+                now=_now(),
+            )
+            commit()
+        except SurveyError as exc:
+            db.session.rollback()
+            form.label.errors.append(exc.message)
+            return render_template("surveys/batch_new.html", form=form), exc.status
+        except IntegrityError:
+            form.label.errors.append(_("Conflit inattendu : recommencez."))
+            return render_template("surveys/batch_new.html", form=form), 409
+        flash(_("%(n)d codes créés.", n=batch.size), "success")
+        return redirect(url_for("surveys.sheet", batch_id=batch.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("surveys/batch_new.html", form=form), status
+
+
+@bp.route("/codes/<int:batch_id>")
+def sheet(batch_id: int):
+    from surveys.models import AccessCodeBatch
+
+    batch = db.session.get(AccessCodeBatch, batch_id)
+    if batch is None:
+        abort(404)
+    require(Permission.CODES_MANAGE, batch.academie_code)
+    return render_template(
+        "surveys/sheet.html",
+        batch=batch,
+        cat=catalog(),
+        audience_label=AUDIENCE_LABELS[Audience(batch.audience)],
+        format_code=services.format_code,
+    )
+
+
+# --- Results --------------------------------------------------------------------------------------
+
+
+@bp.route("/resultats/")
+def results():
+    require(Permission.RESULTS_VIEW)
+    questionnaire = _questionnaire()
+    counts = queries.response_counts(db.session, questionnaire)
+    return render_template(
+        "surveys/results.html",
+        questionnaire=questionnaire,
+        definition=questionnaire.definition,
+        counts=counts,
+        total=sum(counts.values()),
+        audience_label=AUDIENCE_LABELS,
+        Audience=Audience,
+        unsuppressed=can(Permission.RESULTS_UNSUPPRESSED),
+    )
+
+
+@bp.route("/resultats/<code>")
+def question_results(code: str):
+    require(Permission.RESULTS_VIEW)
+    questionnaire = _questionnaire()
+    definition = questionnaire.definition
+    if not definition.has_question(code):
+        abort(404)
+    question = definition.question(code)
+    context = {
+        "questionnaire": questionnaire,
+        "question": question,
+        "section": definition.section_of(code),
+        "cat": catalog(),
+        "audience_label": AUDIENCE_LABELS,
+        "Audience": Audience,
+        "unsuppressed": can(Permission.RESULTS_UNSUPPRESSED),
+    }
+    if question.is_free_text:
+        if not can(Permission.EXPORT):
+            abort(403)
+        search = (request.args.get("q") or "").strip()[:100]
+        page_number = request.args.get("page", "1")
+        page_number = int(page_number) if page_number.isdigit() else 1
+        page_number = max(1, min(page_number, 10_000))
+        rows, total = queries.free_text(
+            db.session, questionnaire, question, search=search, page=page_number
+        )
+        return render_template(
+            "surveys/free_text.html",
+            rows=rows,
+            total=total,
+            search=search,
+            page_number=page_number,
+            pages=max(1, (total + 49) // 50),
+            **context,
+        )
+    return render_template(
+        "surveys/question_results.html",
+        results=queries.question_results(db.session, questionnaire, question),
+        **context,
+    )
+
+
+# --- Exports -------------------------------------------------------------------------------------
+
+
+def _download(stream, filename: str, mimetype: str) -> Response:
+    response = Response(stream_with_context(stream), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.route("/export/reponses.<fmt>")
+def export(fmt: str):
+    require(Permission.EXPORT)
+    if fmt not in exports.FORMATS:
+        abort(404)
+    questionnaire = _questionnaire()
+    delimiter = ";" if request.args.get("separateur") == "point-virgule" else ","
+    stream = exports.build(db.session, questionnaire, fmt, delimiter)
+    return _download(stream, f"{questionnaire.slug}-reponses.{fmt}", exports.FORMATS[fmt])
+
+
+@bp.route("/export/codebook.csv")
+def codebook():
+    require(Permission.EXPORT)
+    questionnaire = _questionnaire()
+    delimiter = ";" if request.args.get("separateur") == "point-virgule" else ","
+    return _download(
+        exports.codebook_csv(questionnaire.definition, delimiter),
+        f"{questionnaire.slug}-codebook.csv",
+        exports.FORMATS["csv"],
+    )
+
+
+# --- Definition (admins, until the questionnaire opens) -----------------------------------------
+
+
+@bp.route("/definition", methods=["GET", "POST"])
+def definition():
+    require(Permission.DEFINITION_EDIT)
+    import json
+
+    questionnaire = _questionnaire()
+    form = forms.DefinitionForm(
+        data=None
+        if request.method == "POST"
+        else {"definition": json.dumps(questionnaire.definition_data, ensure_ascii=False, indent=1)}
+    )
+    opened = questionnaire.has_opened(_now())
+    if form.validate_on_submit():
+        try:
+            parsed = engine.parse(json.loads(form.definition.data))
+            if parsed.slug != questionnaire.slug:
+                raise engine.DefinitionError(_("Le code du questionnaire ne peut pas changer."))
+            services.load_definition(db.session, parsed, _now())
+            commit()
+        except (ValueError, engine.DefinitionError) as exc:
+            db.session.rollback()
+            form.definition.errors.append(str(exc)[:500])
+            return render_template(
+                "surveys/definition.html", form=form, questionnaire=questionnaire, opened=opened
+            ), 422
+        except SurveyError as exc:
+            db.session.rollback()
+            form.definition.errors.append(exc.message)
+            return render_template(
+                "surveys/definition.html", form=form, questionnaire=questionnaire, opened=opened
+            ), exc.status
+        flash(_("Définition enregistrée."), "success")
+        return redirect(url_for("surveys.definition"))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "surveys/definition.html", form=form, questionnaire=questionnaire, opened=opened
+    ), status
