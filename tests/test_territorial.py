@@ -65,6 +65,27 @@ def test_index_lists_every_region_and_academie(client, session) -> None:
     assert html.count("<h1") == 1
 
 
+def test_index_map_links_every_academie(client, session) -> None:
+    from consult.territorial.map import france_map
+
+    fmap = france_map()
+    assert sum(len(a.paths) for a in fmap.areas) == 96  # metropolitan départements
+    assert len(fmap.areas) + len(fmap.elsewhere) == 30
+    assert {catalog().academies[c].name for c in fmap.elsewhere} == {
+        "Guadeloupe",
+        "Guyane",
+        "Martinique",
+        "Mayotte",
+        "La Réunion",
+    }
+    html = _text(client.get("/territoires/"))
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    for area in fmap.areas:
+        assert f'href="/territoires/{area.slug}/" aria-label="Académie de {area.name}"' in svg
+    assert svg.count("<path") == 96
+    assert "CC BY 4.0" in html
+
+
 def test_academie_and_region_pages(client, session) -> None:
     response = client.get("/territoires/toulouse/")
     assert response.status_code == 200

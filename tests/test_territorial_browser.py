@@ -57,6 +57,11 @@ def test_territorial_journey_and_accessibility(page, live_server) -> None:
     ):
         violations += axe_violations(page, f"{base}{path}")
         assert page.locator("h1").count() == 1, path
+    # The map's areas are keyboard-reachable links to the académie pages.
+    page.goto(f"{base}/territoires/")
+    page.screenshot(path="test-artifacts/territoires.png", full_page=True)
+    page.locator("svg.territorial-map a[aria-label='Académie de Toulouse']").click()
+    page.wait_for_url(f"{base}/territoires/toulouse/")
 
     # The coordinator publishes an event and a news item from the académie page.
     login(page, live_server, "terr-coord@exemple.test")

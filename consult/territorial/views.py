@@ -26,6 +26,7 @@ from consult.extensions import limiter
 from consult.hooks import hooks
 from consult.permissions import require
 from consult.territorial import feeds, forms, queries, services, territory
+from consult.territorial.map import france_map
 from consult.territorial.models import Event, Idea, IdeaStatus, NewsItem
 from consult.territorial.permissions import Permission, can_see_idea, managed_territories
 from consult.territorial.services import EventData, TerritorialError
@@ -113,6 +114,8 @@ def index():
     return render_template(
         "territorial/index.html",
         regions=cat.regions_sorted(),
+        cat=cat,
+        france_map=france_map(),
         academies_by_region={
             r.code: sorted((cat.academies[c] for c in r.academie_codes), key=lambda a: a.slug)
             for r in cat.regions.values()
