@@ -680,3 +680,29 @@ def test_a_coordinator_of_another_academie_cannot_moderate_the_idea(client, sess
     assert response.status_code == 403
     session.refresh(idea)
     assert idea.hidden_at is None
+
+
+def test_account_panel_lists_my_ideas_and_registrations(client, session) -> None:
+    idea = IdeaFactory()
+    event = EventFactory(capacity=3, title="Atelier où je suis inscrit")
+    client.login(idea.author.email)
+    url = f"/territoires/evenements/{event.id}"
+    client.submit(f"{url}/inscription", page=url)
+    html = _text(client.get("/compte/"))
+    assert f"/territoires/idees/{idea.id}" in html
+    assert "&lt;script&gt;" in html and "<script>alert" not in html
+    assert "Atelier où je suis inscrit" in html
+
+
+def test_write_endpoints_are_rate_limited(app, client, session) -> None:
+    idea = IdeaFactory()
+    user = UserFactory()
+    client.login(user.email)
+    original = app.config["RATELIMIT_SUPPORT"]
+    app.config["RATELIMIT_SUPPORT"] = "1 per minute"
+    try:
+        url = f"/territoires/idees/{idea.id}"
+        assert client.submit(f"{url}/soutenir", page=url).status_code == 302
+        assert client.submit(f"{url}/soutenir", page=url).status_code == 429
+    finally:
+        app.config["RATELIMIT_SUPPORT"] = original

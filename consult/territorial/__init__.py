@@ -67,6 +67,7 @@ def init_app(app: Flask) -> None:
     registered.counter_labels["territorial_events"] = _l("rencontres au calendrier")
     registered.personal_data.append(services.personal_data)
     registered.account_deletion.append(services.delete_account)
+    registered.account_panels.append("territorial/_account_panel.html")
     registered.demo_steps.append(("territoires", demo.generate))
     registered.openapi_paths.update(api.OPENAPI_PATHS)
     registered.openapi_schemas.update(api.OPENAPI_SCHEMAS)
@@ -82,6 +83,7 @@ def init_app(app: Flask) -> None:
             "audience_labels": {a.value: a.label for a in Audience},
             "audience_plurals": {a.value: a.plural_label for a in Audience},
             "report_form_available": "moderation" in app.blueprints,
+            "territorial_account_summary": services.account_summary,
         }
 
     @app.template_filter("paris")

@@ -305,6 +305,24 @@ def delete_news(session: Session, user: User, item: NewsItem) -> None:
     session.flush()
 
 
+def account_summary(user: User, limit: int = 20) -> dict[str, list]:
+    """The account page's panel: the user's latest ideas and upcoming registrations."""
+    from consult.db import db
+
+    session = db.session
+    ideas = session.scalars(
+        select(Idea).where(Idea.author_id == user.id).order_by(Idea.id.desc()).limit(limit)
+    ).all()
+    events = session.scalars(
+        select(Event)
+        .join(EventRegistration, EventRegistration.event_id == Event.id)
+        .where(EventRegistration.user_id == user.id, Event.ends_at >= utcnow())
+        .order_by(Event.starts_at)
+        .limit(limit)
+    ).all()
+    return {"ideas": list(ideas), "events": list(events)}
+
+
 # --- Account hooks -----
 
 
