@@ -706,3 +706,22 @@ def test_write_endpoints_are_rate_limited(app, client, session) -> None:
         assert client.submit(f"{url}/soutenir", page=url).status_code == 429
     finally:
         app.config["RATELIMIT_SUPPORT"] = original
+
+
+def test_feeds_are_cached_when_configured(app, client, session) -> None:
+    EventFactory(title="Avant la mise en cache")
+    app.config["TERRITORIAL_FEED_CACHE_SECONDS"] = 60
+    try:
+        first = client.get("/territoires/toulouse/agenda.ics").data
+        EventFactory(title="Après la mise en cache")
+        assert client.get("/territoires/toulouse/agenda.ics").data == first
+    finally:
+        app.config["TERRITORIAL_FEED_CACHE_SECONDS"] = 0
+        from consult.cache import cache
+
+        with app.app_context():
+            cache().delete("territorial:feed:ics:academie:16:localhost")
+    assert "Après la mise en cache" not in first.decode("utf-8")
+    assert "Après la mise en cache" in client.get("/territoires/toulouse/agenda.ics").get_data(
+        as_text=True
+    )

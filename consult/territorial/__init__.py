@@ -56,6 +56,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_SUPPORT", "120 per minute")
     app.config.setdefault("RATELIMIT_REGISTRATION", "30 per minute")
     app.config.setdefault("RATELIMIT_TERRITORIAL_WRITE", "60 per minute")
+    # Feeds are cached a minute; the test configuration builds them afresh so every test sees
+    # its own data.
+    app.config.setdefault("TERRITORIAL_FEED_CACHE_SECONDS", 0 if app.testing else 60)
 
     app.register_blueprint(views.bp)
     _register_moderation()

@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
+from consult.cache import cache
 from consult.db import commit, db
 from consult.extensions import limiter
 from consult.hooks import hooks
@@ -309,10 +310,28 @@ def calendar():
     )
 
 
+def _cached_feed(key: str, build) -> str:
+    """Feeds are polled by calendar and feed readers; building them is the costly part
+    (iCalendar line folding), so each is kept a short while in the shared cache."""
+    ttl = current_app.config["TERRITORIAL_FEED_CACHE_SECONDS"]
+    if ttl <= 0:
+        return build()
+    store = cache()
+    full_key = f"territorial:feed:{key}"
+    found = store.get(full_key)
+    if found is None:
+        found = build()
+        store.set(full_key, found, ttl)
+    return found
+
+
 def _ics(item: Territory, filename: str) -> Response:
-    events = db.session.scalars(queries.events_query(item, upcoming=False).limit(1000)).all()
+    def build() -> str:
+        events = db.session.scalars(queries.events_query(item, upcoming=False).limit(1000)).all()
+        return feeds.ical(item, events).decode("utf-8")
+
     return Response(
-        feeds.ical(item, events),
+        _cached_feed(f"ics:{item.key}:{request.host}", build),
         mimetype="text/calendar",
         headers={
             "Content-Disposition": f'inline; filename="{filename}.ics"',
@@ -484,15 +503,17 @@ def unregister(event_id: int):
 
 
 def _atom(item: Territory, self_endpoint: str, **kwargs: str) -> Response:
-    news = db.session.scalars(queries.news_query(item).limit(FEED_SIZE)).all()
-    body = feeds.atom(
-        item,
-        list(news),
-        url_for(self_endpoint, _external=True, **kwargs),
-        request.host_url.rstrip("/") + _territory_url(item),
-    )
+    def build() -> str:
+        news = db.session.scalars(queries.news_query(item).limit(FEED_SIZE)).all()
+        return feeds.atom(
+            item,
+            list(news),
+            url_for(self_endpoint, _external=True, **kwargs),
+            request.host_url.rstrip("/") + _territory_url(item),
+        ).decode("utf-8")
+
     return Response(
-        body,
+        _cached_feed(f"atom:{item.key}:{request.host}", build),
         mimetype="application/atom+xml",
         headers={"Cache-Control": "public, max-age=300"},
     )
