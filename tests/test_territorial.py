@@ -725,3 +725,20 @@ def test_feeds_are_cached_when_configured(app, client, session) -> None:
     assert "Après la mise en cache" in client.get("/territoires/toulouse/agenda.ics").get_data(
         as_text=True
     )
+
+
+def test_calendar_lists_upcoming_and_past_events(client, session) -> None:
+    from datetime import datetime
+
+    EventFactory(
+        scope_kind="national",
+        scope_code="",
+        title="Journées nationales de Poitiers",
+        starts_at=datetime(2020, 11, 4, 8),
+        ends_at=datetime(2020, 11, 5, 17),
+    )
+    EventFactory(title="Atelier à venir")
+    upcoming = _text(client.get("/territoires/agenda/"))
+    past = _text(client.get("/territoires/agenda/?periode=passees"))
+    assert "Atelier à venir" in upcoming and "Journées nationales de Poitiers" not in upcoming
+    assert "Journées nationales de Poitiers" in past and "Atelier à venir" not in past

@@ -52,6 +52,7 @@ def test_territorial_journey_and_accessibility(page, live_server) -> None:
         "/territoires/toulouse/",
         "/territoires/region/occitanie/",
         "/territoires/agenda/",
+        "/territoires/agenda/?periode=passees",
         "/territoires/actualites/",
         "/territoires/toulouse/idees/",
     ):

@@ -22,7 +22,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
 from consult.cache import cache
-from consult.db import commit, db
+from consult.db import commit, db, utcnow
 from consult.extensions import limiter
 from consult.hooks import hooks
 from consult.permissions import require
@@ -297,7 +297,10 @@ def answer(idea_id: int):
 @bp.route("/agenda/")
 def calendar():
     page = _int_arg("page")
-    stmt = queries.events_query(territory.NATIONAL)
+    past = request.args.get("periode") == "passees"
+    stmt = queries.events_query(territory.NATIONAL, upcoming=not past)
+    if past:
+        stmt = stmt.where(Event.ends_at < utcnow())
     events = list(
         db.session.scalars(stmt.limit(queries.PAGE_SIZE + 1).offset((page - 1) * queries.PAGE_SIZE))
     )
@@ -305,6 +308,7 @@ def calendar():
         "territorial/calendar.html",
         events=events[: queries.PAGE_SIZE],
         page=page,
+        past=past,
         has_next=len(events) > queries.PAGE_SIZE,
         territory_url=_territory_url,
     )
