@@ -1,8 +1,8 @@
 """Reads for the results pages: per-question counts split by audience and académie, free text.
 
-Answers live in one JSON document per response; each question's value is read with the JSON
-path operator of the database (``->`` on PostgreSQL, ``json_extract`` on SQLite) and streamed,
-so memory stays bounded whatever the number of responses.
+Answers live in one JSON document per response; each question's counts are aggregated by the
+database (GROUP BY audience, académie, value) so only a few hundred rows come back whatever the
+number of responses.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from consult.text import mask_personal_data
@@ -67,31 +67,81 @@ def _keys(question: engine.Question) -> list[tuple[Any, str]]:
     return [(o.value, o.label) for o in question.options]
 
 
+def _sql(dialect: str, kind: str) -> str:
+    """Aggregations pushed into the database, one statement per dialect: PostgreSQL's JSON
+    operators and set-returning json_array_elements_text, SQLite's json_extract and json_each.
+    Codes are bound parameters, never interpolated."""
+    pg = dialect == "postgresql"
+    value = "r.answers ->> :code" if pg else "json_extract(r.answers, :path)"
+    where = f"r.questionnaire_id = :qid AND {value} IS NOT NULL"
+    group = "r.author_audience, r.author_academie_code"
+    if kind == "respondents":
+        return f"SELECT {group}, NULL, count(*) FROM survey_response r WHERE {where} GROUP BY 1, 2"  # noqa: S608 - fixed fragments, values bound
+    if kind == "scalar":
+        return (
+            f"SELECT {group}, {value}, count(*) FROM survey_response r WHERE {where} "  # noqa: S608 - fixed fragments, values bound
+            f"GROUP BY 1, 2, 3"
+        )
+    if kind == "sum":
+        number = f"CAST({value} AS BIGINT)" if pg else value
+        return (
+            f"SELECT {group}, NULL, sum({number}) FROM survey_response r WHERE {where} "  # noqa: S608 - fixed fragments, values bound
+            f"GROUP BY 1, 2"
+        )
+    if kind == "elements":
+        source = (
+            "CROSS JOIN LATERAL json_array_elements_text(r.answers -> :code) AS e(value)"
+            if pg
+            else ", json_each(r.answers, :path) AS e"
+        )
+        return (
+            f"SELECT {group}, e.value, count(*) FROM survey_response r {source} "  # noqa: S608 - fixed fragments, values bound
+            f"WHERE r.questionnaire_id = :qid GROUP BY 1, 2, 3"
+        )
+    first = "r.answers -> :code ->> 0" if pg else "json_extract(r.answers, :first)"
+    return (
+        f"SELECT {group}, {first}, count(*) FROM survey_response r WHERE {where} "  # noqa: S608 - fixed fragments, values bound
+        f"GROUP BY 1, 2, 3"
+    )
+
+
 def question_results(
     session: Session, questionnaire: Questionnaire, question: engine.Question
 ) -> QuestionResults:
     overall = Split()
     by_audience: dict[str, Split] = defaultdict(Split)
     by_academie: dict[str, Split] = defaultdict(Split)
-    value_expr = SurveyResponse.answers[question.code]
-    rows = session.execute(
-        select(SurveyResponse.author_audience, SurveyResponse.author_academie_code, value_expr)
-        .where(SurveyResponse.questionnaire_id == questionnaire.id)
-        .execution_options(yield_per=STREAM_CHUNK)
-    )
-    for audience, academie, value in rows:
-        if value is None or value == "" or value == []:
-            continue
-        for split in (overall, by_audience[audience], by_academie[academie or ""]):
-            split.respondents += 1
-            if isinstance(value, list):
-                split.counts.update(value)
-                if question.type == "ranking" and value:
-                    split.first[value[0]] += 1
-            elif question.type == "number":
-                split.total += value
-            elif not question.is_free_text:
-                split.counts[value] += 1
+    dialect = session.get_bind().dialect.name
+    params = {
+        "qid": questionnaire.id,
+        "code": question.code,
+        "path": f'$."{question.code}"',
+        "first": f'$."{question.code}"[0]',
+    }
+
+    def add(kind: str, apply) -> None:
+        for audience, academie, key, count in session.execute(text(_sql(dialect, kind)), params):
+            for split in (overall, by_audience[audience], by_academie[academie or ""]):
+                apply(split, key, count)
+
+    def respondents(split: Split, _key: Any, count: int) -> None:
+        split.respondents += count
+
+    add("respondents", respondents)
+    if question.type in ("multiple", "ranking"):
+        add("elements", lambda split, key, count: split.counts.update({str(key): count}))
+        if question.type == "ranking":
+            add("first", lambda split, key, count: split.first.update({str(key): count}))
+    elif question.type == "number":
+
+        def total(split: Split, _key: Any, value: Any) -> None:
+            split.total += int(value or 0)
+
+        add("sum", total)
+    elif question.type == "scale":
+        add("scalar", lambda split, key, count: split.counts.update({int(key): count}))
+    elif not question.is_free_text:
+        add("scalar", lambda split, key, count: split.counts.update({str(key): count}))
     return QuestionResults(question, _keys(question), overall, dict(by_audience), dict(by_academie))
 
 

@@ -8,6 +8,7 @@ import io
 import json
 import random
 import zipfile
+from collections import Counter
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -645,6 +646,17 @@ def test_question_results_counts(session, mini) -> None:
     assert results.overall.counts["a"] == expected
     assert results.by_audience["eleve"].respondents == sum(1 for a in stored if "Q3" in a)
     assert results.by_academie["13"].respondents == results.overall.respondents
+    for code in ("Q1", "Q2", "Q4", "Q5"):
+        results = queries.question_results(session, mini, mini.definition.question(code))
+        values = [a[code] for a in stored if code in a]
+        assert values and results.overall.respondents == len(values)
+        if code == "Q2":
+            assert results.overall.total == sum(values)
+        elif code == "Q4":
+            assert results.overall.first == Counter(v[0] for v in values)
+            assert results.overall.counts == Counter(x for v in values for x in v)
+        else:
+            assert results.by_audience["eleve"].counts == Counter(values)
 
 
 def test_free_text_browsing_masks_and_searches(client, session, mini) -> None:
@@ -676,7 +688,7 @@ def test_exports_xlsx_ods_csv_have_the_same_rows(client, session, mini) -> None:
             questionnaire_id=mini.id,
             author_audience="professeur",
             author_academie_code="13",
-            answers={"Q1": "non", "Q3": ["c"], "Q6": "écrire à x@y.fr", "Q7": "Élan & <b>"},
+            answers={"Q1": "non", "Q3": ["c"], "Q6": "écrire à x@y.fr\x0b", "Q7": "Élan & <b>"},
         )
     )
     session.flush()
