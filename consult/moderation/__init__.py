@@ -29,6 +29,9 @@ class Kind:
     # The académie a target belongs to (coordinators moderate their territory's content);
     # None means national content, for moderators only.
     scope: Callable[[object], str | None] | None = None
+    # Called after a moderator's decision or an automatic hide, with whether the target was
+    # visible before: packages keep their counters of visible content exact.
+    on_change: Callable[[Session, object, bool], None] | None = None
 
 
 _KINDS: dict[str, Kind] = {}
@@ -44,11 +47,12 @@ def register_kind(
     excerpt: Callable[[object], str],
     model: type | None = None,
     scope: Callable[[object], str | None] | None = None,
+    on_change: Callable[[Session, object, bool], None] | None = None,
 ) -> None:
     """Declare a kind of moderatable content (idempotent: apps built again re-register)."""
     if scope is None:
         scope = _default_scope
-    _KINDS[kind] = Kind(kind, label, load, url, title, excerpt, model, scope)
+    _KINDS[kind] = Kind(kind, label, load, url, title, excerpt, model, scope, on_change)
 
 
 def _default_scope(obj: object) -> str | None:

@@ -65,6 +65,11 @@ def _audit(
     )
 
 
+def _changed(session: Session, registered: Kind, target: Any, was_visible: bool) -> None:
+    if registered.on_change is not None and target.is_visible != was_visible:
+        registered.on_change(session, target, was_visible)
+
+
 def _resolve_reports(session: Session, kind: str, target_id: int) -> None:
     session.execute(
         update(Report)
@@ -78,7 +83,7 @@ def report(
 ) -> Report:
     """File a report; past the threshold of distinct reporters the target is hidden pending
     review."""
-    _registered, target = _target(session, kind, target_id)
+    registered, target = _target(session, kind, target_id)
     if getattr(target, "author_id", None) == reporter.id:
         raise ModerationError(_("Vous ne pouvez pas signaler votre propre contenu."), 403)
     if not authorize(reporter, Permission.REPORT, target):
@@ -113,8 +118,10 @@ def report(
         )
     )
     if target.hidden_at is None and reporters >= report_threshold():
+        was_visible = target.is_visible
         target.hidden_at = utcnow()
         target.hidden_reason = auto_hide_reason()
+        _changed(session, registered, target, was_visible)
         _audit(session, None, "moderation.auto_hide", kind, target_id, reports=reporters)
     _audit(session, reporter, "moderation.report", kind, target_id, reason=reason)
     return entry
@@ -139,11 +146,13 @@ def _clean_reason(reason: str | None, required: bool) -> str:
 
 
 def hide(session: Session, moderator: User, kind: str, target_id: int, reason: str) -> Any:
-    _registered, target = _moderated_target(session, moderator, kind, target_id)
+    registered, target = _moderated_target(session, moderator, kind, target_id)
     reason = _clean_reason(reason, required=True)
+    was_visible = target.is_visible
     target.hidden_at = utcnow()
     target.hidden_reason = reason
     target.held_for_review = False
+    _changed(session, registered, target, was_visible)
     _resolve_reports(session, kind, target_id)
     _audit(session, moderator, "moderation.hide", kind, target_id, reason=reason)
     return target
@@ -152,11 +161,13 @@ def hide(session: Session, moderator: User, kind: str, target_id: int, reason: s
 def restore(
     session: Session, moderator: User, kind: str, target_id: int, reason: str | None = None
 ) -> Any:
-    _registered, target = _moderated_target(session, moderator, kind, target_id)
+    registered, target = _moderated_target(session, moderator, kind, target_id)
     reason = _clean_reason(reason, required=False)
+    was_visible = target.is_visible
     target.hidden_at = None
     target.hidden_reason = None
     target.held_for_review = False
+    _changed(session, registered, target, was_visible)
     _resolve_reports(session, kind, target_id)
     _audit(session, moderator, "moderation.restore", kind, target_id, reason=reason)
     return target
@@ -164,12 +175,14 @@ def restore(
 
 def approve(session: Session, moderator: User, kind: str, target_id: int) -> Any:
     """Publish content held for review (and close the reports it received)."""
-    _registered, target = _moderated_target(session, moderator, kind, target_id)
+    registered, target = _moderated_target(session, moderator, kind, target_id)
     if not target.held_for_review and target.hidden_at is None:
         raise ModerationError(_("Ce contenu est déjà publié."), 409)
+    was_visible = target.is_visible
     target.held_for_review = False
     target.hidden_at = None
     target.hidden_reason = None
+    _changed(session, registered, target, was_visible)
     _resolve_reports(session, kind, target_id)
     _audit(session, moderator, "moderation.approve", kind, target_id)
     return target

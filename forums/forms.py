@@ -1,0 +1,69 @@
+"""Forum forms. Every field is bounded; choices are SelectChoice objects."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from forums.models import BODY_MAX, COMMENT_MAX, POLARITY_LABELS, TITLE_MAX, Polarity, Theme
+
+
+class ContributionForm(FlaskForm):
+    subtheme = SelectField(
+        _l("Sous-thème"),
+        coerce=str,
+        validators=[InputRequired(message=_l("Choisissez un sous-thème."))],
+    )
+    title = StringField(
+        _l("Titre"),
+        description=_l("150 caractères au plus : une phrase qui résume votre proposition."),
+        validators=[
+            DataRequired(message=_l("Donnez un titre à votre contribution.")),
+            Length(max=TITLE_MAX, message=_l("Le titre dépasse 150 caractères.")),
+        ],
+    )
+    body = TextAreaField(
+        _l("Votre contribution"),
+        description=_l(
+            "5 000 caractères au plus. Mise en forme simple : *italique*, **gras**, listes, "
+            "liens. N'écrivez ni adresse électronique ni numéro de téléphone."
+        ),
+        validators=[
+            DataRequired(message=_l("Écrivez votre contribution.")),
+            Length(max=BODY_MAX, message=_l("La contribution dépasse 5 000 caractères.")),
+        ],
+    )
+    # Set once the similar contributions have been shown (the no-JavaScript check step).
+    checked = HiddenField(validators=[Optional(), Length(max=1)])
+
+    def set_theme(self, theme: Theme) -> None:
+        self.subtheme.choices = [SelectChoice("", _l("Choisir un sous-thème"))] + [
+            SelectChoice(str(s.id), s.title) for s in theme.subthemes
+        ]
+
+
+class CommentForm(FlaskForm):
+    polarity = RadioField(
+        _l("Votre avis sur cette contribution"),
+        choices=[SelectChoice(p.value, POLARITY_LABELS[p]) for p in Polarity],
+        validators=[Optional()],
+    )
+    body = TextAreaField(
+        _l("Votre commentaire"),
+        description=_l("3 000 caractères au plus."),
+        validators=[
+            DataRequired(message=_l("Écrivez votre commentaire.")),
+            Length(max=COMMENT_MAX, message=_l("Le commentaire dépasse 3 000 caractères.")),
+        ],
+    )
+    parent = HiddenField(validators=[Optional(), Length(max=12)])
+
+
+class VoteForm(FlaskForm):
+    value = HiddenField(validators=[InputRequired(), Length(max=10)])
+
+
+class ActionForm(FlaskForm):
+    """Forms with no field but the CSRF token (withdraw)."""

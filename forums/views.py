@@ -1,0 +1,399 @@
+"""Forum pages. Thin views: permission → form → service → commit → redirect. Every action works
+as a plain form POST followed by a redirect back; the optional script sends the same POSTs with
+``Accept: application/json`` and updates the page in place."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from consult.db import commit, db
+from consult.extensions import limiter
+from consult.models import Audience
+from consult.permissions import authorize, require
+from consult.territories import catalog
+from forums import forms, queries, services
+from forums.models import Contribution, Polarity
+from forums.permissions import Permission, is_moderator
+from forums.services import ForumError
+
+bp = Blueprint("forums", __name__, url_prefix="/forums")
+
+
+def _limit(key: str):
+    return limiter.limit(
+        lambda: current_app.config[key],
+        methods=["POST"],
+        error_message=lambda: _("Trop d'actions en peu de temps. Réessayez dans quelques minutes."),
+    )
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > 0
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target or len(target) > 500 or "\\" in target:
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _refusal(error: ForumError):
+    if _wants_json():
+        return jsonify({"error": error.message}), error.status
+    from consult.views import render_error
+
+    return render_error(error.status, error.message)
+
+
+def _conflict():
+    return _refusal(ForumError(_("Cette action vient déjà d'être enregistrée."), 409))
+
+
+def _theme_or_404(slug: str):
+    theme = queries.theme_by_slug(db.session, slug)
+    if theme is None:
+        abort(404)
+    return theme
+
+
+def _contribution_or_404(contribution_id: int) -> Contribution:
+    contribution = db.session.get(Contribution, contribution_id)
+    if contribution is None or not authorize(current_user, Permission.VIEW, contribution):
+        abort(404)
+    return contribution
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _seed() -> int:
+    # Stable per visitor session: the "random" order does not reshuffle between pages.
+    if "forum_seed" not in session:
+        session["forum_seed"] = secrets.randbelow(services.SHUFFLE_RANGE)
+    return int(session["forum_seed"])
+
+
+@bp.route("/")
+def index():
+    themes = queries.themes(db.session)
+    return render_template(
+        "forums/index.html", themes=themes, counts=queries.theme_counts(db.session)
+    )
+
+
+@bp.route("/<slug>/")
+def theme(slug: str):
+    theme = _theme_or_404(slug)
+    args = request.args
+    filters = queries.Filters.clean(
+        args.get("sous_theme", "")[:12], args.get("public", "")[:20], args.get("academie", "")[:3]
+    )
+    if filters.subtheme_id and filters.subtheme_id not in {s.id for s in theme.subthemes}:
+        filters.subtheme_id = None
+    sort = args.get("tri", "adoption")
+    sort = sort if sort in queries.SORTS else "adoption"
+    try:
+        page = queries.list_contributions(
+            db.session,
+            theme.id,
+            filters,
+            sort,
+            args.get("apres", "")[:80] or None,
+            seed=_seed() if sort == "hasard" else 0,
+        )
+    except queries.BadCursor:
+        from consult.views import render_error
+
+        return render_error(400, _("Ce lien de page n'est pas valide. Revenez à la première page."))
+    return render_template(
+        "forums/theme.html",
+        theme=theme,
+        page=page,
+        filters=filters,
+        sort=sort,
+        audiences=list(Audience),
+        academies=catalog().academies_sorted(),
+        first_page=not args.get("apres"),
+        my_votes=services.my_votes(
+            db.session,
+            _user() if current_user.is_authenticated else None,
+            [c.id for c in page.items],
+        ),
+    )
+
+
+@bp.route("/recherche")
+def search():
+    query = request.args.get("q", "")[:200].strip()
+    theme = None
+    theme_slug = request.args.get("theme", "")[:80]
+    if theme_slug:
+        theme = queries.theme_by_slug(db.session, theme_slug)
+    page_arg = request.args.get("page", "1")[:6]
+    page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) <= 500 else 1
+    results, more = (
+        queries.search_contributions(db.session, query, theme.id if theme else None, page)
+        if query
+        else ([], False)
+    )
+    return render_template(
+        "forums/search.html",
+        query=query,
+        theme=theme,
+        themes=queries.themes(db.session),
+        results=results,
+        page=page,
+        more=more,
+    )
+
+
+@bp.route("/<slug>/similaires")
+def similar(slug: str):
+    """Suggestions while the title is typed (the script); the no-JS path is the check step."""
+    theme = _theme_or_404(slug)
+    title = request.args.get("titre", "")[:200]
+    found = queries.similar_contributions(db.session, theme.id, title)
+    return jsonify(
+        [
+            {
+                "id": c.id,
+                "title": c.title,
+                "url": url_for("forums.contribution", contribution_id=c.id),
+                "adopt_count": c.adopt_count,
+            }
+            for c in found
+        ]
+    )
+
+
+@bp.route("/<slug>/contribuer", methods=["GET", "POST"])
+@_limit("RATELIMIT_CONTRIBUTE")
+def new(slug: str):
+    theme = _theme_or_404(slug)
+    require(Permission.CONTRIBUTE)
+    form = forms.ContributionForm()
+    form.set_theme(theme)
+    similar = []
+    status = 200
+    if theme.is_open() and form.validate_on_submit():
+        similar = queries.similar_contributions(db.session, theme.id, form.title.data)
+        if similar and form.checked.data != "1":
+            # The check step: show what already exists before publishing a duplicate.
+            form.checked.data = "1"
+            return render_template(
+                "forums/new.html", theme=theme, form=form, similar=similar, step="check"
+            )
+        try:
+            contribution = services.post_contribution(
+                db.session,
+                _user(),
+                theme,
+                int(form.subtheme.data),
+                form.title.data,
+                form.body.data,
+            )
+            commit()
+        except ForumError as exc:
+            db.session.rollback()
+            return _refusal(exc)
+        if contribution.held_for_review:
+            flash(
+                _(
+                    "Votre contribution contient une adresse ou un numéro de téléphone : "
+                    "elle sera publiée après relecture par l'équipe de modération."
+                ),
+                "warning",
+            )
+        else:
+            flash(_("Votre contribution est publiée. Merci !"), "success")
+        return redirect(url_for("forums.contribution", contribution_id=contribution.id))
+    if request.method == "POST":
+        status = 409 if not theme.is_open() else 422
+    return (
+        render_template("forums/new.html", theme=theme, form=form, similar=similar, step="write"),
+        status,
+    )
+
+
+@bp.route("/contributions/<int:contribution_id>")
+def contribution(contribution_id: int):
+    item = _contribution_or_404(contribution_id)
+    user = _user() if current_user.is_authenticated else None
+    return render_template(
+        "forums/contribution.html",
+        contribution=item,
+        threads=queries.comment_threads(db.session, item, user.id if user else None),
+        my_vote=services.my_vote(db.session, user, item),
+        vote_form=forms.VoteForm(),
+        comment_form=forms.CommentForm(formdata=None),
+        action_form=forms.ActionForm(),
+        polarities=list(Polarity),
+        moderator=is_moderator(user),
+    )
+
+
+@bp.route("/contributions/<int:contribution_id>/modifier", methods=["GET", "POST"])
+def edit(contribution_id: int):
+    item = _contribution_or_404(contribution_id)
+    user = _user() if current_user.is_authenticated else None
+    if user is None:
+        require(Permission.EDIT, item)
+    if not authorize(user, Permission.EDIT, item):
+        return _refusal(
+            ForumError(
+                _(
+                    "Cette contribution ne peut plus être modifiée : le délai de 30 minutes est "
+                    "écoulé, elle a reçu des votes, ou vous n'en êtes pas l'auteur."
+                ),
+                403 if item.author_id != user.id else 409,
+            )
+        )
+    form = forms.ContributionForm(
+        obj=None,
+        data={"subtheme": str(item.subtheme_id), "title": item.title, "body": item.body},
+    )
+    form.set_theme(item.theme)
+    if form.validate_on_submit():
+        try:
+            services.edit_contribution(
+                db.session, user, item, int(form.subtheme.data), form.title.data, form.body.data
+            )
+            commit()
+        except ForumError as exc:
+            db.session.rollback()
+            return _refusal(exc)
+        flash(_("Votre contribution est modifiée."), "success")
+        return redirect(url_for("forums.contribution", contribution_id=item.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("forums/edit.html", contribution=item, form=form), status
+
+
+@bp.route("/contributions/<int:contribution_id>/retirer", methods=["POST"])
+def withdraw(contribution_id: int):
+    item = _contribution_or_404(contribution_id)
+    require(Permission.WITHDRAW, item)
+    form = forms.ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.withdraw(db.session, _user(), item)
+        commit()
+    except ForumError as exc:
+        db.session.rollback()
+        return _refusal(exc)
+    flash(
+        _("Votre contribution est retirée. Elle reste consultable, marquée comme retirée."), "info"
+    )
+    return redirect(url_for("forums.contribution", contribution_id=item.id))
+
+
+@bp.route("/contributions/<int:contribution_id>/vote", methods=["POST"])
+@_limit("RATELIMIT_VOTE")
+def vote(contribution_id: int):
+    item = db.session.get(Contribution, contribution_id)
+    if item is None:
+        return _refusal(ForumError(_("Cette contribution n'existe pas."), 404))
+    if not current_user.is_authenticated:
+        if _wants_json():
+            return jsonify({"error": _("Connectez-vous pour voter.")}), 401
+        require(Permission.VOTE, item)
+    form = forms.VoteForm()
+    if not form.validate_on_submit():
+        return _refusal(ForumError(_("Vote inconnu ou formulaire expiré."), 422))
+    try:
+        result = services.vote(db.session, _user(), item, form.value.data)
+        commit()
+    except ForumError as exc:
+        db.session.rollback()
+        return _refusal(exc)
+    except IntegrityError:
+        return _conflict()
+    if _wants_json():
+        return jsonify(
+            {
+                "adopt_count": result.adopt_count,
+                "refuse_count": result.refuse_count,
+                "mine": result.mine,
+            }
+        )
+    messages = {
+        "adopt": _("Vous adoptez cette contribution."),
+        "refuse": _("Vous refusez cette contribution."),
+        None: _("Votre vote est retiré."),
+    }
+    flash(messages[result.mine], "success")
+    back = _safe_next(request.form.get("next")) or url_for(
+        "forums.contribution", contribution_id=item.id
+    )
+    return redirect(f"{back}#contribution-{item.id}")
+
+
+@bp.route("/contributions/<int:contribution_id>/commentaires", methods=["POST"])
+@_limit("RATELIMIT_COMMENT")
+def comment(contribution_id: int):
+    item = _contribution_or_404(contribution_id)
+    if not current_user.is_authenticated:
+        require(Permission.COMMENT, item)
+    form = forms.CommentForm()
+    if not form.validate_on_submit():
+        threads = queries.comment_threads(db.session, item, _user().id)
+        return (
+            render_template(
+                "forums/contribution.html",
+                contribution=item,
+                threads=threads,
+                my_vote=services.my_vote(db.session, _user(), item),
+                vote_form=forms.VoteForm(),
+                comment_form=form,
+                action_form=forms.ActionForm(),
+                polarities=list(Polarity),
+                moderator=is_moderator(_user()),
+            ),
+            422,
+        )
+    parent = form.parent.data
+    if parent and not parent.isdigit():
+        return _refusal(ForumError(_("Le commentaire auquel vous répondez n'existe pas."), 404))
+    try:
+        created = services.add_comment(
+            db.session,
+            _user(),
+            item,
+            form.polarity.data,
+            form.body.data,
+            int(parent) if parent and parent.isdigit() else None,
+        )
+        commit()
+    except ForumError as exc:
+        db.session.rollback()
+        return _refusal(exc)
+    if created.held_for_review:
+        flash(
+            _("Votre commentaire sera publié après relecture (il contient des coordonnées)."),
+            "warning",
+        )
+    else:
+        flash(_("Votre commentaire est publié."), "success")
+    return redirect(
+        url_for("forums.contribution", contribution_id=item.id, _anchor=f"commentaire-{created.id}")
+    )
