@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.db import Base, utcnow
@@ -68,7 +69,9 @@ class SurveyResponse(AuthorSnapshot, Base):
         ForeignKey("survey_questionnaire.id", ondelete="CASCADE"), index=True
     )
     submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # JSONB on PostgreSQL: the results aggregate one key over every row, and JSONB reads a key
+    # without re-parsing the whole document.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON().with_variant(JSONB(), "postgresql"))
     # Free text mentioning an email or a phone number: masked in exports and results.
     has_personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
     via_code: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -90,7 +90,7 @@ def _sql(dialect: str, kind: str) -> str:
         )
     if kind == "elements":
         source = (
-            "CROSS JOIN LATERAL json_array_elements_text(r.answers -> :code) AS e(value)"
+            "CROSS JOIN LATERAL jsonb_array_elements_text(r.answers -> :code) AS e(value)"
             if pg
             else ", json_each(r.answers, :path) AS e"
         )
@@ -103,6 +103,11 @@ def _sql(dialect: str, kind: str) -> str:
         f"SELECT {group}, {first}, count(*) FROM survey_response r WHERE {where} "  # noqa: S608 - fixed fragments, values bound
         f"GROUP BY 1, 2, 3"
     )
+
+
+def _count(split: Split, key: Any, count: int) -> None:
+    split.counts[key] += count
+    split.respondents += count
 
 
 def question_results(
@@ -127,7 +132,9 @@ def question_results(
     def respondents(split: Split, _key: Any, count: int) -> None:
         split.respondents += count
 
-    add("respondents", respondents)
+    if question.type in ("multiple", "ranking", "number") or question.is_free_text:
+        # Single choice and scale: the respondents are the sum of the value counts.
+        add("respondents", respondents)
     if question.type in ("multiple", "ranking"):
         add("elements", lambda split, key, count: split.counts.update({str(key): count}))
         if question.type == "ranking":
@@ -139,9 +146,9 @@ def question_results(
 
         add("sum", total)
     elif question.type == "scale":
-        add("scalar", lambda split, key, count: split.counts.update({int(key): count}))
+        add("scalar", lambda split, key, count: _count(split, int(key), count))
     elif not question.is_free_text:
-        add("scalar", lambda split, key, count: split.counts.update({str(key): count}))
+        add("scalar", lambda split, key, count: _count(split, str(key), count))
     return QuestionResults(question, _keys(question), overall, dict(by_audience), dict(by_academie))
 
 

@@ -4,6 +4,7 @@ exports, definition editing. Thin views: permission → form → service → com
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -15,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     stream_with_context,
     url_for,
@@ -23,12 +25,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from consult.api import SUPPRESSION_THRESHOLD
 from consult.db import commit, db, utcnow
 from consult.extensions import limiter
 from consult.models import AUDIENCE_LABELS, Audience, Role
 from consult.permissions import can, require
 from consult.territories import catalog
-from consult.views import render_error
+from consult.views import CSP, render_error
 from surveys import engine, exports, forms, queries, services
 from surveys.permissions import Permission
 from surveys.services import Respondent, SurveyError
@@ -418,6 +421,46 @@ def results():
     )
 
 
+# plotly.js (served from the installed Python package, never a CDN) writes inline styles; only
+# the results pages, which show no user-written content outside tables, allow them.
+RESULTS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+
+@bp.after_request
+def _results_csp(response: Response) -> Response:
+    if request.endpoint == "surveys.question_results":
+        response.headers["Content-Security-Policy"] = RESULTS_CSP
+    return response
+
+
+@bp.route("/vendor/plotly.min.js")
+def plotly_js():
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    return send_file(path, mimetype="text/javascript", max_age=365 * 24 * 3600)
+
+
+def _chart(results: queries.QuestionResults, unsuppressed: bool) -> dict | None:
+    """Shares per audience for the optional chart; the same figures as the table, with the
+    same suppression (a suppressed cell is left out of the chart too)."""
+    if results.question.type == "number" or not results.overall.respondents:
+        return None
+    series = []
+    for audience, split in sorted(results.by_audience.items()):
+        values = []
+        for key, _label in results.keys:
+            count = split.counts[key]
+            visible = unsuppressed or (
+                count >= SUPPRESSION_THRESHOLD and split.respondents >= SUPPRESSION_THRESHOLD
+            )
+            values.append(
+                round(100 * count / split.respondents, 1) if visible and split.respondents else None
+            )
+        series.append({"name": str(AUDIENCE_LABELS[Audience(audience)]), "values": values})
+    return {"labels": [str(label) for _key, label in results.keys], "series": series}
+
+
 @bp.route("/resultats/<code>")
 def question_results(code: str):
     require(Permission.RESULTS_VIEW)
@@ -454,9 +497,11 @@ def question_results(code: str):
             pages=max(1, (total + 49) // 50),
             **context,
         )
+    results = queries.question_results(db.session, questionnaire, question)
     return render_template(
         "surveys/question_results.html",
-        results=queries.question_results(db.session, questionnaire, question),
+        results=results,
+        chart=_chart(results, context["unsuppressed"]),
         **context,
     )
 

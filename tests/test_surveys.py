@@ -637,6 +637,24 @@ def test_results_suppress_small_cells_outside_analysts(client, session, mini) ->
     assert client.get("/questionnaire/resultats/ZZZ").status_code == 404
 
 
+def test_results_chart_plotly_served_locally_with_scoped_csp(client, session, mini) -> None:
+    _responses(session, mini, 12, "eleve")
+    analyst = user_with_role("analyst")
+    client.login(analyst.email)
+    page = client.get("/questionnaire/resultats/Q1")
+    csp = page.headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in csp and "script-src 'self';" in csp
+    html = page.get_data(as_text=True)
+    assert 'src="/questionnaire/vendor/plotly.min.js"' in html and "data-chart=" in html
+    assert (
+        "unsafe-inline"
+        not in client.get("/questionnaire/resultats/").headers["Content-Security-Policy"]
+    )
+    script = client.get("/questionnaire/vendor/plotly.min.js")
+    assert script.status_code == 200 and script.mimetype == "text/javascript"
+    script.close()
+
+
 def test_question_results_counts(session, mini) -> None:
     _responses(session, mini, 30, "eleve", seed=3)
     question = mini.definition.question("Q3")

@@ -3,6 +3,7 @@ conditions, a coordinator prints codes, an analyst reads results; axe audit of e
 
 from __future__ import annotations
 
+import random
 import uuid
 
 import pytest
@@ -37,6 +38,23 @@ def _accounts(live_server) -> dict[str, str]:
             if role:
                 services.grant_role(db.session, user, *role)
             emails[key] = email
+        # A dozen anonymous pupils' responses, so the results pages have figures and a chart.
+        from surveys import services as survey_services
+        from surveys.demo import Answerer
+        from surveys.models import SurveyResponse
+
+        questionnaire = survey_services.current_questionnaire(db.session)
+        answerer = Answerer(questionnaire.definition, "eleve")
+        rng = random.Random(4)
+        db.session.add_all(
+            SurveyResponse(
+                questionnaire_id=questionnaire.id,
+                author_audience="eleve",
+                author_academie_code="13",
+                answers=answerer.answer(rng),
+            )
+            for _ in range(12)
+        )
         db.session.commit()
         db.session.remove()
     return emails
@@ -101,6 +119,8 @@ def test_code_journey_live_conditions_and_axe(page, live_server) -> None:
     login(page, live_server, emails["analyst"])
     for path in ("resultats/", "resultats/C02", "resultats/C30", "resultats/C34", "definition"):
         violations += axe_violations(page, f"{base}/questionnaire/{path}")
+    page.goto(f"{base}/questionnaire/resultats/C01")
+    page.locator("#surveys-chart svg").first.wait_for()
     _logout(page)
 
     # A teacher starts and reviews (review page audit).
