@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Select, and_, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from consult.db import utcnow
 from consult.models import Audience, User
@@ -41,7 +41,7 @@ def upcoming_events(session: Session, territory: Territory, limit: int = 5) -> l
 
 
 def news_query(territory: Territory) -> Select:
-    stmt = select(NewsItem)
+    stmt = select(NewsItem).options(joinedload(NewsItem.author).lazyload(User.grants))
     where = _scope_filter(NewsItem, territory)
     if where is not None:
         stmt = stmt.where(where)
@@ -52,11 +52,19 @@ def latest_news(session: Session, territory: Territory, limit: int = 5) -> list[
     return list(session.scalars(news_query(territory).limit(limit)))
 
 
+# Lists show authors' pseudonyms only: their role grants (loaded eagerly on User) stay unloaded.
+AUTHOR_ONLY = joinedload(Idea.author).lazyload(User.grants)
+
+
 def visible_ideas_query(academie_codes: tuple[str, ...]) -> Select:
-    return select(Idea).where(
-        Idea.academie_code.in_(academie_codes),
-        Idea.hidden_at.is_(None),
-        Idea.held_for_review.is_(False),
+    return (
+        select(Idea)
+        .options(AUTHOR_ONLY)
+        .where(
+            Idea.academie_code.in_(academie_codes),
+            Idea.hidden_at.is_(None),
+            Idea.held_for_review.is_(False),
+        )
     )
 
 
@@ -88,6 +96,21 @@ def ideas_page(
     return list(rows), total
 
 
+def cached_participation(session: Session, territory: Territory) -> dict[str, object]:
+    """The counters are aggregates over every account of the territory: kept as long as the
+    home page's counters (COUNTERS_CACHE_SECONDS)."""
+    from flask import current_app
+
+    from consult.cache import cached_json
+
+    ttl = current_app.config["COUNTERS_CACHE_SECONDS"]
+    if ttl <= 0:
+        return participation(session, territory)
+    return cached_json(
+        f"territorial:participation:{territory.key}", ttl, lambda: participation(session, territory)
+    )
+
+
 def participation(session: Session, territory: Territory) -> dict[str, object]:
     """Registered participants by audience, ideas and supports for the territory's académies.
     Pages show these through the ``suppressed`` filter (under 10 people → « < 10 »)."""
@@ -109,7 +132,7 @@ def participation(session: Session, territory: Territory) -> dict[str, object]:
         select(func.count(func.distinct(Idea.author_id))).where(Idea.academie_code.in_(codes))
     )
     return {
-        "by_audience": [(a, by_audience.get(a.value, 0)) for a in Audience],
+        "by_audience": [(a.value, by_audience.get(a.value, 0)) for a in Audience],
         "participants": sum(by_audience.values()),
         "ideas": ideas or 0,
         "idea_authors": authors or 0,

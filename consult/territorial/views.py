@@ -138,7 +138,7 @@ def _territory_page(item: Territory):
         events=queries.upcoming_events(session, item),
         ideas=ideas[:5],
         ideas_total=ideas_total,
-        stats=queries.participation(session, item),
+        stats=queries.cached_participation(session, item),
         panels=hooks().territory_panels,
         territory_url=_territory_url,
     )
