@@ -132,6 +132,7 @@ def start():
     except SurveyError as exc:
         return _refuse(exc)
     except IntegrityError:
+        db.session.rollback()
         # Two tabs started at once: the other one created the draft.
         draft = services.find_draft(db.session, questionnaire, respondent)
         if draft is None:
@@ -157,6 +158,7 @@ def code():
             form.code.errors.append(exc.message)
             return render_template("surveys/code.html", form=form), exc.status
         except IntegrityError:
+            db.session.rollback()
             form.code.errors.append(_("Ce code vient d'être utilisé dans un autre onglet."))
             return render_template("surveys/code.html", form=form), 409
         session[CODE_SESSION_KEY] = access.id
@@ -299,6 +301,11 @@ def review():
         return redirect(url_for("surveys.index"))
     draft = services.find_draft(db.session, questionnaire, respondent)
     if draft is None:
+        if respondent.user_id is not None and services.has_answered(
+            db.session, questionnaire, respondent.user_id
+        ):
+            # Another tab has just sent the response.
+            return render_error(409, _("Votre réponse a déjà été envoyée. Merci !"))
         return redirect(url_for("surveys.index"))
     form = forms.PageForm()
     answers, missing = engine.validate_all(
@@ -311,6 +318,7 @@ def review():
         except SurveyError as exc:
             return _refuse(exc)
         except IntegrityError:
+            db.session.rollback()
             return render_error(409, _("Votre réponse a déjà été envoyée. Merci !"))
         session.pop(CODE_SESSION_KEY, None)
         return redirect(url_for("surveys.thanks"))
@@ -376,6 +384,7 @@ def new_batch():
             form.label.errors.append(exc.message)
             return render_template("surveys/batch_new.html", form=form), exc.status
         except IntegrityError:
+            db.session.rollback()
             form.label.errors.append(_("Conflit inattendu : recommencez."))
             return render_template("surveys/batch_new.html", form=form), 409
         flash(_("%(n)d codes créés.", n=batch.size), "success")
