@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_support import PASSWORD, axe_violations, login, tick
+from tests.browser_support import ARTIFACTS, PASSWORD, axe_violations, login, tick
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +60,8 @@ def test_territorial_journey_and_accessibility(page, live_server) -> None:
         assert page.locator("h1").count() == 1, path
     # The map's areas are keyboard-reachable links to the académie pages.
     page.goto(f"{base}/territoires/")
-    page.screenshot(path="test-artifacts/territoires.png", full_page=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "territoires.png"), full_page=True)
     page.locator("svg.territorial-map a[aria-label='Académie de Toulouse']").click()
     page.wait_for_url(f"{base}/territoires/toulouse/")
 
