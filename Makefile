@@ -37,7 +37,7 @@ static/dsfr/.built: node_modules/.installed scripts/build-assets.mjs
 	touch $@
 
 translations: python-deps
-	$(BIN)/pybabel compile --use-fuzzy -d translations -f -q 2>/dev/null || $(BIN)/pybabel compile -d translations -f
+	$(BIN)/pybabel compile -d translations
 
 # Debian's Chromium for the Playwright tests (only when running as root with apt available).
 browser:
