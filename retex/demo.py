@@ -23,7 +23,7 @@ from retex.models import (
 from retex.services import search_text
 
 # Sheets per académie at each scale (the 2020 edition had a few hundred in all).
-PER_ACADEMIE = {"tiny": 4, "egn": 40, "gd": 200}
+PER_ACADEMIE = {"tiny": 5, "egn": 40, "gd": 200}
 CHUNK = 2_000
 
 SUBJECTS = [
@@ -164,7 +164,9 @@ def generate(
                     if roll == 3
                     else SheetStatus.DRAFT
                 )
-                content = _content(rng, cat, acad)
+                # The first five of each académie stay at académie or département level, so
+                # every académie has all three states; later ones may speak for the région.
+                content = _content(rng, cat, acad, allow_region=i >= 5)
                 when = _when(rng)
                 # Small académies may have no demo teacher at tiny scale: borrow one.
                 local = authors.get(acad.code)
@@ -227,6 +229,10 @@ def generate(
                     flush()
                 bar.update(1)
         flush()
+    if not sqlite:
+        # Fresh statistics after a bulk load, so the planner sees the real row counts.
+        session.execute(text("ANALYZE retex_sheet, retex_revision"))
+        session.commit()
 
 
 def _when(rng: random.Random) -> datetime:
@@ -235,12 +241,12 @@ def _when(rng: random.Random) -> datetime:
     return start + timedelta(seconds=span * rng.betavariate(1.5, 4))
 
 
-def _content(rng: random.Random, cat, acad) -> dict:
+def _content(rng: random.Random, cat, acad, allow_region: bool) -> dict:
     title, theme, unit = rng.choice(SUBJECTS)
     dept_code = rng.choice(acad.departement_codes) if acad.departement_codes else None
     dept = cat.departements[dept_code].name if dept_code else acad.name
     level_roll = rng.random()
-    if level_roll < 0.15:
+    if allow_region and level_roll < 0.15:
         level, code, academie_code = "region", acad.region_code, None
     elif level_roll < 0.45 and dept_code:
         level, code, academie_code = "departement", dept_code, acad.code

@@ -10,18 +10,19 @@ from retex import models
 from retex.permissions import Permission
 from retex.services import territory_name
 
+LABELS = {
+    "theme": models.THEMES,
+    "establishment": models.ESTABLISHMENTS,
+    "school_level": models.SCHOOL_LEVELS,
+    "period": models.PERIODS,
+    "audience": {a.value: AUDIENCE_PLURALS[a] for a in Audience},
+}
+
 
 def register(app: Flask) -> None:
     @app.template_global()
     def retex_label(kind: str, code: str | None) -> str:
-        tables = {
-            "theme": models.THEMES,
-            "establishment": models.ESTABLISHMENTS,
-            "school_level": models.SCHOOL_LEVELS,
-            "period": models.PERIODS,
-            "audience": {a.value: AUDIENCE_PLURALS[a] for a in Audience},
-        }
-        return str(tables[kind].get(code or "", code or "–"))
+        return str(LABELS[kind].get(code or "", code or "–"))
 
     @app.template_global()
     def retex_territory(level: str, code: str) -> str:

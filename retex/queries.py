@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
-from retex.models import RetexRevision, RetexSheet, TerritoryLevel
+from retex.models import RetexRevision, RetexSheet, SheetStatus, TerritoryLevel
 
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 
@@ -50,13 +50,14 @@ def _territory_clause(value: str):
 
 
 def search_clause(session: Session, query: str):
-    """One interface, two engines: PostgreSQL full-text search in French (GIN index on the
-    same expression), SQLite FTS5. Words are quoted so user input is never query syntax."""
+    """One interface, two engines: PostgreSQL full-text search in French (stored tsvector with
+    a GIN index), SQLite FTS5. Words are quoted so user input is never query syntax."""
     words = WORD_RE.findall(query)[:20]
     if not words:
         return None
     if session.get_bind().dialect.name == "postgresql":
-        vector = func.to_tsvector(literal_column("'french'::regconfig"), RetexRevision.search_text)
+        # search_vector: a stored generated column (migration 0402_retex) with a GIN index.
+        vector = literal_column("retex_revision.search_vector")
         return vector.op("@@")(
             func.plainto_tsquery(literal_column("'french'::regconfig"), " ".join(words))
         )
@@ -158,3 +159,31 @@ def api_page(
 
 def count_published(session: Session) -> int:
     return session.scalar(select(func.count()).where(RetexSheet.published_version > 0)) or 0
+
+
+def review_queue(session: Session, user, limit: int = 200) -> list[RetexSheet]:
+    """Submitted sheets this user may review, oldest first; the territory rule is the policy's
+    (retex.permissions.reviews_territory) written as SQL so the queue never truncates."""
+    from consult.models import Role, ScopeKind
+
+    stmt = select(RetexSheet).where(
+        RetexSheet.status == SheetStatus.SUBMITTED.value, RetexSheet.author_id != user.id
+    )
+    if not user.has_role(Role.ADMIN):
+        clauses = []
+        for grant in user.grants:
+            if grant.role != Role.COORDINATOR:
+                continue
+            if grant.scope_kind == ScopeKind.REGION:
+                clauses.append(RetexSheet.region_code == grant.scope_code)
+            elif grant.scope_kind == ScopeKind.ACADEMIE:
+                clauses.append(
+                    and_(
+                        RetexSheet.academie_code == grant.scope_code,
+                        RetexSheet.territory_level != TerritoryLevel.REGION.value,
+                    )
+                )
+        if not clauses:
+            return []
+        stmt = stmt.where(or_(*clauses))
+    return list(session.scalars(stmt.order_by(RetexSheet.submitted_at, RetexSheet.id).limit(limit)))

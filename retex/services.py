@@ -260,7 +260,7 @@ def publish(
 
 def index_revision(session: Session, revision: RetexRevision, previous_version: int = 0) -> None:
     """SQLite keeps the current published text in an FTS5 table; PostgreSQL indexes the column
-    itself (GIN on to_tsvector('french', search_text)), so nothing to do there."""
+    itself (a stored tsvector column with a GIN index), so nothing to do there."""
     if session.get_bind().dialect.name != "sqlite":
         return
     if previous_version:
@@ -411,7 +411,9 @@ def erase_account(session: Session, user: User) -> None:
         select(RetexSheet).where(RetexSheet.author_id == user.id, RetexSheet.published_version == 0)
     ).all()
     for sheet in drafts:
-        for attachment in list(sheet.attachments):
-            delete_attachment(session, attachment)
+        # The rows go with the sheet (cascade); the files once the deletion is committed.
+        session.info.setdefault(DOOMED_KEY, []).extend(
+            attachment_path(attachment) for attachment in sheet.attachments
+        )
         session.delete(sheet)
     session.flush()

@@ -50,7 +50,9 @@ def make_sheet(author, status: str = "draft", reviewer=None, **overrides):
 def form_data(**overrides: object) -> dict:
     data = sheet_data()
     payload = {
-        name: getattr(data, name) for name in data.__dataclass_fields__ if name not in {"themes", "audiences"}
+        name: getattr(data, name)
+        for name in data.__dataclass_fields__
+        if name not in {"themes", "audiences"}
     }
     payload["themes"] = data.themes
     payload["audiences"] = data.audiences
