@@ -252,6 +252,9 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--responses", type=int, help="override the scale's response count")
     parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument(
+        "--formats", default="csv,xlsx,ods", help="exports to time, comma-separated"
+    )
     args = parser.parse_args()
     from surveys.demo import TARGETS
 
@@ -265,7 +268,7 @@ def main() -> None:
 
     env = _env(url)
     with tempfile.TemporaryDirectory() as tmp:
-        for fmt in ("csv", "xlsx", "ods"):
+        for fmt in args.formats.split(","):
             out = Path(tmp) / f"export.{fmt}"
             seconds, peak = run_measured(
                 [

@@ -65,7 +65,8 @@ def _respondent(questionnaire) -> Respondent | None:
     code = services.code_in_use(db.session, session.get(CODE_SESSION_KEY), _now())
     if code is not None and code.batch.questionnaire_id == questionnaire.id:
         return Respondent.of_code(code)
-    session.pop(CODE_SESSION_KEY, None)
+    if CODE_SESSION_KEY in session:  # spent or expired: forget it (popping always marks dirty)
+        session.pop(CODE_SESSION_KEY)
     if current_user.is_authenticated:
         return Respondent.of_user(current_user)
     return None

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 
 from consult.accounts import services as accounts
 from consult.db import db, utcnow
+from consult.extensions import limiter
 from consult.models import User
 from surveys import services
 from surveys.demo import Answerer
@@ -140,3 +141,6 @@ def test_racing_submissions_store_one_response(app, committing) -> None:
             db.session.execute(delete(User).where(User.id == user_id))
             db.session.commit()
             db.session.remove()
+            # Committing tests skip the suite's per-test reset: the code-entry limit counted
+            # this test's POSTs and must not leak into the next test.
+            limiter.reset()
