@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from bench.harness import VENV_BIN, load, run_measured, serve
 
 DEMO_PASSWORD = "demo-consult-2020"  # noqa: S105 - the public demo password
+USER_AGENT = "consult-forums-bench"
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
@@ -40,6 +41,102 @@ def generate(scale: str) -> None:
         steps[:] = [step for step in steps if step[0] == "forums"]
         for line in demo_generate(scale):
             print(line)
+
+
+# The gd shape filled in SQL (PostgreSQL only): the Python demo generator writes ~1,000 rows/s
+# on this shared machine, hours for gd; generate_series writes the same volumes in minutes.
+# Text is drawn from small arrays, so search figures are indicative only.
+SQL_FILL = [
+    """INSERT INTO user_account (pseudonym, pseudonym_key, email, email_key, password_hash,
+        audience, academie_code, session_version, created_at, updated_at, is_demo)
+    SELECT 'Participant' || i, 'participant' || i, 'participant' || i || '@consult.test',
+        'participant' || i || '@consult.test', :hash,
+        (ARRAY['eleve','parent','parent','professeur','professeur','encadrement','agent','autre'])
+            [1 + i % 8],
+        (SELECT array_agg(code ORDER BY code) FROM academie)[1 + i % 30], 1, now(), now(), true
+    FROM generate_series(1, :users) AS i""",
+    """INSERT INTO forum_contribution (theme_id, subtheme_id, author_id, title, body, excerpt,
+        created_at, shuffle_key, author_audience, author_academie_code)
+    SELECT t.theme_id, t.subtheme_id, u.id,
+        (ARRAY['Prêter un ordinateur portable','Former tous les enseignants',
+               'Créer une banque de ressources libres','Simplifier l''ENT',
+               'Héberger les données scolaires en France','Créer un observatoire'])[1 + g % 6]
+        || ' ' || (ARRAY['dans les collèges ruraux','dès l''école primaire',
+               'pour les familles','dans chaque académie','avec les collectivités'])[1 + g % 5],
+        'Pendant le confinement, beaucoup de familles n''avaient qu''un téléphone. '
+        || 'Il faut évaluer avant de généraliser. Proposition ' || g,
+        'Pendant le confinement, beaucoup de familles n''avaient qu''un téléphone.',
+        now() - (g % 500) * interval '1 day', (g::bigint * 7919) % 2147483647,
+        u.audience, u.academie_code
+    FROM generate_series(1, :contributions) AS g
+    JOIN LATERAL (SELECT s.theme_id, s.id AS subtheme_id FROM forum_subtheme s
+                  ORDER BY s.id OFFSET (g % 22) LIMIT 1) t ON true
+    JOIN user_account u ON u.id = (SELECT min(id) FROM user_account WHERE is_demo)
+                                  + (g * 31) % :users""",
+    # Skewed popularity: power(random(), 4) puts most votes on the first contributions.
+    """INSERT INTO forum_vote (contribution_id, user_id, value, created_at, updated_at,
+        author_audience, author_academie_code)
+    SELECT c0 + floor(:contributions * power(random(), 4))::int, u0 + floor(random() * :users)::int,
+        CASE WHEN random() < 0.7 THEN 'adopt' ELSE 'refuse' END, now(), now(), 'parent', '13'
+    FROM generate_series(1, :votes),
+        (SELECT min(id) AS c0 FROM forum_contribution) c,
+        (SELECT min(id) AS u0 FROM user_account WHERE is_demo) u
+    ON CONFLICT DO NOTHING""",
+    """INSERT INTO forum_comment (contribution_id, author_id, polarity, body, created_at,
+        author_audience, author_academie_code)
+    SELECT c0 + floor(:contributions * power(random(), 4))::int, u0 + floor(random() * :users)::int,
+        CASE WHEN random() < 0.6 THEN 'pour' ELSE 'contre' END,
+        'Bonne idée, à condition de prévoir la formation qui va avec.', now(), 'agent', '01'
+    FROM generate_series(1, :comments),
+        (SELECT min(id) AS c0 FROM forum_contribution) c,
+        (SELECT min(id) AS u0 FROM user_account WHERE is_demo) u""",
+    """UPDATE forum_contribution c SET adopt_count = v.a, refuse_count = v.r,
+        wilson = CASE WHEN v.a + v.r = 0 THEN 0 ELSE
+            ((v.a::float / (v.a + v.r)) + 1.9208 / (v.a + v.r)
+             - 1.96 * sqrt(((v.a::float / (v.a + v.r)) * (1 - v.a::float / (v.a + v.r))
+                            + 0.9604 / (v.a + v.r)) / (v.a + v.r)))
+            / (1 + 3.8416 / (v.a + v.r)) END
+    FROM (SELECT contribution_id, count(*) FILTER (WHERE value = 'adopt') AS a,
+                 count(*) FILTER (WHERE value = 'refuse') AS r
+          FROM forum_vote GROUP BY contribution_id) v WHERE v.contribution_id = c.id""",
+    """UPDATE forum_contribution c SET pour_count = m.p, contre_count = m.n, comment_count = m.t
+    FROM (SELECT contribution_id, count(*) FILTER (WHERE polarity = 'pour') AS p,
+                 count(*) FILTER (WHERE polarity = 'contre') AS n, count(*) AS t
+          FROM forum_comment GROUP BY contribution_id) m WHERE m.contribution_id = c.id""",
+    "ANALYZE",
+]
+SQL_SIZES = {
+    "egn": {"users": 50_000, "contributions": 6_700, "votes": 30_000, "comments": 20_000},
+    "gd": {"users": 500_000, "contributions": 600_000, "votes": 5_000_000, "comments": 1_000_000},
+}
+
+
+def sql_fill(scale: str, fraction: float) -> None:
+    """Subprocess entry: migrate, then fill the forums in SQL at ``fraction`` of ``scale``."""
+    import time
+
+    from consult import create_app, migrate
+    from consult.db import db
+    from consult.demo import DEMO_PASSWORD as password
+    from consult.security import hash_password
+    from consult.territories import load_territories
+
+    sizes = {k: max(1, int(v * fraction)) for k, v in SQL_SIZES[scale].items()}
+    app = create_app()
+    with app.app_context():
+        migrate.upgrade("heads")
+        load_territories(db.session)
+        db.session.commit()
+        params = sizes | {"hash": hash_password(password)}
+        for statement in SQL_FILL:
+            began = time.perf_counter()
+            with db.engine.begin() as conn:
+                if statement == "ANALYZE":
+                    conn.exec_driver_sql("ANALYZE")
+                else:
+                    conn.execute(text(statement), params)
+            label = " ".join(statement.split()[:3])
+            print(f"{label}: {time.perf_counter() - began:.0f} s", flush=True)
 
 
 def _engine(url: str):
@@ -103,6 +200,9 @@ def _sessions(base: str, emails: list[str]) -> list[tuple[str, str]]:
     for email in emails:
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        # The same User-Agent as the vote requests: "strong" session protection drops a
+        # session whose browser changes.
+        opener.addheaders = [("User-Agent", USER_AGENT)]
         page = opener.open(base + "/compte/connexion").read().decode()
         token = CSRF_RE.search(page).group(1)
         body = urlencode({"email": email, "password": DEMO_PASSWORD, "csrf_token": token})
@@ -141,10 +241,21 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--sql-fill",
+        action="store_true",
+        help="fill an empty PostgreSQL database in SQL (gd in minutes), not the demo generator",
+    )
+    parser.add_argument(
+        "--fraction", type=float, default=1.0, help="share of the scale (--sql-fill)"
+    )
     args = parser.parse_args()
     env = {"DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url}
     if args.generate_only:
-        generate(args.scale)
+        if args.sql_fill:
+            sql_fill(args.scale, args.fraction)
+        else:
+            generate(args.scale)
         return
 
     if _count(args.database_url) == 0:
@@ -158,10 +269,12 @@ def main() -> None:
                 "--database-url",
                 args.database_url,
                 "--generate-only",
+                *(["--sql-fill", "--fraction", str(args.fraction)] if args.sql_fill else []),
             ],
             env | {"CONSULT_ENV": "development"},
         )
-        print(f"dataset {args.scale}: generated in {seconds:.0f} s, peak {peak:.0f} MB")
+        how = f"SQL fill x{args.fraction}" if args.sql_fill else "demo generator"
+        print(f"dataset {args.scale} ({how}): generated in {seconds:.0f} s, peak {peak:.0f} MB")
     picked = _pick(args.database_url)
     print("dataset:", json.dumps(picked["counts"]))
     cid, comments = picked["page"]
@@ -169,7 +282,8 @@ def main() -> None:
     with serve(app="bench.hello_app:app", workers=args.workers) as hello:
         baseline = load(hello + "/", args.duration, args.concurrency, label="hello-world")
     results.append(baseline)
-    with serve(env=env, workers=args.workers) as base:
+    # Plain-HTTP loopback: the session cookie (CSRF, login) must travel without TLS.
+    with serve(env=env | {"SESSION_COOKIE_SECURE": "false"}, workers=args.workers) as base:
         for path, label in [
             ("/forums/enseigner-apprendre/?tri=adoption", "theme list, most adopted"),
             (
@@ -181,6 +295,7 @@ def main() -> None:
             ("/api/v1/contributions?theme=enseigner-apprendre&sort=adoption", "API list"),
         ]:
             results.append(load(base + path, args.duration, args.concurrency, label=label))
+            print(results[-1].line(), flush=True)
         sessions = _sessions(base, picked["voters"])
         rng = random.Random(7)
         lock = threading.Lock()
@@ -199,6 +314,7 @@ def main() -> None:
                 body,
                 {
                     "Cookie": cookie,
+                    "User-Agent": USER_AGENT,
                     "Accept": "application/json",
                     "Content-Type": "application/x-www-form-urlencoded",
                 },

@@ -6,9 +6,23 @@ import os
 
 from flask import Flask, url_for
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from consult.db import db
+
+
+def plain_paragraphs(text: str | None) -> Markup:
+    """Comments are plain text: escaped, blank lines make paragraphs, newlines line breaks.
+    Cheaper than Markdown on a page that shows hundreds of them."""
+    blocks = [b.strip() for b in (text or "").replace("\r\n", "\n").split("\n\n")]
+    return Markup("").join(
+        Markup("<p>")
+        + Markup("<br>").join(escape(line) for line in block.split("\n"))
+        + Markup("</p>")
+        for block in blocks
+        if block
+    )
 
 
 def _counters() -> dict[str, int]:
@@ -78,6 +92,7 @@ def init_app(app: Flask) -> None:
     register_api_blueprint(app, api_bp)
     _register_moderation()
     app.add_template_filter(render_markdown, "markdown")
+    app.add_template_filter(plain_paragraphs, "paragraphs")
 
     @app.context_processor
     def _forum_context() -> dict:

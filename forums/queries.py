@@ -7,9 +7,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defaultload
 
-from consult.models import Audience
+from consult.models import Audience, User
 from consult.territories import catalog
 from forums.models import Comment, Contribution, Polarity, Theme, Vote
 from forums.search import backend
@@ -47,8 +47,14 @@ def visible():
     )
 
 
+def _without_grants(entity):
+    # Authors are shown by pseudonym only: their role grants (loaded eagerly for the
+    # logged-in user) would cost one more query per page.
+    return defaultload(entity.author).lazyload(User.grants)
+
+
 def _filtered(theme_id: int | None, filters: Filters):
-    query = select(Contribution).where(visible())
+    query = select(Contribution).where(visible()).options(_without_grants(Contribution))
     if theme_id is not None:
         query = query.where(Contribution.theme_id == theme_id)
     if filters.subtheme_id:
@@ -203,6 +209,7 @@ def comment_threads(
     only to their author (who sees why)."""
     rows = session.scalars(
         select(Comment)
+        .options(_without_grants(Comment))
         .where(Comment.contribution_id == contribution.id)
         .where(
             or_(

@@ -28,7 +28,7 @@ from consult.models import Audience
 from consult.permissions import authorize, require
 from consult.territories import catalog
 from forums import forms, queries, services
-from forums.models import Contribution, Polarity
+from forums.models import Comment, Contribution, Polarity
 from forums.permissions import Permission, is_moderator
 from forums.services import ForumError
 
@@ -235,6 +235,16 @@ def new(slug: str):
     )
 
 
+def _reply_target(item: Contribution, raw: str | None):
+    """The top-level comment a reply is being written to (?repondre=<id>), if valid."""
+    if not raw or not raw.isdigit() or len(raw) > 12:
+        return None
+    parent = db.session.get(Comment, int(raw))
+    if parent is None or parent.contribution_id != item.id or parent.parent_id is not None:
+        return None
+    return parent if parent.is_visible else None
+
+
 @bp.route("/contributions/<int:contribution_id>")
 def contribution(contribution_id: int):
     item = _contribution_or_404(contribution_id)
@@ -246,6 +256,7 @@ def contribution(contribution_id: int):
         my_vote=services.my_vote(db.session, user, item),
         vote_form=forms.VoteForm(),
         comment_form=forms.CommentForm(formdata=None),
+        reply_to=_reply_target(item, request.args.get("repondre")),
         action_form=forms.ActionForm(),
         polarities=list(Polarity),
         moderator=is_moderator(user),
@@ -365,6 +376,7 @@ def comment(contribution_id: int):
                 my_vote=services.my_vote(db.session, _user(), item),
                 vote_form=forms.VoteForm(),
                 comment_form=form,
+                reply_to=_reply_target(item, form.parent.data),
                 action_form=forms.ActionForm(),
                 polarities=list(Polarity),
                 moderator=is_moderator(_user()),

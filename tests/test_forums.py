@@ -519,7 +519,17 @@ def test_comment_views(client, session) -> None:
         == 404
     )
     html = client.get(page).get_data(as_text=True)
-    assert "Je doute &lt;b&gt;fort&lt;/b&gt;" in html or "Je doute fort" in html
+    assert "<p>Je doute &lt;b&gt;fort&lt;/b&gt;</p>" in html
+    reply_page = client.get(f"{page}?repondre={parent.id}").get_data(as_text=True)
+    assert f'name="parent" value="{parent.id}"' in reply_page
+    for tampered in (
+        "abc",
+        "999999",
+        str(session.scalar(select(Comment.id).where(Comment.parent_id.is_not(None)))),
+    ):
+        assert 'name="parent"' not in client.get(f"{page}?repondre={tampered}").get_data(
+            as_text=True
+        )
     session.refresh(c)
     assert (c.pour_count, c.contre_count, c.comment_count) == (0, 1, 2)
 
