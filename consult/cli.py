@@ -54,9 +54,12 @@ def db_current() -> None:
 @click.option("--branch-label", default=None, help="Nouvelle branche (nom du paquet).")
 @click.option("--rev-id", default=None, help="Identifiant lisible, par ex. 0101_forums.")
 def db_revision(
-    message: str, empty: bool, head: str, branch_label: str | None, rev_id: str | None
+    message: str, empty: bool, head: str | None, branch_label: str | None, rev_id: str | None
 ) -> None:
-    migrate.revision(message, not empty, head, branch_label, rev_id)
+    try:
+        migrate.revision(message, not empty, head, branch_label, rev_id)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 @click.group("territories", cls=AppGroup, help="Référentiel territorial 2020.")

@@ -35,15 +35,23 @@ def current(url: str | None = None) -> None:
 def revision(
     message: str,
     autogenerate: bool = True,
-    head: str = "0001_core@head",
+    head: str | None = None,
     branch_label: str | None = None,
     rev_id: str | None = None,
 ) -> None:
+    """A new package branch starts from the core revision (``--branch-label pkg``); later
+    revisions of a package continue its own branch (``--head pkg@head``)."""
+    if head is None:
+        if branch_label is None:
+            raise ValueError("give --head <package>@head, or --branch-label for a new branch")
+        head = "0001_core"
     command.revision(
         alembic_config(),
         message=message,
         autogenerate=autogenerate,
         head=head,
+        # The core revision is no longer a head once packages branch from it: splice a new one.
+        splice=branch_label is not None,
         branch_label=branch_label,
         rev_id=rev_id,
     )
