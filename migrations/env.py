@@ -28,6 +28,13 @@ def _import_feature_models() -> None:
 _import_feature_models()
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Autogenerate compares only what the models declare: tables that exist in the database
+    but not in the metadata (SQLite FTS5 shadow tables such as retex_search_data, PostgreSQL
+    extensions' tables) are left alone instead of being proposed for dropping."""
+    return not (type_ == "table" and reflected and compare_to is None)
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
@@ -35,6 +42,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=True,
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -60,6 +68,7 @@ def _run(connection) -> None:
         # SQLite cannot ALTER most things: batch mode rebuilds tables, a no-op on PostgreSQL.
         render_as_batch=True,
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -215,3 +215,12 @@ def test_escaping_of_user_content(client, session) -> None:
     html = client.get("/compte/").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_anonymous_visits_do_not_churn_cookies(client) -> None:
+    client.get("/compte/connexion")  # creates the session (CSRF token)
+    client.get("/compte/connexion")
+    response = client.get("/compte/connexion")
+    cookies = response.headers.getlist("Set-Cookie")
+    assert not any(c.startswith("remember_token=") for c in cookies), cookies
+    assert not any(c.startswith("consult_session=") for c in cookies), cookies

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, flash, redirect, request, url_for
+from flask import Flask, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
+from flask_login.utils import _create_identifier
 
 from consult.db import db
 from consult.extensions import login_manager
@@ -30,6 +31,14 @@ def init_app(app: Flask) -> None:
         if user is None or not user.is_active or user.session_version != int(version):
             return None
         return user
+
+    @app.before_request
+    def _bind_anonymous_session() -> None:
+        # Strong session protection treats a session without an identifier as tampered and
+        # clears it (plus a remember-cookie deletion) on every request; a visitor's session
+        # that only holds a CSRF token gets its identifier once instead.
+        if session and "_id" not in session:
+            session["_id"] = _create_identifier()
 
     @login_manager.unauthorized_handler
     def unauthorized():
