@@ -68,6 +68,20 @@ class Catalog:
         return sorted(self.regions.values(), key=lambda r: _sort_key(r.name))
 
 
+def academie_label(name: str, capital: bool = True) -> str:
+    """« Académie de Toulouse », but « Académie d’Amiens » before a vowel (French elision)."""
+    from flask_babel import gettext as _
+
+    elided = _sort_key(name)[:1] in "aeiouy"
+    if capital:
+        if elided:
+            return _("Académie d’%(name)s", name=name)
+        return _("Académie de %(name)s", name=name)
+    if elided:
+        return _("académie d’%(name)s", name=name)
+    return _("académie de %(name)s", name=name)
+
+
 def _sort_key(name: str) -> str:
     import unicodedata
 

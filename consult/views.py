@@ -26,6 +26,7 @@ from consult.hooks import NavItem, hooks
 from consult.i18n import LOCALE_COOKIE
 from consult.models import Audience, Role, ScopeKind
 from consult.permissions import Permission, can
+from consult.territories import academie_label
 
 bp = Blueprint("pages", __name__)
 
@@ -192,14 +193,16 @@ def init_app(app: Flask) -> None:
 
     @app.template_global()
     def scope_label(kind: str, code: str) -> str:
-        from consult.territories import catalog
+        from consult.territories import academie_label, catalog
 
         cat = catalog()
         if kind == ScopeKind.ACADEMIE and code in cat.academies:
-            return str(_l("académie de %(name)s", name=cat.academies[code].name))
+            return academie_label(cat.academies[code].name, capital=False)
         if kind == ScopeKind.REGION and code in cat.regions:
             return str(_l("région académique %(name)s", name=cat.regions[code].name))
         return code
+
+    app.add_template_global(academie_label)
 
     @app.template_global()
     def counter_label(key: str) -> str:

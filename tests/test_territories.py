@@ -64,3 +64,14 @@ def test_load_repairs_a_changed_name(session) -> None:
     session.flush()
     assert load_territories(session)["academies"] == 1
     assert session.get(Academie, "13").name == "Poitiers"
+
+
+def test_academie_label_elides_before_a_vowel(app) -> None:
+    from consult.territories import academie_label
+
+    with app.test_request_context():
+        assert academie_label("Toulouse") == "Académie de Toulouse"
+        assert academie_label("Amiens") == "Académie d’Amiens"
+        assert academie_label("Orléans-Tours", capital=False) == "académie d’Orléans-Tours"
+    with app.test_request_context("/?lang=en"):
+        assert academie_label("Aix-Marseille") == "Académie of Aix-Marseille"

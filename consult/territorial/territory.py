@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
-from consult.territories import catalog
+from consult.territories import academie_label, catalog
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Territory:
     @property
     def label(self) -> str:
         if self.kind == "academie":
-            return _("Académie de %(name)s", name=self.name)
+            return academie_label(self.name)
         if self.kind == "region":
             return _("Région académique %(name)s", name=self.name)
         return _("National")
