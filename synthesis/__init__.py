@@ -1,0 +1,24 @@
+"""Syntheses: the pandas engine that turns the consultation into findings (participation,
+forums with consensus across audiences, questionnaire with optional weighting, free-text
+topics, Retex), its public pages and charts, exports, open-data API, and the results space
+where analysts and coordinators publish frozen, versioned syntheses with traceable proposals."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from consult.api import register_api_blueprint
+
+
+def init_app(app: Flask) -> None:
+    from synthesis import api, cli, permissions, results_views, views  # noqa: F401
+    from synthesis.blueprint import bp
+
+    app.config.setdefault("RATELIMIT_SYNTHESIS_WRITE", "30 per minute")
+    app.register_blueprint(bp)
+    register_api_blueprint(app, api.bp)
+    cli.register(app)
+    for module in (views, results_views, api):
+        setup = getattr(module, "setup", None)
+        if setup is not None:
+            setup(app)
