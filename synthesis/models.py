@@ -84,3 +84,7 @@ class ReferencePopulation(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     # [[audience, academie_code, population], ...]
     rows: Mapped[list[list[Any]]] = mapped_column(JSONType)
+
+
+# The results space keeps its tables in its own module; imported here so Alembic sees them.
+from synthesis import results_models  # noqa: E402, F401
