@@ -1,3 +1,174 @@
-"""Results space models (published synthesis versions, proposals, sources)."""
+"""Results space models: a synthesis per scope, its working draft (version 0) and its published,
+frozen versions (1, 2, …), each with its proposals and the sources they draw on.
+
+A published version never changes: its text, its proposals, the labels and links of its sources
+are copied as they were, and the figures it shows are stored already suppressed, so a later
+recompilation, an edit of the draft or the withdrawal of a cited contribution leaves it intact.
+"""
 
 from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult.db import Base, utcnow
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+TITLE_MAX = 200
+TEXT_MAX = 20_000
+PROPOSAL_TEXT_MAX = 6_000
+LABEL_MAX = 300
+URL_MAX = 300
+DRAFT = 0  # the working draft's version number; published versions count from 1
+
+
+class SourceKind(enum.StrEnum):
+    CONTRIBUTION = "contribution"
+    IDEA = "idee"
+    RETEX = "retex"
+    QUESTION = "question"
+
+    @property
+    def label(self) -> str:
+        return str(SOURCE_KIND_LABELS[self])
+
+
+SOURCE_KIND_LABELS = {
+    SourceKind.CONTRIBUTION: _l("Contribution"),
+    SourceKind.IDEA: _l("Idée"),
+    SourceKind.RETEX: _l("Fiche Retex"),
+    SourceKind.QUESTION: _l("Question du questionnaire"),
+}
+
+
+class SynthesisPublication(Base):
+    """One version of a scope's synthesis; version 0 is the working draft (one per scope, by
+    the unique constraint), versions ≥ 1 are published and never modified."""
+
+    __tablename__ = "synthesis_publication"
+    __table_args__ = (
+        UniqueConstraint(
+            "scope_kind", "scope_code", "version", name="uq_synthesis_publication_version"
+        ),
+        Index("ix_synthesis_publication_published", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope_kind: Mapped[str] = mapped_column(String(10))  # national, region, academie
+    scope_code: Mapped[str] = mapped_column(String(3), default="")
+    version: Mapped[int] = mapped_column(Integer, default=DRAFT)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX), default="")
+    introduction: Mapped[str] = mapped_column(Text, default="")
+    conclusion: Mapped[str] = mapped_column(Text, default="")
+    # Names of the compiled tables chosen by the composer (see results.FIGURES).
+    figure_names: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Published versions only: {name: {"columns": [...], "rows": [[...]]}}, suppressed for the
+    # public when the version was published (a "suppressed" column marks hidden rows).
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    compilation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("synthesis_compilation.id", ondelete="SET NULL")
+    )
+    compiled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    published_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    # The role the publisher acted in (analyst, admin, coordinator): the public page names the
+    # role and the territory, never the person, so deleting the account changes nothing.
+    publisher_role: Mapped[str] = mapped_column(String(20), default="")
+
+    proposals: Mapped[list[SynthesisProposal]] = relationship(
+        back_populates="publication",
+        order_by="(SynthesisProposal.position, SynthesisProposal.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    @property
+    def is_draft(self) -> bool:
+        return self.version == DRAFT
+
+
+class SynthesisProposal(Base):
+    """A synthesis proposal under a forum theme, with the sources it draws on."""
+
+    __tablename__ = "synthesis_proposal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("synthesis_publication.id", ondelete="CASCADE"), index=True
+    )
+    theme_slug: Mapped[str] = mapped_column(String(80))
+    # Copied so a published version keeps the theme's title as it was.
+    theme_title: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    text: Mapped[str] = mapped_column(Text, default="")
+
+    publication: Mapped[SynthesisPublication] = relationship(back_populates="proposals")
+    sources: Mapped[list[SynthesisSource]] = relationship(
+        back_populates="proposal",
+        order_by="SynthesisSource.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class SynthesisSource(Base):
+    """What a proposal draws on: a contribution, an idea, a Retex sheet or a questionnaire
+    finding. Label and link are copied when the source is added and again at publication."""
+
+    __tablename__ = "synthesis_source"
+    __table_args__ = (
+        # "Which syntheses cite this contribution?" — traceability the other way round.
+        Index("ix_synthesis_source_target", "kind", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("synthesis_proposal.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    # Contribution, idea or Retex sheet id; NULL for a question.
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    # Question key and optional option key for a questionnaire finding.
+    question_key: Mapped[str | None] = mapped_column(String(40))
+    option_key: Mapped[str | None] = mapped_column(String(60))
+    label: Mapped[str] = mapped_column(String(LABEL_MAX))
+    url: Mapped[str] = mapped_column(String(URL_MAX))
+    # A questionnaire finding's figure as published (« 42 % des répondants… »), or "".
+    finding: Mapped[str] = mapped_column(String(LABEL_MAX), default="")
+
+    proposal: Mapped[SynthesisProposal] = relationship(back_populates="sources")
+
+    @property
+    def kind_enum(self) -> SourceKind:
+        return SourceKind(self.kind)
+
+    @property
+    def ref(self) -> str:
+        if self.kind == SourceKind.QUESTION:
+            suffix = f":{self.option_key}" if self.option_key else ""
+            return f"question:{self.question_key}{suffix}"
+        return f"{self.kind}:{self.target_id}"
