@@ -158,7 +158,7 @@ SELECT c.id, u.id,
         WHEN c.k % 7 = 3 THEN CASE WHEN u.audience IN ('eleve', 'professeur') THEN 0.82 ELSE 0.2 END
         WHEN c.k % 11 = 5 THEN CASE WHEN u.audience IN ('parent', 'encadrement') THEN 0.85
                                     ELSE 0.25 END
-        ELSE 0.5 + 0.45 * ((c.k * 7919) % 1000) / 1000.0
+        ELSE 0.5 + 0.45 * ((c.k::bigint * 7919) % 1000) / 1000.0
              - CASE WHEN u.audience = 'agent' THEN 0.1 ELSE 0 END END
     THEN 'adopt' ELSE 'refuse' END,
     c.created_at + s.t * (CAST(:end AS timestamp) - c.created_at),
@@ -314,10 +314,17 @@ class Filler:
     """Runs the fill step by step on one session; ``commit`` is called between steps (real
     commits from the command line, savepoint releases inside a test transaction)."""
 
-    def __init__(self, session: Session, sizes: dict[str, int], log: Callable[[str], None]):
+    def __init__(
+        self,
+        session: Session,
+        sizes: dict[str, int],
+        log: Callable[[str], None],
+        pool: int = ANSWER_POOL,
+    ):
         self.session = session
         self.sizes = sizes
         self.log = log
+        self.pool = pool
         self.timings: dict[str, float] = {}
 
     @contextlib.contextmanager
@@ -528,7 +535,7 @@ class Filler:
             )
             self.session.flush()
         definition = questionnaire.definition
-        pool = answer_pool(definition, ANSWER_POOL)
+        pool = answer_pool(definition, self.pool)
         self.run(
             "CREATE UNLOGGED TABLE bench_fill_answers (audience text, k int, answers jsonb, "
             "personal boolean, PRIMARY KEY (audience, k))"
@@ -552,7 +559,7 @@ class Filler:
         )
         self.run(
             RESPONDENTS_SQL,
-            pool=ANSWER_POOL,
+            pool=self.pool,
             q_audiences=audiences,
             with_account=with_account,
             **common,
@@ -564,7 +571,7 @@ class Filler:
             RESPONSES_CODE_SQL,
             qid=questionnaire.id,
             n=total - with_account,
-            pool=ANSWER_POOL,
+            pool=self.pool,
             aud_slots=aud_slots,
             n_aud=len(aud_slots),
             acad_slots=acad_slots,
