@@ -1,0 +1,193 @@
+"""French text for the topic model: plain text, tokens, stop words and cached lemmas.
+
+Everything here is offline: the stop words are shipped in ``data/synthesis/stopwords-fr.txt``
+and lemmas come from simplemma's bundled dictionary. A compilation analyses the same texts for
+the nation, its région and its académie, so both the lemma of a word and the analysis of a whole
+text are cached for the life of the process.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import nh3
+import simplemma
+
+from consult.text import EMAIL_RE, PHONE_RE, mask_personal_data
+from consult.text import plain_text as markdown_plain_text
+
+STOPWORDS_PATH = Path(__file__).resolve().parent.parent / "data" / "synthesis" / "stopwords-fr.txt"
+
+# Elided articles, pronouns and conjunctions: « l'école » is « école », « qu'ils » is « ils ».
+ELISIONS = frozenset(
+    {"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"}
+)
+_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "‘": "'", "`": "'", "´": "'"})
+
+# A word: letters (accented included), possibly joined by apostrophes or hyphens. Digits and
+# underscores are not letters, so numbers never become keywords.
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+# Clause boundaries: a bigram never spans a full stop, a comma or a line break.
+_CLAUSE_RE = re.compile(r"[.!?;:,()\[\]{}«»\"\n\r\t…/|]+")
+_TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_SPACE_RE = re.compile(r"\s+")
+# « ENT » is what French schools call the espace numérique de travail; folding the phrase into
+# its acronym keeps it one readable term once « numérique » is a stop word.
+_PHRASES = ((re.compile(r"\bespaces?\s+num[ée]riques?\s+de\s+travail\b", re.IGNORECASE), "ENT"),)
+
+MIN_WORD_LENGTH = 2
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    words: set[str] = set()
+    for line in STOPWORDS_PATH.read_text(encoding="utf-8").splitlines():
+        words.update(line.split("|", 1)[0].lower().split())
+    return frozenset(words)
+
+
+@lru_cache(maxsize=200_000)
+def lemma(word: str) -> str:
+    """The lemma of a lowercase word (« tablettes » → « tablette »), cached per word."""
+    return simplemma.lemmatize(word, lang="fr").lower()
+
+
+def _without_markup(text: str) -> str:
+    # The engine passes stored bodies (limited Markdown; HTML is never rendered, but people may
+    # still have typed tags). Tags go, entities become characters, contact details and links go.
+    text = _TAG_RE.sub(" ", html.unescape(text))
+    text = EMAIL_RE.sub(" ", text)
+    text = PHONE_RE.sub(" ", text)
+    return _URL_RE.sub(" ", text)
+
+
+def _surface(word: str) -> str:
+    # Acronyms keep their capitals (ENT, RGPD, CNIL); anything else is shown in lowercase so a
+    # word at the start of a sentence is the same surface form as elsewhere.
+    return word if len(word) > 1 and word.isupper() else word.lower()
+
+
+# Words that may stand inside a noun phrase: « formation des enseignants », « protection de
+# l'enfance », « accès à internet ». Any other stop word (« et », « sont », « pour »…) ends it.
+LINKERS = frozenset({"de", "des", "du", "d", "la", "le", "les", "l", "à", "au", "aux", "en"})
+_MAX_LINKERS = 2
+
+Token = tuple[str, str]  # (lemma, written form)
+# What the scanner yields: a content word, a linker's written form, or None (a boundary).
+_Item = Token | str | None
+
+
+def _scan(text: str) -> list[_Item]:
+    text = _without_markup(text).translate(_APOSTROPHES)
+    for pattern, replacement in _PHRASES:
+        text = pattern.sub(replacement, text)
+    stops = stop_words()
+    items: list[_Item] = []
+    for clause in _CLAUSE_RE.split(text):
+        for match in _WORD_RE.finditer(clause):
+            for piece in match.group().split("-"):
+                head, _, tail = piece.rpartition("'")
+                if head:
+                    if head.lower() in ELISIONS:
+                        items.append(f"{head.lower()}'" if head.lower() in LINKERS else None)
+                    else:
+                        # « aujourd'hui », « prud'hommes »: not an elision, one word.
+                        tail = piece
+                low = tail.lower()
+                if low in LINKERS:
+                    items.append(low)
+                    continue
+                if len(tail) < MIN_WORD_LENGTH or low in stops or "'" in low:
+                    items.append(None)
+                    continue
+                base = lemma(low)
+                items.append(None if base in stops else (base, _surface(tail)))
+        items.append(None)
+    return items
+
+
+def tokens(text: str | None) -> list[Token | None]:
+    """(lemma, written form) of the content words of ``text``, stop words and elisions removed;
+    ``None`` marks a boundary (punctuation or a stop word that is not a linker) between them."""
+    if not text:
+        return []
+    result: list[Token | None] = []
+    for item in _scan(text):
+        if isinstance(item, tuple):
+            result.append(item)
+        elif item is None and result and result[-1] is not None:
+            result.append(None)
+    return result
+
+
+def _join(words: list[str]) -> str:
+    # « de » + « l' » + « enfance » → « de l'enfance »: no space after an elided linker.
+    text = ""
+    for word in words:
+        text += word if not text or text.endswith("'") else f" {word}"
+    return text
+
+
+@lru_cache(maxsize=65_536)
+def analyse(text: str) -> tuple[Token, ...]:
+    """(feature, written form) pairs of a text: every content lemma, then every phrase of two
+    content words, next to each other or linked by at most two linkers, as a lemma pair
+    (« réseau social » written « réseaux sociaux », « formation enseignant » written
+    « formation des enseignants »). Bigrams never cross punctuation or « et », « sont »…
+
+    Cached on the text: a compilation sees each text once per scope that contains it.
+    """
+    if not text:
+        return ()
+    unigrams: list[Token] = []
+    bigrams: list[Token] = []
+    previous: Token | None = None
+    linkers: list[str] = []
+    for item in _scan(text):
+        if item is None:
+            previous, linkers = None, []
+        elif isinstance(item, str):
+            linkers.append(item)
+            if len(linkers) > _MAX_LINKERS:
+                previous, linkers = None, []
+        else:
+            unigrams.append(item)
+            if previous is not None and previous[0] != item[0]:
+                surface = _join([previous[1], *linkers, item[1]])
+                bigrams.append((f"{previous[0]} {item[0]}", surface))
+            previous, linkers = item, []
+    return tuple(unigrams + bigrams)
+
+
+def plain_text(text: str | None) -> str:
+    """Readable plain text of a stored body: no Markdown, no HTML, entities decoded, one line.
+
+    The result is text, not markup: templates escape it like any other string.
+    """
+    if not text:
+        return ""
+    # Tags typed by people are removed (with the content of script/style), then the Markdown is
+    # rendered to text; the last pass catches tags that were written as entities (&lt;b&gt;).
+    stripped = html.unescape(nh3.clean(text, tags=set()))
+    rendered = html.unescape(markdown_plain_text(stripped))
+    return _SPACE_RE.sub(" ", _TAG_RE.sub(" ", rendered)).strip()
+
+
+def trim(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters on a word boundary, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+def quote(text: str | None, limit: int = 240) -> str:
+    """A public quote: plain text, contact details masked, at most ``limit`` characters."""
+    return trim(mask_personal_data(plain_text(text)), limit)

@@ -1,0 +1,471 @@
+"""Free-text keywords and topics (synthesis/topics.py, synthesis/french.py).
+
+Corpora are built by hand from sentences whose subject is known, so each test can say which
+documents a topic must gather and which words must describe it.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pandas as pd
+import pytest
+
+from synthesis import french, topics
+
+SUBJECTS = {
+    "equipement": [
+        "Les tablettes de la classe sont souvent déchargées.",
+        "Le wifi ne fonctionne pas dans les salles du deuxième étage.",
+        "Il manque des ordinateurs portables pour les élèves.",
+        "L'équipement informatique date de dix ans et la maintenance ne suit pas.",
+        "Une tablette par élève, avec une connexion wifi fiable, changerait tout.",
+        "Les vidéoprojecteurs tombent en panne et personne ne les répare.",
+        "La connexion internet du collège est trop lente pour travailler.",
+        "Les ordinateurs et les tablettes doivent être entretenus par un technicien.",
+    ],
+    "harcelement": [
+        "Le harcèlement continue le soir sur les réseaux sociaux.",
+        "Les victimes de cyberharcèlement n'osent pas en parler aux adultes.",
+        "La protection des mineurs sur les réseaux sociaux doit être renforcée.",
+        "Il faut former les familles à repérer le harcèlement en ligne.",
+        "Les insultes et les moqueries sur les réseaux sociaux blessent durablement.",
+        "Un dispositif de signalement du harcèlement rassurerait les victimes.",
+        "La prévention du cyberharcèlement commence dès l'école primaire.",
+        "Protéger les élèves des réseaux sociaux demande une vraie protection des données.",
+    ],
+    "formation": [
+        "La formation des enseignants au numérique reste trop théorique.",
+        "Les professeurs demandent des formations courtes et pratiques.",
+        "Un temps de formation sur les heures de service serait apprécié.",
+        "Les formateurs académiques manquent pour accompagner les enseignants.",
+        "La formation continue doit inclure des ateliers entre collègues.",
+        "Les enseignants débutants n'ont reçu aucune formation aux outils.",
+    ],
+}
+# Words that belong to one subject only: a topic mixing two subjects would show both kinds.
+MARKERS = {
+    "equipement": {
+        "tablettes",
+        "tablette",
+        "wifi",
+        "ordinateurs",
+        "équipement",
+        "connexion",
+        "vidéoprojecteurs",
+        "maintenance",
+        "connexion wifi",
+        "panne",
+        "déchargées",
+    },
+    "harcelement": {
+        "harcèlement",
+        "réseaux sociaux",
+        "cyberharcèlement",
+        "victimes",
+        "protection",
+        "insultes",
+        "mineurs",
+        "signalement",
+        "moqueries",
+    },
+    "formation": {
+        "formation",
+        "formations",
+        "enseignants",
+        "professeurs",
+        "formateurs",
+        "formation continue",
+        "ateliers",
+    },
+}
+FILLER = [
+    "C'est mon avis de parent.",
+    "Merci pour cette consultation.",
+    "Je le vois tous les jours dans mon établissement.",
+    "Cela concerne aussi les lycées.",
+    "Nous en avons discuté en conseil d'école.",
+    "Il faut agir vite.",
+]
+
+
+def corpus(per_subject=40, subjects=("equipement", "harcelement"), seed=1) -> pd.DataFrame:
+    rng = random.Random(seed)
+    rows = []
+    for subject in subjects:
+        for _ in range(per_subject):
+            parts = [*rng.sample(SUBJECTS[subject], 2), rng.choice(FILLER)]
+            rng.shuffle(parts)
+            i = len(rows) + 1
+            rows.append(
+                {
+                    "id": i,
+                    "ref": f"contribution:{i}",
+                    "text": " ".join(parts),
+                    "public": True,
+                    "subject": subject,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def subject_of(frame: pd.DataFrame, ref: str) -> str:
+    return frame.set_index("ref").at[ref, "subject"]
+
+
+def keyword_list(row: pd.Series) -> list[str]:
+    return row["keywords"].split(", ")
+
+
+def subjects_in_keywords(row: pd.Series) -> set[str]:
+    words = set(keyword_list(row))
+    return {subject for subject, markers in MARKERS.items() if words & markers}
+
+
+def quote_refs(row: pd.Series) -> list[str]:
+    return [row[f"quote_{i}_ref"] for i in (1, 2, 3) if row[f"quote_{i}_ref"] is not None]
+
+
+# --- topics separate subjects -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_topics", [None, 2])
+def test_two_subjects_give_topics_of_one_subject_each(n_topics):
+    texts = corpus()
+    result = topics.extract(texts, n_topics)
+
+    assert list(result.columns) == topics.COLUMNS
+    if n_topics is not None:
+        assert len(result) == 2
+    else:
+        assert len(result) == topics.default_topic_count(80) == 4
+    covered = set()
+    for _, row in result.iterrows():
+        found = subjects_in_keywords(row)
+        assert len(found) == 1, (row["keywords"], found)
+        subject = found.pop()
+        covered.add(subject)
+        refs = quote_refs(row)
+        assert len(refs) == 3
+        assert {subject_of(texts, ref) for ref in refs} == {subject}
+    assert covered == {"equipement", "harcelement"}
+    # Every document has one dominant topic; the two subjects are 40 documents each.
+    assert result["size"].sum() == 80
+    assert result["people"].tolist() == result["size"].tolist()
+    if n_topics == 2:
+        assert sorted(result["size"]) == [40, 40]
+
+
+def test_three_subjects_three_topics():
+    texts = corpus(per_subject=30, subjects=("equipement", "harcelement", "formation"))
+    result = topics.extract(texts, 3)
+
+    assert len(result) == 3
+    seen = []
+    for _, row in result.iterrows():
+        found = subjects_in_keywords(row)
+        assert len(found) == 1, row["keywords"]
+        subject = found.pop()
+        seen.append(subject)
+        assert row["size"] == 30
+        assert {subject_of(texts, ref) for ref in quote_refs(row)} == {subject}
+    assert sorted(seen) == ["equipement", "formation", "harcelement"]
+    assert result["topic"].tolist() == [1, 2, 3]
+
+
+def test_topics_numbered_by_size():
+    texts = pd.concat(
+        [corpus(per_subject=50, subjects=("harcelement",)), corpus(25, ("equipement",), seed=2)]
+    )
+    texts = texts.assign(id=range(1, len(texts) + 1), ref=[f"idea:{i}" for i in range(75)])
+    result = topics.extract(texts, 2)
+
+    assert result["topic"].tolist() == [1, 2]
+    assert result["size"].tolist() == [50, 25]
+    assert subjects_in_keywords(result.iloc[0]) == {"harcelement"}
+    assert subjects_in_keywords(result.iloc[1]) == {"equipement"}
+
+
+# --- words: stop words, elisions, lemmas, bigrams -----------------------------------------------
+
+
+def test_stop_words_and_elisions_removed():
+    found = french.tokens("L'école qu'ils aiment, c'est aujourd'hui l'ENT !")
+    assert found == [("école", "école"), None, ("aimer", "aiment"), None, ("ent", "ENT"), None]
+
+    result = topics.extract(corpus())
+    stops = french.stop_words()
+    for _, row in result.iterrows():
+        for keyword in keyword_list(row):
+            words = keyword.replace("'", "' ").split(" ")
+            for word in (words[0], words[-1]):
+                assert word.lower() not in stops
+                assert "'" not in word and "’" not in word
+                assert len(word) > 1
+            # Inside a phrase, only the linkers of a noun phrase (« formation des enseignants »).
+            inside = words[1:-1]
+            assert {w.rstrip("'") for w in inside} <= french.LINKERS
+
+
+def test_typographic_apostrophes_are_elisions_too():
+    assert [t for t in french.tokens("l’équipement d’une école") if t] == [
+        ("équipement", "équipement"),
+        ("école", "école"),
+    ]
+
+
+def test_lemmas_merge_singular_and_plural_and_keep_a_readable_form():
+    assert french.lemma("tablettes") == french.lemma("tablette") == "tablette"
+    texts = corpus()
+    result = topics.extract(texts, 2)
+    words = [w for _, row in result.iterrows() for w in keyword_list(row)]
+    # « tablettes » (14 uses in this corpus's sentences) and « tablette » are one term, shown
+    # in its most frequent written form; the stem « tablett » never appears.
+    assert ("tablettes" in words) != ("tablette" in words)
+    assert not any(w.startswith("tablett") and w not in {"tablette", "tablettes"} for w in words)
+
+
+def test_most_frequent_surface_form_is_shown():
+    rows = [
+        {"id": i, "ref": f"idea:{i}", "text": text, "public": True}
+        for i, text in enumerate(["Des tablettes, vite."] * 15 + ["Une tablette, vite !"] * 5)
+    ]
+    table = topics.keywords(pd.DataFrame(rows))
+    assert "tablettes" in table["term"].tolist()
+    assert "tablette" not in table["term"].tolist()
+
+
+def test_bigram_collocations_become_one_keyword():
+    result = topics.extract(corpus(), 2)
+    harassment = next(r for _, r in result.iterrows() if "harcelement" in subjects_in_keywords(r))
+    words = keyword_list(harassment)
+    assert "réseaux sociaux" in words
+    assert "réseaux" not in words and "sociaux" not in words
+
+
+def test_espace_numerique_de_travail_is_ent():
+    features = dict(french.analyse("Les espaces numériques de travail et l'ENT du lycée."))
+    assert features["ent"] == "ENT"
+    assert "espace" not in features and "travail" not in features
+
+
+def test_stop_list_keeps_discriminating_subject_words():
+    stops = french.stop_words()
+    # Snowball's list, our lemmas of auxiliaries, the consultation's own name.
+    assert {"au", "avec", "étaient", "ceci", "être", "avoir", "falloir", "numérique"} <= stops
+    # Frequent but discriminating: left to max_df, never stop-listed.
+    assert not {"élève", "enseignant", "parent", "école", "formation", "famille"} & stops
+
+
+# --- quotes -------------------------------------------------------------------------------
+
+
+def test_non_public_documents_are_never_quoted():
+    texts = corpus()
+    # Only 5 of the 40 harassment documents are public; no equipment document is.
+    public = (texts["subject"] == "harcelement") & (texts["id"] % 8 == 0)
+    texts = texts.assign(public=public)
+    allowed = set(texts.loc[public, "ref"])
+    assert len(allowed) == 5
+
+    result = topics.extract(texts, 2)
+    assert result["size"].sum() == 80  # hidden documents still shape the topics
+    for _, row in result.iterrows():
+        refs = quote_refs(row)
+        assert set(refs) <= allowed
+        if subjects_in_keywords(row) == {"equipement"}:
+            assert refs == []
+            assert row["quote_1"] is None and row["quote_1_ref"] is None
+        else:
+            assert len(refs) == 3
+
+
+def test_missing_public_column_or_values_mean_not_public():
+    texts = corpus()
+    assert topics.extract(texts.drop(columns="public"), 2)["quote_1"].isna().all()
+    with_nulls = texts.assign(public=pd.Series([None] * len(texts), dtype=object))
+    assert topics.extract(with_nulls, 2)["quote_1_ref"].isna().all()
+
+
+def test_quotes_mask_emails_and_phones():
+    texts = corpus()
+    contact = " Écrivez-moi à jeanne.martin@example.org ou au 06 12 34 56 78."
+    texts = texts.assign(text=texts["text"] + contact)
+    result = topics.extract(texts, 2)
+    quotes = [row[f"quote_{i}"] for _, row in result.iterrows() for i in (1, 2, 3)]
+    assert all(quotes)
+    for quote in quotes:
+        assert "@" not in quote and "example.org" not in quote
+        assert "06 12" not in quote
+    assert any("[adresse masquée]" in q for q in quotes)
+    # Contact details are not words of the corpus either.
+    for _, row in result.iterrows():
+        assert "example" not in row["keywords"] and "jeanne" not in row["keywords"]
+
+
+def test_markup_does_not_survive_into_quotes():
+    hostile = (
+        '<script>alert("x")</script><b>Les tablettes</b> **manquent** '
+        "<img src=x onerror=alert(1)> &lt;i&gt;wifi&lt;/i&gt; [lien](https://exemple.fr/a) "
+    )
+    texts = corpus()
+    texts = texts.assign(text=hostile + texts["text"])
+    result = topics.extract(texts, 2)
+    for _, row in result.iterrows():
+        for i in (1, 2, 3):
+            quote = row[f"quote_{i}"]
+            assert quote.startswith("Les tablettes manquent wifi lien ")
+            assert "<" not in quote and ">" not in quote and "&lt;" not in quote
+            assert "alert" not in quote and "**" not in quote and "exemple.fr" not in quote
+        assert "script" not in row["keywords"] and "alert" not in row["keywords"]
+
+
+def test_quote_plain_text_keeps_a_lone_less_than_sign():
+    text = "Moins de 3 < 4 tablettes & un wifi"
+    assert french.quote(text) == text
+
+
+def test_long_quotes_are_cut_on_a_word_boundary():
+    text = "Les tablettes " + " ".join(f"mot{i:03d}" for i in range(200))
+    quote = french.quote(text, 240)
+    assert len(quote) <= 240
+    assert quote.endswith("…")
+    assert quote[:-1].split(" ")[-1] in text.split(" ")
+    assert french.quote("Court et net.", 240) == "Court et net."
+
+
+def test_identical_texts_are_quoted_once():
+    texts = corpus()
+    texts.loc[texts["subject"] == "equipement", "text"] = (
+        "Les tablettes et le wifi de la classe sont en panne."
+    )
+    texts.loc[texts.index[:3], "text"] = "Le wifi du collège et les tablettes sont en panne."
+    result = topics.extract(texts, 2)
+    row = next(r for _, r in result.iterrows() if "equipement" in subjects_in_keywords(r))
+    quotes = [row[f"quote_{i}"] for i in (1, 2, 3) if row[f"quote_{i}"]]
+    assert len(quotes) == len(set(quotes)) == 2
+
+
+# --- determinism, size, bad input -------------------------------------------------------------
+
+
+def test_deterministic_and_independent_of_row_order():
+    texts = corpus(per_subject=30, subjects=("equipement", "harcelement", "formation"))
+    first = topics.extract(texts)
+    again = topics.extract(texts)
+    shuffled = topics.extract(texts.sample(frac=1, random_state=7))
+    pd.testing.assert_frame_equal(first, again)
+    pd.testing.assert_frame_equal(first, shuffled)
+
+
+def test_max_docs_takes_the_same_sample_whatever_the_order():
+    texts = corpus(per_subject=60)
+    bounded = topics.extract(texts, 2, max_docs=50)
+    assert bounded["size"].sum() == 50
+    pd.testing.assert_frame_equal(
+        bounded, topics.extract(texts.iloc[::-1], 2, max_docs=50), check_exact=True
+    )
+    # The sample is chosen by id: adding documents keeps those already sampled if they rank
+    # first, so it is a hash order, not the input order.
+    chosen = set(topics._prepare(texts, 50)["ref"])
+    assert chosen != set(texts["ref"].head(50))
+    assert chosen == set(topics._prepare(texts.iloc[::-1], 50)["ref"])
+
+
+def test_tiny_corpus_has_no_topics():
+    texts = corpus(per_subject=9)  # 18 documents
+    result = topics.extract(texts)
+    assert result.empty
+    assert list(result.columns) == topics.COLUMNS
+    assert topics.extract(texts.head(0)).empty
+
+
+def test_documents_without_content_words_do_not_count():
+    texts = corpus(per_subject=10)  # 20 documents, then 20 that say nothing
+    empty = pd.DataFrame(
+        {
+            "id": range(100, 120),
+            "ref": [f"comment:{i}" for i in range(20)],
+            "text": ["Oui !", "", None, "   ", "+1", "C'est ça.", "1234", "Je suis d'accord."] * 2
+            + ["Et alors ?", "Tout à fait.", "Merci.", "Non."],
+            "public": True,
+        }
+    )
+    assert topics.extract(pd.concat([texts.head(19), empty])).empty
+    result = topics.extract(pd.concat([texts, empty]), 2)
+    assert result["size"].sum() == 20
+
+
+def test_hostile_values_do_not_break_extraction():
+    texts = corpus()
+    texts = texts.astype({"id": object, "text": object})
+    texts.loc[0, "text"] = "tablettes " * 100_000  # a huge body
+    texts.loc[1, "text"] = 12345  # not a string
+    texts.loc[2, "id"] = "abc"
+    result = topics.extract(texts, 2)
+    assert result["size"].sum() == 79
+    assert all(len(row["quote_1"]) <= topics.QUOTE_LENGTH for _, row in result.iterrows())
+
+
+def test_missing_columns_are_refused():
+    with pytest.raises(ValueError, match="text"):
+        topics.extract(pd.DataFrame({"id": [1], "ref": ["idea:1"]}))
+
+
+def test_requested_topics_bounded_by_vocabulary():
+    rows = [
+        {"id": i, "ref": f"idea:{i}", "text": text, "public": True}
+        for i, text in enumerate(["Tablettes neuves.", "Wifi rapide."] * 13)
+    ]
+    result = topics.extract(pd.DataFrame(rows), 8)
+    # Four words, two kinds of documents: no more topics than words, every document in one.
+    assert 2 <= len(result) <= 4
+    assert result["size"].sum() == 26
+    # A word found in every document tells nothing apart: it is no feature at all.
+    same = pd.DataFrame(rows).assign(text="Tablettes et wifi.")
+    assert topics.extract(same, 8).empty
+
+
+def test_default_topic_count_grows_with_the_corpus():
+    counts = [topics.default_topic_count(n) for n in (20, 40, 80, 160, 320, 640, 5000, 20000)]
+    assert counts == [3, 3, 4, 5, 6, 7, 8, 8]
+
+
+# --- corpus keywords ------------------------------------------------------------------------
+
+
+def test_keywords_counts_documents_and_drops_rare_words():
+    texts = (
+        [
+            "Les tablettes manquent, le wifi aussi.",  # 6 of these
+        ]
+        * 6
+        + [
+            "Les tablettes sont lentes.",  # 4 of these
+        ]
+        * 4
+        + [
+            "Le wifi est lent et Mme Durand le dit.",  # 5 of these
+        ]
+        * 5
+    )
+    frame = pd.DataFrame(
+        {"id": range(15), "ref": [f"idea:{i}" for i in range(15)], "text": texts, "public": True}
+    )
+    table = topics.keywords(frame)
+
+    assert list(table.columns) == topics.KEYWORD_COLUMNS
+    documents = dict(zip(table["term"], table["documents"], strict=True))
+    assert documents == {"tablettes": 10, "wifi": 11}
+    # « lent(es) » 9 documents, « durand » 5: under KEYWORD_MIN_DOCUMENTS, never listed.
+    assert table["score"].is_monotonic_decreasing
+    assert (table["score"] > 0).all()
+
+
+def test_keywords_of_a_corpus():
+    table = topics.keywords(corpus(), top=10)
+    assert len(table) == 10
+    assert table["term"].is_unique
+    assert "réseaux sociaux" in table["term"].tolist()
+    assert (table["documents"] >= topics.KEYWORD_MIN_DOCUMENTS).all()
+    assert topics.keywords(corpus(per_subject=4)).empty
