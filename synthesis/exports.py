@@ -1,0 +1,796 @@
+"""Synthesis tables as open-data files: CSV, XLSX, ODS, JSON, Parquet and a zip of everything.
+
+Files are built from a compilation's stored tables (never from the consultation tables), into a
+temporary directory then moved into a cache keyed by the compilation, so repeated downloads read
+a file from disk. Public files carry only suppressed aggregates (``store.load(public=True)``);
+detailed ones are for analysts. Every text cell goes through ``mask_personal_data`` on the way
+out, so an email or phone number that slipped into a title or quote never reaches a file.
+
+The spreadsheet writers are the questionnaire's hand-written streaming ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from flask import current_app, has_app_context
+from flask_babel import force_locale, get_locale
+from sqlalchemy.orm import Session, object_session
+
+from consult.api import SUPPRESSION_THRESHOLD
+from consult.territories import academie_label, catalog
+from consult.text import mask_personal_data
+from surveys.exports import write_ods, write_xlsx
+
+FORMATS: dict[str, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "json": "application/json",
+    "parquet": "application/vnd.apache.parquet",
+}
+ZIP_MIMETYPE = "application/zip"
+SUPPRESSED_TEXT = f"< {SUPPRESSION_THRESHOLD}"
+SUPPRESSED_COLUMN = "suppressed"
+LICENCE = "Licence Ouverte / Open Licence version 2.0 (Etalab)"
+LICENCE_URL = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
+CSV_DELIMITER = ";"
+# The workbook's sheet describing every column, beside the tables themselves.
+COLUMNS_SHEET = "colonnes"
+SCOPE_KINDS = ("national", "region", "academie")
+
+
+# --- Scopes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: str
+    code: str
+    name: str
+    slug: str
+
+    @property
+    def file_stem(self) -> str:
+        """ASCII, no spaces: « synthese-nationale », « synthese-academie-aix-marseille »."""
+        if self.kind == "national":
+            return "synthese-nationale"
+        return safe_filename(f"synthese-{self.kind}-{self.slug}")
+
+
+def safe_filename(name: str) -> str:
+    """Only [a-z0-9._-], so the Content-Disposition header needs no quoting or encoding."""
+    cleaned = re.sub(r"[^a-z0-9._-]+", "-", name.lower())
+    cleaned = re.sub(r"\.{2,}", ".", cleaned).strip("-.")
+    return cleaned or "synthese"
+
+
+def resolve_scope(kind: str, ident: str = "") -> Scope | None:
+    """A scope from its kind and its code or slug (both accepted, the kind disambiguates the
+    seven régions that share their académie's slug)."""
+    cat = catalog()
+    if kind == "national":
+        return Scope("national", "", "France entière", "") if not ident else None
+    if kind == "academie":
+        acad = cat.academies.get(ident) or cat.academie_by_slug(ident)
+        if acad is None:
+            return None
+        return Scope("academie", acad.code, academie_label(acad.name), acad.slug)
+    if kind == "region":
+        region = cat.regions.get(ident) or cat.region_by_slug(ident)
+        if region is None:
+            return None
+        return Scope("region", region.code, f"Région académique {region.name}", region.slug)
+    return None
+
+
+def all_scopes() -> list[Scope]:
+    cat = catalog()
+    scopes = [resolve_scope("national")]
+    scopes += [resolve_scope("region", r.code) for r in cat.regions_sorted()]
+    scopes += [resolve_scope("academie", a.code) for a in cat.academies_sorted()]
+    return [s for s in scopes if s is not None]
+
+
+# --- Table documentation (from the catalog) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnDoc:
+    key: str
+    label: str
+    description: str = ""
+    type: str = ""  # int, float, str, bool, list; "" = inferred from the values
+    # A figure (count, share, score): blanked when its row is suppressed.
+    figure: bool = False
+
+
+@dataclass(frozen=True)
+class TableDoc:
+    name: str
+    title: str
+    description: str
+    columns: tuple[ColumnDoc, ...] = field(default_factory=tuple)
+
+    def column(self, key: str) -> ColumnDoc:
+        for column in self.columns:
+            if column.key == key:
+                return column
+        if key == SUPPRESSED_COLUMN:
+            return ColumnDoc(
+                key,
+                "Masqué",
+                f"Vrai quand la ligne repose sur moins de {SUPPRESSION_THRESHOLD} personnes "
+                "ou permettrait de retrouver une ligne masquée par différence : ses chiffres "
+                "sont alors vides.",
+                "bool",
+            )
+        return ColumnDoc(key, key)
+
+
+_KIND_TEXT = {
+    "dim": "dimension",
+    "count": "nombre entier",
+    "share": "part entre 0 et 1",
+    "score": "nombre décimal",
+    "text": "texte",
+}
+_KIND_TYPES = {"count": "int", "share": "float", "score": "float"}
+
+
+def _values_note(column: str) -> str:
+    """The values a dimension takes, when they are codes a reader cannot guess."""
+    from consult.models import Audience
+    from synthesis import catalog as syn
+
+    def listing(labels: dict[str, Any]) -> str:
+        return ", ".join(f"{key} = {label}" for key, label in labels.items())
+
+    if column == "audience":
+        labels = {a.value: a.label for a in Audience}
+        return f"{listing(labels)}, * = tous les publics"
+    if column == "indicator":
+        return listing(syn.INDICATOR_LABELS)
+    if column == "ranking":
+        return listing(syn.RANKING_LABELS)
+    if column == "label":
+        return listing(syn.CONSENSUS_LABELS)
+    if column == "corpus":
+        return listing(syn.CORPUS_LABELS)
+    if column == "dimension":
+        return listing(syn.RETEX_DIMENSION_LABELS)
+    if column == "academie_code":
+        return "code de l'académie (référentiel 2020, API /api/v1/territories), * = total"
+    if column in ("theme_slug", "subtheme_slug"):
+        return "identifiant du thème ou sous-thème des forums, * = total"
+    if column == "people":
+        return "nombre de personnes distinctes derrière la ligne (base de la règle des 10)"
+    if column.endswith("_ref"):
+        return "« contribution:123 », « comment:45 », « idea:6 »… : l'élément cité"
+    return ""
+
+
+# Built once per locale: labels are lazy strings, and resolving them for every row would cost
+# more than writing the files.
+_DOCS: dict[str, dict[str, TableDoc]] = {}
+
+
+def table_docs() -> dict[str, TableDoc]:
+    """Every table the engine produces, in catalog order, with its columns' labels."""
+    locale = str(get_locale() or "fr") if has_app_context() else "fr"
+    docs = _DOCS.get(locale)
+    if docs is None:
+        docs = _DOCS[locale] = _build_docs()
+    return docs
+
+
+def _build_docs() -> dict[str, TableDoc]:
+    from synthesis import catalog as syn
+
+    docs: dict[str, TableDoc] = {}
+    for name, spec in syn.TABLES.items():
+        columns = []
+        for column in spec.columns:
+            note = _values_note(column.name)
+            description = _KIND_TEXT.get(column.kind, "") + (f" ; {note}" if note else "")
+            columns.append(
+                ColumnDoc(
+                    key=column.name,
+                    label=str(column.label),
+                    description=description,
+                    type=_KIND_TYPES.get(column.kind, ""),
+                    figure=column.kind in syn.FIGURE_KINDS,
+                )
+            )
+        docs[name] = TableDoc(name, str(spec.title), str(spec.description), tuple(columns))
+    return docs
+
+
+def table_doc(name: str) -> TableDoc:
+    return table_docs().get(name) or TableDoc(name, name, "")
+
+
+# --- Loading a scope's tables -------------------------------------------------------------------
+
+
+@dataclass
+class Bundle:
+    """One scope's tables from one compilation, public (suppressed) or detailed."""
+
+    scope: Scope
+    compilation_id: int
+    compiled_at: dt.datetime | None
+    public: bool
+    tables: dict[str, pd.DataFrame]
+    # Plain rows per table, converted once: every format reads them (aggregates, small).
+    _records: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+
+    @property
+    def variant(self) -> str:
+        return "public" if self.public else "detail"
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "scope": {"kind": self.scope.kind, "code": self.scope.code, "name": self.scope.name},
+            "compilation_id": self.compilation_id,
+            "compiled_at": _iso(self.compiled_at),
+            "public": self.public,
+            "suppression_threshold": SUPPRESSION_THRESHOLD,
+            "licence": LICENCE,
+            "licence_url": LICENCE_URL,
+        }
+
+
+def latest_compilation(session: Session):
+    from synthesis import store
+
+    return store.latest(session)
+
+
+def load_bundle(
+    session: Session, scope: Scope, *, public: bool, compilation: Any = None
+) -> Bundle | None:
+    from synthesis import store
+
+    compilation = compilation or store.latest(session)
+    if compilation is None:
+        return None
+    tables = store.load(session, scope.kind, scope.code, public=public)
+    if tables is None:
+        return None
+    order = list(table_docs())
+    ordered = {name: tables[name] for name in order if name in tables}
+    ordered.update({name: df for name, df in tables.items() if name not in ordered})
+    return Bundle(
+        scope=scope,
+        compilation_id=compilation.id,
+        compiled_at=compilation.finished_at or compilation.started_at,
+        public=public,
+        tables=ordered,
+    )
+
+
+# --- Cells --------------------------------------------------------------------------------------
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0).isoformat()
+    return value.isoformat()
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly Python value: NaN/NA → None, numpy scalars → int/float, dates → ISO,
+    text masked."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.date):
+        return _iso(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist"):
+        return [_plain(v) for v in value.tolist()]
+    return mask_personal_data(str(value)) if value != "" else ""
+
+
+def columns_of(bundle: Bundle, name: str) -> list[str]:
+    """The catalog's column order, then any extra column, ``suppressed`` last."""
+    df = bundle.tables[name]
+    declared = [c.key for c in table_doc(name).columns if c.key in df.columns]
+    rest = [c for c in df.columns if c not in declared and c != SUPPRESSED_COLUMN]
+    columns = declared + rest
+    if SUPPRESSED_COLUMN in df.columns:
+        columns.append(SUPPRESSED_COLUMN)
+    return columns
+
+
+def records(bundle: Bundle, name: str) -> list[dict[str, Any]]:
+    """Rows as dictionaries; suppressed figures are None (JSON null)."""
+    cached = bundle._records.get(name)
+    if cached is None:
+        columns = columns_of(bundle, name)
+        df = bundle.tables[name]
+        cached = bundle._records[name] = [
+            {key: _plain(value) for key, value in zip(columns, row, strict=True)}
+            for row in df[columns].itertuples(index=False, name=None)
+        ]
+    return cached
+
+
+def display_rows(bundle: Bundle, name: str) -> Iterator[list[Any]]:
+    """Rows for CSV and spreadsheets: a suppressed figure reads « < 10 », lists are joined,
+    the suppressed flag is 1/0."""
+    columns = columns_of(bundle, name)
+    flag = columns.index(SUPPRESSED_COLUMN) if SUPPRESSED_COLUMN in columns else None
+    doc = table_doc(name)
+    figures = [doc.column(c).figure for c in columns]
+    for record in records(bundle, name):
+        row = [record[c] for c in columns]
+        hidden = flag is not None and bool(row[flag])
+        cells: list[Any] = []
+        for index, value in enumerate(row):
+            if index == flag:
+                cells.append(int(bool(value)))
+            elif value is None:
+                cells.append(SUPPRESSED_TEXT if hidden and figures[index] else "")
+            elif isinstance(value, list):
+                cells.append(", ".join("" if v is None else str(v) for v in value))
+            else:
+                cells.append(value)
+        yield cells
+
+
+# --- Writers ------------------------------------------------------------------------------------
+
+
+def csv_chunks(bundle: Bundle, name: str) -> Iterator[bytes]:
+    """UTF-8 with BOM (spreadsheets then read accents), « ; » separated, first row = column
+    keys (stable for scripts; their labels are in the README and the workbook)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+    yield "\ufeff".encode()
+    writer.writerow(columns_of(bundle, name))
+    for count, row in enumerate(display_rows(bundle, name), 1):
+        writer.writerow(row)
+        if count % 500 == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def write_csv(path: Path, bundle: Bundle, name: str) -> None:
+    with open(path, "wb") as handle:
+        for chunk in csv_chunks(bundle, name):
+            handle.write(chunk)
+
+
+def json_document_chunks(bundle: Bundle, name: str) -> Iterator[str]:
+    """{metadata, table, columns, rows: [records]} written record by record."""
+    doc = table_doc(name)
+    head = {
+        **bundle.metadata(),
+        "table": name,
+        "title": doc.title,
+        "description": doc.description,
+        "columns": [
+            {"key": c, "label": doc.column(c).label, "description": doc.column(c).description}
+            for c in columns_of(bundle, name)
+        ],
+    }
+    opening = json.dumps(head, ensure_ascii=False)
+    yield opening[:-1] + ', "rows": ['
+    for index, record in enumerate(records(bundle, name)):
+        yield ("," if index else "") + json.dumps(record, ensure_ascii=False)
+    yield "]}"
+
+
+def write_json(path: Path, bundle: Bundle, name: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for chunk in json_document_chunks(bundle, name):
+            handle.write(chunk)
+
+
+_ARROW_TYPES = {
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "str": pa.string(),
+    "list": pa.list_(pa.string()),
+}
+
+
+def _arrow_type(values: list[Any], declared: str) -> pa.DataType:
+    if declared in _ARROW_TYPES:
+        return _ARROW_TYPES[declared]
+    present = [v for v in values if v is not None]
+    if not present:
+        return pa.string()
+    if all(isinstance(v, bool) for v in present):
+        return pa.bool_()
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return pa.int64()
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return pa.float64()
+    if all(isinstance(v, list) for v in present):
+        return pa.list_(pa.string())
+    return pa.string()
+
+
+def _coerce(values: list[Any], kind: pa.DataType) -> list[Any]:
+    if kind == pa.string():
+        return [None if v is None else (v if isinstance(v, str) else str(v)) for v in values]
+    if kind == pa.float64():
+        return [None if v is None else float(v) for v in values]
+    if kind == pa.list_(pa.string()):
+        return [None if v is None else [None if x is None else str(x) for x in v] for v in values]
+    return values
+
+
+def arrow_table(bundle: Bundle, name: str) -> pa.Table:
+    """Typed columns (integers stay integers even when some cells are suppressed), suppressed
+    cells null; the table and scope metadata ride in the schema metadata."""
+    columns = columns_of(bundle, name)
+    doc = table_doc(name)
+    rows = list(records(bundle, name))
+    arrays, fields = [], []
+    for key in columns:
+        values = [row[key] for row in rows]
+        kind = _arrow_type(values, doc.column(key).type)
+        arrays.append(pa.array(_coerce(values, kind), type=kind))
+        fields.append(
+            pa.field(key, kind, metadata={"label": doc.column(key).label.encode("utf-8")})
+        )
+    metadata = {**bundle.metadata(), "table": name, "title": doc.title}
+    schema = pa.schema(
+        fields, metadata={"consult": json.dumps(metadata, ensure_ascii=False).encode("utf-8")}
+    )
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def write_parquet(path: Path, bundle: Bundle, name: str) -> None:
+    pq.write_table(arrow_table(bundle, name), path, compression="zstd")
+
+
+def _columns_sheet_rows(bundle: Bundle, names: Iterable[str]) -> Iterator[list[Any]]:
+    for name in names:
+        doc = table_doc(name)
+        for key in columns_of(bundle, name):
+            column = doc.column(key)
+            yield [name, key, column.label, column.description]
+
+
+def write_workbook(path: Path, bundle: Bundle, names: list[str], fmt: str) -> None:
+    """One sheet per table plus a « colonnes » sheet describing every column."""
+    sheets = [
+        (_sheet_title(name), columns_of(bundle, name), display_rows(bundle, name)) for name in names
+    ]
+    sheets.append(
+        (
+            COLUMNS_SHEET,
+            ["table", "colonne", "libelle", "description"],
+            _columns_sheet_rows(bundle, names),
+        )
+    )
+    (write_xlsx if fmt == "xlsx" else write_ods)(str(path), sheets)
+
+
+def _sheet_title(name: str) -> str:
+    # Spreadsheet sheet names are at most 31 characters.
+    return name[:31]
+
+
+def write_table(path: Path, bundle: Bundle, name: str, fmt: str) -> None:
+    if fmt == "csv":
+        write_csv(path, bundle, name)
+    elif fmt == "json":
+        write_json(path, bundle, name)
+    elif fmt == "parquet":
+        write_parquet(path, bundle, name)
+    elif fmt in ("xlsx", "ods"):
+        write_workbook(path, bundle, [name], fmt)
+    else:
+        raise ValueError(fmt)
+
+
+# --- README -------------------------------------------------------------------------------------
+
+
+def readme(bundle: Bundle) -> str:
+    scope = bundle.scope
+    when = bundle.compiled_at.strftime("%d/%m/%Y à %H:%M UTC") if bundle.compiled_at else "?"
+    stem = scope.file_stem
+    lines = [
+        f"# Synthèses de la consultation — {scope.name}",
+        "",
+        "États généraux du numérique pour l'éducation : agrégats compilés à partir des "
+        "contributions, votes, commentaires, idées, réponses au questionnaire et fiches Retex.",
+        "",
+        f"- Compilation n° {bundle.compilation_id} du {when}.",
+        f"- Périmètre : {scope.name}"
+        + (f" (code {scope.kind} {scope.code})." if scope.code else "."),
+        f"- Licence : {LICENCE} — {LICENCE_URL}",
+        "",
+        "## Règle de confidentialité",
+        "",
+    ]
+    if bundle.public:
+        lines += [
+            f"Toute ligne qui repose sur moins de {SUPPRESSION_THRESHOLD} personnes distinctes "
+            "est masquée, ainsi que les lignes qu'il faudrait masquer en plus pour qu'aucun "
+            "chiffre masqué ne puisse être retrouvé par différence entre un total et ses parties. "
+            f"Une ligne masquée a la colonne `{SUPPRESSED_COLUMN}` à 1 (vrai) ; ses chiffres "
+            f"valent « {SUPPRESSED_TEXT} » dans les fichiers CSV, XLSX et ODS, et sont vides "
+            "(null) dans les fichiers JSON et Parquet.",
+            "",
+            "Aucune donnée personnelle : ni adresse électronique, ni téléphone, ni pseudonyme "
+            "relié à une adresse. Les citations des thèmes viennent uniquement de contenus "
+            "publiés et non masqués par la modération.",
+        ]
+    else:
+        lines += [
+            "**Export détaillé, réservé aux analystes : les agrégats ne sont pas masqués.** "
+            f"Ne pas publier : les chiffres reposant sur moins de {SUPPRESSION_THRESHOLD} "
+            "personnes y figurent. Il ne contient aucune donnée personnelle.",
+        ]
+    lines += [
+        "",
+        "## Fichiers",
+        "",
+        "- `csv/<table>.csv` : UTF-8 avec BOM, séparateur « ; », première ligne = noms des "
+        "colonnes ;",
+        "- `parquet/<table>.parquet` : colonnes typées (entiers, décimaux, texte) ;",
+        "- `json/<table>.json` : métadonnées de la compilation, description des colonnes et "
+        "lignes (`rows`) ;",
+        f"- `{stem}.xlsx` et `{stem}.ods` : un onglet par table et un onglet "
+        f"« {COLUMNS_SHEET} » qui décrit chaque colonne.",
+        "",
+        "Dans toutes les tables, la valeur `*` d'une dimension (public, thème, sous-thème, "
+        "académie…) désigne le total de cette dimension.",
+        "",
+        "## Tables",
+        "",
+    ]
+    for name, df in bundle.tables.items():
+        doc = table_doc(name)
+        lines += [f"### `{name}` — {doc.title}", ""]
+        if doc.description:
+            lines += [doc.description, ""]
+        lines += [f"{len(df)} ligne(s).", "", "| colonne | libellé | description |"]
+        lines.append("|---|---|---|")
+        for key in columns_of(bundle, name):
+            column = doc.column(key)
+            cells = [f"`{key}`", column.label, column.description]
+            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+# --- The zip and the per-compilation cache ------------------------------------------------------
+
+
+def table_filename(bundle: Bundle, name: str, fmt: str) -> str:
+    suffix = "" if bundle.public else "-detail"
+    return safe_filename(f"{bundle.scope.file_stem}-{name}{suffix}.{fmt}")
+
+
+def zip_filename(bundle: Bundle) -> str:
+    suffix = "" if bundle.public else "-detail"
+    return safe_filename(f"{bundle.scope.file_stem}{suffix}.zip")
+
+
+def write_zip(path: Path, bundle: Bundle) -> None:
+    """README, every table as CSV, JSON and Parquet, and one XLSX and one ODS workbook. Each
+    member is written to a scratch file then copied in, so memory holds one table at most."""
+    stem = bundle.scope.file_stem
+    names = list(bundle.tables)
+    with (
+        tempfile.TemporaryDirectory(prefix="consult-synthesis-") as scratch,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
+        archive.writestr("README.md", readme(bundle))
+        for name in names:
+            for fmt in ("csv", "json", "parquet"):
+                member = Path(scratch) / f"{name}.{fmt}"
+                write_table(member, bundle, name, fmt)
+                archive.write(member, f"{fmt}/{name}.{fmt}")
+                member.unlink()
+        for fmt in ("xlsx", "ods"):
+            member = Path(scratch) / f"{stem}.{fmt}"
+            write_workbook(member, bundle, names, fmt)
+            # Workbooks are zips already: stored, not deflated twice.
+            archive.write(member, f"{stem}.{fmt}", compress_type=zipfile.ZIP_STORED)
+            member.unlink()
+
+
+def build_zip(
+    session: Session, kind: str, code: str, path: str | os.PathLike, public: bool = True
+) -> Bundle | None:
+    """Write the zip of a scope's latest compilation to ``path`` (for ``flask synthesis
+    export``). None when the scope is unknown or nothing has been compiled."""
+    scope = resolve_scope(kind, code)
+    if scope is None:
+        return None
+    bundle = load_bundle(session, scope, public=public)
+    if bundle is None:
+        return None
+    with force_locale("fr"):
+        write_zip(Path(path), bundle)
+    return bundle
+
+
+def export_root() -> Path:
+    configured = current_app.config.get("SYNTHESIS_EXPORT_DIR")
+    return Path(configured or Path(current_app.instance_path) / "synthesis-exports")
+
+
+def compilation_key(compilation: Any) -> str:
+    """Unique per compilation and per database: ids restart in a new database (or a rolled
+    back test), so the key also hashes the database URL and the compilation's timestamps."""
+    session = object_session(compilation)
+    bind = session.get_bind() if session is not None else None
+    url = str(getattr(bind, "engine", bind).url) if bind is not None else ""
+    stamp = f"{url}|{compilation.id}|{compilation.started_at}|{compilation.finished_at}"
+    digest = hashlib.sha256(stamp.encode()).hexdigest()[:12]
+    return f"c{compilation.id}-{digest}"
+
+
+@dataclass(frozen=True)
+class ExportSet:
+    """A scope's files for one compilation, on disk: per-table files and the zip."""
+
+    directory: Path
+    scope: Scope
+    public: bool
+    compilation_id: int
+    compiled_at: dt.datetime | None
+    tables: tuple[str, ...]
+    rows: dict[str, int]
+    stem: str
+
+    def table_path(self, name: str, fmt: str) -> Path:
+        return self.directory / fmt / f"{name}.{fmt}"
+
+    @property
+    def zip_path(self) -> Path:
+        return self.directory / "all.zip"
+
+    def size(self, name: str, fmt: str) -> int:
+        return self.table_path(name, fmt).stat().st_size
+
+    @property
+    def zip_size(self) -> int:
+        return self.zip_path.stat().st_size
+
+    def filename(self, name: str, fmt: str) -> str:
+        suffix = "" if self.public else "-detail"
+        return safe_filename(f"{self.stem}-{name}{suffix}.{fmt}")
+
+    @property
+    def zip_filename(self) -> str:
+        suffix = "" if self.public else "-detail"
+        return safe_filename(f"{self.stem}{suffix}.zip")
+
+
+MANIFEST = "manifest.json"
+
+
+def export_set(session: Session, scope: Scope, *, public: bool) -> ExportSet | None:
+    """The cached files of ``scope`` for the latest compilation, built on first use (into a
+    scratch directory renamed into place, so a concurrent reader never sees half a set)."""
+    compilation = latest_compilation(session)
+    if compilation is None:
+        return None
+    root = export_root()
+    key = compilation_key(compilation)
+    variant = "public" if public else "detail"
+    scope_dir = f"{scope.kind}-{scope.code or 'fr'}-{variant}"
+    target = root / key / scope_dir
+    manifest = target / MANIFEST
+    if not manifest.exists():
+        bundle = load_bundle(session, scope, public=public, compilation=compilation)
+        if bundle is None:
+            return None
+        root.mkdir(parents=True, exist_ok=True)
+        _forget_older(root, keep=key)
+        (root / key).mkdir(exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{scope_dir}-", dir=root / key))
+        try:
+            with force_locale("fr"):
+                _write_set(scratch, bundle)
+            try:
+                os.rename(scratch, target)
+            except OSError:
+                # Another worker finished the same set first: theirs is as good as ours.
+                if not manifest.exists():
+                    raise
+        finally:
+            if scratch.exists():
+                shutil.rmtree(scratch, ignore_errors=True)
+    info = json.loads(manifest.read_text(encoding="utf-8"))
+    return ExportSet(
+        directory=target,
+        scope=scope,
+        public=public,
+        compilation_id=compilation.id,
+        compiled_at=compilation.finished_at or compilation.started_at,
+        tables=tuple(info["tables"]),
+        rows=info["rows"],
+        stem=scope.file_stem,
+    )
+
+
+def _write_set(directory: Path, bundle: Bundle) -> None:
+    for fmt in FORMATS:
+        (directory / fmt).mkdir()
+        for name in bundle.tables:
+            write_table(directory / fmt / f"{name}.{fmt}", bundle, name, fmt)
+    write_zip(directory / "all.zip", bundle)
+    # Written last: its presence means the set is complete.
+    (directory / MANIFEST).write_text(
+        json.dumps(
+            {
+                "tables": list(bundle.tables),
+                "rows": {name: len(df) for name, df in bundle.tables.items()},
+            }
+        ),
+        encoding="utf-8",
+    )
+
+
+# A superseded compilation's files may still be streaming to someone for a little while.
+STALE_SECONDS = 600
+
+
+def _forget_older(root: Path, keep: str) -> None:
+    """Files of superseded compilations are never served again: remove them once stale."""
+    horizon = time.time() - STALE_SECONDS
+    for entry in root.iterdir():
+        if (
+            entry.is_dir()
+            and entry.name != keep
+            and entry.name.startswith("c")
+            and entry.stat().st_mtime < horizon
+        ):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} o"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} Ko".replace(".", ",")
+    return f"{size / 1024 / 1024:.1f} Mo".replace(".", ",")
