@@ -1,3 +1,273 @@
-"""Placeholder module while issue 6 is being built; replaced by its owner."""
+"""The synthesis pages (/syntheses/, an académie's, a région académique's) and the analyst
+controls: recompile in the background, upload a reference population.
+
+Pages read the latest compilation only (never the consultation tables), suppressed unless the
+visitor may see detailed aggregates, and cache what they build per compilation, audience of the
+page (public or detailed) and locale.
+"""
 
 from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from consult.cache import cached_json
+from consult.db import commit, db, utcnow
+from consult.extensions import limiter
+from consult.hooks import hooks
+from consult.permissions import can, require
+from consult.territorial import territory as territories
+from consult.territories import catalog
+from consult.views import CSP, render_error
+from synthesis import charts, forms, geo, store
+from synthesis.blueprint import bp
+from synthesis.models import Compilation, ReferencePopulation
+from synthesis.permissions import Permission
+
+PAGE_CACHE_SECONDS = 3600
+# A compilation still "running" after this long is considered dead (worker killed): it no
+# longer blocks a new one.
+RUNNING_TIMEOUT = timedelta(minutes=30)
+
+# plotly.js writes inline styles and the map layer (maplibre) builds its workers from blob:
+# URLs; only the synthesis pages, whose user-written content is escaped text in tables, allow
+# them.
+PAGE_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + (
+    "; worker-src 'self' blob:"
+)
+CHART_ENDPOINTS = {"synthesis.index", "synthesis.territory"}
+
+
+def _limit(key: str):
+    return limiter.limit(
+        lambda: current_app.config[key],
+        methods=["POST"],
+        error_message=lambda: _("Trop de demandes. Réessayez dans quelques minutes."),
+    )
+
+
+def _me():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+# --- Pages --------------------------------------------------------------------------------------
+
+
+def _sections(compilation: Compilation, kind: str, code: str, detailed: bool) -> dict | None:
+    # The finish time is part of the key: a rolled-back or reset database may reuse ids.
+    stamp = compilation.finished_at.isoformat() if compilation.finished_at else ""
+    key = (
+        f"synthesis:page:{compilation.id}:{stamp}:{kind}:{code}:"
+        f"{'detailed' if detailed else 'public'}:{get_locale()}"
+    )
+
+    def build():
+        tables = store.load(db.session, kind, code, public=not detailed, compilation=compilation)
+        if tables is None:
+            return None
+        national = None
+        if kind != "national":
+            national = store.load(
+                db.session, "national", "", public=not detailed, compilation=compilation
+            )
+        return charts.page(tables, national, url_for("synthesis.academies_geojson"))
+
+    return cached_json(key, PAGE_CACHE_SECONDS, build)
+
+
+def _running(session) -> Compilation | None:
+    """A compilation started less than ``RUNNING_TIMEOUT`` ago and not finished."""
+    return session.scalar(
+        select(Compilation)
+        .where(Compilation.status == "running", Compilation.started_at > utcnow() - RUNNING_TIMEOUT)
+        .order_by(Compilation.id.desc())
+        .limit(1)
+    )
+
+
+def _render(item: territories.Territory, status: int = 200, **forms_in_error):
+    session = db.session
+    detailed = can(Permission.VIEW_DETAILED)
+    compilation = store.latest(session)
+    sections = None
+    if compilation is not None:
+        sections = _sections(compilation, item.kind, item.code, detailed)
+    context = {
+        "territory": item,
+        "title": charts.label_of(item.kind, item.code),
+        "compilation": compilation,
+        "sections": sections,
+        "detailed": detailed,
+        "cat": catalog(),
+        "overseas": [catalog().academies[c] for c in geo.overseas_codes()],
+        "may_compile": can(Permission.COMPILE),
+        "may_manage_reference": can(Permission.MANAGE_REFERENCE),
+    }
+    if item.kind == "national" and context["may_compile"]:
+        context["last_run"] = session.scalar(
+            select(Compilation).order_by(Compilation.id.desc()).limit(1)
+        )
+        context["running"] = _running(session)
+        context["recompile_form"] = forms_in_error.get("recompile_form") or forms.RecompileForm()
+    if item.kind == "national" and context["may_manage_reference"]:
+        context["reference"] = session.scalar(
+            select(ReferencePopulation)
+            .where(ReferencePopulation.active.is_(True))
+            .order_by(ReferencePopulation.id.desc())
+            .limit(1)
+        )
+        context["reference_form"] = forms_in_error.get("reference_form") or forms.ReferenceForm()
+    return render_template("synthesis/page.html", **context), status
+
+
+@bp.route("/syntheses/")
+def index():
+    return _render(territories.NATIONAL)
+
+
+@bp.route("/syntheses/<slug>/", defaults={"kind": "academie"})
+@bp.route("/syntheses/region/<slug>/", defaults={"kind": "region"})
+def territory(kind: str, slug: str):
+    item = territories.by_slug(kind, slug)
+    if item is None:
+        if kind == "region":
+            return render_error(404, _("Cette région académique n’existe pas."))
+        return render_error(404, _("Cette académie n’existe pas."))
+    return _render(item)
+
+
+@bp.route("/syntheses/carte/academies.geojson")
+def academies_geojson():
+    response = Response(geo.geojson_bytes(), mimetype="application/geo+json")
+    response.cache_control.public = True
+    response.cache_control.max_age = 24 * 3600
+    return response
+
+
+# --- Analyst controls ---------------------------------------------------------------------------
+
+
+def _compile(app: Flask, marker_id: int) -> None:
+    """Run in a background thread with its own application context and session. The engine
+    stores a new compilation; the "running" marker row created by the request (what makes a
+    second request wait) goes in the same transaction, or records the error."""
+    from synthesis import engine
+
+    with app.app_context():
+        session = db.session
+        try:
+            marker = session.get(Compilation, marker_id)
+            user_id = marker.requested_by_id if marker is not None else None
+            engine.compile_all(session, trigger="web", user_id=user_id)
+            if marker is not None:
+                session.delete(marker)
+            session.commit()
+        except Exception as exc:  # recorded on the marker, shown to analysts
+            session.rollback()
+            app.logger.exception("synthesis compilation (marker %s) failed", marker_id)
+            failed = session.get(Compilation, marker_id)
+            if failed is not None:
+                failed.status = "failed"
+                failed.error = str(exc)[:2000]
+                failed.finished_at = utcnow()
+                session.commit()
+        finally:
+            db.session.remove()
+
+
+# Tests replace this to run the compilation inline (a thread cannot see their transaction).
+def start_background(app: Flask, compilation_id: int) -> None:
+    threading.Thread(
+        target=_compile, args=(app, compilation_id), name=f"synthesis-{compilation_id}", daemon=True
+    ).start()
+
+
+@bp.route("/syntheses/recompiler", methods=["POST"])
+@_limit("RATELIMIT_SYNTHESIS_WRITE")
+def recompile():
+    require(Permission.COMPILE)
+    form = forms.RecompileForm()
+    if not form.validate_on_submit():
+        return render_error(400, _("Le formulaire a expiré. Rechargez la page et recommencez."))
+    if _running(db.session) is not None:
+        db.session.rollback()
+        return render_error(
+            409, _("Une compilation est déjà en cours. Attendez qu’elle se termine.")
+        )
+    me = _me()
+    compilation = store.start(db.session, trigger="web", user_id=me.id if me else None)
+    compilation_id = compilation.id
+    commit()
+    start_background(current_app._get_current_object(), compilation_id)
+    flash(_("Compilation lancée. Les pages seront à jour dans quelques instants."), "info")
+    return redirect(url_for("synthesis.index") + "#compilation")
+
+
+@bp.route("/syntheses/reference", methods=["POST"])
+@_limit("RATELIMIT_SYNTHESIS_WRITE")
+def upload_reference():
+    require(Permission.MANAGE_REFERENCE)
+    from synthesis import weighting
+
+    form = forms.ReferenceForm()
+    if not form.validate_on_submit():
+        status = 400 if form.csrf_token.errors else 422
+        return _render(territories.NATIONAL, status, reference_form=form)
+    # Big uploads are spooled to a temporary file: close it as soon as it is read.
+    with form.file.data.stream as stream:
+        raw = stream.read(forms.REFERENCE_MAX_BYTES + 1)
+    if len(raw) > forms.REFERENCE_MAX_BYTES:
+        form.file.errors.append(
+            _(
+                "Le fichier dépasse %(size)s Ko : une population de référence tient en "
+                "quelques kilo-octets.",
+                size=forms.REFERENCE_MAX_BYTES // 1024,
+            )
+        )
+        return _render(territories.NATIONAL, 422, reference_form=form)
+    try:
+        table = weighting.parse_reference_csv(raw)
+    except weighting.ReferenceError as exc:
+        form.file.errors.append(str(exc))
+        return _render(territories.NATIONAL, 422, reference_form=form)
+    try:
+        weighting.save_reference(db.session, table, form.label.data, form.source.data, _me())
+    except weighting.ReferenceError as exc:
+        db.session.rollback()
+        form.label.errors.append(str(exc))
+        return _render(territories.NATIONAL, 422, reference_form=form)
+    commit()
+    flash(
+        _("Population de référence enregistrée : elle servira à la prochaine compilation."),
+        "success",
+    )
+    return redirect(url_for("synthesis.index") + "#reference")
+
+
+# --- Wiring -------------------------------------------------------------------------------------
+
+
+@bp.after_request
+def _page_csp(response: Response) -> Response:
+    if request.endpoint in CHART_ENDPOINTS and response.status_code == 200:
+        response.headers["Content-Security-Policy"] = PAGE_CSP
+    return response
+
+
+def setup(app: Flask) -> None:
+    hooks(app).territory_panels.append("synthesis/_territory_panel.html")

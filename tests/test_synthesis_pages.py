@@ -1,0 +1,578 @@
+"""The /syntheses/ pages: what the public, participants and analysts see of a stored
+compilation (suppressed vs detailed figures), unknown territories, the analyst controls."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import timedelta
+from html import unescape
+
+import pandas as pd
+import pytest
+
+from consult.db import utcnow
+from synthesis import catalog, charts, store, views
+from synthesis.models import Compilation, ReferencePopulation
+from tests.factories import RoleGrantFactory, UserFactory
+
+ALL = "*"
+
+
+def _participation(figures: dict[str, int]) -> pd.DataFrame:
+    rows = []
+    for indicator in catalog.PARTICIPATION_INDICATORS:
+        for audience, people in figures.items():
+            rows.append([audience, indicator, people, people])
+    return pd.DataFrame(rows, columns=["audience", "indicator", "value", "people"])
+
+
+def national_tables() -> dict[str, pd.DataFrame]:
+    """A small hand-made national synthesis: professeurs 30, élèves 25, parents 7 (total 62)."""
+    participation = _participation({"professeur": 30, "eleve": 25, "parent": 7, ALL: 62})
+    territory = pd.DataFrame(
+        [
+            ["13", ALL, "participants", 40, 40],
+            ["16", ALL, "participants", 15, 15],
+            ["28", ALL, "participants", 7, 7],
+        ],
+        columns=["academie_code", "audience", "indicator", "value", "people"],
+    )
+    daily = pd.DataFrame(
+        [
+            ["2026-11-02", ALL, "contributions", 12, 12],
+            ["2026-11-03", ALL, "contributions", 20, 20],
+        ],
+        columns=["day", "audience", "indicator", "value", "people"],
+    )
+    themes = pd.DataFrame(
+        [
+            ["ecole", ALL, ALL, "contributions", 40, 40],
+            ["ecole", ALL, "professeur", "contributions", 30, 30],
+            ["ecole", ALL, "eleve", "contributions", 10, 10],
+            ["ecole", ALL, ALL, "votes", 100, 50],
+            ["ecole", ALL, ALL, "adopt", 70, 40],
+            ["ecole", ALL, ALL, "refuse", 30, 20],
+            ["ecole", ALL, ALL, "comments", 20, 15],
+            ["ecole", ALL, ALL, "pour", 12, 11],
+            ["ecole", ALL, ALL, "contre", 8, 8],
+        ],
+        columns=["theme_slug", "subtheme_slug", "audience", "indicator", "value", "people"],
+    )
+    top = pd.DataFrame(
+        [["ecole", "adopted", 1, 4242, "Des <b>tablettes</b>", 70, 30, 0.6, 12, 8, 20, 50]],
+        columns=catalog.spec("forum_top").column_names,
+    )
+    consensus = pd.DataFrame(
+        [
+            [4242, "ecole", "Des <b>tablettes</b>", "consensuelle", 2, 60, 0.6, 0.8, 60],
+            [4343, "ecole", "Un portable par élève", "clivante", 2, 40, 0.2, 0.9, 40],
+        ],
+        columns=catalog.spec("forum_consensus").column_names,
+    )
+    matrix = pd.DataFrame(
+        [
+            [4242, "professeur", 24, 6, 0.8, 30],
+            [4242, "eleve", 18, 12, 0.6, 30],
+            [4343, "professeur", 2, 18, 0.1, 20],
+            [4343, "eleve", 18, 2, 0.9, 20],
+        ],
+        columns=catalog.spec("forum_consensus_matrix").column_names,
+    )
+    survey = pd.DataFrame(
+        [
+            ["Q1", "oui", ALL, 40, 62, 40 / 62, 0.7, 51.2, 40],
+            ["Q1", "non", ALL, 22, 62, 22 / 62, 0.3, 51.2, 22],
+            ["Q1", "oui", "professeur", 20, 30, 20 / 30, None, None, 20],
+            ["Q1", "non", "professeur", 10, 30, 10 / 30, None, None, 10],
+        ],
+        columns=catalog.spec("survey_distribution").column_names,
+    )
+    questions = pd.DataFrame(
+        [["Q1", "Utilisez-vous le numérique ?", "single", "S1"]],
+        columns=catalog.spec("survey_questions").column_names,
+    )
+    topics = pd.DataFrame(
+        [
+            [
+                "contributions",
+                1,
+                12,
+                "tablette, classe, usage",
+                "Les tablettes aident en classe",
+                "contribution:4242",
+                None,
+                None,
+                None,
+                None,
+                12,
+            ]
+        ],
+        columns=catalog.spec("topics").column_names,
+    )
+    retex = pd.DataFrame(
+        [["academie", "13", 11, 11], ["academie", "16", 12, 12]],
+        columns=catalog.spec("retex").column_names,
+    )
+    return {
+        "participation": participation,
+        "participation_territory": territory,
+        "participation_daily": daily,
+        "forum_themes": themes,
+        "forum_top": top,
+        "forum_consensus": consensus,
+        "forum_consensus_matrix": matrix,
+        "survey_distribution": survey,
+        "survey_questions": questions,
+        "topics": topics,
+        "retex": retex,
+    }
+
+
+def poitiers_tables() -> dict[str, pd.DataFrame]:
+    return {
+        "participation": _participation({"professeur": 25, "eleve": 15, ALL: 40}),
+        "survey_distribution": pd.DataFrame(
+            [
+                ["Q1", "oui", ALL, 30, 40, 0.75, None, None, 30],
+                ["Q1", "non", ALL, 10, 40, 0.25, None, None, 10],
+            ],
+            columns=catalog.spec("survey_distribution").column_names,
+        ),
+        "survey_questions": national_tables()["survey_questions"],
+    }
+
+
+def publish(session, scopes: dict[tuple[str, str], dict[str, pd.DataFrame]]) -> Compilation:
+    compilation = store.start(session, trigger="cli")
+    for (kind, code), tables in scopes.items():
+        store.save(session, compilation, catalog.resolve_scope(kind, code), tables)
+    compilation.status = "done"
+    compilation.finished_at = utcnow()
+    compilation.duration_ms = 1234
+    session.commit()
+    return compilation
+
+
+@pytest.fixture
+def compiled(session) -> Compilation:
+    return publish(
+        session,
+        {("national", ""): national_tables(), ("academie", "13"): poitiers_tables()},
+    )
+
+
+def _analyst(session):
+    grant = RoleGrantFactory(role="analyst", scope_kind="national", scope_code="")
+    session.commit()
+    return grant.user
+
+
+def _html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def _table_row(html: str, table_id: str, header: str) -> list[str]:
+    """The cells of the row whose header is ``header`` in the table ``table_id``."""
+    table = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        cells = [
+            unescape(re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        ]
+        if cells and cells[0] == header:
+            return cells[1:]
+    raise AssertionError(f"no row {header!r} in {table_id}")
+
+
+def _charts(html: str) -> list[dict]:
+    return [json.loads(unescape(raw)) for raw in re.findall(r'data-chart="([^"]*)"', html)]
+
+
+# --- Pages --------------------------------------------------------------------------------------
+
+
+def test_no_compilation_yet(client, session) -> None:
+    response = client.get("/syntheses/")
+    assert response.status_code == 200
+    assert "Aucune synthèse compilée pour l’instant" in _html(response)
+    assert "Recompiler" not in _html(response)
+
+
+def test_no_compilation_yet_offers_the_button_to_analysts(client, session) -> None:
+    analyst = _analyst(session)
+    client.login(analyst.email)
+    html = _html(client.get("/syntheses/"))
+    assert "Aucune synthèse compilée pour l’instant" in html
+    assert "Recompiler" in html
+
+
+def test_public_sees_suppressed_figures(client, compiled) -> None:
+    response = client.get("/syntheses/")
+    assert response.status_code == 200
+    html = _html(response)
+    # Parents: 7 people → « < 10 »; élèves (25) go too, or 62 − 30 − 25 would give 7 back.
+    row = _table_row(html, "participation-audience-table", "Parents")
+    assert row[0] == "< 10"
+    assert _table_row(html, "participation-audience-table", "Élèves")[0] == "< 10"
+    assert _table_row(html, "participation-audience-table", "Professeurs")[0] == "30"
+    assert _table_row(html, "participation-audience-table", "Ensemble")[0] == "62"
+    # La Réunion: 7 participants; overseas, it is in the table, not on the map.
+    assert _table_row(html, "participation-map-table", "La Réunion (outre-mer, hors carte)")[0] == (
+        "< 10"
+    )
+
+
+def test_analyst_sees_detailed_figures(client, session, compiled) -> None:
+    analyst = _analyst(session)
+    client.login(analyst.email)
+    html = _html(client.get("/syntheses/"))
+    assert _table_row(html, "participation-audience-table", "Parents")[0] == "7"
+    assert _table_row(html, "participation-audience-table", "Élèves")[0] == "25"
+    assert "agrégats détaillés" in html
+
+
+def test_participant_sees_public_figures(client, session, compiled) -> None:
+    participant = UserFactory()
+    session.commit()
+    client.login(participant.email)
+    html = _html(client.get("/syntheses/"))
+    assert _table_row(html, "participation-audience-table", "Parents")[0] == "< 10"
+    assert "Recompiler" not in html
+    assert "Population de référence" not in html
+
+
+def test_public_chart_json_holds_only_suppressed_data(client, compiled) -> None:
+    html = _html(client.get("/syntheses/"))
+    figures = _charts(html)
+    bars = next(f for f in figures if f["data"][0].get("name") == "Participants")
+    assert bars["data"][0]["x"] == ["Professeurs"]
+    assert bars["data"][0]["y"] == [30]
+    choropleth = next(f for f in figures if f["data"][0]["type"] == "choroplethmap")
+    trace = choropleth["data"][0]
+    # La Réunion (7) is suppressed, and Toulouse (15) with it: the national total is published,
+    # so one hidden académie would be the total minus the others.
+    assert trace["locations"] == ["13"]
+    assert trace["z"] == [40]
+    assert _table_row(html, "participation-map-table", "Toulouse")[0] == "< 10"
+    assert choropleth["layout"]["map"]["style"] == "white-bg"
+    assert choropleth["geojson"] == "/syntheses/carte/academies.geojson"
+
+
+def test_analyst_chart_json_has_the_small_cells(client, session, compiled) -> None:
+    analyst = _analyst(session)
+    client.login(analyst.email)
+    figures = _charts(_html(client.get("/syntheses/")))
+    bars = next(f for f in figures if f["data"][0].get("name") == "Participants")
+    assert bars["data"][0]["y"] == [25, 7, 30]
+
+
+def test_text_summaries_are_computed_from_the_figures(client, compiled) -> None:
+    html = _html(client.get("/syntheses/"))
+    assert (
+        "62 personnes ont participé ; le public le plus représenté est celui des professeurs (30)."
+        in html
+    )
+    assert "L’académie qui compte le plus de participants est celle de Poitiers (40)" in html
+    assert "Réponse la plus fréquente : « oui »" in html
+    assert "Le thème le plus adopté" in html
+    # Every chart has a summary paragraph and a table with a caption.
+    assert html.count('class="synthesis-summary"') == html.count("<caption>")
+
+
+def test_consensus_section_and_links(client, compiled) -> None:
+    html = _html(client.get("/syntheses/"))
+    assert 'id="consensus-consensuelle-table"' in html
+    assert 'id="consensus-clivante-table"' in html
+    assert 'href="/forums/contributions/4242"' in html
+    # The title is escaped text, never markup.
+    assert "Des &lt;b&gt;tablettes&lt;/b&gt;" in html
+    assert "<b>tablettes" not in html
+    matrix = _table_row(html, "consensus-matrix-table", "Un portable par élève")
+    assert matrix[0] == "clivante"
+    heatmap = next(f for f in _charts(html) if f["data"][0]["type"] == "heatmap")
+    assert heatmap["data"][0]["z"] == [[60.0, 80.0], [90.0, 10.0]]
+
+
+def test_weighted_share_and_effective_n_beside_unweighted(client, compiled) -> None:
+    html = _html(client.get("/syntheses/"))
+    row = _table_row(html, "question-Q1-table", "oui")
+    # Professeurs, Ensemble (unweighted), weighted share, effective n.
+    assert row[-2] == "70,0 %"
+    assert row[-1] == "51,2"
+    assert row[-3].startswith("64,5 %")
+
+
+def test_topics_quotes_link_to_their_source(client, compiled) -> None:
+    html = _html(client.get("/syntheses/"))
+    assert "tablette, classe, usage" in html
+    assert "Les tablettes aident en classe" in html
+    assert 'href="/forums/contributions/4242"' in html
+
+
+def test_territory_page_with_national_comparison(client, compiled) -> None:
+    response = client.get("/syntheses/poitiers/")
+    assert response.status_code == 200
+    html = _html(response)
+    assert "Académie de Poitiers" in html
+    # Participants of Poitiers, then the national figure beside them.
+    assert _table_row(html, "participation-audience-table", "Ensemble")[0] == "40"
+    assert _table_row(html, "participation-audience-table", "Ensemble")[-1] == "62"
+    row = _table_row(html, "question-Q1-table", "oui")
+    assert row[-1] == "64,5 %"  # national share
+    assert row[0].startswith("75,0 %")
+
+
+def test_region_page_without_its_scope_says_so(client, compiled) -> None:
+    response = client.get("/syntheses/region/nouvelle-aquitaine/")
+    assert response.status_code == 200
+    assert "Aucune synthèse compilée pour l’instant" in _html(response)
+
+
+@pytest.mark.parametrize(
+    "url", ["/syntheses/atlantide/", "/syntheses/region/atlantide/", "/syntheses/region/poitiers/"]
+)
+def test_unknown_territory_is_a_french_404(client, compiled, url) -> None:
+    response = client.get(url)
+    assert response.status_code == 404
+    assert "n’existe pas" in _html(response)
+
+
+def test_pages_relax_style_src_only_there(client, compiled) -> None:
+    page_csp = client.get("/syntheses/").headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in page_csp
+    assert "worker-src 'self' blob:" in page_csp
+    assert "script-src 'self';" in page_csp
+    home_csp = client.get("/").headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in home_csp
+
+
+def test_no_email_anywhere(client, session, compiled) -> None:
+    analyst = _analyst(session)
+    for html in (_html(client.get("/syntheses/")), _html(client.get("/syntheses/poitiers/"))):
+        assert "@" not in re.sub(r"<script.*?</script>", "", html, flags=re.S).replace("@media", "")
+    client.login(analyst.email)
+    html = _html(client.get("/syntheses/"))
+    assert analyst.email not in html
+
+
+def test_pages_are_cached_per_compilation(client, session, compiled) -> None:
+    first = _html(client.get("/syntheses/"))
+    assert "Poitiers (40)" in first
+    tables = national_tables()
+    territory = tables["participation_territory"]
+    territory.loc[territory["academie_code"] == "13", ["value", "people"]] = 45
+    later = publish(session, {("national", ""): tables})
+    later.finished_at = utcnow() + timedelta(seconds=1)
+    session.commit()
+    assert "Poitiers (45)" in _html(client.get("/syntheses/"))
+
+
+def test_territory_panel_links_to_the_synthesis(client, compiled) -> None:
+    html = _html(client.get("/territoires/poitiers/"))
+    assert 'href="/syntheses/poitiers/"' in html
+    html = _html(client.get("/territoires/region/nouvelle-aquitaine/"))
+    assert 'href="/syntheses/region/nouvelle-aquitaine/"' in html
+
+
+def test_geojson_is_served(client) -> None:
+    response = client.get("/syntheses/carte/academies.geojson")
+    assert response.status_code == 200
+    assert response.mimetype == "application/geo+json"
+    assert len(response.get_json()["features"]) == 25
+
+
+# --- Recompile ----------------------------------------------------------------------------------
+
+
+def test_recompile_needs_the_permission(client, session) -> None:
+    participant = UserFactory()
+    session.commit()
+    token = client.csrf_token("/syntheses/")
+    assert client.post("/syntheses/recompiler", data={"csrf_token": token}).status_code in (
+        302,
+        401,
+        403,
+    )
+    client.login(participant.email)
+    token = client.csrf_token("/syntheses/")
+    assert client.post("/syntheses/recompiler", data={"csrf_token": token}).status_code == 403
+    assert session.query(Compilation).count() == 0
+
+
+def test_recompile_without_csrf_is_refused(client, session) -> None:
+    client.login(_analyst(session).email)
+    response = client.post("/syntheses/recompiler", data={})
+    assert response.status_code == 400
+    assert session.query(Compilation).count() == 0
+
+
+def test_recompile_starts_in_the_background_and_409_while_running(
+    client, session, monkeypatch
+) -> None:
+    started: list[int] = []
+    monkeypatch.setattr(views, "start_background", lambda app, ident: started.append(ident))
+    client.login(_analyst(session).email)
+    response = client.submit("/syntheses/recompiler", page="/syntheses/")
+    assert response.status_code == 302
+    assert len(started) == 1
+    marker = session.get(Compilation, started[0])
+    assert marker.status == "running" and marker.trigger == "web"
+    html = _html(client.get("/syntheses/"))
+    assert "Une compilation est en cours" in html
+    token = client.csrf_token("/syntheses/")
+    again = client.post("/syntheses/recompiler", data={"csrf_token": token})
+    assert again.status_code == 409
+    assert "déjà en cours" in _html(again)
+    assert len(started) == 1
+    # A marker older than 30 minutes (a killed worker) no longer blocks.
+    marker.started_at = utcnow() - timedelta(minutes=31)
+    session.commit()
+    assert client.post("/syntheses/recompiler", data={"csrf_token": token}).status_code == 302
+    assert len(started) == 2
+
+
+def test_background_compilation_replaces_the_marker(app, session, monkeypatch) -> None:
+    """The thread body, run inline: the engine's compilation is stored, the marker goes."""
+    from synthesis import engine
+
+    marker_id = store.start(session, trigger="web").id
+    session.commit()
+    calls = []
+
+    def fake_compile_all(db_session, **kwargs):
+        calls.append(kwargs)
+        return publish(db_session, {("national", ""): national_tables()})
+
+    monkeypatch.setattr(engine, "compile_all", fake_compile_all)
+    views._compile(app, marker_id)
+    session.expire_all()
+    assert calls == [{"trigger": "web", "user_id": None}]
+    assert session.get(Compilation, marker_id) is None
+    assert store.latest(session) is not None
+
+
+def test_failed_background_compilation_is_recorded(app, session, monkeypatch) -> None:
+    from synthesis import engine
+
+    marker = store.start(session, trigger="web")
+    session.commit()
+
+    def broken(db_session, **kwargs):
+        raise RuntimeError("disque plein")
+
+    monkeypatch.setattr(engine, "compile_all", broken)
+    views._compile(app, marker.id)
+    session.expire_all()
+    failed = session.get(Compilation, marker.id)
+    assert failed.status == "failed"
+    assert failed.error == "disque plein"
+
+
+# --- Reference population ----------------------------------------------------------------------
+
+GOOD_CSV = "audience,academie_code,population\nprofesseur,13,30000\neleve,13,400000\n"
+
+
+def _upload(client, content: bytes | str, label="Effectifs 2020", source="DEPP, RERS 2020"):
+    data = content.encode() if isinstance(content, str) else content
+    return client.submit(
+        "/syntheses/reference",
+        {"file": (io.BytesIO(data), "reference.csv"), "label": label, "source": source},
+        page="/syntheses/",
+        content_type="multipart/form-data",
+    )
+
+
+def test_reference_upload(client, session) -> None:
+    client.login(_analyst(session).email)
+    response = _upload(client, GOOD_CSV)
+    assert response.status_code == 302, _html(response)[:2000]
+    reference = session.query(ReferencePopulation).filter_by(active=True).one()
+    assert reference.label == "Effectifs 2020"
+    assert sorted(map(tuple, reference.rows)) == [
+        ("eleve", "13", 400000),
+        ("professeur", "13", 30000),
+    ]
+    html = _html(client.get("/syntheses/"))
+    assert "Population active : Effectifs 2020 (2 lignes)" in html
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("audience,academie_code,population\nprofesseur,99,100\n", "Ligne 2"),
+        ("audience,academie_code,population\nprofesseur,13,-5\n", "Ligne 2"),
+        ("audience,academie_code,population\nprofesseur,13,\n", "Ligne 2"),
+        ("audience,academie_code,population\nmartien,13,100\n", "Ligne 2"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "CSV"),
+        ("", "vide"),
+    ],
+)
+def test_reference_upload_hostile_files(client, session, content, message) -> None:
+    client.login(_analyst(session).email)
+    response = _upload(client, content)
+    assert response.status_code in (400, 422)
+    assert message in _html(response)
+    assert session.query(ReferencePopulation).count() == 0
+
+
+def test_reference_upload_huge_file(client, session) -> None:
+    client.login(_analyst(session).email)
+    # Above the 256 KB cap, below the 500 KB at which the test client spools to a file.
+    huge = GOOD_CSV + "professeur,13,1\n" * 20_000
+    response = _upload(client, huge)
+    assert response.status_code == 422
+    assert "Le fichier dépasse" in _html(response)
+    assert session.query(ReferencePopulation).count() == 0
+
+
+def test_reference_upload_needs_label_source_and_csrf(client, session) -> None:
+    client.login(_analyst(session).email)
+    response = _upload(client, GOOD_CSV, label="", source="<script>x</script>")
+    assert response.status_code == 422
+    assert "Donnez un intitulé" in _html(response)
+    assert "<script>x</script>" not in _html(response)
+    response = client.post(
+        "/syntheses/reference",
+        data={"file": (io.BytesIO(GOOD_CSV.encode()), "r.csv"), "label": "x", "source": "y"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert session.query(ReferencePopulation).count() == 0
+
+
+def test_reference_upload_needs_the_permission(client, session) -> None:
+    participant = UserFactory()
+    session.commit()
+    client.login(participant.email)
+    response = _upload(client, GOOD_CSV)
+    assert response.status_code == 403
+    assert session.query(ReferencePopulation).count() == 0
+
+
+def test_synthesis_writes_are_rate_limited(app, client, session, monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "RATELIMIT_SYNTHESIS_WRITE", "2 per minute")
+    client.login(_analyst(session).email)
+    token = client.csrf_token("/syntheses/")
+    statuses = [
+        client.post(
+            "/syntheses/reference",
+            data={"csrf_token": token, "label": "", "source": ""},
+            content_type="multipart/form-data",
+        ).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [422, 422, 429]
+
+
+# --- Chart helpers ------------------------------------------------------------------------------
+
+
+def test_formatting_of_suppressed_and_missing(app) -> None:
+    with app.test_request_context("/"):
+        assert charts.count(7, True) == "< 10"
+        assert charts.count(None) == "–"
+        assert charts.count(1234) == "1\u202f234"
+        assert re.fullmatch(r"50,0\s%", charts.share(0.5))
