@@ -1,0 +1,1055 @@
+"""The synthesis engine: reads the consultation once and compiles every scope's tables.
+
+How it stays fast at Grand Débat scale: each source table is read once, only the columns needed,
+already grouped by the database down to the grain the tables need (one row per person × académie
+× audience × day × ...), never one query per scope. pandas then rolls those frames up to the three
+levels (académies, régions, nation) in a few vectorised group-bys per level; the number of
+distinct people is counted on the small person-level frames, so a région's participants are the
+distinct persons of its académies, not the sum of their counts.
+
+What counts (the README says it too): contributions, comments and ideas that are visible (not
+hidden by a moderator, not held for review, contributions not withdrawn); votes and comments on
+such contributions; supports of such ideas; published Retex sheets (their current published
+version); every submitted questionnaire response (a response is one person, detached from any
+account, so respondents are never merged with account holders in "participants").
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from flask import current_app, has_app_context
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from consult.db import utcnow
+from consult.models import Audience
+from consult.territories import catalog as territory_catalog
+from consult.text import mask_personal_data
+from forums.models import wilson_lower_bound
+from synthesis import catalog, store, weighting
+from synthesis.catalog import ALL, Scope
+from synthesis.models import Compilation, ReferencePopulation
+
+log = logging.getLogger(__name__)
+
+MIN_AUDIENCE_VOTES = 10
+TOP_N = 10  # forum_top: per theme and ranking
+CONSENSUS_TOP_N = 10  # forum_consensus: per theme and label, by votes
+RECENT_RETEX = 10
+# Texts handed to topic extraction per corpus and scope: enough for stable topics, bounded so
+# the Grand Débat compile stays fast.
+TOPIC_SAMPLE = 2_000
+TOPIC_MIN_TEXTS = 30
+CHUNK = 200_000
+LEVELS = ("national", "region", "academie")
+
+Progress = Callable[[str, int], Any]
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+def _day(dialect: str, column: str) -> str:
+    if dialect == "postgresql":
+        return f"to_char({column}, 'YYYY-MM-DD')"
+    return f"substr({column}, 1, 10)"
+
+
+def _visible(alias: str, withdrawn: bool = False) -> str:
+    clause = f"{alias}.hidden_at IS NULL AND {alias}.held_for_review = :false"
+    if withdrawn:
+        clause += f" AND {alias}.withdrawn_at IS NULL"
+    return clause
+
+
+def _read(
+    session: Session, sql: str, params: dict | None = None, **categories: Any
+) -> pd.DataFrame:
+    """One query into a DataFrame, read in chunks so the driver never holds everything twice;
+    low-cardinality text columns become categoricals as each chunk arrives."""
+    params = {"false": False, **(params or {})}
+    result = session.execute(text(sql), params)
+    columns = list(result.keys())
+    parts = []
+    while True:
+        rows = result.fetchmany(CHUNK)
+        if not rows:
+            break
+        part = pd.DataFrame.from_records(rows, columns=columns, coerce_float=False)
+        for name in categories:
+            part[name] = part[name].astype(object).astype("category")
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    for name in categories:
+        df[name] = df[name].astype(object)
+    return df
+
+
+@dataclass
+class Sources:
+    """Everything the engine reads, at person grain (user_id) where people must be counted."""
+
+    contributions: pd.DataFrame  # id, user_id, theme, subtheme, academie_code, audience, day
+    votes: pd.DataFrame  # user_id, contribution_id, academie_code, audience, adopt, day
+    comments: pd.DataFrame  # user_id, contribution_id, academie_code, audience, pour, day
+    ideas: pd.DataFrame  # user_id, academie_code, audience, day
+    supports: pd.DataFrame  # user_id, academie_code, audience, day
+    sheets: pd.DataFrame  # id, user_id, academie_code, audience, day, themes, ...
+    responses: pd.DataFrame  # academie_code, audience, day, n
+    survey: SurveyData | None
+    themes: dict[int, str] = field(default_factory=dict)
+    subthemes: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class SurveyData:
+    definition: Any  # surveys.engine.Definition
+    bases: pd.DataFrame  # question_key, academie_code, audience, base
+    values: pd.DataFrame  # question_key, option_key, academie_code, audience, count
+    respondents: pd.DataFrame  # academie_code, audience, n
+
+
+def read_sources(session: Session) -> Sources:
+    dialect = session.get_bind().dialect.name
+    themes = dict(session.execute(text("SELECT id, slug FROM forum_theme")).all())
+    subthemes = dict(session.execute(text("SELECT id, slug FROM forum_subtheme")).all())
+    cats = {"academie_code": True, "audience": True, "day": True}
+    contributions = _read(
+        session,
+        f"SELECT c.id, c.author_id AS user_id, c.theme_id AS theme, c.subtheme_id AS subtheme, "  # noqa: S608 - fixed fragments
+        f"c.author_academie_code AS academie_code, c.author_audience AS audience, "
+        f"{_day(dialect, 'c.created_at')} AS day FROM forum_contribution c "
+        f"WHERE {_visible('c', withdrawn=True)}",
+        **cats,
+    )
+    votes = _read(
+        session,
+        f"SELECT v.user_id, v.contribution_id, v.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
+        f"v.author_audience AS audience, CASE WHEN v.value = 'adopt' THEN 1 ELSE 0 END AS adopt, "
+        f"{_day(dialect, 'v.created_at')} AS day FROM forum_vote v "
+        f"JOIN forum_contribution c ON c.id = v.contribution_id "
+        f"WHERE {_visible('c', withdrawn=True)}",
+        **cats,
+    )
+    comments = _read(
+        session,
+        f"SELECT m.author_id AS user_id, m.contribution_id, "  # noqa: S608 - fixed fragments
+        f"m.author_academie_code AS academie_code, m.author_audience AS audience, "
+        f"CASE WHEN m.polarity = 'pour' THEN 1 ELSE 0 END AS pour, "
+        f"{_day(dialect, 'm.created_at')} AS day FROM forum_comment m "
+        f"JOIN forum_contribution c ON c.id = m.contribution_id "
+        f"WHERE {_visible('m')} AND {_visible('c', withdrawn=True)}",
+        **cats,
+    )
+    ideas = _read(
+        session,
+        f"SELECT i.author_id AS user_id, i.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
+        f"i.author_audience AS audience, {_day(dialect, 'i.created_at')} AS day "
+        f"FROM territorial_idea i WHERE {_visible('i')}",
+        **cats,
+    )
+    supports = _read(
+        session,
+        f"SELECT s.user_id, s.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
+        f"s.author_audience AS audience, {_day(dialect, 's.created_at')} AS day "
+        f"FROM territorial_idea_support s JOIN territorial_idea i ON i.id = s.idea_id "
+        f"WHERE {_visible('i')}",
+        **cats,
+    )
+    sheets = _read(
+        session,
+        f"SELECT s.id, s.author_id AS user_id, s.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
+        f"s.author_audience AS audience, {_day(dialect, 'r.published_at')} AS day, "
+        f"r.title, r.themes, r.audiences, r.school_level, r.published_at "
+        f"FROM retex_sheet s JOIN retex_revision r "
+        f"ON r.sheet_id = s.id AND r.version = s.published_version "
+        f"WHERE s.published_version > 0",
+    )
+    for df in (contributions, votes, comments, ideas, supports, sheets):
+        df["user_id"] = pd.to_numeric(df["user_id"]).astype("float64")
+    return Sources(
+        contributions=contributions,
+        votes=votes,
+        comments=comments,
+        ideas=ideas,
+        supports=supports,
+        sheets=sheets,
+        responses=_read(
+            session,
+            f"SELECT r.author_academie_code AS academie_code, r.author_audience AS audience, "  # noqa: S608 - fixed fragments
+            f"{_day(dialect, 'r.submitted_at')} AS day, count(*) AS n "
+            f"FROM survey_response r GROUP BY 1, 2, 3",
+        ),
+        survey=read_survey(session),
+        themes={int(k): v for k, v in themes.items()},
+        subthemes={int(k): v for k, v in subthemes.items()},
+    )
+
+
+# --- Questionnaire reading -------------------------------------------------------------------
+
+
+def _survey_sql(dialect: str, kind: str) -> str:
+    """Every question in one pass over the responses: the database expands each answer document
+    into (question, value) pairs and counts them by académie and audience."""
+    if dialect == "postgresql":
+        base = (
+            "FROM survey_response r CROSS JOIN LATERAL jsonb_each(r.answers) AS e(key, value) "
+            "WHERE r.questionnaire_id = :qid AND jsonb_typeof(e.value) <> 'null' "
+            "AND NOT (jsonb_typeof(e.value) = 'array' AND jsonb_array_length(e.value) = 0) "
+            "AND NOT (jsonb_typeof(e.value) = 'string' AND e.value #>> '{}' = '')"
+        )
+        if kind == "bases":
+            return (
+                "SELECT e.key AS question_key, r.author_academie_code AS academie_code, "
+                f"r.author_audience AS audience, count(*) AS base {base} GROUP BY 1, 2, 3"
+            )
+        return (
+            "SELECT e.key AS question_key, x.option_key, "
+            "r.author_academie_code AS academie_code, r.author_audience AS audience, "
+            "count(*) AS count FROM survey_response r "
+            "CROSS JOIN LATERAL jsonb_each(r.answers) AS e(key, value) "
+            "CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(e.value) = "
+            "'array' THEN e.value ELSE jsonb_build_array(e.value) END) AS x(option_key) "
+            "WHERE r.questionnaire_id = :qid AND e.key = ANY(:keys) "
+            "AND jsonb_typeof(e.value) <> 'null' GROUP BY 1, 2, 3, 4"
+        )
+    base = (
+        "FROM survey_response r, json_each(r.answers) AS e "
+        "WHERE r.questionnaire_id = :qid AND e.type <> 'null' "
+        "AND NOT (e.type = 'array' AND json_array_length(e.value) = 0) "
+        "AND NOT (e.type = 'text' AND e.value = '')"
+    )
+    if kind == "bases":
+        return (
+            "SELECT e.key AS question_key, r.author_academie_code AS academie_code, "
+            f"r.author_audience AS audience, count(*) AS base {base} GROUP BY 1, 2, 3"
+        )
+    return (
+        "SELECT e.key AS question_key, "
+        "CASE WHEN e.type = 'array' THEN x.value ELSE e.value END AS option_key, "
+        "r.author_academie_code AS academie_code, r.author_audience AS audience, "
+        "count(*) AS count FROM survey_response r, json_each(r.answers) AS e "
+        "LEFT JOIN json_each(CASE WHEN e.type = 'array' THEN e.value ELSE '[0]' END) AS x "
+        "WHERE r.questionnaire_id = :qid AND e.type <> 'null' "
+        "AND e.key IN (SELECT value FROM json_each(:keys)) "
+        "GROUP BY 1, 2, 3, 4"
+    )
+
+
+def current_questionnaire(session: Session) -> Any:
+    """The consultation's questionnaire (the one the questionnaire pages serve)."""
+    from surveys import services
+
+    return services.current_questionnaire(session)
+
+
+def read_survey(session: Session) -> SurveyData | None:
+    questionnaire = current_questionnaire(session)
+    if questionnaire is None:
+        return None
+    dialect = session.get_bind().dialect.name
+    definition = questionnaire.definition
+    keys = [q.code for q in definition.questions if not q.is_free_text]
+    params: dict[str, Any] = {"qid": questionnaire.id}
+    bases = _read(session, _survey_sql(dialect, "bases"), params)
+    if dialect == "postgresql":
+        params["keys"] = keys
+    else:
+        import json
+
+        params["keys"] = json.dumps(keys)
+    values = _read(session, _survey_sql(dialect, "values"), params)
+    values["option_key"] = values["option_key"].map(_option_text)
+    respondents = _read(
+        session,
+        "SELECT author_academie_code AS academie_code, author_audience AS audience, "
+        "count(*) AS n FROM survey_response WHERE questionnaire_id = :qid GROUP BY 1, 2",
+        {"qid": questionnaire.id},
+    )
+    for df, column in ((bases, "base"), (values, "count"), (respondents, "n")):
+        df[column] = pd.to_numeric(df[column]).astype("int64")
+    return SurveyData(definition, bases, values, respondents)
+
+
+def _option_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# --- Rolling up ------------------------------------------------------------------------------
+
+
+def _region_map() -> dict[str, str]:
+    return {code: a.region_code for code, a in territory_catalog().academies.items()}
+
+
+def _with_scope(df: pd.DataFrame, kind: str, regions: dict[str, str]) -> pd.DataFrame:
+    """The frame with a ``scope`` column: the code of the scope of that level each row is in
+    (rows without académie only count nationally)."""
+    if kind == "national":
+        return df.assign(scope="")
+    codes = df["academie_code"].astype(object)
+    if kind == "region":
+        return df.assign(scope=codes.map(regions)).dropna(subset=["scope"])
+    return df.assign(scope=codes).dropna(subset=["scope"])
+
+
+def _long(
+    df: pd.DataFrame,
+    dims: list[str],
+    *,
+    value: str | None = None,
+    people: str | None = "user_id",
+) -> pd.DataFrame:
+    """value (sum of ``value``, or rows) and people (distinct ``people``) per
+    scope × dims × audience, plus the all-audiences rows (audience "*")."""
+    out = []
+    for by_audience in (True, False):
+        keys = ["scope", *dims] + (["audience"] if by_audience else [])
+        if df.empty:
+            continue
+        grouped = df.groupby(keys, observed=True, sort=False, dropna=False)
+        values = grouped[value].sum() if value else grouped.size()
+        frame = values.rename("value").to_frame()
+        if people:
+            distinct = df[[*keys, people]].drop_duplicates()
+            frame["people"] = distinct.groupby(keys, observed=True, sort=False, dropna=False).size()
+        else:
+            frame["people"] = frame["value"]
+        frame = frame.reset_index()
+        if not by_audience:
+            frame["audience"] = ALL
+        out.append(frame)
+    if not out:
+        return pd.DataFrame(columns=["scope", *dims, "audience", "value", "people"])
+    result = pd.concat(out, ignore_index=True)
+    result["audience"] = result["audience"].astype(object).fillna("")
+    return result
+
+
+@dataclass
+class Levels:
+    """Per-level results of one table, keyed by scope code, before splitting by scope."""
+
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def add(self, kind: str, df: pd.DataFrame) -> None:
+        previous = self.frames.get(kind)
+        self.frames[kind] = df if previous is None else pd.concat([previous, df], ignore_index=True)
+
+    def for_scope(self, scope: Scope, columns: list[str]) -> pd.DataFrame:
+        split = self.split(scope.kind)
+        part = split.get(scope.code)
+        if part is None:
+            return pd.DataFrame(columns=columns)
+        return part[columns].reset_index(drop=True)
+
+    def split(self, kind: str) -> dict[str, pd.DataFrame]:
+        """The level's frame split by scope code, once (49 scopes read it)."""
+        cache = self.__dict__.setdefault("_split", {})
+        if kind not in cache:
+            df = self.frames.get(kind)
+            cache[kind] = _split_by_scope(df) if df is not None else {}
+        return cache[kind]
+
+
+def _split_by_scope(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    if df.empty:
+        return {}
+    return {str(code): part for code, part in df.groupby("scope", sort=False)}
+
+
+def _activity(sources: Sources) -> list[tuple[str, pd.DataFrame]]:
+    base = ["user_id", "academie_code", "audience", "day"]
+    return [
+        ("contributions", sources.contributions[base]),
+        ("votes", sources.votes[base]),
+        ("comments", sources.comments[base]),
+        ("ideas", sources.ideas[base]),
+        ("idea_supports", sources.supports[base]),
+        ("retex_sheets", sources.sheets[base]),
+    ]
+
+
+def _stack(named: list[tuple[str, pd.DataFrame]], columns: list[str]) -> pd.DataFrame:
+    """Several sources as one frame with an ``indicator`` column, so each level is rolled up in
+    one group-by rather than one per indicator."""
+    parts = [df[columns].assign(indicator=name) for name, df in named if not df.empty]
+    if not parts:
+        return pd.DataFrame(columns=[*columns, "indicator"])
+    stacked = pd.concat(parts, ignore_index=True)
+    for column in ("academie_code", "audience", "day", "theme_slug", "subtheme_slug"):
+        if column in stacked.columns:
+            stacked[column] = stacked[column].astype(object)
+    return stacked
+
+
+def participation(sources: Sources, regions: dict[str, str]) -> dict[str, Levels]:
+    tables = {name: Levels() for name in catalog.TABLE_NAMES if name.startswith("participation")}
+    activity = _activity(sources)
+    columns = ["user_id", "academie_code", "audience", "day"]
+    stacked = _stack([*activity, *[("participants", df) for _n, df in activity]], columns)
+    responses = sources.responses.assign(
+        n=pd.to_numeric(sources.responses["n"]), indicator="survey_responses"
+    )
+    dims_of: dict[str, list[str]] = {"participation": [], "participation_daily": ["day"]}
+    for kind in LEVELS:
+        scoped = _with_scope(stacked, kind, regions)
+        scoped_responses = _with_scope(responses, kind, regions)
+        for table, dims in dims_of.items():
+            frame = _long(scoped, [*dims, "indicator"])
+            # Participants are people: the value is the number of distinct persons.
+            people = frame["indicator"] == "participants"
+            frame.loc[people, "value"] = frame.loc[people, "people"]
+            answers = _long(scoped_responses, [*dims, "indicator"], value="n", people=None)
+            tables[table].add(
+                kind, pd.concat([f for f in (frame, answers) if not f.empty], ignore_index=True)
+            )
+    # A territory's académie rows are the académie-level participation (split in scope_tables).
+    tables["participation_territory"] = tables["participation"]
+    return tables
+
+
+def _forum_frames(sources: Sources) -> dict[str, pd.DataFrame]:
+    """Votes and comments with the theme and sub-theme of their contribution."""
+    contributions = sources.contributions.assign(
+        theme_slug=sources.contributions["theme"].map(sources.themes),
+        subtheme_slug=sources.contributions["subtheme"].map(sources.subthemes),
+    )
+    lookup = contributions.set_index("id")[["theme_slug", "subtheme_slug"]]
+    votes = sources.votes.join(lookup, on="contribution_id", how="inner")
+    comments = sources.comments.join(lookup, on="contribution_id", how="inner")
+    return {"contributions": contributions, "votes": votes, "comments": comments}
+
+
+def forum_themes(frames: dict[str, pd.DataFrame], regions: dict[str, str]) -> Levels:
+    levels = Levels()
+    votes, comments = frames["votes"], frames["comments"]
+    sources = [
+        ("contributions", frames["contributions"]),
+        ("votes", votes),
+        ("adopt", votes[votes["adopt"] == 1]),
+        ("refuse", votes[votes["adopt"] == 0]),
+        ("comments", comments),
+        ("pour", comments[comments["pour"] == 1]),
+        ("contre", comments[comments["pour"] == 0]),
+    ]
+    columns = ["user_id", "academie_code", "audience", "theme_slug", "subtheme_slug"]
+    stacked = _stack(sources, columns)
+    for kind in LEVELS:
+        scoped = _with_scope(stacked, kind, regions)
+        by_sub = _long(scoped, ["theme_slug", "subtheme_slug", "indicator"])
+        by_theme = _long(scoped, ["theme_slug", "indicator"]).assign(subtheme_slug=ALL)
+        levels.add(
+            kind, pd.concat([f for f in (by_sub, by_theme) if not f.empty], ignore_index=True)
+        )
+    return levels
+
+
+def wilson_array(adopt: np.ndarray, refuse: np.ndarray, z: float = 1.96) -> np.ndarray:
+    """``forums.models.wilson_lower_bound`` over arrays (ranking every contribution); the stored
+    figure of each ranked row is then recomputed by the forums function itself."""
+    n = adopt + refuse
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(n > 0, adopt / np.maximum(n, 1), 0.0)
+        nn = np.maximum(n, 1)
+        centre = p + z * z / (2 * nn)
+        margin = z * np.sqrt((p * (1 - p) + z * z / (4 * nn)) / nn)
+        bound = (centre - margin) / (1 + z * z / nn)
+    return np.where(n > 0, bound, 0.0)
+
+
+def _per_contribution(frames: dict[str, pd.DataFrame], kind: str, regions: dict[str, str]):
+    votes = _with_scope(frames["votes"], kind, regions)
+    comments = _with_scope(frames["comments"], kind, regions)
+    v = (
+        votes.assign(refuse=1 - votes["adopt"])
+        .groupby(["scope", "contribution_id"], sort=False)[["adopt", "refuse"]]
+        .sum()
+    )
+    c = comments.assign(contre=1 - comments["pour"]).groupby(
+        ["scope", "contribution_id"], sort=False
+    )
+    counts = c[["pour", "contre"]].sum()
+    counts["comments"] = c.size()
+    counts["commenters"] = (
+        comments[["scope", "contribution_id", "user_id"]]
+        .drop_duplicates()
+        .groupby(["scope", "contribution_id"], sort=False)
+        .size()
+    )
+    both = v.join(counts, how="outer").fillna(0).astype("int64").reset_index()
+    lookup = frames["contributions"].set_index("id")["theme_slug"]
+    both["theme_slug"] = both["contribution_id"].map(lookup)
+    both["wilson"] = wilson_array(both["adopt"].to_numpy(), both["refuse"].to_numpy())
+    return both
+
+
+def forum_top(frames: dict[str, pd.DataFrame], regions: dict[str, str]) -> Levels:
+    levels = Levels()
+    for kind in LEVELS:
+        both = _per_contribution(frames, kind, regions)
+        voted = both[both["adopt"] + both["refuse"] > 0].assign(
+            votes=lambda d: d["adopt"] + d["refuse"]
+        )
+        adopted = (
+            voted.sort_values(
+                ["scope", "theme_slug", "wilson", "votes", "contribution_id"],
+                ascending=[True, True, False, False, True],
+            )
+            .groupby(["scope", "theme_slug"], sort=False)
+            .head(TOP_N)
+            .assign(ranking="adopted", people=lambda d: d["votes"])
+        )
+        debated = (
+            both[both["comments"] > 0]
+            .sort_values(
+                ["scope", "theme_slug", "comments", "contribution_id"],
+                ascending=[True, True, False, True],
+            )
+            .groupby(["scope", "theme_slug"], sort=False)
+            .head(TOP_N)
+            .assign(ranking="debated", people=lambda d: d["commenters"])
+        )
+        top = pd.concat([adopted, debated], ignore_index=True)
+        top["rank"] = top.groupby(["scope", "theme_slug", "ranking"], sort=False).cumcount() + 1
+        top["wilson"] = [
+            wilson_lower_bound(int(a), int(r))
+            for a, r in zip(top["adopt"], top["refuse"], strict=True)
+        ]
+        levels.add(kind, top)
+    return levels
+
+
+def _consensus_rows(per_audience: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """per_audience: scope, contribution_id, theme_slug, audience, adopt, refuse."""
+    df = per_audience.assign(votes=per_audience["adopt"] + per_audience["refuse"])
+    df["share"] = df["adopt"] / df["votes"].where(df["votes"] > 0)
+    enough = df[df["votes"] >= MIN_AUDIENCE_VOTES]
+    keys = ["scope", "contribution_id"]
+    stats = enough.groupby(keys, sort=False).agg(
+        audiences=("audience", "size"),
+        min_share=("share", "min"),
+        max_share=("share", "max"),
+    )
+    stats = stats[stats["audiences"] >= 2]
+    consensual = stats["min_share"] > 0.5
+    divisive = (stats["max_share"] > 0.5) & (stats["min_share"] < 0.5)
+    stats = stats.assign(label=np.where(consensual, "consensuelle", "clivante"))
+    stats = stats[consensual | divisive]
+    totals = df.groupby(keys, sort=False).agg(
+        votes=("votes", "sum"), theme_slug=("theme_slug", "first")
+    )
+    stats = stats.join(totals).reset_index()
+    stats["people"] = stats["votes"]
+    stats = (
+        stats.sort_values(
+            ["scope", "theme_slug", "label", "votes", "contribution_id"],
+            ascending=[True, True, True, False, True],
+        )
+        .groupby(["scope", "theme_slug", "label"], sort=False)
+        .head(CONSENSUS_TOP_N)
+    )
+    chosen = stats[keys]
+    matrix = df.merge(chosen, on=keys, how="inner")
+    matrix["people"] = matrix["votes"]
+    return stats, matrix
+
+
+def forum_consensus(
+    frames: dict[str, pd.DataFrame], regions: dict[str, str]
+) -> tuple[Levels, Levels]:
+    consensus, matrix = Levels(), Levels()
+    lookup = frames["contributions"].set_index("id")["theme_slug"]
+    for kind in LEVELS:
+        votes = _with_scope(frames["votes"], kind, regions)
+        per_audience = (
+            votes.assign(refuse=1 - votes["adopt"], audience=votes["audience"].astype(object))
+            .groupby(["scope", "contribution_id", "audience"], sort=False)[["adopt", "refuse"]]
+            .sum()
+            .reset_index()
+        )
+        per_audience["theme_slug"] = per_audience["contribution_id"].map(lookup)
+        stats, cells = _consensus_rows(per_audience)
+        consensus.add(kind, stats)
+        matrix.add(kind, cells)
+    return consensus, matrix
+
+
+# --- Questionnaire tables --------------------------------------------------------------------
+
+
+def _survey_keys(question: Any) -> list[str]:
+    if question.type == "scale":
+        return [str(i) for i in question.scale_points]
+    return [o.value for o in question.options]
+
+
+def survey_tables(
+    survey: SurveyData | None, regions: dict[str, str], weights: weighting.Weights | None
+) -> tuple[Levels, pd.DataFrame]:
+    distribution = Levels()
+    if survey is None:
+        return distribution, pd.DataFrame(columns=catalog.spec("survey_questions").column_names)
+    definition = survey.definition
+    questions = pd.DataFrame(
+        [
+            {
+                "question_key": q.code,
+                "label": q.text,
+                "kind": q.type,
+                "section": definition.section_of(q.code).code,
+            }
+            for q in definition.questions
+        ]
+    )
+    order = {q.code: i for i, q in enumerate(definition.questions)}
+    choice = {q.code for q in definition.questions if not q.is_free_text}
+    values = survey.values[survey.values["question_key"].isin(choice)]
+    bases = survey.bases[survey.bases["question_key"].isin(choice)]
+    option_order = {
+        (q.code, key): i for q in definition.questions for i, key in enumerate(_survey_keys(q))
+    }
+    for kind in LEVELS:
+        v = _with_scope(values, kind, regions)
+        b = _with_scope(bases, kind, regions)
+        rows = []
+        for by_audience in (True, False):
+            keys = ["scope", "question_key"] + (["audience"] if by_audience else [])
+            counts = v.groupby([*keys, "option_key"], sort=False)["count"].sum().reset_index()
+            base = b.groupby(keys, sort=False)["base"].sum().rename("base").reset_index()
+            frame = counts.merge(base, on=keys, how="left")
+            if not by_audience:
+                frame["audience"] = ALL
+            rows.append(frame)
+        frame = pd.concat(rows, ignore_index=True)
+        frame["share"] = frame["count"] / frame["base"]
+        frame["people"] = frame["count"]
+        frame["weighted_share"] = np.nan
+        frame["effective_n"] = np.nan
+        if weights is not None:
+            frame = _weighted(frame, v, b, weights)
+        frame["_q"] = frame["question_key"].map(order)
+        frame["_o"] = [
+            option_order.get(k, 10_000)
+            for k in zip(frame["question_key"], frame["option_key"], strict=True)
+        ]
+        frame = frame.sort_values(["scope", "_q", "_o", "option_key", "audience"]).drop(
+            columns=["_q", "_o"]
+        )
+        distribution.add(kind, frame)
+    return distribution, questions
+
+
+def _weighted(
+    frame: pd.DataFrame, v: pd.DataFrame, b: pd.DataFrame, weights: weighting.Weights
+) -> pd.DataFrame:
+    """Weighted share and Kish effective n of the all-audiences rows: every respondent of a cell
+    (audience × académie) carries that cell's weight."""
+    w = weights.cell_weights
+    vw = v.merge(w, on=["audience", "academie_code"], how="inner")
+    bw = b.merge(w, on=["audience", "academie_code"], how="inner")
+    num = (
+        vw.assign(wc=vw["count"] * vw["weight"])
+        .groupby(["scope", "question_key", "option_key"], sort=False)["wc"]
+        .sum()
+    )
+    den = (
+        bw.assign(wb=bw["base"] * bw["weight"], wb2=bw["base"] * bw["weight"] ** 2)
+        .groupby(["scope", "question_key"], sort=False)[["wb", "wb2"]]
+        .sum()
+    )
+    stats = (
+        num.rename("wc")
+        .reset_index()
+        .merge(den.reset_index(), on=["scope", "question_key"], how="left")
+    )
+    stats["weighted_share"] = stats["wc"] / stats["wb"]
+    stats["effective_n"] = stats["wb"] ** 2 / stats["wb2"]
+    stats["audience"] = ALL
+    out = frame.drop(columns=["weighted_share", "effective_n"]).merge(
+        stats[["scope", "question_key", "option_key", "audience", "weighted_share", "effective_n"]],
+        on=["scope", "question_key", "option_key", "audience"],
+        how="left",
+    )
+    return out
+
+
+# --- Retex -----------------------------------------------------------------------------------
+
+
+def _unpack(series: pd.Series) -> pd.Series:
+    return series.fillna("").astype(str).str.strip(",").str.split(",")
+
+
+def retex_tables(sources: Sources, regions: dict[str, str]) -> tuple[Levels, Levels]:
+    counts, recent = Levels(), Levels()
+    sheets = sources.sheets
+    for kind in LEVELS:
+        scoped = _with_scope(sheets, kind, regions)
+        parts = []
+        dims = {
+            "theme": scoped.assign(value_key=_unpack(scoped["themes"])).explode("value_key"),
+            "audience": scoped.assign(value_key=_unpack(scoped["audiences"])).explode("value_key"),
+            "school_level": scoped.assign(value_key=scoped["school_level"]),
+            "academie": scoped.assign(value_key=scoped["academie_code"]),
+        }
+        for dimension, frame in dims.items():
+            frame = frame[frame["value_key"].notna() & (frame["value_key"] != "")]
+            if frame.empty:
+                continue
+            grouped = frame.groupby(["scope", "value_key"], sort=False)
+            table = grouped["id"].nunique().rename("sheets").to_frame()
+            table["people"] = (
+                frame[["scope", "value_key", "user_id"]]
+                .drop_duplicates()
+                .groupby(["scope", "value_key"], sort=False)
+                .size()
+            )
+            parts.append(table.reset_index().assign(dimension=dimension))
+        if parts:
+            table = pd.concat(parts, ignore_index=True).sort_values(
+                ["scope", "dimension", "value_key"]
+            )
+            counts.add(kind, table)
+        latest = (
+            scoped.sort_values(["scope", "published_at", "id"], ascending=[True, False, False])
+            .groupby("scope", sort=False)
+            .head(RECENT_RETEX)
+        )
+        recent.add(
+            kind,
+            latest.assign(
+                sheet_id=latest["id"],
+                published_at=pd.to_datetime(latest["published_at"]).dt.strftime(
+                    "%Y-%m-%dT%H:%M:%S"
+                ),
+                themes=_unpack(latest["themes"]).str.join(","),
+            ),
+        )
+    return counts, recent
+
+
+# --- Topics ----------------------------------------------------------------------------------
+
+
+def _topics_module():
+    try:
+        from synthesis import topics
+    except ImportError:
+        return None
+    return topics if hasattr(topics, "extract") else None
+
+
+def read_texts(session: Session, scope: Scope, limit: int) -> dict[str, pd.DataFrame]:
+    """Up to ``limit`` texts per corpus of the scope's people (newest first), contact details
+    masked. Only visible content; open answers are never public quotes."""
+    dialect = session.get_bind().dialect.name
+    codes = list(scope.academie_codes)
+    where_acad = "" if scope.kind == "national" else " AND {a}.author_academie_code IN :codes"
+    queries = {
+        "contributions": (
+            "SELECT c.id, c.title || '. ' || c.body AS text FROM forum_contribution c "  # noqa: S608 - fixed fragments, values bound
+            f"WHERE {_visible('c', withdrawn=True)}{where_acad.format(a='c')} "
+            "ORDER BY c.id DESC LIMIT :limit",
+            "contribution",
+        ),
+        "comments": (
+            "SELECT m.id, m.body AS text FROM forum_comment m "  # noqa: S608 - fixed fragments, values bound
+            "JOIN forum_contribution c ON c.id = m.contribution_id "
+            f"WHERE {_visible('m')} AND {_visible('c', withdrawn=True)}{where_acad.format(a='m')} "
+            "ORDER BY m.id DESC LIMIT :limit",
+            "comment",
+        ),
+        "ideas": (
+            "SELECT i.id, i.title || '. ' || i.body AS text FROM territorial_idea i "  # noqa: S608 - fixed fragments, values bound
+            f"WHERE {_visible('i')}{where_acad.format(a='i')} ORDER BY i.id DESC LIMIT :limit",
+            "idea",
+        ),
+    }
+    out: dict[str, pd.DataFrame] = {}
+    from sqlalchemy import bindparam
+
+    for corpus, (sql, ref) in queries.items():
+        statement = text(sql)
+        params: dict[str, Any] = {"false": False, "limit": limit}
+        if scope.kind != "national":
+            statement = statement.bindparams(bindparam("codes", expanding=True))
+            params["codes"] = codes
+        rows = session.execute(statement, params).all()
+        df = pd.DataFrame(rows, columns=["id", "text"])
+        df["ref"] = [f"{ref}:{i}" for i in df["id"]]
+        df["text"] = df["text"].map(mask_personal_data)
+        df["public"] = True
+        out[corpus] = df
+    out["open_answers"] = _open_answers(session, scope, limit, dialect)
+    return out
+
+
+def _open_answers(session: Session, scope: Scope, limit: int, dialect: str) -> pd.DataFrame:
+    from surveys.models import SurveyResponse
+
+    questionnaire = current_questionnaire(session)
+    if questionnaire is None:
+        return pd.DataFrame(columns=["id", "ref", "text", "public"])
+    codes = [q.code for q in questionnaire.definition.questions if q.is_free_text]
+    query = (
+        select(SurveyResponse.id, SurveyResponse.answers)
+        .where(SurveyResponse.questionnaire_id == questionnaire.id)
+        .order_by(SurveyResponse.id.desc())
+        .limit(limit)
+    )
+    if scope.kind != "national":
+        query = query.where(SurveyResponse.author_academie_code.in_(scope.academie_codes))
+    rows = []
+    for response_id, answers in session.execute(query):
+        for code in codes:
+            value = (answers or {}).get(code)
+            if isinstance(value, str) and value.strip():
+                rows.append(
+                    {
+                        "id": response_id,
+                        "ref": f"response:{response_id}:{code}",
+                        "text": mask_personal_data(value),
+                        "public": False,
+                    }
+                )
+    return pd.DataFrame(rows, columns=["id", "ref", "text", "public"])
+
+
+def topics_table(session: Session, scope: Scope, sample: int) -> pd.DataFrame | None:
+    module = _topics_module()
+    if module is None:
+        return None
+    columns = catalog.spec("topics").column_names
+    parts = []
+    for corpus, texts in read_texts(session, scope, sample).items():
+        if len(texts) < TOPIC_MIN_TEXTS:
+            continue
+        found = module.extract(texts[["id", "ref", "text", "public"]], None)
+        if found is None or found.empty:
+            continue
+        found = found.assign(corpus=corpus)
+        for column in columns:
+            if column not in found.columns:
+                found[column] = None
+        parts.append(found[columns])
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)
+
+
+# --- Compiling -------------------------------------------------------------------------------
+
+
+@dataclass
+class Compiled:
+    """Every table of every level, ready to be split by scope."""
+
+    levels: dict[str, Levels]
+    questions: pd.DataFrame
+    meta: dict[str, Any]
+    survey_territory: Levels | None = None
+
+
+def compile_levels(
+    sources: Sources, reference: ReferencePopulation | None = None, progress: Progress | None = None
+) -> Compiled:
+    regions = _region_map()
+    step = progress or (lambda _label, _n=1: None)
+    levels: dict[str, Levels] = {}
+    levels.update(participation(sources, regions))
+    step("participation", 1)
+    frames = _forum_frames(sources)
+    levels["forum_themes"] = forum_themes(frames, regions)
+    levels["forum_top"] = forum_top(frames, regions)
+    levels["forum_consensus"], levels["forum_consensus_matrix"] = forum_consensus(frames, regions)
+    step("forums", 1)
+    meta: dict[str, Any] = {}
+    weights = None
+    if reference is not None and sources.survey is not None:
+        weights = weighting.weights_for(reference, sources.survey.respondents)
+        meta["weighting"] = weights.describe()
+    levels["survey_distribution"], questions = survey_tables(sources.survey, regions, weights)
+    step("questionnaire", 1)
+    levels["retex"], levels["retex_recent"] = retex_tables(sources, regions)
+    step("retex", 1)
+    territory = None
+    rows = levels["survey_distribution"].frames.get("academie")
+    if rows is not None and not rows.empty:
+        territory = Levels({"academie": rows[rows["audience"] == ALL]})
+    return Compiled(levels, questions, meta, territory)
+
+
+def scope_tables(compiled: Compiled, scope: Scope) -> dict[str, pd.DataFrame]:
+    tables: dict[str, pd.DataFrame] = {}
+    for name, levels in compiled.levels.items():
+        columns = catalog.spec(name).column_names
+        if name == "participation_territory":
+            tables[name] = _academie_rows(name, levels, scope, columns)
+        else:
+            tables[name] = _order(name, levels.for_scope(scope, columns))
+    # The split by académie of national and région scopes: the académies' all-audience rows.
+    territory_columns = catalog.spec("survey_territory").column_names
+    if scope.kind == "academie" or compiled.survey_territory is None:
+        tables["survey_territory"] = pd.DataFrame(columns=territory_columns)
+    else:
+        tables["survey_territory"] = _academie_rows(
+            "survey_territory", compiled.survey_territory, scope, territory_columns
+        )
+    tables["survey_questions"] = compiled.questions.copy()
+    return tables
+
+
+def _academie_rows(name: str, levels: Levels, scope: Scope, columns: list[str]) -> pd.DataFrame:
+    split = levels.split("academie")
+    parts = [split[code] for code in scope.academie_codes if code in split]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    part = pd.concat(parts, ignore_index=True)
+    part = part.assign(academie_code=part["scope"])
+    return _order(name, part[columns])
+
+
+_ORDER = {
+    "participation": ["indicator", "audience"],
+    "participation_territory": ["academie_code", "indicator", "audience"],
+    "participation_daily": ["day", "indicator", "audience"],
+    "forum_themes": ["theme_slug", "subtheme_slug", "indicator", "audience"],
+    "forum_top": ["theme_slug", "ranking", "rank"],
+    "forum_consensus": ["theme_slug", "label", "votes", "contribution_id"],
+    "forum_consensus_matrix": ["contribution_id", "audience"],
+    "survey_territory": ["question_key", "option_key", "academie_code"],
+    "retex": ["dimension", "value_key"],
+}
+
+
+def _order(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    keys = _ORDER.get(name)
+    if not keys or df.empty:
+        return df
+    ascending = [k != "votes" for k in keys]
+    return df.sort_values(keys, ascending=ascending, kind="stable").reset_index(drop=True)
+
+
+def _titles(session: Session, compiled: Compiled) -> None:
+    """Contribution titles of the ranked rows, fetched once for every scope."""
+    ids: set[int] = set()
+    for name in ("forum_top", "forum_consensus"):
+        for df in compiled.levels[name].frames.values():
+            ids.update(int(i) for i in df["contribution_id"])
+    titles: dict[int, str] = {}
+    from forums.models import Contribution
+
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 1000):
+        chunk = ordered[start : start + 1000]
+        titles.update(
+            session.execute(
+                select(Contribution.id, Contribution.title).where(Contribution.id.in_(chunk))
+            ).all()
+        )
+    for name in ("forum_top", "forum_consensus"):
+        for df in compiled.levels[name].frames.values():
+            df["title"] = df["contribution_id"].map(titles)
+
+
+def _peak_memory_mb() -> float:
+    # Linux reports ru_maxrss in kilobytes.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _sample_size() -> int:
+    if has_app_context():
+        return int(current_app.config.get("SYNTHESIS_TOPIC_SAMPLE", TOPIC_SAMPLE))
+    return TOPIC_SAMPLE
+
+
+def active_reference(session: Session) -> ReferencePopulation | None:
+    return session.scalar(
+        select(ReferencePopulation)
+        .where(ReferencePopulation.active.is_(True))
+        .order_by(ReferencePopulation.id.desc())
+        .limit(1)
+    )
+
+
+def compile_all(
+    session: Session,
+    *,
+    scopes: Iterable[Scope] | None = None,
+    progress: Progress | None = None,
+    reference: ReferencePopulation | None = None,
+    trigger: str = "cli",
+    user_id: int | None = None,
+    use_active_reference: bool = True,
+    topics: bool = True,
+) -> Compilation:
+    """Compile every scope (national, 18 régions, 30 académies unless ``scopes`` narrows it)
+    into one new compilation, stored and marked done. Never commits: the caller does."""
+    started = time.perf_counter()
+    scopes = list(scopes) if scopes is not None else catalog.all_scopes()
+    if reference is None and use_active_reference:
+        reference = active_reference(session)
+    compilation = store.start(session, trigger=trigger, user_id=user_id)
+    compilation.reference_id = reference.id if reference is not None else None
+    sources = read_sources(session)
+    step = progress or (lambda _label, _n=1: None)
+    step("lecture", 1)
+    compiled = compile_levels(sources, reference, step)
+    _titles(session, compiled)
+    sample = _sample_size()
+    for scope in scopes:
+        tables = scope_tables(compiled, scope)
+        found = topics_table(session, scope, sample) if topics else None
+        if found is not None:
+            tables["topics"] = found
+        store.save(session, compilation, scope, tables, compiled.meta)
+        step(f"{scope.kind} {scope.code}".strip(), 1)
+    compilation.status = "done"
+    compilation.finished_at = utcnow()
+    compilation.duration_ms = int((time.perf_counter() - started) * 1000)
+    compilation.peak_memory_mb = round(_peak_memory_mb(), 1)
+    session.flush()
+    return compilation
+
+
+def compile_scope(
+    session: Session,
+    kind: str,
+    code: str = "",
+    *,
+    reference: ReferencePopulation | None = None,
+    topics: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """One scope's raw tables, without storing anything (tests, previews)."""
+    scope = catalog.resolve_scope(kind, code)
+    compiled = compile_levels(read_sources(session), reference)
+    _titles(session, compiled)
+    tables = scope_tables(compiled, scope)
+    found = topics_table(session, scope, _sample_size()) if topics else None
+    if found is not None:
+        tables["topics"] = found
+    return tables
+
+
+def steps_for(scopes: list[Scope]) -> int:
+    """Progress steps of one compile_all: reading, four table families, then each scope."""
+    return 5 + len(scopes)
+
+
+AUDIENCES = tuple(a.value for a in Audience)

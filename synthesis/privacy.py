@@ -1,0 +1,90 @@
+"""Suppression of small figures on the way out to the public.
+
+A row built from fewer than ``THRESHOLD`` people has its figures blanked. Blanking one part of a
+group is not enough when the group's total is shown: the hidden part would be the total minus the
+shown parts. So inside each group declared in ``catalog`` a lone suppressed part takes the
+next-smallest part with it, and the process repeats until nothing changes (a second suppression
+in one group can make a lone one appear in another).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from synthesis import catalog
+
+THRESHOLD = 10
+
+
+def primary(df: pd.DataFrame) -> pd.Series:
+    people = pd.to_numeric(df["people"], errors="coerce")
+    return (people < THRESHOLD).fillna(False).astype(bool)
+
+
+def _complementary(df: pd.DataFrame, suppressed: pd.Series, group: catalog.Group) -> bool:
+    """One pass over one group definition; True when a part was added."""
+    if group.part not in df.columns or any(k not in df.columns for k in group.keys):
+        return False
+    changed = False
+    people = pd.to_numeric(df["people"], errors="coerce").fillna(0)
+    part = df[group.part].astype(str)
+    is_total = part == group.total if group.total is not None else pd.Series(False, df.index)
+    is_part = part.isin(group.members) if group.members is not None else ~is_total
+    if group.keys:
+        blocks = df[list(group.keys)].astype(str).groupby(list(group.keys), sort=False).indices
+        groups = [df.index[positions] for positions in blocks.values()]
+    else:
+        groups = [df.index]
+    for rows in groups:
+        parts = [i for i in rows if is_part.at[i]]
+        if len(parts) < 2:
+            continue
+        hidden = [i for i in parts if suppressed.at[i]]
+        if len(hidden) != 1:
+            continue
+        if group.total is not None:
+            totals = [i for i in rows if is_total.at[i]]
+            # Without a shown total the parts cannot be differenced.
+            if not totals or all(suppressed.at[i] for i in totals):
+                continue
+        shown = sorted((i for i in parts if not suppressed.at[i]), key=lambda i: (people.at[i], i))
+        suppressed.at[shown[0]] = True
+        changed = True
+    return changed
+
+
+def suppression_mask(name: str, df: pd.DataFrame) -> pd.Series:
+    spec = catalog.spec(name)
+    if not spec.has_people or df.empty or "people" not in df.columns:
+        return pd.Series(False, index=df.index)
+    suppressed = primary(df).copy()
+    for _round in range(100):
+        changed = False
+        for group in spec.groups:
+            changed |= _complementary(df, suppressed, group)
+        if not changed:
+            break
+    return suppressed
+
+
+def suppress(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """The public form of a table: a ``suppressed`` column, figures None where it is True."""
+    spec = catalog.spec(name)
+    out = df.reset_index(drop=True).copy()
+    mask = suppression_mask(name, out)
+    out = out.astype({c: "object" for c in spec.figure_columns if c in out.columns})
+    for column in spec.figure_columns:
+        if column in out.columns:
+            out.loc[mask, column] = None
+    if name == "topics":
+        # Open answers are never quoted in public; suppressed topics lose their quotes too.
+        quotes = [c for c in out.columns if c.startswith("quote_")]
+        hide = mask | (out.get("corpus", pd.Series(dtype=object)) == "open_answers")
+        if quotes:
+            out = out.astype(dict.fromkeys(quotes, "object"))
+            out.loc[hide, quotes] = None
+        if "keywords" in out.columns:
+            out = out.astype({"keywords": "object"})
+            out.loc[mask, "keywords"] = None
+    out["suppressed"] = mask.to_numpy()
+    return out
