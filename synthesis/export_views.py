@@ -137,7 +137,10 @@ def export_page(kind: str, ident: str):
         }
         for name in files.tables
     ]
-    back = "synthesis.index" if scope.kind == "national" else None
+    if scope.kind == "national":
+        back = ("synthesis.index", {})
+    else:
+        back = ("synthesis.territory", {"kind": scope.kind, "slug": scope.slug})
     return render_template(
         "synthesis/exports.html",
         scope=scope,
@@ -148,7 +151,7 @@ def export_page(kind: str, ident: str):
         zip_size=exports.human_size(files.zip_size),
         detailed_allowed=detailed_allowed,
         other_variant_url=export_url("export_page", scope, **({"detail": "1"} if public else {})),
-        back_url=url_for(back) if back and back in current_app.view_functions else None,
+        back_url=url_for(back[0], **back[1]) if back[0] in current_app.view_functions else None,
         threshold=exports.SUPPRESSION_THRESHOLD,
         suppressed_text=exports.SUPPRESSED_TEXT,
         licence=exports.LICENCE,

@@ -87,7 +87,7 @@ def test_table_is_the_suppressed_one_whoever_asks(client, session, compiled, rol
         if role == "analyst":
             RoleGrantFactory(user=user, role="analyst", scope_kind="national", scope_code="")
         client.login(user.email)
-    response = client.get("/api/v1/syntheses/national/participation")
+    response = client.get("/api/v1/syntheses/national/participation?detail=1")
     assert response.status_code == 200
     doc = response.get_json()
     assert doc["table"] == "participation"

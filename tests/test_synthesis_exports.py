@@ -584,6 +584,10 @@ def test_downloads_page_lists_tables_formats_and_sizes(client, session, compiled
     assert re.search(r"ZIP – \d+(,\d)? Ko", page)
     assert "Participation par public" in page
     assert "detail=1" not in page
+    assert 'href="/syntheses/"' in page
+    poitiers = fetch(client, "/syntheses/export/academie/poitiers/").get_data(as_text=True)
+    assert "/syntheses/export/academie/poitiers/participation.parquet" in poitiers
+    assert 'href="/syntheses/poitiers/"' in poitiers
     client.login(analyst.email)
     page = fetch(client, "/syntheses/export/national/").get_data(as_text=True)
     assert "/syntheses/export/national/?detail=1" in page
