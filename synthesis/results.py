@@ -1,0 +1,916 @@
+"""Results space logic: drafting a scope's synthesis, proposals and their sources, publication of
+frozen versions, and the display form of the figures they carry.
+
+Functions take the session and never commit; the view commits once. Every refusal is a
+:class:`ResultsError` carrying a French message and its HTTP status, raised before anything is
+written or inside the view's single transaction, so a refused publication publishes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from consult.db import utcnow
+from consult.models import AUDIENCE_PLURALS, Audience, AuditEvent, Role, User
+from consult.territories import academie_label, catalog
+from consult.text import find_personal_data
+from synthesis import catalog as tables
+from synthesis.results_models import (
+    DRAFT,
+    LABEL_MAX,
+    PROPOSAL_TEXT_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    SourceKind,
+    SynthesisProposal,
+    SynthesisPublication,
+    SynthesisSource,
+)
+
+# Tables a composer may put in a synthesis, in catalogue order. The question labels are not a
+# figure: they come along automatically with the questionnaire tables.
+FIGURES: tuple[str, ...] = tuple(n for n in tables.TABLE_NAMES if n != "survey_questions")
+SURVEY_FIGURES = {"survey_distribution", "survey_territory"}
+# Rows shown per figure on the page and in the PDF; the whole table is in its CSV download.
+DISPLAY_ROWS = 200
+SUPPRESSED = "< 10"
+
+
+class ResultsError(Exception):
+    """A refusal the view shows in French with the given HTTP status."""
+
+    def __init__(self, message: str, status: int = 422, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.field = field
+
+
+# --- Scopes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScopeInfo:
+    kind: str
+    code: str
+
+    @property
+    def key(self) -> str:
+        """The scope in composer URLs: ``nationale``, ``academie-13``, ``region-75``."""
+        return "nationale" if self.kind == "national" else f"{self.kind}-{self.code}"
+
+    @property
+    def name(self) -> str:
+        cat = catalog()
+        if self.kind == "region":
+            return _("Région académique %(name)s", name=cat.regions[self.code].name)
+        if self.kind == "academie":
+            return academie_label(cat.academies[self.code].name)
+        return _("France entière")
+
+    @property
+    def title(self) -> str:
+        if self.kind == "national":
+            return _("Synthèse nationale")
+        return _("Synthèse : %(territory)s", territory=self.name)
+
+    @property
+    def slug(self) -> str:
+        cat = catalog()
+        if self.kind == "region":
+            return cat.regions[self.code].slug
+        if self.kind == "academie":
+            return cat.academies[self.code].slug
+        return ""
+
+    @property
+    def synthesis_path(self) -> str:
+        """The compiled figures of this scope on /syntheses/ (pages helper's URLs)."""
+        if self.kind == "region":
+            return f"/syntheses/region/{self.slug}/"
+        if self.kind == "academie":
+            return f"/syntheses/{self.slug}/"
+        return "/syntheses/"
+
+    def academie_codes(self) -> set[str]:
+        cat = catalog()
+        if self.kind == "region":
+            return set(cat.regions[self.code].academie_codes)
+        if self.kind == "academie":
+            return {self.code}
+        return set(cat.academies)
+
+
+def scope(kind: str, code: str = "") -> ScopeInfo:
+    """A known scope or ResultsError 404 (unknown territory)."""
+    try:
+        found = tables.resolve_scope(kind, code or "")
+    except tables.UnknownScope:
+        raise ResultsError(_("Territoire inconnu."), 404) from None
+    return ScopeInfo(found.kind, found.code)
+
+
+def scope_from_key(key: str) -> ScopeInfo:
+    if key == "nationale":
+        return scope("national", "")
+    kind, _sep, code = key.partition("-")
+    if kind not in ("region", "academie") or not code:
+        raise ResultsError(_("Territoire inconnu."), 404)
+    return scope(kind, code)
+
+
+def scope_from_slug(kind: str, slug: str) -> ScopeInfo:
+    cat = catalog()
+    if kind == "national":
+        return ScopeInfo("national", "")
+    found = cat.region_by_slug(slug) if kind == "region" else cat.academie_by_slug(slug)
+    if found is None:
+        raise ResultsError(_("Territoire inconnu."), 404)
+    return ScopeInfo(kind, found.code)
+
+
+def all_scopes() -> list[ScopeInfo]:
+    return [ScopeInfo(s.kind, s.code) for s in tables.all_scopes()]
+
+
+def composable_scopes(user: User | None) -> list[ScopeInfo]:
+    from synthesis.permissions import may_compose
+
+    return [s for s in all_scopes() if may_compose(user, s.kind, s.code)]
+
+
+def publisher_label(publication: SynthesisPublication) -> str:
+    """The publisher by role and territory, never by name (see the model)."""
+    if publication.scope_kind == "national" or publication.publisher_role != Role.COORDINATOR:
+        if publication.publisher_role == Role.ADMIN:
+            return _("Administration de la plateforme")
+        return _("Analyste")
+    info = ScopeInfo(publication.scope_kind, publication.scope_code)
+    if info.kind == "region":
+        return _(
+            "Coordination de la région académique %(name)s", name=catalog().regions[info.code].name
+        )
+    return _("Coordination académique : %(name)s", name=info.name)
+
+
+# --- Reading ----------------------------------------------------------------------------------
+
+
+def _versions_query(kind: str, code: str):
+    return select(SynthesisPublication).where(
+        SynthesisPublication.scope_kind == kind, SynthesisPublication.scope_code == code
+    )
+
+
+def draft_of(session: Session, info: ScopeInfo) -> SynthesisPublication | None:
+    return session.scalar(
+        _versions_query(info.kind, info.code).where(SynthesisPublication.version == DRAFT)
+    )
+
+
+def versions(session: Session, info: ScopeInfo) -> list[SynthesisPublication]:
+    """Published versions, newest first."""
+    return list(
+        session.scalars(
+            _versions_query(info.kind, info.code)
+            .where(SynthesisPublication.version > DRAFT)
+            .order_by(SynthesisPublication.version.desc())
+        )
+    )
+
+
+def latest(session: Session, info: ScopeInfo) -> SynthesisPublication | None:
+    return session.scalar(
+        _versions_query(info.kind, info.code)
+        .where(SynthesisPublication.version > DRAFT)
+        .order_by(SynthesisPublication.version.desc())
+        .limit(1)
+    )
+
+
+def published(session: Session, info: ScopeInfo, version: int) -> SynthesisPublication | None:
+    if version <= DRAFT:
+        return None
+    return session.scalar(
+        _versions_query(info.kind, info.code).where(SynthesisPublication.version == version)
+    )
+
+
+def latest_by_scope(session: Session) -> dict[tuple[str, str], SynthesisPublication]:
+    """The newest published version of every scope, in one query."""
+    newest = (
+        select(
+            SynthesisPublication.scope_kind,
+            SynthesisPublication.scope_code,
+            func.max(SynthesisPublication.version).label("version"),
+        )
+        .where(SynthesisPublication.version > DRAFT)
+        .group_by(SynthesisPublication.scope_kind, SynthesisPublication.scope_code)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(SynthesisPublication).join(
+            newest,
+            (SynthesisPublication.scope_kind == newest.c.scope_kind)
+            & (SynthesisPublication.scope_code == newest.c.scope_code)
+            & (SynthesisPublication.version == newest.c.version),
+        )
+    )
+    return {(p.scope_kind, p.scope_code): p for p in rows}
+
+
+def version_counts(session: Session) -> dict[tuple[str, str], int]:
+    rows = session.execute(
+        select(
+            SynthesisPublication.scope_kind,
+            SynthesisPublication.scope_code,
+            func.count(),
+        )
+        .where(SynthesisPublication.version > DRAFT)
+        .group_by(SynthesisPublication.scope_kind, SynthesisPublication.scope_code)
+    )
+    return {(k, c): n for k, c, n in rows}
+
+
+def themes(session: Session) -> list[tuple[str, str]]:
+    """(slug, title) of the forum themes, in their order."""
+    from forums.models import Theme
+
+    return [(t.slug, t.title) for t in session.scalars(select(Theme).order_by(Theme.position))]
+
+
+# --- Drafting ---------------------------------------------------------------------------------
+
+
+def _copy_proposals(source: SynthesisPublication, target: SynthesisPublication) -> None:
+    for proposal in source.proposals:
+        copy = SynthesisProposal(
+            theme_slug=proposal.theme_slug,
+            theme_title=proposal.theme_title,
+            position=proposal.position,
+            title=proposal.title,
+            text=proposal.text,
+        )
+        for src in proposal.sources:
+            copy.sources.append(
+                SynthesisSource(
+                    kind=src.kind,
+                    target_id=src.target_id,
+                    question_key=src.question_key,
+                    option_key=src.option_key,
+                    label=src.label,
+                    url=src.url,
+                    finding=src.finding,
+                )
+            )
+        target.proposals.append(copy)
+
+
+def start_draft(session: Session, info: ScopeInfo, user: User) -> SynthesisPublication:
+    """The scope's working draft; a new one starts from the latest published version."""
+    draft = draft_of(session, info)
+    if draft is not None:
+        return draft
+    base = latest(session, info)
+    draft = SynthesisPublication(
+        scope_kind=info.kind,
+        scope_code=info.code,
+        version=DRAFT,
+        title=base.title if base else info.title,
+        introduction=base.introduction if base else "",
+        conclusion=base.conclusion if base else "",
+        figure_names=list(base.figure_names) if base else [],
+        figures={},
+        updated_by_id=user.id,
+    )
+    if base is not None:
+        _copy_proposals(base, draft)
+    session.add(draft)
+    session.flush()
+    return draft
+
+
+def _touch(draft: SynthesisPublication, user: User) -> None:
+    draft.updated_at = utcnow()
+    draft.updated_by_id = user.id
+
+
+def _check_text(value: str, field: str, limit: int, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ResultsError(_("Ce champ est obligatoire."), 422, field)
+    if len(value) > limit:
+        raise ResultsError(
+            _("%(n)d caractères au plus.", n=limit),
+            422,
+            field,
+        )
+    if find_personal_data(value):
+        raise ResultsError(
+            _(
+                "Une synthèse publique ne contient ni adresse électronique ni numéro de "
+                "téléphone : retirez-les du texte."
+            ),
+            422,
+            field,
+        )
+    return value
+
+
+def save_text(
+    session: Session,
+    draft: SynthesisPublication,
+    user: User,
+    *,
+    title: str,
+    introduction: str,
+    conclusion: str,
+    figure_names: list[str],
+) -> None:
+    unknown = [n for n in figure_names if n not in FIGURES]
+    if unknown:
+        raise ResultsError(_("Tableau inconnu."), 422, "figures")
+    draft.title = _check_text(title, "title", TITLE_MAX, required=True)
+    draft.introduction = _check_text(introduction, "introduction", TEXT_MAX)
+    draft.conclusion = _check_text(conclusion, "conclusion", TEXT_MAX)
+    draft.figure_names = [n for n in FIGURES if n in set(figure_names)]
+    _touch(draft, user)
+    session.flush()
+
+
+def _theme_title(session: Session, slug: str) -> str:
+    for theme_slug, title in themes(session):
+        if theme_slug == slug:
+            return title
+    raise ResultsError(_("Thème inconnu."), 422, "theme")
+
+
+def add_proposal(
+    session: Session,
+    draft: SynthesisPublication,
+    user: User,
+    *,
+    theme: str,
+    title: str,
+    text: str,
+    position: int | None,
+) -> SynthesisProposal:
+    proposal = SynthesisProposal(theme_slug=theme, theme_title=_theme_title(session, theme))
+    _fill_proposal(proposal, title, text, position, len(draft.proposals) + 1)
+    draft.proposals.append(proposal)
+    _touch(draft, user)
+    session.flush()
+    return proposal
+
+
+def update_proposal(
+    session: Session,
+    proposal: SynthesisProposal,
+    user: User,
+    *,
+    theme: str,
+    title: str,
+    text: str,
+    position: int | None,
+) -> None:
+    _editable(proposal.publication)
+    proposal.theme_title = _theme_title(session, theme)
+    proposal.theme_slug = theme
+    _fill_proposal(proposal, title, text, position, proposal.position)
+    _touch(proposal.publication, user)
+    session.flush()
+
+
+def _fill_proposal(
+    proposal: SynthesisProposal, title: str, text: str, position: int | None, default: int
+) -> None:
+    proposal.title = _check_text(title, "title", TITLE_MAX, required=True)
+    proposal.text = _check_text(text, "text", PROPOSAL_TEXT_MAX, required=True)
+    proposal.position = position if position is not None else default
+
+
+def delete_proposal(session: Session, proposal: SynthesisProposal, user: User) -> None:
+    draft = _editable(proposal.publication)
+    draft.proposals.remove(proposal)
+    _touch(draft, user)
+    session.flush()
+
+
+def _editable(publication: SynthesisPublication) -> SynthesisPublication:
+    # Views only reach draft rows; this guards published versions against any other caller.
+    if not publication.is_draft:
+        raise ResultsError(_("Une version publiée ne se modifie pas."), 409)
+    return publication
+
+
+# --- Sources ----------------------------------------------------------------------------------
+
+REF_RE = re.compile(
+    r"^(contribution|idee|idée|idea|retex|question)\s*[:#]\s*([A-Za-z0-9_\-]+)(?::([A-Za-z0-9_\-]+))?$",
+    re.IGNORECASE,
+)
+PATHS = (
+    (re.compile(r"^/forums/contributions/(\d+)/?$"), SourceKind.CONTRIBUTION),
+    (re.compile(r"^/territoires/idees/(\d+)/?$"), SourceKind.IDEA),
+    (re.compile(r"^/retex/(\d+)(?:/versions(?:/\d+)?)?/?$"), SourceKind.RETEX),
+)
+QUESTION_FRAGMENT_RE = re.compile(r"^question-([A-Za-z0-9_\-]+)$")
+KIND_ALIASES = {"idée": "idee", "idea": "idee"}
+
+
+@dataclass
+class SourceSpec:
+    kind: SourceKind
+    target_id: int | None
+    question_key: str | None
+    option_key: str | None
+    label: str
+    url: str
+
+
+def parse_reference(raw: str, host: str | None = None) -> tuple[SourceKind, str, str | None]:
+    """« contribution:123 », « idee:45 », « retex:7 », « question:C01[:option] » or a page URL
+    of this site → (kind, key, option)."""
+    value = (raw or "").strip()
+    unknown = ResultsError(
+        _(
+            "Source non reconnue : collez l'adresse d'une contribution, d'une idée ou d'une "
+            "fiche Retex, ou écrivez « contribution:123 », « idee:45 », « retex:7 » ou "
+            "« question:C01 »."
+        ),
+        422,
+        "reference",
+    )
+    if not value or len(value) > 300:
+        raise unknown
+    match = REF_RE.match(value)
+    if match:
+        kind = KIND_ALIASES.get(match.group(1).lower(), match.group(1).lower())
+        if kind != SourceKind.QUESTION and (match.group(3) or not match.group(2).isdigit()):
+            raise unknown
+        return SourceKind(kind), match.group(2), match.group(3)
+    parts = urlsplit(value)
+    if parts.scheme not in ("", "http", "https") or (parts.netloc and parts.netloc != host):
+        raise unknown
+    for pattern, kind in PATHS:
+        found = pattern.match(parts.path)
+        if found:
+            return kind, found.group(1), None
+    fragment = QUESTION_FRAGMENT_RE.match(parts.fragment or "")
+    if parts.path.startswith("/syntheses/") and fragment:
+        return SourceKind.QUESTION, fragment.group(1), None
+    raise unknown
+
+
+def _gone(what: str) -> ResultsError:
+    return ResultsError(what, 422, "reference")
+
+
+def _territory_check(info: ScopeInfo, academie_code: str | None, what: str) -> None:
+    if info.kind == "national":
+        return
+    if academie_code not in info.academie_codes():
+        raise _gone(
+            _(
+                "%(what)s n'appartient pas au territoire de cette synthèse : une synthèse "
+                "territoriale ne cite que les idées et fiches Retex de son territoire.",
+                what=what,
+            )
+        )
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1] + "…"
+
+
+def resolve_source(
+    session: Session, info: ScopeInfo, kind: SourceKind, key: str, option: str | None
+) -> SourceSpec:
+    """Check that the item exists, is public and may be cited by this scope's synthesis.
+
+    Territorial syntheses may cite any forum contribution (the forums are national) and any
+    questionnaire question, but only the ideas and Retex sheets of their own territory.
+    """
+    if kind is SourceKind.CONTRIBUTION:
+        from forums.models import Contribution
+
+        item = session.get(Contribution, int(key))
+        if item is None or not item.is_visible or item.is_withdrawn:
+            raise _gone(_("La contribution n°%(id)s n'existe pas ou n'est pas publique.", id=key))
+        return SourceSpec(
+            kind, item.id, None, None, _short(item.title), f"/forums/contributions/{item.id}"
+        )
+    if kind is SourceKind.IDEA:
+        from consult.territorial.models import Idea
+
+        item = session.get(Idea, int(key))
+        if item is None or not item.is_visible:
+            raise _gone(_("L'idée n°%(id)s n'existe pas ou n'est pas publique.", id=key))
+        what = _("L'idée n°%(id)s", id=key)
+        _territory_check(info, item.academie_code, what)
+        return SourceSpec(
+            kind, item.id, None, None, _short(item.title), f"/territoires/idees/{item.id}"
+        )
+    if kind is SourceKind.RETEX:
+        from retex.models import RetexRevision, RetexSheet
+
+        sheet = session.get(RetexSheet, int(key))
+        if sheet is None or not sheet.is_public:
+            raise _gone(_("La fiche Retex n°%(id)s n'existe pas ou n'est pas publiée.", id=key))
+        revision = session.scalar(
+            select(RetexRevision).where(
+                RetexRevision.sheet_id == sheet.id,
+                RetexRevision.version == sheet.published_version,
+            )
+        )
+        what = _("La fiche Retex n°%(id)s", id=key)
+        if info.kind == "region":
+            if revision.region_code != info.code:
+                _territory_check(info, None, what)
+        else:
+            _territory_check(info, revision.academie_code, what)
+        return SourceSpec(kind, sheet.id, None, None, _short(revision.title), f"/retex/{sheet.id}")
+    return _question_source(session, info, key, option)
+
+
+def _question_source(session: Session, info: ScopeInfo, key: str, option: str | None) -> SourceSpec:
+    from surveys.services import current_questionnaire
+
+    questionnaire = current_questionnaire(session)
+    definition = questionnaire.definition if questionnaire is not None else None
+    if definition is None or not definition.has_question(key):
+        raise _gone(_("La question %(key)s n'existe pas dans le questionnaire.", key=key))
+    question = definition.question(key)
+    label = f"{question.code} — {question.text}"
+    if option is not None:
+        if option not in question.option_values:
+            raise _gone(
+                _(
+                    "La réponse « %(option)s » n'existe pas pour la question %(key)s.",
+                    option=option,
+                    key=key,
+                )
+            )
+        label += f" : « {question.option_label(option)} »"
+    return SourceSpec(
+        SourceKind.QUESTION,
+        None,
+        question.code,
+        option,
+        _short(label),
+        f"{info.synthesis_path}#question-{question.code}",
+    )
+
+
+def add_source(
+    session: Session,
+    proposal: SynthesisProposal,
+    user: User,
+    raw: str,
+    host: str | None = None,
+) -> SynthesisSource:
+    draft = _editable(proposal.publication)
+    info = ScopeInfo(draft.scope_kind, draft.scope_code)
+    kind, key, option = parse_reference(raw, host)
+    spec = resolve_source(session, info, kind, key, option)
+    for existing in proposal.sources:
+        if (existing.kind, existing.target_id, existing.question_key, existing.option_key) == (
+            spec.kind.value,
+            spec.target_id,
+            spec.question_key,
+            spec.option_key,
+        ):
+            raise ResultsError(
+                _("Cette source est déjà citée par la proposition."), 422, "reference"
+            )
+    source = SynthesisSource(
+        kind=spec.kind.value,
+        target_id=spec.target_id,
+        question_key=spec.question_key,
+        option_key=spec.option_key,
+        label=spec.label,
+        url=spec.url,
+        finding="",
+    )
+    proposal.sources.append(source)
+    _touch(draft, user)
+    session.flush()
+    return source
+
+
+def remove_source(session: Session, source: SynthesisSource, user: User) -> None:
+    proposal = source.proposal
+    draft = _editable(proposal.publication)
+    proposal.sources.remove(source)
+    _touch(draft, user)
+    session.flush()
+
+
+# --- Publication ------------------------------------------------------------------------------
+
+
+def _finding(distribution: Any, key: str, option: str | None) -> str:
+    """The national or territorial figure of a questionnaire finding, as published."""
+    if distribution is None or distribution.empty or option is None:
+        return ""
+    rows = distribution[
+        (distribution["question_key"].astype(str) == key)
+        & (distribution["option_key"].astype(str) == option)
+        & (distribution["audience"].astype(str) == tables.ALL)
+    ]
+    if rows.empty:
+        return ""
+    row = rows.iloc[0]
+    if bool(row.get("suppressed", False)) or pd.isna(row["share"]) or pd.isna(row["base"]):
+        return _("moins de 10 répondants")
+    share, base = float(row["share"]), int(row["base"])
+    return _(
+        "%(share)s des répondants (base : %(base)s)",
+        share=f"{format_number(share * 100, 1)}\u202f%",
+        base=format_number(base),
+    )
+
+
+def publish(session: Session, info: ScopeInfo, user: User) -> SynthesisPublication:
+    """Freeze the draft as version N+1 (and retire the draft): text, proposals, sources
+    re-checked and relabelled, figures suppressed for the public. Raises before writing anything that could be left
+    half-done; the caller commits once (a racing publication of the same number fails on the
+    unique constraint and commits nothing)."""
+    from synthesis import store
+
+    draft = draft_of(session, info)
+    if draft is None:
+        raise ResultsError(_("Il n'y a pas de brouillon à publier pour ce territoire."), 409)
+    if not draft.title.strip():
+        raise ResultsError(_("Donnez un titre à la synthèse avant de la publier."), 422)
+    if not draft.proposals:
+        raise ResultsError(_("Ajoutez au moins une proposition avant de publier."), 422)
+    compilation = store.latest(session)
+    public_tables = (
+        store.load(session, info.kind, info.code, public=True, compilation=compilation)
+        if compilation is not None
+        else None
+    )
+    if draft.figure_names and public_tables is None:
+        raise ResultsError(
+            _(
+                "Aucune compilation des synthèses n'est disponible pour ce territoire : "
+                "recompilez avant de publier des tableaux, ou décochez-les."
+            ),
+            409,
+        )
+    figures: dict[str, Any] = {}
+    if public_tables is not None:
+        names = list(draft.figure_names)
+        if SURVEY_FIGURES & set(names):
+            names.append("survey_questions")
+        figures = {name: store.to_payload(public_tables[name]) for name in names}
+    distribution = public_tables.get("survey_distribution") if public_tables else None
+
+    number = (
+        session.scalar(
+            select(func.max(SynthesisPublication.version)).where(
+                SynthesisPublication.scope_kind == info.kind,
+                SynthesisPublication.scope_code == info.code,
+            )
+        )
+        or 0
+    ) + 1
+    now = utcnow()
+    version = SynthesisPublication(
+        scope_kind=info.kind,
+        scope_code=info.code,
+        version=number,
+        title=draft.title,
+        introduction=draft.introduction,
+        conclusion=draft.conclusion,
+        figure_names=list(draft.figure_names),
+        figures=figures,
+        compilation_id=compilation.id if compilation is not None and figures else None,
+        compiled_at=compilation.finished_at if compilation is not None and figures else None,
+        created_at=now,
+        updated_at=now,
+        updated_by_id=user.id,
+        published_at=now,
+        published_by_id=user.id,
+        publisher_role=_acting_role(user, info),
+    )
+    for proposal in sorted(draft.proposals, key=lambda p: (p.position, p.id)):
+        copy = SynthesisProposal(
+            theme_slug=proposal.theme_slug,
+            theme_title=proposal.theme_title,
+            position=proposal.position,
+            title=proposal.title,
+            text=proposal.text,
+        )
+        for src in proposal.sources:
+            # Re-checked now: an item hidden or withdrawn since it was added blocks publication.
+            try:
+                spec = resolve_source(
+                    session,
+                    info,
+                    SourceKind(src.kind),
+                    src.question_key if src.kind == SourceKind.QUESTION else str(src.target_id),
+                    src.option_key,
+                )
+            except ResultsError as exc:
+                raise ResultsError(
+                    _(
+                        "Proposition « %(title)s » : %(problem)s Retirez cette source avant de "
+                        "publier.",
+                        title=proposal.title,
+                        problem=exc.message,
+                    ),
+                    422,
+                ) from None
+            copy.sources.append(
+                SynthesisSource(
+                    kind=spec.kind.value,
+                    target_id=spec.target_id,
+                    question_key=spec.question_key,
+                    option_key=spec.option_key,
+                    label=spec.label,
+                    url=spec.url,
+                    finding=_finding(distribution, src.question_key, src.option_key)
+                    if spec.kind is SourceKind.QUESTION
+                    else "",
+                )
+            )
+        version.proposals.append(copy)
+    session.add(version)
+    # The draft became the version; the next one starts from it (start_draft).
+    session.delete(draft)
+    session.flush()
+    session.add(
+        AuditEvent(
+            actor_id=user.id,
+            action="synthesis.publish",
+            target_type="synthesis_publication",
+            target_id=str(version.id),
+            detail={
+                "scope_kind": info.kind,
+                "scope_code": info.code,
+                "version": number,
+                "proposals": len(version.proposals),
+                "figures": sorted(figures),
+                "compilation_id": version.compilation_id,
+            },
+        )
+    )
+    session.flush()
+    return version
+
+
+def _acting_role(user: User, info: ScopeInfo) -> str:
+    """The role shown as publisher: a territory's coordination when the user holds a
+    coordinator grant covering it, else analyst (national) or the platform's administration."""
+    if info.kind == "national":
+        return Role.ANALYST.value if user.has_role(Role.ANALYST) else Role.ADMIN.value
+    region = catalog().region_of(info.code) if info.kind == "academie" else info.code
+    for grant in user.grants:
+        if grant.role != Role.COORDINATOR:
+            continue
+        if (grant.scope_kind, grant.scope_code) in ((info.kind, info.code), ("region", region)):
+            return Role.COORDINATOR.value
+    return Role.ADMIN.value
+
+
+# --- Figures for display ----------------------------------------------------------------------
+
+
+def format_number(value: float | int, digits: int = 0) -> str:
+    text = f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+    return text
+
+
+@dataclass
+class FigureTable:
+    name: str
+    title: str
+    description: str
+    headers: list[str]
+    rows: list[list[str]]
+    total: int
+    suppressed: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.rows)
+
+
+def _dim_label(column: str, value: Any, questions: dict[str, str]) -> str:
+    if value is None:
+        return "—"
+    text = str(value)
+    if column == "audience":
+        if text == tables.ALL:
+            return _("Tous publics")
+        try:
+            return str(AUDIENCE_PLURALS[Audience(text)])
+        except ValueError:
+            return text
+    if column == "academie_code":
+        acad = catalog().academies.get(text)
+        return acad.name if acad else (_("Toutes") if text == tables.ALL else text)
+    if text == tables.ALL:
+        return _("Ensemble")
+    if column == "indicator":
+        return str(tables.INDICATOR_LABELS.get(text, text))
+    if column == "ranking":
+        return str(tables.RANKING_LABELS.get(text, text))
+    if column == "label":
+        return str(tables.CONSENSUS_LABELS.get(text, text))
+    if column == "corpus":
+        return str(tables.CORPUS_LABELS.get(text, text))
+    if column == "dimension":
+        return str(tables.RETEX_DIMENSION_LABELS.get(text, text))
+    if column == "question_key" and text in questions:
+        return f"{text} — {questions[text]}"
+    return text
+
+
+def _figure_cell(kind: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if kind == "share":
+        return f"{format_number(number * 100, 1)}\u202f%"
+    if kind == "score":
+        return format_number(number, 3)
+    return format_number(number)
+
+
+def figure_tables(
+    figures: dict[str, Any], names: list[str], limit: int | None = DISPLAY_ROWS
+) -> list[FigureTable]:
+    """The frozen figures as display tables: labels instead of codes, « < 10 » where the
+    figure was suppressed for the public."""
+    questions: dict[str, str] = {}
+    labels = figures.get("survey_questions")
+    if labels:
+        cols = labels["columns"]
+        for row in labels["rows"]:
+            record = dict(zip(cols, row, strict=False))
+            questions[str(record.get("question_key"))] = str(record.get("label") or "")
+    result = []
+    for name in names:
+        data = figures.get(name)
+        if name not in tables.TABLES or data is None:
+            continue
+        spec = tables.spec(name)
+        columns = [c for c in data["columns"] if c != "suppressed"]
+        index = {c: i for i, c in enumerate(data["columns"])}
+        kinds = {c.name: c.kind for c in spec.columns}
+        headers = [str(spec.column(c).label) if c in kinds else c for c in columns]
+        rows: list[list[str]] = []
+        hidden = 0
+        all_rows = data["rows"]
+        for raw in all_rows:
+            is_hidden = "suppressed" in index and bool(raw[index["suppressed"]])
+            hidden += is_hidden
+            if limit is not None and len(rows) >= limit:
+                continue
+            cells = []
+            for column in columns:
+                value = raw[index[column]]
+                kind = kinds.get(column, "text")
+                if kind in tables.FIGURE_KINDS:
+                    cells.append(
+                        SUPPRESSED if is_hidden and value is None else _figure_cell(kind, value)
+                    )
+                elif kind == "dim":
+                    cells.append(_dim_label(column, value, questions))
+                else:
+                    cells.append("—" if value is None else str(value))
+            rows.append(cells)
+        result.append(
+            FigureTable(
+                name=name,
+                title=str(spec.title),
+                description=str(spec.description),
+                headers=headers,
+                rows=rows,
+                total=len(all_rows),
+                suppressed=hidden,
+            )
+        )
+    return result
+
+
+def figure_csv_rows(figures: dict[str, Any], name: str) -> tuple[list[str], list[list[Any]]]:
+    """One frozen table as published (suppressed figures empty, a ``suppressed`` column)."""
+    data = figures.get(name)
+    if data is None:
+        raise ResultsError(_("Ce tableau ne fait pas partie de cette version."), 404)
+    return list(data["columns"]), list(data["rows"])
