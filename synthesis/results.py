@@ -641,9 +641,9 @@ def _finding(distribution: Any, key: str, option: str | None) -> str:
 
 def publish(session: Session, info: ScopeInfo, user: User) -> SynthesisPublication:
     """Freeze the draft as version N+1 (and retire the draft): text, proposals, sources
-    re-checked and relabelled, figures suppressed for the public. Raises before writing anything that could be left
-    half-done; the caller commits once (a racing publication of the same number fails on the
-    unique constraint and commits nothing)."""
+    re-checked and relabelled, figures suppressed for the public. Raises before writing
+    anything that could be left half-done; the caller commits once (a racing publication of
+    the same number fails on the unique constraint and commits nothing)."""
     from synthesis import store
 
     draft = draft_of(session, info)

@@ -717,7 +717,7 @@ def test_admin_publishing_a_territory_is_shown_as_the_administration(session, so
     assert results.publisher_label(version) == "Administration de la plateforme"
 
 
-# --- Unknown things --------------------------------------------------------------------------------
+# --- Unknown things -------------------------------------------------------------------------------
 
 
 def test_unknown_territories_and_versions_are_404(client, analyst):
@@ -744,13 +744,11 @@ def test_draft_is_never_public(client, session, analyst, sources):
     proposal = _draft_proposal(session, analyst)
     results.add_source(session, proposal, analyst, "question:C01")
     assert client.get("/resultats/nationale/").status_code == 404
-    assert "est pas encore publiée." in client.get(
-        "/resultats/"
-    ).get_data(as_text=True)
+    assert "est pas encore publiée." in client.get("/resultats/").get_data(as_text=True)
     assert client.get("/resultats/nationale/version-0/").status_code == 404
 
 
-# --- Account deletion ------------------------------------------------------------------------------
+# --- Account deletion -----------------------------------------------------------------------------
 
 
 def test_deleting_the_publisher_account_keeps_the_published_text(client, session, analyst, sources):
