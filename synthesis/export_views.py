@@ -63,7 +63,9 @@ def _public() -> bool:
 
 def _files(scope: exports.Scope, public: bool) -> exports.ExportSet:
     files = exports.export_set(db.session, scope, public=public)
-    if files is None:
+    if files is not None:
+        return files
+    if exports.latest_compilation(db.session) is None:
         raise _Refusal(
             404,
             _(
@@ -71,7 +73,7 @@ def _files(scope: exports.Scope, public: bool) -> exports.ExportSet:
                 "après la première compilation."
             ),
         )
-    return files
+    raise _Refusal(404, _("La dernière compilation ne comprend pas ce territoire."))
 
 
 def _refused(refusal: _Refusal) -> Any:

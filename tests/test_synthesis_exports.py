@@ -556,7 +556,9 @@ def test_territories_by_slug_or_code(client, session, compiled):
     assert region.status_code == 200
     assert "synthese-region-guadeloupe.zip" in region.headers["Content-Disposition"]
     # The académie of Guadeloupe was not compiled in this fixture.
-    assert fetch(client, "/syntheses/export/academie/guadeloupe.zip").status_code == 404
+    missing = fetch(client, "/syntheses/export/academie/guadeloupe.zip")
+    assert missing.status_code == 404
+    assert "ne comprend pas ce territoire" in missing.get_data(as_text=True)
 
 
 def test_headers_are_safe(client, session, compiled):
@@ -610,3 +612,16 @@ def test_downloads_partial_links(app, session, analyst):
         assert "/syntheses/export/academie/poitiers/?detail=1" in render_template_string(template)
         unknown = render_template_string(include % "99" + "{% endwith %}")
         assert "Télécharger" not in unknown
+
+
+def test_hostile_requests(client, session, compiled):
+    huge = "a" * 5000
+    assert fetch(client, f"/syntheses/export/academie/{huge}/participation.csv").status_code == 404
+    assert fetch(client, f"/syntheses/export/national/{huge}.csv").status_code == 404
+    assert fetch(client, f"/syntheses/export/national.zip?detail={huge}").status_code == 400
+    assert fetch(client, "/syntheses/export/national.zip?detail=1&detail=0").status_code == 403
+    assert fetch(client, "/syntheses/export/academie/..%2F..%2Fetc/").status_code == 404
+    assert fetch(client, "/syntheses/export/national/participation.csv.csv").status_code == 404
+    # Read-only: no form posts here.
+    assert client.post("/syntheses/export/national.zip").status_code == 405
+    assert client.post("/syntheses/export/national/participation.csv").status_code == 405
