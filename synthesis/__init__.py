@@ -11,13 +11,16 @@ from consult.api import register_api_blueprint
 
 
 def init_app(app: Flask) -> None:
-    from synthesis import api, cli, permissions, results_views, views  # noqa: F401
+    from consult.hooks import hooks
+    from synthesis import api, cli, demo, permissions, results_views, views  # noqa: F401
     from synthesis.blueprint import bp
 
     app.config.setdefault("RATELIMIT_SYNTHESIS_WRITE", "30 per minute")
     app.register_blueprint(bp)
     register_api_blueprint(app, api.bp)
     cli.register(app)
+    # Registered last of the packages (consult.FEATURE_PACKAGES order): compiles what the others made.
+    hooks(app).demo_steps.append(("synthesis", demo.generate))
     for module in (views, results_views, api):
         setup = getattr(module, "setup", None)
         if setup is not None:

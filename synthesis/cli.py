@@ -1,9 +1,94 @@
-"""``flask synthesis ...`` commands."""
+"""``flask synthesis compile`` (with a progress bar) and ``flask synthesis status``."""
 
 from __future__ import annotations
 
+import sys
+import time
+
+import click
 from flask import Flask
+from flask.cli import AppGroup
+from tqdm import tqdm
+
+from consult.db import commit, db
+from synthesis import catalog, engine, store
+
+synthesis_group = AppGroup("synthesis", help="Synthèses : compilation et état.")
 
 
 def register(app: Flask) -> None:
-    pass
+    app.cli.add_command(synthesis_group)
+
+
+def parse_scope(value: str) -> catalog.Scope:
+    """``national``, ``academie:16`` or ``region:76`` → a known scope (ClickException if not)."""
+    value = (value or "").strip()
+    if value == "national":
+        return catalog.resolve_scope("national", "")
+    kind, _sep, code = value.partition(":")
+    if kind not in ("academie", "region") or not code:
+        raise click.BadParameter(
+            "attendu : national, academie:<code> ou region:<code>", param_hint="--scope"
+        )
+    try:
+        return catalog.resolve_scope(kind, code)
+    except catalog.UnknownScope as exc:
+        raise click.BadParameter(str(exc), param_hint="--scope") from exc
+
+
+@synthesis_group.command("compile", help="Compile les synthèses (national, régions, académies).")
+@click.option(
+    "--scope",
+    "scope_values",
+    multiple=True,
+    help="national, academie:<code> ou region:<code> (répétable ; par défaut : tout).",
+)
+@click.option("--quiet", is_flag=True, help="Sans barre de progression.")
+@click.option("--no-topics", is_flag=True, help="Sans analyse des textes libres.")
+def compile_command(scope_values: tuple[str, ...], quiet: bool, no_topics: bool) -> None:
+    scopes = [parse_scope(v) for v in scope_values] or catalog.all_scopes()
+    started = time.perf_counter()
+    bar = tqdm(
+        total=engine.steps_for(scopes),
+        desc="Synthèses",
+        unit="étape",
+        file=sys.stderr,
+        disable=quiet,
+        leave=False,
+    )
+
+    def progress(label: str, n: int = 1) -> None:
+        bar.set_postfix_str(label, refresh=False)
+        bar.update(n)
+
+    try:
+        compilation = engine.compile_all(
+            db.session, scopes=scopes, progress=progress, topics=not no_topics
+        )
+        commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    finally:
+        bar.close()
+    elapsed = time.perf_counter() - started
+    click.echo(
+        f"Compilation {compilation.id} : {len(scopes)} territoires en {elapsed:.2f} s, "
+        f"mémoire maximale {engine.peak_memory_mb():.0f} Mo."
+    )
+
+
+@synthesis_group.command("status", help="État de la dernière compilation.")
+def status() -> None:
+    latest = store.latest(db.session)
+    if latest is None:
+        click.echo("Aucune compilation terminée : lancez `flask synthesis compile`.")
+        return
+    scopes = len(latest.scopes)
+    reference = "avec pondération" if latest.reference_id else "sans pondération"
+    click.echo(
+        f"Compilation {latest.id} ({latest.trigger}) terminée le "
+        f"{latest.finished_at:%d/%m/%Y à %H:%M} UTC : {scopes} territoires, "
+        f"{(latest.duration_ms or 0) / 1000:.2f} s, {latest.peak_memory_mb or 0:.0f} Mo, "
+        f"{reference}."
+    )

@@ -251,6 +251,10 @@ def current_questionnaire(session: Session) -> Any:
     """The consultation's questionnaire (the one the questionnaire pages serve)."""
     from surveys import services
 
+    if has_app_context():
+        return services.current_questionnaire(
+            session, current_app.config.get("SURVEY_SLUG", services.DEFAULT_SLUG)
+        )
     return services.current_questionnaire(session)
 
 
@@ -367,6 +371,13 @@ class Levels:
         return cache[kind]
 
 
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    kept = [f for f in frames if f is not None and not f.empty]
+    if not kept:
+        return pd.DataFrame(columns=["scope"])
+    return pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
+
+
 def _split_by_scope(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     if df.empty:
         return {}
@@ -417,7 +428,7 @@ def participation(sources: Sources, regions: dict[str, str]) -> dict[str, Levels
             frame.loc[people, "value"] = frame.loc[people, "people"]
             answers = _long(scoped_responses, [*dims, "indicator"], value="n", people=None)
             tables[table].add(
-                kind, pd.concat([f for f in (frame, answers) if not f.empty], ignore_index=True)
+                kind, _concat([frame, answers])
             )
     # A territory's académie rows are the académie-level participation (split in scope_tables).
     tables["participation_territory"] = tables["participation"]
@@ -455,7 +466,7 @@ def forum_themes(frames: dict[str, pd.DataFrame], regions: dict[str, str]) -> Le
         by_sub = _long(scoped, ["theme_slug", "subtheme_slug", "indicator"])
         by_theme = _long(scoped, ["theme_slug", "indicator"]).assign(subtheme_slug=ALL)
         levels.add(
-            kind, pd.concat([f for f in (by_sub, by_theme) if not f.empty], ignore_index=True)
+            kind, _concat([by_sub, by_theme])
         )
     return levels
 
@@ -968,7 +979,7 @@ def _titles(session: Session, compiled: Compiled) -> None:
             df["title"] = df["contribution_id"].map(titles)
 
 
-def _peak_memory_mb() -> float:
+def peak_memory_mb() -> float:
     # Linux reports ru_maxrss in kilobytes.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -1023,7 +1034,7 @@ def compile_all(
     compilation.status = "done"
     compilation.finished_at = utcnow()
     compilation.duration_ms = int((time.perf_counter() - started) * 1000)
-    compilation.peak_memory_mb = round(_peak_memory_mb(), 1)
+    compilation.peak_memory_mb = round(peak_memory_mb(), 1)
     session.flush()
     return compilation
 
