@@ -37,9 +37,13 @@ from flask_babel import force_locale, get_locale
 from sqlalchemy.orm import Session, object_session
 
 from consult.api import SUPPRESSION_THRESHOLD
+from consult.models import Audience
 from consult.territories import academie_label, catalog
 from consult.text import mask_personal_data
 from surveys.exports import write_ods, write_xlsx
+from synthesis import catalog as syn
+from synthesis import store
+from synthesis.models import Compilation
 
 FORMATS: dict[str, str] = {
     "csv": "text/csv; charset=utf-8",
@@ -159,8 +163,6 @@ _KIND_TYPES = {"count": "int", "share": "float", "score": "float"}
 
 def _values_note(column: str) -> str:
     """The values a dimension takes, when they are codes a reader cannot guess."""
-    from consult.models import Audience
-    from synthesis import catalog as syn
 
     def listing(labels: dict[str, Any]) -> str:
         return ", ".join(f"{key} = {label}" for key, label in labels.items())
@@ -204,8 +206,6 @@ def table_docs() -> dict[str, TableDoc]:
 
 
 def _build_docs() -> dict[str, TableDoc]:
-    from synthesis import catalog as syn
-
     docs: dict[str, TableDoc] = {}
     for name, spec in syn.TABLES.items():
         columns = []
@@ -244,10 +244,6 @@ class Bundle:
     # Plain rows per table, converted once: every format reads them (aggregates, small).
     _records: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
-    @property
-    def variant(self) -> str:
-        return "public" if self.public else "detail"
-
     def metadata(self) -> dict[str, Any]:
         return {
             "scope": {"kind": self.scope.kind, "code": self.scope.code, "name": self.scope.name},
@@ -260,21 +256,17 @@ class Bundle:
         }
 
 
-def latest_compilation(session: Session):
-    from synthesis import store
-
+def latest_compilation(session: Session) -> Compilation | None:
     return store.latest(session)
 
 
 def load_bundle(
-    session: Session, scope: Scope, *, public: bool, compilation: Any = None
+    session: Session, scope: Scope, *, public: bool, compilation: Compilation | None = None
 ) -> Bundle | None:
-    from synthesis import store
-
     compilation = compilation or store.latest(session)
     if compilation is None:
         return None
-    tables = store.load(session, scope.kind, scope.code, public=public)
+    tables = store.load(session, scope.kind, scope.code, public=public, compilation=compilation)
     if tables is None:
         return None
     order = list(table_docs())
