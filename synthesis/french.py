@@ -25,16 +25,17 @@ STOPWORDS_PATH = Path(__file__).resolve().parent.parent / "data" / "synthesis" /
 ELISIONS = frozenset(
     {"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"}
 )
-_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "‘": "'", "`": "'", "´": "'"})
+_APOSTROPHES = ("’", "ʼ", "‘", "`", "´")
 
-# A word: letters (accented included), possibly joined by apostrophes or hyphens. Digits and
-# underscores are not letters, so numbers never become keywords.
-_WORD_RE = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
-# Clause boundaries: a bigram never spans a full stop, a comma or a line break.
-_CLAUSE_RE = re.compile(r"[.!?;:,()\[\]{}«»\"\n\r\t…/|]+")
+# A word: letters (accented included), possibly joined by apostrophes or hyphens; digits and
+# underscores are not letters, so numbers never become keywords. Or a clause boundary: a
+# bigram never spans a full stop, a comma or a line break.
+_TOKEN_RE = re.compile(r"([^\W\d_]+(?:['-][^\W\d_]+)*)|[.!?;:,()\[\]{}«»\"\n\r\t…/|]+")
 _TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _SPACE_RE = re.compile(r"\s+")
+_DIGIT_RE = re.compile(r"\d")
+_MASKS_RE = re.compile(r"\[(?:adresse masquée|téléphone masqué)\]")
 # « ENT » is what French schools call the espace numérique de travail; folding the phrase into
 # its acronym keeps it one readable term once « numérique » is a stop word.
 _PHRASES = ((re.compile(r"\bespaces?\s+num[ée]riques?\s+de\s+travail\b", re.IGNORECASE), "ENT"),)
@@ -59,10 +60,21 @@ def lemma(word: str) -> str:
 def _without_markup(text: str) -> str:
     # The engine passes stored bodies (limited Markdown; HTML is never rendered, but people may
     # still have typed tags). Tags go, entities become characters, contact details and links go.
-    text = _TAG_RE.sub(" ", html.unescape(text))
-    text = EMAIL_RE.sub(" ", text)
-    text = PHONE_RE.sub(" ", text)
-    return _URL_RE.sub(" ", text)
+    # Each pass runs only when its telltale character is there: most texts need none.
+    if "&" in text:
+        text = html.unescape(text)
+    if "<" in text:
+        text = _TAG_RE.sub(" ", text)
+    if "[" in text:
+        # The engine may mask contact details before us: its markers are not words people wrote.
+        text = _MASKS_RE.sub(" ", text)
+    if "@" in text:
+        text = EMAIL_RE.sub(" ", text)
+    if _DIGIT_RE.search(text):
+        text = PHONE_RE.sub(" ", text)
+    if "http" in text or "www" in text or "HTTP" in text or "WWW" in text:
+        text = _URL_RE.sub(" ", text)
+    return text
 
 
 def _surface(word: str) -> str:
@@ -81,32 +93,46 @@ Token = tuple[str, str]  # (lemma, written form)
 _Item = Token | str | None
 
 
-def _scan(text: str) -> list[_Item]:
-    text = _without_markup(text).translate(_APOSTROPHES)
-    for pattern, replacement in _PHRASES:
-        text = pattern.sub(replacement, text)
+@lru_cache(maxsize=200_000)
+def _classify(word: str) -> tuple[_Item, ...]:
+    """The items of one written word (hyphenated parts apart), cached: a corpus has a few
+    thousand distinct words and each is seen many times."""
     stops = stop_words()
     items: list[_Item] = []
-    for clause in _CLAUSE_RE.split(text):
-        for match in _WORD_RE.finditer(clause):
-            for piece in match.group().split("-"):
-                head, _, tail = piece.rpartition("'")
-                if head:
-                    if head.lower() in ELISIONS:
-                        items.append(f"{head.lower()}'" if head.lower() in LINKERS else None)
-                    else:
-                        # « aujourd'hui », « prud'hommes »: not an elision, one word.
-                        tail = piece
-                low = tail.lower()
-                if low in LINKERS:
-                    items.append(low)
-                    continue
-                if len(tail) < MIN_WORD_LENGTH or low in stops or "'" in low:
-                    items.append(None)
-                    continue
-                base = lemma(low)
-                items.append(None if base in stops else (base, _surface(tail)))
-        items.append(None)
+    for piece in word.split("-"):
+        head, _, tail = piece.rpartition("'")
+        if head:
+            if head.lower() in ELISIONS:
+                items.append(f"{head.lower()}'" if head.lower() in LINKERS else None)
+            else:
+                # « aujourd'hui », « prud'hommes »: not an elision, one word.
+                tail = piece
+        low = tail.lower()
+        if low in LINKERS:
+            items.append(low)
+        elif len(tail) < MIN_WORD_LENGTH or low in stops or "'" in low:
+            items.append(None)
+        else:
+            base = lemma(low)
+            items.append(None if base in stops else (base, _surface(tail)))
+    return tuple(items)
+
+
+def _scan(text: str) -> list[_Item]:
+    text = _without_markup(text)
+    for typographic in _APOSTROPHES:
+        text = text.replace(typographic, "'")
+    if "travail" in text or "TRAVAIL" in text or "Travail" in text:
+        for pattern, replacement in _PHRASES:
+            text = pattern.sub(replacement, text)
+    items: list[_Item] = []
+    for match in _TOKEN_RE.finditer(text):
+        word = match.group(1)
+        if word is None:
+            items.append(None)
+        else:
+            items.extend(_classify(word))
+    items.append(None)
     return items
 
 
