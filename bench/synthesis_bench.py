@@ -232,6 +232,13 @@ def aggregation_sql(min_votes: int, questions: list[tuple[str, bool]]) -> dict[s
             "activity",
             ["day"],
             "count(DISTINCT user_id) AS value, count(DISTINCT user_id) AS people",
+        )
+        + "\nUNION ALL BY NAME\n"
+        + _levels(
+            "'survey_responses' AS indicator",
+            f"(SELECT * FROM responses {with_region})",
+            ["day"],
+            "count(*) AS value, count(*) AS people",
         ),
         "forum_items": """CREATE TABLE forum_items AS
             SELECT 'contributions' AS indicator, user_id, academie_code, audience, theme_slug,
@@ -452,6 +459,7 @@ def cross_check(url: str, results: Path) -> dict[str, Any]:
     scopes += [("region", code) for code in regions[:3]]
     scopes += [("academie", code) for code in academies[:: max(1, len(academies) // 4)]]
     compared, mismatches = 0, []
+    by_table: dict[str, int] = {}
 
     def same(label: str, engine_df, duck_df, keys: list[str], figures: list[str]) -> None:
         nonlocal compared
@@ -466,6 +474,8 @@ def cross_check(url: str, results: Path) -> dict[str, Any]:
                 a, b = row.get(f"{figure}_engine"), row.get(f"{figure}_duckdb")
                 compared += 1
                 if pd.isna(a) or pd.isna(b) or abs(float(a) - float(b)) > 1e-6:
+                    table = label.split()[0]
+                    by_table[table] = by_table.get(table, 0) + 1
                     if len(mismatches) < 20:
                         mismatches.append(
                             f"{label} { {k: row[k] for k in keys} } {figure}: engine {a} duckdb {b}"
@@ -574,6 +584,7 @@ def cross_check(url: str, results: Path) -> dict[str, Any]:
         "figures_compared": compared,
         "mismatches": len([m for m in mismatches if m != "..."]) + mismatches.count("..."),
         "first_mismatches": mismatches[:20],
+        "mismatches_by_table": by_table,
         "national_consensus_labels": labels,
     }
 
@@ -719,7 +730,8 @@ def _summary(figures: dict[str, Any]) -> None:
     print()
     print(f"{'measure':<40} {'seconds':>9} {'peak MB':>9}")
     for label, seconds, peak in rows:
-        print(f"{label:<40} {seconds:>9.1f} {peak if peak is None else round(peak):>9}")
+        shown = "" if peak is None else f"{peak:.0f}"
+        print(f"{label:<40} {seconds:>9.1f} {shown:>9}")
     if "compile" in figures:
         engine = figures["compile"]["seconds"]
         ratios = {
