@@ -311,6 +311,20 @@ def test_stop_words_and_elisions_removed():
             assert {w.rstrip("'") for w in inside} <= french.LINKERS
 
 
+def test_compounds_kept_whole_inversions_split():
+    found = french.tokens(
+        "Les sous-titres, le wi-fi, les grands-parents : a-t-il vu l'auto-formation ? "
+        "C'est-à-dire peut-être celle-ci, qu'est-ce que c'est."
+    )
+    assert [t[1] for t in found if t] == [
+        "sous-titres",
+        "wi-fi",
+        "grands-parents",
+        "vu",
+        "auto-formation",
+    ]
+
+
 def test_typographic_apostrophes_are_elisions_too():
     assert [t for t in french.tokens("l’équipement d’une école") if t] == [
         ("équipement", "équipement"),
