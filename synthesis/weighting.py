@@ -221,8 +221,10 @@ def _cells(sample: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
     return cells.astype({"n": "float64", "population": "float64"})
 
 
-def kish(n: np.ndarray, w: np.ndarray) -> float | None:
+def kish(n: Any, w: Any) -> float | None:
     """Effective sample size of ``n`` respondents per cell carrying weight ``w``."""
+    n = np.asarray(n, dtype="float64")
+    w = np.asarray(w, dtype="float64")
     total = float(np.sum(n * w))
     squares = float(np.sum(n * w * w))
     return total * total / squares if squares > 0 else None
