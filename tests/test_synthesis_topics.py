@@ -596,3 +596,68 @@ def test_keywords_of_a_corpus():
     assert "réseaux sociaux" in table["term"].tolist()
     assert (table["documents"] >= topics.KEYWORD_MIN_DOCUMENTS).all()
     assert topics.keywords(corpus(per_subject=4)).empty
+
+
+# --- through the engine ---------------------------------------------------------------------
+
+
+def test_engine_topics_quote_only_visible_contributions_of_the_scope(session):
+    from datetime import UTC, datetime
+
+    from forums.models import Contribution
+    from synthesis import catalog, engine
+    from tests.factories import UserFactory
+    from tests.forums_factories import theme
+
+    texts = corpus()
+    found = theme()
+    authors = [
+        UserFactory(audience="enseignant", academie_code=code) for code in ("16", "11", "16")
+    ]
+    contributions = {}
+    for i, row in texts.iterrows():
+        author = authors[i % 3]
+        contribution = Contribution(
+            author=author,
+            theme=found,
+            subtheme=found.subthemes[0],
+            title=f"Proposition {i}",
+            body=row["text"] + (" Joignable à prof@exemple.fr." if i % 10 == 0 else ""),
+            excerpt=row["text"][:100],
+            **Contribution.snapshot_of(author),
+        )
+        session.add(contribution)
+        contributions[i] = contribution
+    hidden = Contribution(
+        author=authors[0],
+        theme=found,
+        subtheme=found.subthemes[0],
+        title="Tablettes et wifi",
+        body="Les tablettes et le wifi : texte masqué par la modération.",
+        excerpt="masqué",
+        hidden_at=datetime.now(UTC),
+        hidden_reason="test",
+        **Contribution.snapshot_of(authors[0]),
+    )
+    session.add(hidden)
+    session.flush()
+    subject_of_ref = {
+        f"contribution:{c.id}": texts.at[i, "subject"] for i, c in contributions.items()
+    }
+
+    national = engine.topics_table(session, catalog.resolve_scope("national"), 2000)
+    rows = national[national["corpus"] == "contributions"]
+    assert rows["size"].sum() == 80  # the hidden one is not read at all
+    for _, row in rows.iterrows():
+        refs = quote_refs(row)
+        assert len(refs) == 3
+        assert len({subject_of_ref[ref] for ref in refs}) == 1
+        for i in (1, 2, 3):
+            assert "@" not in row[f"quote_{i}"] and "masqué par" not in row[f"quote_{i}"]
+
+    # Toulouse (académie 16): only the texts of its people.
+    toulouse = engine.topics_table(session, catalog.resolve_scope("academie", "16"), 2000)
+    local = toulouse[toulouse["corpus"] == "contributions"]
+    assert local["size"].sum() == len([i for i in contributions if i % 3 != 1])
+    local_refs = {f"contribution:{c.id}" for i, c in contributions.items() if i % 3 != 1}
+    assert {ref for _, row in local.iterrows() for ref in quote_refs(row)} <= local_refs
