@@ -38,6 +38,21 @@ AUDIENCE_COLOURS = {
 }
 POSITIVE, NEGATIVE = "#18753c", "#ce0500"
 DAILY_INDICATORS = ("contributions", "votes", "comments", "survey_responses")
+# The tables a page reads (survey_territory is for exports and the API).
+PAGE_TABLES = (
+    "participation",
+    "participation_territory",
+    "participation_daily",
+    "forum_themes",
+    "forum_top",
+    "forum_consensus",
+    "forum_consensus_matrix",
+    "survey_distribution",
+    "survey_questions",
+    "topics",
+    "retex",
+    "retex_recent",
+)
 MAP_INDICATORS = ("participants", "contributions", "votes", "comments", "survey_responses")
 
 
@@ -45,8 +60,10 @@ MAP_INDICATORS = ("participants", "contributions", "votes", "comments", "survey_
 
 
 def _missing(value: Any) -> bool:
-    if value is None:
+    if value is None or value is pd.NA:
         return True
+    if isinstance(value, str | int):
+        return False
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
@@ -101,23 +118,38 @@ def academie_name(code: str) -> str:
     return acad.name if acad else code
 
 
-def _rows(df: pd.DataFrame | None, **equal: Any) -> pd.DataFrame:
-    if df is None or df.empty:
-        return pd.DataFrame()
-    mask = pd.Series(True, index=df.index)
-    for column, value in equal.items():
-        if column not in df.columns:
-            return df.iloc[0:0]
-        mask &= df[column].astype(str) == str(value)
-    return df[mask]
+Rows = list[dict[str, Any]]
 
 
-def _lookup(df: pd.DataFrame, key: str, figure: str) -> dict[str, tuple[Any, bool]]:
-    """{key value: (figure, suppressed)} for the rows of ``df``."""
-    out: dict[str, tuple[Any, bool]] = {}
-    for _index, row in df.iterrows():
-        out[str(row[key])] = (row.get(figure), _hidden(row))
-    return out
+def _table(tables: dict | None, name: str) -> Rows:
+    """A table as a list of row dicts (missing values as None): plain Python is much faster
+    than pandas for the few thousand small lookups a page makes."""
+    value = tables.get(name) if tables else None
+    if value is None:
+        return []
+    if isinstance(value, pd.DataFrame):
+        columns = [str(c) for c in value.columns]
+        return [
+            {c: None if _missing(v) else v for c, v in zip(columns, row, strict=True)}
+            for row in value.itertuples(index=False, name=None)
+        ]
+    return value
+
+
+def _rows(rows: Rows | None, **equal: Any) -> Rows:
+    if not rows:
+        return []
+    wanted = {column: str(value) for column, value in equal.items()}
+    return [r for r in rows if all(str(r.get(c)) == v for c, v in wanted.items())]
+
+
+def _lookup(rows: Rows, key: str, figure: str) -> dict[str, tuple[Any, bool]]:
+    """{key value: (figure, suppressed)} for ``rows``."""
+    return {str(row[key]): (row.get(figure), _hidden(row)) for row in rows}
+
+
+def _distinct(rows: Rows, column: str) -> list[str]:
+    return list(dict.fromkeys(str(r[column]) for r in rows))
 
 
 def _chart(
@@ -163,15 +195,17 @@ def participation(tables: dict, national: dict | None = None) -> dict | None:
     """Participation by audience: every indicator per audience, bars of participants."""
     from synthesis.catalog import INDICATOR_LABELS, PARTICIPATION_INDICATORS
 
-    df = tables.get("participation")
-    if df is None or df.empty:
+    df = _table(tables, "participation")
+    if not df:
         return None
     by_indicator = {
         ind: _lookup(_rows(df, indicator=ind), "audience", "value")
         for ind in PARTICIPATION_INDICATORS
     }
     national_participants = (
-        _lookup(_rows(national.get("participation"), indicator="participants"), "audience", "value")
+        _lookup(
+            _rows(_table(national, "participation"), indicator="participants"), "audience", "value"
+        )
         if national
         else None
     )
@@ -237,31 +271,36 @@ def participation(tables: dict, national: dict | None = None) -> dict | None:
 def participation_daily(tables: dict) -> dict | None:
     from synthesis.catalog import INDICATOR_LABELS
 
-    df = _rows(tables.get("participation_daily"), audience=ALL)
-    if df.empty:
+    df = _rows(_table(tables, "participation_daily"), audience=ALL)
+    if not df:
         return None
-    days = sorted(df["day"].astype(str).unique())
+    days = sorted(set(_distinct(df, "day")))
     series = {ind: _lookup(_rows(df, indicator=ind), "day", "value") for ind in DAILY_INDICATORS}
-    rows = []
+    rows, activity = [], {}
     for day in days:
-        row: list[Any] = [day]
-        for ind in DAILY_INDICATORS:
-            value, hidden = series[ind].get(day, (None, False))
-            row.append(count(value, hidden))
-        rows.append(row)
-    activity = {}
-    for day in days:
-        figures = [series[ind].get(day, (None, True)) for ind in DAILY_INDICATORS]
+        figures = [series[ind].get(day, (None, False)) for ind in DAILY_INDICATORS]
+        if all(_missing(v) and not hidden for v, hidden in figures):
+            continue  # a day with other activity only (e.g. idea supports)
+        rows.append([day] + [count(v, hidden) for v, hidden in figures])
         activity[day] = sum(_number(v) or 0 for v, hidden in figures if not hidden)
-    busiest = max(days, key=lambda d: (activity[d], d))
-    summary = _(
-        "Du %(first)s au %(last)s, le jour le plus actif est le %(day)s (%(count)s "
-        "contributions, votes, commentaires et réponses).",
-        first=days[0],
-        last=days[-1],
-        day=busiest,
-        count=count(activity[busiest]),
-    )
+    if not rows:
+        return None
+    if any(activity.values()):
+        busiest = max(activity, key=lambda d: (activity[d], d))
+        summary = _(
+            "Du %(first)s au %(last)s, le jour le plus actif est le %(day)s (%(count)s "
+            "contributions, votes, commentaires et réponses).",
+            first=rows[0][0],
+            last=rows[-1][0],
+            day=busiest,
+            count=count(activity[busiest]),
+        )
+    else:
+        summary = _(
+            "Du %(first)s au %(last)s, chaque jour compte moins de 10 personnes par indicateur.",
+            first=rows[0][0],
+            last=rows[-1][0],
+        )
     data = []
     for ind in DAILY_INDICATORS:
         points = [(d, _number(v)) for d, (v, hidden) in sorted(series[ind].items()) if not hidden]
@@ -295,13 +334,17 @@ def academie_map(tables: dict, geojson_url: str) -> dict | None:
     """Participation by académie: choropleth of participants and the table of indicators."""
     from synthesis.catalog import INDICATOR_LABELS
 
-    df = _rows(tables.get("participation_territory"), audience=ALL)
-    if df.empty:
+    df = _rows(_table(tables, "participation_territory"), audience=ALL)
+    if not df:
         return None
     by_indicator = {
         ind: _lookup(_rows(df, indicator=ind), "academie_code", "value") for ind in MAP_INDICATORS
     }
-    codes = [a.code for a in catalog().academies_sorted() if a.code in set(df["academie_code"])]
+    codes = [
+        a.code
+        for a in catalog().academies_sorted()
+        if a.code in set(_distinct(df, "academie_code"))
+    ]
     mapped = geo.mapped_codes()
     rows = []
     for code in codes:
@@ -341,6 +384,8 @@ def academie_map(tables: dict, geojson_url: str) -> dict | None:
                     "text": [academie_name(c) for c in on_map],
                     "featureidkey": "id",
                     "colorscale": "Blues",
+                    # plotly.js's Blues runs dark to light: reversed, more participants = darker.
+                    "reversescale": True,
                     "marker": {"line": {"color": "#3a3a3a", "width": 0.6}},
                     "colorbar": {"title": {"text": _("Participants")}},
                     "hovertemplate": "%{text} : %{z}<extra></extra>",
@@ -350,10 +395,10 @@ def academie_map(tables: dict, geojson_url: str) -> dict | None:
                 map={
                     "style": "white-bg",
                     "center": {"lon": 2.6, "lat": 46.6},
-                    "zoom": 4.2,
+                    "zoom": 4.6,
                 },
                 margin={"l": 0, "r": 0, "t": 0, "b": 0},
-                height=520,
+                height=560,
             ),
         }
     overseas = [academie_name(c) for c in geo.overseas_codes() if c in codes]
@@ -386,14 +431,11 @@ def _theme_titles() -> dict[str, str]:
 
 def forum_audiences(tables: dict, titles: dict[str, str]) -> dict | None:
     """Contributions per theme, stacked by audience."""
-    df = _rows(tables.get("forum_themes"), subtheme_slug=ALL, indicator="contributions")
-    if df.empty:
+    df = _rows(_table(tables, "forum_themes"), subtheme_slug=ALL, indicator="contributions")
+    if not df:
         return None
-    themes = list(dict.fromkeys(df["theme_slug"].astype(str)))
-    cells = {
-        (str(r["theme_slug"]), str(r["audience"])): (r.get("value"), _hidden(r))
-        for _i, r in df.iterrows()
-    }
+    themes = _distinct(df, "theme_slug")
+    cells = {(str(r["theme_slug"]), str(r["audience"])): (r.get("value"), _hidden(r)) for r in df}
     rows = []
     for theme in themes:
         row: list[Any] = [titles.get(theme, theme)]
@@ -448,10 +490,10 @@ def forum_audiences(tables: dict, titles: dict[str, str]) -> dict | None:
 def forum_balance(tables: dict, titles: dict[str, str], kind: str) -> dict | None:
     """Diverging bars per theme: adopt/refuse votes (``kind="votes"``) or pour/contre comments."""
     positive, negative = ("adopt", "refuse") if kind == "votes" else ("pour", "contre")
-    df = _rows(tables.get("forum_themes"), subtheme_slug=ALL, audience=ALL)
-    if df.empty:
+    df = _rows(_table(tables, "forum_themes"), subtheme_slug=ALL, audience=ALL)
+    if not df:
         return None
-    themes = list(dict.fromkeys(df["theme_slug"].astype(str)))
+    themes = _distinct(df, "theme_slug")
     pos = _lookup(_rows(df, indicator=positive), "theme_slug", "value")
     neg = _lookup(_rows(df, indicator=negative), "theme_slug", "value")
     if kind == "votes":
@@ -549,12 +591,12 @@ def _contribution_link(contribution_id: Any, title: Any) -> dict:
 
 
 def forum_top(tables: dict, titles: dict[str, str], ranking: str) -> dict | None:
-    df = _rows(tables.get("forum_top"), ranking=ranking)
-    if df.empty:
+    df = _rows(_table(tables, "forum_top"), ranking=ranking)
+    if not df:
         return None
-    df = df.sort_values(["theme_slug", "rank"], kind="stable")
+    df = sorted(df, key=lambda r: (str(r["theme_slug"]), int(r["rank"])))
     rows = []
-    for _i, r in df.iterrows():
+    for r in df:
         hidden = _hidden(r)
         rows.append(
             [
@@ -597,11 +639,11 @@ def forum_top(tables: dict, titles: dict[str, str], ranking: str) -> dict | None
 
 
 def consensus(tables: dict, titles: dict[str, str], label: str) -> dict | None:
-    df = _rows(tables.get("forum_consensus"), label=label)
-    if df.empty:
+    df = _rows(_table(tables, "forum_consensus"), label=label)
+    if not df:
         return None
     rows = []
-    for _i, r in df.iterrows():
+    for r in df:
         hidden = _hidden(r)
         rows.append(
             [
@@ -649,16 +691,14 @@ def _short(text: str, size: int = 48) -> str:
 
 def consensus_matrix(tables: dict) -> dict | None:
     """The audience × contribution matrix of adoption shares, as a table and a heatmap."""
-    matrix = tables.get("forum_consensus_matrix")
-    listed = tables.get("forum_consensus")
-    if matrix is None or matrix.empty or listed is None or listed.empty:
+    matrix = _table(tables, "forum_consensus_matrix")
+    listed = _table(tables, "forum_consensus")
+    if not matrix or not listed:
         return None
-    contributions = [
-        (int(r["contribution_id"]), str(r["title"]), str(r["label"])) for _i, r in listed.iterrows()
-    ]
+    contributions = [(int(r["contribution_id"]), str(r["title"]), str(r["label"])) for r in listed]
     cells = {
         (int(r["contribution_id"]), str(r["audience"])): (r.get("share"), _hidden(r))
-        for _i, r in matrix.iterrows()
+        for r in matrix
     }
     audiences = [a for a in AUDIENCES if any(k[1] == a for k in cells)]
     rows = []
@@ -692,6 +732,8 @@ def consensus_matrix(tables: dict) -> dict | None:
                     "zmin": 0,
                     "zmax": 100,
                     "colorscale": "RdBu",
+                    # Blue for adoption, red for refusal.
+                    "reversescale": True,
                     "colorbar": {"title": {"text": _("% d’adoption")}},
                 }
             ],
@@ -732,22 +774,28 @@ def _option_labels() -> dict[str, dict[str, str]]:
 
 
 def survey_questions(tables: dict, national: dict | None = None) -> list[dict]:
-    df = tables.get("survey_distribution")
-    if df is None or df.empty:
+    df = _table(tables, "survey_distribution")
+    if not df:
         return []
-    questions = tables.get("survey_questions")
+    questions = _table(tables, "survey_questions")
     labels = {}
-    if questions is not None and not questions.empty:
-        labels = {str(r["question_key"]): str(r["label"]) for _i, r in questions.iterrows()}
-    national_df = national.get("survey_distribution") if national else None
+    if questions:
+        labels = {str(r["question_key"]): str(r["label"]) for r in questions}
+    national_df = _table(national, "survey_distribution") if national else None
     option_labels = _option_labels()
+    by_question: dict[str, Rows] = {}
+    for row in df:
+        by_question.setdefault(str(row["question_key"]), []).append(row)
+    national_by_question: dict[str, Rows] = {}
+    for row in _rows(national_df, audience=ALL):
+        national_by_question.setdefault(str(row["question_key"]), []).append(row)
     charts = []
-    for key in dict.fromkeys(df["question_key"].astype(str)):
+    for key, rows in by_question.items():
         chart = _survey_question(
             key,
             labels.get(key, key),
-            _rows(df, question_key=key),
-            _rows(national_df, question_key=key, audience=ALL) if national_df is not None else None,
+            rows,
+            national_by_question.get(key, []) if national_df is not None else None,
             option_labels.get(key, {}),
         )
         if chart:
@@ -756,13 +804,11 @@ def survey_questions(tables: dict, national: dict | None = None) -> list[dict]:
 
 
 def _survey_question(key, label, df, national_df, options) -> dict | None:
-    option_keys = list(dict.fromkeys(df["option_key"].astype(str)))
-    audiences = [a for a in AUDIENCES if a in set(df["audience"].astype(str))]
-    cells = {(str(r["option_key"]), str(r["audience"])): r for _i, r in df.iterrows()}
+    option_keys = _distinct(df, "option_key")
+    audiences = [a for a in AUDIENCES if a in set(_distinct(df, "audience"))]
+    cells = {(str(r["option_key"]), str(r["audience"])): r for r in df}
     national_cells = (
-        {str(r["option_key"]): r for _i, r in national_df.iterrows()}
-        if national_df is not None
-        else None
+        {str(r["option_key"]): r for r in national_df} if national_df is not None else None
     )
     weighted = any(not _missing(r.get("weighted_share")) for (o, a), r in cells.items() if a == ALL)
     head = [_("Réponse")] + [audience_label(a) for a in audiences] + [_("Ensemble")]
@@ -872,13 +918,13 @@ def topics(tables: dict) -> list[dict]:
     """One entry per corpus: its topics with keywords, size and linked quotes."""
     from synthesis.catalog import CORPUS_LABELS
 
-    df = tables.get("topics")
-    if df is None or df.empty:
+    df = _table(tables, "topics")
+    if not df:
         return []
     out = []
-    for corpus in dict.fromkeys(df["corpus"].astype(str)):
+    for corpus in _distinct(df, "corpus"):
         items = []
-        for _i, r in _rows(df, corpus=corpus).iterrows():
+        for r in _rows(df, corpus=corpus):
             hidden = _hidden(r)
             quotes = []
             for n in (1, 2, 3):
@@ -908,14 +954,14 @@ def retex(tables: dict) -> list[dict]:
     from retex.filters import LABELS
     from synthesis.catalog import RETEX_DIMENSION_LABELS
 
-    df = tables.get("retex")
-    if df is None or df.empty:
+    df = _table(tables, "retex")
+    if not df:
         return []
     charts = []
-    for dimension in dict.fromkeys(df["dimension"].astype(str)):
+    for dimension in _distinct(df, "dimension"):
         part = _rows(df, dimension=dimension)
         rows, shown = [], {}
-        for _i, r in part.iterrows():
+        for r in part:
             key = str(r["value_key"])
             if dimension == "academie":
                 name = academie_name(key)
@@ -950,8 +996,8 @@ def retex(tables: dict) -> list[dict]:
 
 
 def retex_recent(tables: dict) -> list[dict]:
-    df = tables.get("retex_recent")
-    if df is None or df.empty:
+    df = _table(tables, "retex_recent")
+    if not df:
         return []
     return [
         {
@@ -962,7 +1008,7 @@ def retex_recent(tables: dict) -> list[dict]:
             else academie_name(str(r["academie_code"])),
             "published_at": "" if _missing(r.get("published_at")) else str(r["published_at"])[:10],
         }
-        for _i, r in df.iterrows()
+        for r in df
     ]
 
 
@@ -971,6 +1017,11 @@ def retex_recent(tables: dict) -> list[dict]:
 
 def page(tables: dict, national: dict | None, geojson_url: str) -> dict:
     """Every section of a synthesis page, as JSON-ready data (cached by the view)."""
+    tables = {name: _table(tables, name) for name in PAGE_TABLES}
+    if national is not None:
+        national = {
+            name: _table(national, name) for name in ("participation", "survey_distribution")
+        }
     titles = _theme_titles()
     sections = {
         "participation": [

@@ -48,7 +48,7 @@ RUNNING_TIMEOUT = timedelta(minutes=30)
 # URLs; only the synthesis pages, whose user-written content is escaped text in tables, allow
 # them.
 PAGE_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + (
-    "; worker-src 'self' blob:"
+    "; worker-src blob:"
 )
 CHART_ENDPOINTS = {"synthesis.index", "synthesis.territory"}
 
