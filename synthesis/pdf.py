@@ -129,7 +129,9 @@ def render(publication: SynthesisPublication, info: ScopeInfo, base_url: str) ->
         _heading(pdf, _("Conclusion"), 13)
         _html(pdf, publication.conclusion)
 
-    tables = results.figure_tables(publication.figures, publication.figure_names)
+    tables = results.figure_tables(
+        publication.figures, publication.figure_names, limit=results.PDF_ROWS
+    )
     if tables:
         _heading(pdf, _("Chiffres de la consultation"), 13, space=6)
         pdf.set_font(FAMILY, "", 9)

@@ -41,6 +41,8 @@ FIGURES: tuple[str, ...] = tuple(n for n in tables.TABLE_NAMES if n != "survey_q
 SURVEY_FIGURES = {"survey_distribution", "survey_territory"}
 # Rows shown per figure on the page and in the PDF; the whole table is in its CSV download.
 DISPLAY_ROWS = 200
+# The PDF is a document, not a data file: fewer rows, and the link to the full CSV.
+PDF_ROWS = 60
 SUPPRESSED = "< 10"
 
 
@@ -767,6 +769,14 @@ def publish(session: Session, info: ScopeInfo, user: User) -> SynthesisPublicati
     )
     session.flush()
     return version
+
+
+def freeze_pdf(session: Session, version: SynthesisPublication, data: bytes) -> None:
+    """Store the version's PDF, once: a published version's PDF never changes."""
+    if version.is_draft or version.pdf is not None:
+        raise ResultsError(_("Une version publiée ne se modifie pas."), 409)
+    version.pdf = data
+    session.flush()
 
 
 def _acting_role(user: User, info: ScopeInfo) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -94,6 +95,9 @@ class SynthesisPublication(Base):
     published_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+    # Published versions: the PDF, rendered once at publication (a large synthesis takes
+    # seconds to lay out, too slow for a visitor's request) and never changed afterwards.
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     # The role the publisher acted in (analyst, admin, coordinator): the public page names the
     # role and the territory, never the person, so deleting the account changes nothing.
     publisher_role: Mapped[str] = mapped_column(String(20), default="")

@@ -64,6 +64,10 @@ def public_url(endpoint: str, info: ScopeInfo, **values) -> str:
     return url_for(endpoint, kind=info.kind, slug=info.slug, **values)
 
 
+def _base_url() -> str:
+    return request.host_url.rstrip("/")
+
+
 def _info(publication: SynthesisPublication) -> ScopeInfo:
     return ScopeInfo(publication.scope_kind, publication.scope_code)
 
@@ -170,7 +174,8 @@ def results_pdf(kind: str, slug: str, number: int):
     publication = results.published(db.session, info, number)
     if publication is None:
         abort(404)
-    data = pdf.render(publication, info, request.host_url.rstrip("/"))
+    # Versions published through the services alone (demo data, scripts) have no stored PDF.
+    data = publication.pdf or pdf.render(publication, info, _base_url())
     filename = f"synthese-{info.key}-v{publication.version}.pdf"
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -514,6 +519,8 @@ def composer_publish(key: str):
         return _composer_page(info, 400, error=_("Formulaire expiré : rechargez la page."))
     try:
         version = results.publish(db.session, info, _me())
+        # Laid out once, in the same transaction: a PDF that cannot be made publishes nothing.
+        results.freeze_pdf(db.session, version, pdf.render(version, info, _base_url()))
         number = version.version
         commit()
     except ResultsError as exc:

@@ -778,3 +778,80 @@ def test_published_at_orders_versions(session, analyst, sources):
     assert results.latest(session, info).title == "Trois"
     assert results.latest_by_scope(session)[("national", "")].version == 3
     assert results.version_counts(session)[("national", "")] == 3
+
+
+def _rows_for(name: str, count: int) -> dict:
+    """``count`` plausible rows of a catalogue table (long titles, every column kind)."""
+    from synthesis import catalog
+
+    spec = catalog.spec(name)
+    rows = []
+    for i in range(count):
+        row = []
+        for column in spec.columns:
+            if column.name == "audience":
+                row.append(["*", "eleve", "parent", "professeur"][i % 4])
+            elif column.name == "academie_code":
+                row.append(["13", "16", "*"][i % 3])
+            elif column.name == "people":
+                row.append(5 + i)
+            elif column.kind == "count":
+                row.append(100 + i)
+            elif column.kind == "share":
+                row.append(0.5)
+            elif column.kind == "score":
+                row.append(0.123456)
+            elif column.kind == "text":
+                row.append(f"Un texte assez long pour devoir passer à la ligne n°{i} « é »")
+            else:
+                row.append(f"k{i}")
+        rows.append(row)
+    return {"columns": spec.column_names, "rows": rows}
+
+
+def test_every_catalogue_table_renders_in_html_and_pdf_with_truncation(
+    client, session, analyst, sources
+):
+    compilation = Compilation(status="done", trigger="cli", finished_at=utcnow())
+    session.add(compilation)
+    session.flush()
+    payload = {
+        name: _rows_for(name, 250 if name == "forum_top" else 12) for name in results.FIGURES
+    }
+    session.add(
+        CompiledScope(
+            compilation_id=compilation.id, scope_kind="national", scope_code="", payload=payload
+        )
+    )
+    session.flush()
+    info = results.scope("national")
+    proposal = _draft_proposal(session, analyst)
+    results.add_source(session, proposal, analyst, "question:C01")
+    draft = results.draft_of(session, info)
+    draft.figure_names = list(results.FIGURES)
+    results.publish(session, info, analyst)
+
+    html = client.get("/resultats/nationale/version-1/").get_data(as_text=True)
+    assert html.count('class="fr-mt-5w results-figure"') == len(results.FIGURES)
+    assert "200 premières lignes sur 250." in html
+    # forum_top has no group: rows of 5 to 9 voters are suppressed, 10 and more are shown.
+    assert "<td>0,123</td>" in html and "<td>50,0\u202f%</td>" in html
+    text, links = pdf_text(client.get("/resultats/nationale/version-1/synthese.pdf").data)
+    assert "60 premières lignes sur 250" in text
+    assert "http://localhost/resultats/nationale/version-1/tableaux/forum_top.csv" in links
+    csv_rows = client.get("/resultats/nationale/version-1/tableaux/forum_top.csv").data
+    assert csv_rows.decode("utf-8-sig").count("\n") == 251
+
+
+def test_the_pdf_is_laid_out_once_at_publication_and_served_as_stored(
+    client, session, analyst, sources
+):
+    compile_by_hand(session)
+    client.login(analyst.email)
+    compose(client, NATIONAL, session, sources)
+    client.submit(NATIONAL + "publier", page=NATIONAL)
+    version = results.latest(session, results.scope("national"))
+    assert version.pdf is not None and version.pdf.startswith(b"%PDF-")
+    assert client.get("/resultats/nationale/version-1/synthese.pdf").data == version.pdf
+    with pytest.raises(results.ResultsError):
+        results.freeze_pdf(session, version, b"%PDF-other")

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("updated_by_id", sa.Integer(), nullable=True),
         sa.Column("published_at", sa.DateTime(), nullable=True),
         sa.Column("published_by_id", sa.Integer(), nullable=True),
+        sa.Column("pdf", sa.LargeBinary(), nullable=True),
         sa.Column("publisher_role", sa.String(length=20), nullable=False),
         sa.ForeignKeyConstraint(
             ["compilation_id"],
