@@ -140,12 +140,11 @@ def _scan(text: str) -> list[_Item]:
         for pattern, replacement in _PHRASES:
             text = pattern.sub(replacement, text)
     items: list[_Item] = []
-    for match in _TOKEN_RE.finditer(text):
-        word = match.group(1)
-        if word is None:
-            items.append(None)
-        else:
+    for word in _TOKEN_RE.findall(text):  # "" for a clause boundary
+        if word:
             items.extend(_classify(word))
+        else:
+            items.append(None)
     items.append(None)
     return items
 

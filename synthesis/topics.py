@@ -10,7 +10,6 @@ emails and phone numbers masked; the engine decides which corpora may show them 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import warnings
 from collections import Counter
@@ -21,6 +20,7 @@ import pandas as pd
 from sklearn.decomposition import NMF
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
+from threadpoolctl import threadpool_limits
 
 from synthesis import french
 
@@ -105,10 +105,6 @@ def _max_df(documents: int) -> float:
     return 0.6 if documents >= 200 else 0.7
 
 
-def _sample_key(value: object) -> str:
-    return hashlib.blake2b(str(value).encode("utf-8"), digest_size=8).hexdigest()
-
-
 def _prepare(texts: pd.DataFrame, max_docs: int | None) -> pd.DataFrame:
     """Non-empty documents, at most ``max_docs`` of them, in an order that does not depend on
     the order of the input rows."""
@@ -127,7 +123,10 @@ def _prepare(texts: pd.DataFrame, max_docs: int | None) -> pd.DataFrame:
     # .loc with a boolean Series: an empty object Series would select columns with [].
     readable = frame["text"].map(lambda t: isinstance(t, str) and bool(t.strip())).astype(bool)
     frame = frame.loc[readable]
-    frame = frame.assign(_key=frame["id"].map(_sample_key), _ref=frame["ref"].astype(str))
+    refs = frame["ref"].astype(str)
+    # pandas' hash has a fixed key: the same id gives the same key in every process.
+    keys = pd.util.hash_pandas_object(frame["id"].astype(str), index=False).to_numpy()
+    frame = frame.assign(_key=keys, _ref=refs)
     frame = frame.sort_values(["_key", "_ref"], kind="mergesort")
     limit = MAX_DOCS if max_docs is None else max(0, int(max_docs))
     return frame.head(limit).reset_index(drop=True)
@@ -302,7 +301,10 @@ def extract(
     k = min(max(1, int(k)), _distinct_rows(matrix), matrix.shape[1])
     if matrix.nnz == 0:
         return empty_topics()
-    factorised = _factorise(matrix, k, seed)
+    # These matrices are small: BLAS threads cost more to start than they save (measured:
+    # twice as fast on one thread), and the compile runs beside a live site.
+    with threadpool_limits(limits=1):
+        factorised = _factorise(matrix, k, seed)
     if factorised is None:
         return empty_topics()
     weights, components = factorised
