@@ -243,6 +243,7 @@ class Bundle:
     tables: dict[str, pd.DataFrame]
     # Plain rows per table, converted once: every format reads them (aggregates, small).
     _records: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    _display: dict[str, list[list[Any]]] = field(default_factory=dict, repr=False)
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -338,15 +339,19 @@ def records(bundle: Bundle, name: str) -> list[dict[str, Any]]:
     return cached
 
 
-def display_rows(bundle: Bundle, name: str) -> Iterator[list[Any]]:
+def display_rows(bundle: Bundle, name: str) -> list[list[Any]]:
     """Rows for CSV and spreadsheets: a suppressed figure reads « < 10 », lists are joined,
     the suppressed flag is 1/0."""
+    cached = bundle._display.get(name)
+    if cached is not None:
+        return cached
     columns = columns_of(bundle, name)
     flag = columns.index(SUPPRESSED_COLUMN) if SUPPRESSED_COLUMN in columns else None
     doc = table_doc(name)
     figures = [doc.column(c).figure for c in columns]
+    cached = bundle._display[name] = []
     for record in records(bundle, name):
-        row = [record[c] for c in columns]
+        row = list(record.values())
         hidden = flag is not None and bool(row[flag])
         cells: list[Any] = []
         for index, value in enumerate(row):
@@ -358,7 +363,8 @@ def display_rows(bundle: Bundle, name: str) -> Iterator[list[Any]]:
                 cells.append(", ".join("" if v is None else str(v) for v in value))
             else:
                 cells.append(value)
-        yield cells
+        cached.append(cells)
+    return cached
 
 
 # --- Writers ------------------------------------------------------------------------------------
