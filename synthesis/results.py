@@ -249,6 +249,28 @@ def themes(session: Session) -> list[tuple[str, str]]:
     return [(t.slug, t.title) for t in session.scalars(select(Theme).order_by(Theme.position))]
 
 
+def personal_data(session: Session, user: User) -> dict[str, Any]:
+    """The account export: the versions this person published (the public pages name the
+    role, not the person; the link is kept for the audit trail and shown only to them)."""
+    rows = session.scalars(
+        select(SynthesisPublication)
+        .where(SynthesisPublication.published_by_id == user.id)
+        .order_by(SynthesisPublication.published_at)
+    )
+    return {
+        "synthesis_publications": [
+            {
+                "scope_kind": p.scope_kind,
+                "scope_code": p.scope_code,
+                "version": p.version,
+                "title": p.title,
+                "published_at": p.published_at.isoformat(timespec="seconds"),
+            }
+            for p in rows
+        ]
+    }
+
+
 # --- Drafting ---------------------------------------------------------------------------------
 
 

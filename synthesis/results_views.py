@@ -537,6 +537,16 @@ def composer_publish(key: str):
 
 
 def setup(app: Flask) -> None:
+    from consult.hooks import hooks
+
+    registered = hooks(app)
+    registered.territory_panels.append("synthesis/results/_territory_panel.html")
+    registered.personal_data.append(results.personal_data)
+
+    @app.template_global()
+    def results_latest_for(kind: str, code: str) -> SynthesisPublication | None:
+        return results.latest(db.session, ScopeInfo(str(kind), code))
+
     @app.template_global()
     def results_url(endpoint: str, info: ScopeInfo, **values) -> str:
         return public_url(endpoint, info, **values)

@@ -855,3 +855,30 @@ def test_the_pdf_is_laid_out_once_at_publication_and_served_as_stored(
     assert client.get("/resultats/nationale/version-1/synthese.pdf").data == version.pdf
     with pytest.raises(results.ResultsError):
         results.freeze_pdf(session, version, b"%PDF-other")
+
+
+def test_territory_page_links_its_published_synthesis(client, session, coordinator, sources):
+    page = client.get("/territoires/poitiers/").get_data(as_text=True)
+    assert "pas encore publié sa synthèse" in page
+    info = results.scope("academie", POITIERS)
+    proposal = _draft_proposal(session, coordinator, "academie", POITIERS)
+    results.add_source(session, proposal, coordinator, "question:C01")
+    results.draft_of(session, info).title = "Synthèse <i>poitevine</i>"
+    results.publish(session, info, coordinator)
+    page = client.get("/territoires/poitiers/").get_data(as_text=True)
+    assert 'href="/resultats/poitiers/"' in page and "Synthèse &lt;i&gt;poitevine" in page
+    # The région has not published its own synthesis (an académie's is not the région's).
+    region = client.get("/territoires/region/nouvelle-aquitaine/").get_data(as_text=True)
+    assert "pas encore publié sa synthèse" in region
+
+
+def test_personal_data_export_lists_the_versions_a_person_published(session, analyst, sources):
+    info = results.scope("national")
+    proposal = _draft_proposal(session, analyst)
+    results.add_source(session, proposal, analyst, "question:C01")
+    results.publish(session, info, analyst)
+    exported = results.personal_data(session, analyst)["synthesis_publications"]
+    assert [(e["scope_kind"], e["version"], e["title"]) for e in exported] == [
+        ("national", 1, "Synthèse nationale")
+    ]
+    assert results.personal_data(session, UserFactory()) == {"synthesis_publications": []}
