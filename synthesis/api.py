@@ -90,21 +90,20 @@ def _scope_document(kind: str, code: str) -> Any:
         return api_error(404, None)
 
     def compute() -> dict[str, Any] | None:
-        bundle = exports.load_bundle(db.session, scope, public=True, compilation=compilation)
-        if bundle is None:
+        counts = exports.row_counts(db.session, scope, compilation)
+        if counts is None:
             return None
         with force_locale("fr"):
-            docs = exports.table_docs()
             tables = []
-            for name, df in bundle.tables.items():
-                doc = docs.get(name) or exports.TableDoc(name, name, "")
+            for name, doc in exports.table_docs().items():
+                keys = [c.key for c in doc.columns] + [exports.SUPPRESSED_COLUMN]
                 tables.append(
                     {
                         "name": name,
                         "title": doc.title,
                         "description": doc.description,
-                        "rows": len(df),
-                        "columns": _columns(bundle, name),
+                        "rows": counts[name],
+                        "columns": _columns(doc, keys),
                         "url": _table_url(scope, name),
                         "files": {
                             fmt: url_for(
@@ -127,11 +126,10 @@ def _scope_document(kind: str, code: str) -> Any:
     return jsonify(document)
 
 
-def _columns(bundle: exports.Bundle, name: str) -> list[dict[str, str]]:
-    doc = exports.table_doc(name)
+def _columns(doc: exports.TableDoc, keys: list[str]) -> list[dict[str, str]]:
     return [
         {"key": key, "label": doc.column(key).label, "description": doc.column(key).description}
-        for key in exports.columns_of(bundle, name)
+        for key in keys
     ]
 
 
@@ -150,7 +148,9 @@ def _table_document(kind: str, code: str, table: str) -> Any:
         return api_error(404, None)
 
     def compute() -> dict[str, Any] | None:
-        bundle = exports.load_bundle(db.session, scope, public=True, compilation=compilation)
+        bundle = exports.load_bundle(
+            db.session, scope, public=True, compilation=compilation, only=table
+        )
         if bundle is None or table not in bundle.tables:
             return None
         with force_locale("fr"):
@@ -161,7 +161,7 @@ def _table_document(kind: str, code: str, table: str) -> Any:
                 "table": table,
                 "title": doc.title,
                 "description": doc.description,
-                "columns": _columns(bundle, table),
+                "columns": _columns(doc, exports.columns_of(bundle, table)),
                 "data": list(exports.records(bundle, table)),
             }
 

@@ -42,7 +42,7 @@ from consult.territories import academie_label, catalog
 from consult.text import mask_personal_data
 from surveys.exports import write_ods, write_xlsx
 from synthesis import catalog as syn
-from synthesis import store
+from synthesis import privacy, store
 from synthesis.models import Compilation
 
 FORMATS: dict[str, str] = {
@@ -262,12 +262,22 @@ def latest_compilation(session: Session) -> Compilation | None:
 
 
 def load_bundle(
-    session: Session, scope: Scope, *, public: bool, compilation: Compilation | None = None
+    session: Session,
+    scope: Scope,
+    *,
+    public: bool,
+    compilation: Compilation | None = None,
+    only: str | None = None,
 ) -> Bundle | None:
+    """A scope's tables (or just the table ``only``: the API suppresses the one it serves,
+    not all thirteen)."""
     compilation = compilation or store.latest(session)
     if compilation is None:
         return None
-    tables = store.load(session, scope.kind, scope.code, public=public, compilation=compilation)
+    if only is None:
+        tables = store.load(session, scope.kind, scope.code, public=public, compilation=compilation)
+    else:
+        tables = _load_one(session, scope, only, public, compilation)
     if tables is None:
         return None
     order = list(table_docs())
@@ -280,6 +290,26 @@ def load_bundle(
         public=public,
         tables=ordered,
     )
+
+
+def _load_one(
+    session: Session, scope: Scope, name: str, public: bool, compilation: Compilation
+) -> dict[str, pd.DataFrame] | None:
+    # Same reading as store.load, for one table.
+    row = store.scope_row(session, scope.kind, scope.code, compilation)
+    if row is None or name not in syn.TABLES:
+        return None
+    data = row.payload.get(name) or {"columns": syn.spec(name).column_names, "rows": []}
+    df = store.from_payload(name, data)
+    return {name: privacy.suppress(name, df) if public else df}
+
+
+def row_counts(session: Session, scope: Scope, compilation: Compilation) -> dict[str, int] | None:
+    """Rows per table without building the tables (suppression keeps every row)."""
+    row = store.scope_row(session, scope.kind, scope.code, compilation)
+    if row is None:
+        return None
+    return {name: len((row.payload.get(name) or {}).get("rows") or []) for name in syn.TABLES}
 
 
 # --- Cells --------------------------------------------------------------------------------------
@@ -792,3 +822,14 @@ def human_size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.1f} Ko".replace(".", ",")
     return f"{size / 1024 / 1024:.1f} Mo".replace(".", ",")
+
+
+def warm(session: Session, *, scopes: Iterable[Scope] | None = None) -> int:
+    """Build the public files of every scope of the latest compilation, so no visitor waits for
+    them (to run right after a compilation, e.g. by ``flask synthesis compile``). Returns the
+    number of scopes ready; needs an application context."""
+    ready = 0
+    for scope in all_scopes() if scopes is None else scopes:
+        if export_set(session, scope, public=True) is not None:
+            ready += 1
+    return ready

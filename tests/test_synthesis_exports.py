@@ -625,3 +625,20 @@ def test_hostile_requests(client, session, compiled):
     # Read-only: no form posts here.
     assert client.post("/syntheses/export/national.zip").status_code == 405
     assert client.post("/syntheses/export/national/participation.csv").status_code == 405
+
+
+def test_warm_builds_every_compiled_scope_once(app, session, compiled, export_dir, monkeypatch):
+    with app.test_request_context():
+        assert exports.warm(session) == 3  # national, académie 13, région 01
+        key = exports.compilation_key(compiled)
+        assert {p.name for p in (export_dir / key).iterdir()} == {
+            "national-fr-public",
+            "academie-13-public",
+            "region-01-public",
+        }
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("rebuilt")
+
+        monkeypatch.setattr(exports, "_write_set", refuse)
+        assert exports.warm(session) == 3
