@@ -377,19 +377,33 @@ def academie_map(tables: dict, geojson_url: str) -> dict | None:
         figure = {
             "geojson": geojson_url,
             "data": [
+                # Every académie in light grey underneath: the country keeps its shape when
+                # académies are suppressed or have no participants.
+                {
+                    "type": "choroplethmap",
+                    "locations": sorted(mapped),
+                    "z": [0] * len(mapped),
+                    "featureidkey": "id",
+                    "colorscale": [[0, "#eeeeee"], [1, "#eeeeee"]],
+                    "showscale": False,
+                    "marker": {"line": {"color": "#929292", "width": 0.6}},
+                    "hoverinfo": "skip",
+                },
                 {
                     "type": "choroplethmap",
                     "locations": on_map,
                     "z": [shown[c] for c in on_map],
                     "text": [academie_name(c) for c in on_map],
                     "featureidkey": "id",
-                    "colorscale": "Blues",
-                    # plotly.js's Blues runs dark to light: reversed, more participants = darker.
-                    "reversescale": True,
+                    # Light to dark blue (DSFR « bleu France »), from zero: more = darker,
+                    # distinct from the grey of académies without a published figure.
+                    "colorscale": [[0, "#cacafb"], [1, "#000091"]],
+                    "zmin": 0,
+                    "zmax": max(shown[c] for c in on_map),
                     "marker": {"line": {"color": "#3a3a3a", "width": 0.6}},
                     "colorbar": {"title": {"text": _("Participants")}},
                     "hovertemplate": "%{text} : %{z}<extra></extra>",
-                }
+                },
             ],
             "layout": _layout(
                 map={
@@ -730,6 +744,7 @@ def consensus_matrix(tables: dict) -> dict | None:
                     "x": [audience_label(a) for a in audiences],
                     "y": hover,
                     "zmin": 0,
+                    "zmax": max(shown[c] for c in on_map),
                     "zmax": 100,
                     "colorscale": "RdBu",
                     # Blue for adoption, red for refusal.

@@ -250,7 +250,9 @@ def test_public_chart_json_holds_only_suppressed_data(client, compiled) -> None:
     assert bars["data"][0]["x"] == ["Professeurs"]
     assert bars["data"][0]["y"] == [30]
     choropleth = next(f for f in figures if f["data"][0]["type"] == "choroplethmap")
-    trace = choropleth["data"][0]
+    base, trace = choropleth["data"]
+    assert len(base["locations"]) == 25  # every metropolitan académie, all grey
+    assert set(base["z"]) == {0}
     # La Réunion (7) is suppressed, and Toulouse (15) with it: the national total is published,
     # so one hidden académie would be the total minus the others.
     assert trace["locations"] == ["13"]
@@ -278,7 +280,7 @@ def test_text_summaries_are_computed_from_the_figures(client, compiled) -> None:
     assert "Réponse la plus fréquente : « oui »" in html
     assert "Le thème le plus adopté" in html
     # Every chart has a summary paragraph and a table with a caption.
-    assert html.count('class="synthesis-summary"') == html.count("<caption>")
+    assert html.count('class="synthesis-summary"') == html.count("<caption ") == 12
 
 
 def test_consensus_section_and_links(client, compiled) -> None:

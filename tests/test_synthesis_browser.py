@@ -1,0 +1,104 @@
+"""The synthesis page in Chromium: an analyst sees the map and the charts drawn locally (no
+request leaves the machine), axe finds nothing serious, and without JavaScript the tables are
+all there."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.browser_support import ARTIFACTS, PASSWORD, axe_violations, login
+from tests.test_synthesis_pages import national_tables, poitiers_tables, publish
+
+pytestmark = pytest.mark.browser
+
+ANALYST = "analyste-syntheses@exemple.test"
+
+
+@pytest.fixture
+def compiled(live_server) -> Iterator[None]:
+    from consult.accounts import services
+    from consult.db import db
+    from consult.models import User
+    from synthesis.models import Compilation
+
+    with live_server.app.app_context():
+        session = db.session
+        if session.query(User).filter_by(email=ANALYST).first() is None:
+            analyst = services.register(
+                session,
+                services.ProfileData(
+                    pseudonym="Analyste_Syntheses", audience="autre", academie_code="13"
+                ),
+                ANALYST,
+                PASSWORD,
+            )
+            services.grant_role(session, analyst, "analyst")
+            session.commit()
+        compilation_id = publish(
+            session,
+            {("national", ""): national_tables(), ("academie", "13"): poitiers_tables()},
+        ).id
+        db.session.remove()
+    try:
+        yield
+    finally:
+        # The live database is shared by the whole run: leave no compilation behind.
+        with live_server.app.app_context():
+            db.session.delete(db.session.get(Compilation, compilation_id))
+            db.session.commit()
+            db.session.remove()
+
+
+def test_analyst_sees_map_and_charts_drawn_locally(page, live_server, compiled) -> None:
+    login(page, live_server, ANALYST)
+    page.goto(f"{live_server.url}/syntheses/")
+    page.wait_for_selector("#participation-map-plot[data-rendered=true]", timeout=20_000)
+    plots = page.locator(".synthesis-plot")
+    total = plots.count()
+    assert total >= 6
+    page.wait_for_function(
+        "n => document.querySelectorAll('.synthesis-plot[data-rendered=true]').length === n",
+        arg=total,
+        timeout=20_000,
+    )
+    # The map is drawn by the map layer on a canvas, from the GeoJSON served by the app.
+    assert page.locator("#participation-map-plot canvas").count() >= 1
+    assert page.locator("#participation-audience-plot .main-svg").count() >= 1
+    # Analysts see the small cells (parents: 7) and the controls.
+    assert page.get_by_role("button", name="Recompiler").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#participation-map-plot").screenshot(path=str(ARTIFACTS / "synthesis-map.png"))
+    assert axe_violations(page) == []
+
+
+def test_public_territory_page_passes_axe(page, live_server, compiled) -> None:
+    page.goto(f"{live_server.url}/syntheses/poitiers/")
+    page.wait_for_selector("#participation-audience-plot[data-rendered=true]", timeout=20_000)
+    assert axe_violations(page) == []
+
+
+def test_without_javascript_the_tables_are_all_there(browser, live_server, compiled) -> None:
+    context = browser.new_context(locale="fr-FR", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/syntheses/")
+        for table in (
+            "participation-audience-table",
+            "participation-map-table",
+            "forums-votes-table",
+            "consensus-matrix-table",
+            "question-Q1-table",
+        ):
+            assert page.locator(f"#{table} table").is_visible(), table
+        assert page.locator(".synthesis-plot[data-rendered=true]").count() == 0
+        assert (
+            page.locator("#participation-audience-summary")
+            .inner_text()
+            .startswith("62 personnes ont participé")
+        )
+        row = page.locator("#participation-audience-table tr", has_text="Parents")
+        assert row.locator("td").first.inner_text() == "< 10"
+    finally:
+        context.close()
