@@ -219,7 +219,9 @@ def _labels(
     labels: list[tuple[str, str, int]] = []
     used: set[str] = set()
     for term in terms:
-        if term in used:
+        if term in used or not documents[term]:
+            # A term none of these documents contains is the factorisation's smoothing, not
+            # what they say (small topics of a few fixed sentences end with such terms).
             continue
         used.add(term)
         candidates = [

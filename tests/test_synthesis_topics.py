@@ -272,9 +272,45 @@ def test_three_subjects_three_topics():
         subject = found.pop()
         seen.append(subject)
         assert row["size"] == 30
+        # Every keyword is written in that subject's texts (or the filler all subjects share).
+        written = " ".join(SUBJECTS[subject] + FILLER).lower()
+        assert all(keyword.lower() in written for keyword in keyword_list(row)), row["keywords"]
         assert {subject_of(texts, ref) for ref in quote_refs(row)} == {subject}
     assert sorted(seen) == ["equipement", "formation", "harcelement"]
     assert result["topic"].tolist() == [1, 2, 3]
+
+
+def test_short_fixed_comments_keep_only_their_own_words():
+    # Like the demo's comments: a dozen stock sentences, fewer topics than sentences.
+    sentences = [
+        "Oui ! Cela aurait beaucoup aidé ma fille pendant le confinement.",
+        "Nous l'avons testé dans notre lycée : les résultats sont encourageants.",
+        "Tout à fait d'accord, c'est ce que nous vivons dans notre collège.",
+        "C'est une priorité, et cela ne coûte pas si cher.",
+        "Bonne idée, à condition de prévoir la formation qui va avec.",
+        "Je ne suis pas convaincu : le problème est surtout humain, pas matériel.",
+        "Attention au coût pour les collectivités.",
+        "Il faudra des moyens pour que cet outil tienne.",
+        "Mon enfant est déjà trop devant les écrans.",
+        "Les équipes risquent de saturer avec un outil de plus.",
+        "Cela change la vie des familles éloignées.",
+        "Le présentiel reste essentiel.",
+    ]
+    texts = pd.DataFrame(
+        {
+            "id": range(120),
+            "ref": [f"comment:{i}" for i in range(120)],
+            "text": [sentences[(i * 7) % 12] for i in range(120)],
+            "public": True,
+        }
+    )
+    result = topics.extract(texts, 6)
+    assert result["size"].sum() == 120
+    for _, row in result.iterrows():
+        # Each topic gathers at most three stock sentences, all quoted once: its keywords are
+        # words of those sentences, never low-weight words of other topics filling the list.
+        quoted = " ".join(row[f"quote_{i}"] or "" for i in (1, 2, 3)).lower()
+        assert all(k.lower() in quoted for k in keyword_list(row)), row["keywords"]
 
 
 def test_topics_numbered_by_size():
