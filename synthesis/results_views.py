@@ -352,7 +352,7 @@ def composer_start(key: str):
         results.start_draft(db.session, info, _me())
         commit()
     except IntegrityError:
-        pass  # someone started it at the same moment: theirs is the draft
+        db.session.rollback()  # someone started it at the same moment: theirs is the draft
     return _back(info)
 
 
@@ -526,6 +526,7 @@ def composer_publish(key: str):
     except ResultsError as exc:
         return _refuse(info, exc)
     except IntegrityError:
+        db.session.rollback()
         return _error(
             409, _("Une autre version vient d'être publiée à l'instant : rechargez la page.")
         )

@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from consult.db import utcnow
+from consult.db import db, utcnow
 from consult.models import AuditEvent
 from forums.models import Theme
 from synthesis import results
@@ -882,3 +882,75 @@ def test_personal_data_export_lists_the_versions_a_person_published(session, ana
         ("national", 1, "Synthèse nationale")
     ]
     assert results.personal_data(session, UserFactory()) == {"synthesis_publications": []}
+
+
+# --- Racing publications (PostgreSQL, real commits) ------------------------------------------
+
+
+@pytest.mark.postgres_only
+def test_racing_publications_yield_one_version(app, committing) -> None:
+    import threading
+
+    from sqlalchemy import delete
+
+    from consult.accounts import services as accounts
+    from consult.models import RoleGrant, User
+    from tests.conftest import Client
+    from tests.factories import DEFAULT_PASSWORD
+
+    app.test_client_class = Client
+    emails = [f"analyste{i}@course-resultats.test" for i in range(4)]
+    with app.app_context():
+        for i, email in enumerate(emails):
+            user = accounts.register(
+                db.session,
+                accounts.ProfileData(
+                    pseudonym=f"Course_resultats_{i}", audience="encadrement", academie_code="13"
+                ),
+                email,
+                DEFAULT_PASSWORD,
+            )
+            accounts.grant_role(db.session, user, "analyst")
+        db.session.flush()
+        proposal = _draft_proposal(db.session, user)
+        results.add_source(db.session, proposal, user, "question:C01")
+        db.session.commit()
+        db.session.remove()
+    clients = [app.test_client() for _ in emails]
+    for client, email in zip(clients, emails, strict=True):
+        client.login(email)
+    tokens = [c.csrf_token(NATIONAL) for c in clients]
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def publish(index: int) -> None:
+        barrier.wait()
+        response = clients[index].post(NATIONAL + "publier", data={"csrf_token": tokens[index]})
+        with lock:
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=publish, args=(i,)) for i in range(len(clients))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        # One winner; the others find the draft gone (409) or lose on the unique version
+        # number (409), never a 500 and never a second version.
+        assert statuses.count(302) == 1, statuses
+        assert set(statuses) <= {302, 409}, statuses
+        with app.app_context():
+            assert versions_count(db.session) == 1
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.session.execute(
+                delete(SynthesisPublication).where(SynthesisPublication.scope_kind == "national")
+            )
+            ids = select(User.id).where(User.email_key.like("%@course-resultats.test"))
+            db.session.execute(delete(AuditEvent).where(AuditEvent.actor_id.in_(ids)))
+            db.session.execute(delete(RoleGrant).where(RoleGrant.user_id.in_(ids)))
+            db.session.execute(delete(User).where(User.email_key.like("%@course-resultats.test")))
+            db.session.commit()
+            db.session.remove()
