@@ -111,7 +111,8 @@ def _prepare(texts: pd.DataFrame, max_docs: int | None) -> pd.DataFrame:
     missing = {"id", "ref", "text"} - set(texts.columns)
     if missing:
         raise ValueError(f"texts lacks columns: {sorted(missing)}")
-    frame = texts.loc[:, [c for c in ("id", "ref", "text", "public") if c in texts.columns]]
+    kept = [c for c in ("id", "ref", "text", "public", "person") if c in texts.columns]
+    frame = texts.loc[:, kept]
     frame = frame.assign(
         text=frame["text"].astype(object).where(frame["text"].notna(), ""),
         public=(
@@ -279,9 +280,11 @@ def extract(
 ) -> pd.DataFrame:
     """Topics of a corpus: one row per topic (see ``COLUMNS``), largest first.
 
-    ``texts`` has columns ``id``, ``ref``, ``text``, ``public``. ``max_docs`` (default
-    ``MAX_DOCS``) bounds the work; a corpus of fewer than ``MIN_DOCUMENTS`` usable documents
-    has no topics (an empty frame with the columns).
+    ``texts`` has columns ``id``, ``ref``, ``text``, ``public`` and, optionally, ``person``
+    (who wrote it: then ``people`` counts distinct persons, so a topic of twelve comments by
+    three people is suppressed in public like any figure of fewer than 10 people; without it
+    ``people`` is ``size``). ``max_docs`` (default ``MAX_DOCS``) bounds the work; a corpus of
+    fewer than ``MIN_DOCUMENTS`` usable documents has no topics (an empty frame).
     """
     docs = _prepare(texts, max_docs)
     analyses = [french.analyse(text) for text in docs["text"]]
@@ -331,6 +334,7 @@ def extract(
         for t in topics
     }
     public = docs["public"].to_numpy(dtype=bool)
+    persons = docs["person"] if "person" in docs.columns else None
     refs = docs["_ref"].to_numpy()
     rows = []
     for number, t in enumerate(topics, start=1):
@@ -338,7 +342,11 @@ def extract(
             "topic": number,
             "size": int(sizes[t]),
             "keywords": ", ".join(label for label, _, _ in labels[t]),
-            "people": int(sizes[t]),
+            "people": (
+                int(sizes[t])
+                if persons is None
+                else int(persons[dominant == t].nunique(dropna=True))
+            ),
         }
         quotable = np.flatnonzero((dominant == t) & public)
         # Most representative first: the largest share of the document in this topic, then

@@ -313,6 +313,25 @@ def test_short_fixed_comments_keep_only_their_own_words():
         assert all(k.lower() in quoted for k in keyword_list(row)), row["keywords"]
 
 
+def test_people_counts_distinct_authors_when_known():
+    texts = corpus()
+    # Harassment texts come from 4 people (10 each), equipment texts from 40 people; one
+    # equipment text has no known author.
+    person = [
+        (i % 4 if subject == "harcelement" else 100 + i)
+        for i, subject in enumerate(texts["subject"])
+    ]
+    person[0] = None
+    texts = texts.assign(person=pd.Series(person, dtype="Int64"))
+    result = topics.extract(texts, 2)
+    by_subject = {subjects_in_keywords(row).pop(): row for _, row in result.iterrows()}
+    assert by_subject["harcelement"]["size"] == 40
+    assert by_subject["harcelement"]["people"] == 4
+    assert by_subject["equipement"]["size"] == 40
+    assert by_subject["equipement"]["people"] == 39
+    assert topics.extract(texts.drop(columns="person"), 2)["people"].tolist() == [40, 40]
+
+
 def test_topics_numbered_by_size():
     texts = pd.concat(
         [corpus(per_subject=50, subjects=("harcelement",)), corpus(25, ("equipement",), seed=2)]
