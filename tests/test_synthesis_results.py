@@ -954,3 +954,43 @@ def test_racing_publications_yield_one_version(app, committing) -> None:
             db.session.execute(delete(User).where(User.email_key.like("%@course-resultats.test")))
             db.session.commit()
             db.session.remove()
+
+
+def test_pdf_survives_rich_markdown_long_words_and_any_unicode(client, session, analyst):
+    info = results.scope("national")
+    draft = results.start_draft(session, info, analyst)
+    hostile = (
+        "Texte **gras**, *italique*, `code`, [lien](https://exemple.fr/a?b=c&d=e)\n\n"
+        "- un\n  - deux imbriqué\n- trois\n\n1. premier\n2. second\n\n"
+        "> une citation\n\n```\nbloc de code ’ « »\n```\n\n"
+        + "x"
+        * 400
+        + "\n\nÉmoji 🎓📚, 中文, العربية, ñ, ß, œ, Ω, combinés e\u0301, zéro\u200blargeur "
+        "<script>alert(1)</script> <b>balise</b>"
+    )
+    results.save_text(
+        session,
+        draft,
+        analyst,
+        title="Titre 🎓 « ’ » " + "y" * 150,
+        introduction=hostile,
+        conclusion=hostile,
+        figure_names=[],
+    )
+    proposal = results.add_proposal(
+        session,
+        draft,
+        analyst,
+        theme=theme_slugs(session)[0],
+        title="Proposition 中文",
+        text=hostile,
+        position=None,
+    )
+    results.add_source(session, proposal, analyst, "question:C01")
+    results.publish(session, info, analyst)
+    response = client.get("/resultats/nationale/version-1/synthese.pdf")
+    assert response.status_code == 200
+    text, links = pdf_text(response.data)
+    assert "Proposition" in text and "citation" in text and "xxxxxxxx" in text
+    assert "<script>alert(1)</script>" in text  # shown as text, never interpreted
+    assert "https://exemple.fr/a?b=c&d=e" in links
