@@ -744,7 +744,6 @@ def consensus_matrix(tables: dict) -> dict | None:
                     "x": [audience_label(a) for a in audiences],
                     "y": hover,
                     "zmin": 0,
-                    "zmax": max(shown[c] for c in on_map),
                     "zmax": 100,
                     "colorscale": "RdBu",
                     # Blue for adoption, red for refusal.
