@@ -642,3 +642,39 @@ def test_warm_builds_every_compiled_scope_once(app, session, compiled, export_di
 
         monkeypatch.setattr(exports, "_write_set", refuse)
         assert exports.warm(session) == 3
+
+
+@pytest.mark.browser
+def test_downloads_in_a_browser(page, live_server):
+    from consult.db import db
+    from synthesis.models import Compilation
+    from tests.browser_support import axe_violations
+
+    app = live_server.app
+    with app.app_context():
+        # Dated far back: another browser test's compilation, if any, stays the latest.
+        compilation = compile_fixture(db.session, finished=datetime(2000, 1, 1, 12, 0))
+        db.session.commit()
+        compilation_id = compilation.id
+        db.session.remove()
+    try:
+        assert axe_violations(page, f"{live_server.url}/syntheses/export/academie/poitiers/") == []
+        assert (
+            page.get_by_role("heading", level=1).inner_text().startswith("Télécharger les données")
+        )
+        with page.expect_download() as download_info:
+            page.get_by_role("link", name=re.compile("Archive complète")).click()
+        download = download_info.value
+        assert download.suggested_filename == "synthese-academie-poitiers.zip"
+        with zipfile.ZipFile(download.path()) as archive:
+            assert "README.md" in archive.namelist()
+            assert "csv/participation.csv" in archive.namelist()
+        with page.expect_download() as download_info:
+            page.get_by_role("link", name=re.compile("Parquet — Participation par public")).click()
+        table = pq.read_table(download_info.value.path())
+        assert "suppressed" in table.column_names
+    finally:
+        with app.app_context():
+            db.session.delete(db.session.get(Compilation, compilation_id))
+            db.session.commit()
+            db.session.remove()
