@@ -446,7 +446,8 @@ PATHS = (
     (re.compile(r"^/territoires/idees/(\d+)/?$"), SourceKind.IDEA),
     (re.compile(r"^/retex/(\d+)(?:/versions(?:/\d+)?)?/?$"), SourceKind.RETEX),
 )
-QUESTION_FRAGMENT_RE = re.compile(r"^question-([A-Za-z0-9_\-]+)$")
+# The /syntheses/ pages title each question's block « question-<key>-title » (charts.py).
+QUESTION_FRAGMENT_RE = re.compile(r"^question-([A-Za-z0-9_]+)(?:-title|-table)?$")
 KIND_ALIASES = {"idée": "idee", "idea": "idee"}
 
 
@@ -590,7 +591,7 @@ def _question_source(session: Session, info: ScopeInfo, key: str, option: str | 
         question.code,
         option,
         _short(label),
-        f"{info.synthesis_path}#question-{question.code}",
+        f"{info.synthesis_path}#question-{question.code}-title",
     )
 
 

@@ -225,7 +225,7 @@ def test_analyst_composes_publishes_and_a_visitor_reads_html_and_pdf(
     assert f'href="/forums/contributions/{contribution.id}"' in html
     assert f'href="/territoires/idees/{idea.id}"' in html
     assert f'href="/retex/{sheet.id}"' in html
-    assert 'href="/syntheses/#question-C01"' in html
+    assert 'href="/syntheses/#question-C01-title"' in html
     assert "75,0\u202f% des répondants (base : 120)" in html  # the finding, frozen
     for n in (1, 2, 3):
         assert f"Proposition {n} &lt;b&gt;forte&lt;/b&gt;" in html
@@ -254,7 +254,7 @@ def test_analyst_composes_publishes_and_a_visitor_reads_html_and_pdf(
     assert f"http://localhost/forums/contributions/{contribution.id}" in links
     assert f"http://localhost/territoires/idees/{idea.id}" in links
     assert f"http://localhost/retex/{sheet.id}" in links
-    assert "http://localhost/syntheses/#question-C01" in links
+    assert "http://localhost/syntheses/#question-C01-title" in links
     assert "Secrète" not in text and "@exemple.test" not in text and analyst.email not in text
 
 
@@ -505,7 +505,7 @@ def test_references_are_read_from_urls_and_short_forms(session, analyst, sources
         f"https://consult.test/forums/contributions/{contribution.id}",
         f"http://consult.test/territoires/idees/{idea.id}",
         f"/retex/{sheet.id}/versions/1",
-        "http://consult.test/syntheses/#question-C01",
+        "http://consult.test/syntheses/#question-C01-title",
         "Question : C01 : rural".replace(" ", ""),
     ):
         results.add_source(session, proposal, analyst, reference, host="consult.test")
@@ -543,7 +543,7 @@ def test_territorial_synthesis_cites_only_its_own_ideas_and_retex_but_any_contri
     ):
         results.add_source(session, proposal, coordinator, reference)
     assert len(proposal.sources) == 4
-    assert proposal.sources[3].url == "/syntheses/poitiers/#question-C01"
+    assert proposal.sources[3].url == "/syntheses/poitiers/#question-C01-title"
 
 
 def test_region_synthesis_cites_the_items_of_its_academies(session, sources):
@@ -654,7 +654,7 @@ def test_coordinator_composes_their_territory_only(client, session, coordinator,
     html = client.get("/resultats/poitiers/").get_data(as_text=True)
     assert "Coordination académique : Académie de Poitiers" in html
     assert coordinator.pseudonym not in html
-    assert 'href="/syntheses/poitiers/#question-C01"' in html
+    assert 'href="/syntheses/poitiers/#question-C01-title"' in html
     index = client.get("/resultats/").get_data(as_text=True)
     assert "Région académique Nouvelle-Aquitaine" in index and "Synthèse de Poitiers" in index
 

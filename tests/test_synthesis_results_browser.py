@@ -184,7 +184,7 @@ def test_published_synthesis_reads_without_javascript(browser, live_server, comm
     # Without a script the print button stays hidden; the page itself is complete.
     assert not page.get_by_role("button", name="Imprimer").is_visible()
     assert page.get_by_role("link", name="Télécharger en PDF").is_visible()
-    assert page.locator('a[href="/syntheses/poitiers/#question-C01"]').count() >= 1
+    assert page.locator('a[href="/syntheses/poitiers/#question-C01-title"]').count() >= 1
     page.goto(f"{live_server.url}{path}")
     assert page.get_by_text("Coordination académique : Académie de Poitiers").first.is_visible()
     context.close()
