@@ -102,6 +102,8 @@ def test_compose_publish_read_print_and_download(page, live_server) -> None:
     page.get_by_role("button", name="Ajouter la source").last.click()
     assert page.get_by_text("Source ajoutée.").is_visible()
     problems += axe_violations(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "results-composer.png"), full_page=True)
     page.get_by_role("button", name="Publier la version").click()
     page.wait_for_url("**/resultats/nationale/version-*/")
     version_url = page.url
