@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from flask import current_app, has_app_context
 from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session, object_session
 
 from consult.api import SUPPRESSION_THRESHOLD
@@ -70,8 +71,18 @@ SCOPE_KINDS = ("national", "region", "academie")
 class Scope:
     kind: str
     code: str
-    name: str
     slug: str
+    territory: str = ""  # the reference name (« Poitiers »), labelled by ``name``
+
+    @property
+    def name(self) -> str:
+        """« France entière », « Académie de Poitiers »… in the current locale (files are
+        written under French)."""
+        if self.kind == "national":
+            return _("France entière")
+        if self.kind == "academie":
+            return academie_label(self.territory)
+        return _("Région académique %(name)s", name=self.territory)
 
     @property
     def file_stem(self) -> str:
@@ -93,17 +104,17 @@ def resolve_scope(kind: str, ident: str = "") -> Scope | None:
     seven régions that share their académie's slug)."""
     cat = catalog()
     if kind == "national":
-        return Scope("national", "", "France entière", "") if not ident else None
+        return Scope("national", "", "") if not ident else None
     if kind == "academie":
         acad = cat.academies.get(ident) or cat.academie_by_slug(ident)
         if acad is None:
             return None
-        return Scope("academie", acad.code, academie_label(acad.name), acad.slug)
+        return Scope("academie", acad.code, acad.slug, acad.name)
     if kind == "region":
         region = cat.regions.get(ident) or cat.region_by_slug(ident)
         if region is None:
             return None
-        return Scope("region", region.code, f"Région académique {region.name}", region.slug)
+        return Scope("region", region.code, region.slug, region.name)
     return None
 
 

@@ -678,3 +678,16 @@ def test_downloads_in_a_browser(page, live_server):
             db.session.delete(db.session.get(Compilation, compilation_id))
             db.session.commit()
             db.session.remove()
+
+
+def test_files_are_french_whoever_builds_them(client, session, compiled):
+    # An English-speaking visitor triggers the build: the cached files stay French for all.
+    page = fetch(client, "/syntheses/export/academie/poitiers/?lang=en")
+    assert page.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(fetch(client, "/syntheses/export/academie/13.zip").data)) as z:
+        readme = z.read("README.md").decode()
+        doc = json.loads(z.read("json/participation.json"))
+    assert "# Synthèses de la consultation — Académie de Poitiers" in readme
+    assert doc["scope"]["name"] == "Académie de Poitiers"
+    assert doc["title"] == "Participation par public"
+    assert doc["columns"][0]["label"] == "Public"
