@@ -6,7 +6,11 @@ documents a topic must gather and which words must describe it.
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -538,6 +542,28 @@ def test_deterministic_and_independent_of_row_order():
     shuffled = topics.extract(texts.sample(frac=1, random_state=7))
     pd.testing.assert_frame_equal(first, again)
     pd.testing.assert_frame_equal(first, shuffled)
+
+
+def test_deterministic_across_processes():
+    # Another process has another string hash seed: set and dict orders differ, topics must
+    # not (a recompilation must not reshuffle published topics).
+    texts = corpus(per_subject=30, subjects=("equipement", "harcelement", "formation"))
+    script = (
+        "import sys, pandas; from synthesis import topics; "
+        "texts = pandas.read_json(sys.stdin, orient='split'); "
+        "print(topics.extract(texts).to_json(orient='split'))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    other = subprocess.run(  # noqa: S603 - fixed command, this interpreter
+        [sys.executable, "-c", script],
+        input=texts.drop(columns="subject").to_json(orient="split"),
+        cwd=root,
+        env={**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert other.stdout == topics.extract(texts).to_json(orient="split") + "\n"
 
 
 def test_max_docs_takes_the_same_sample_whatever_the_order():
