@@ -602,6 +602,8 @@ def test_downloads_partial_links(app, session, analyst):
     from flask import render_template_string
     from flask_login import login_user
 
+    from consult.territorial import territory
+
     include = '{%% with kind="academie", code="%s" %%}{%% include "synthesis/_downloads.html" %%}'
     template = include % "13" + "{% endwith %}"
     with app.test_request_context("/"):
@@ -612,6 +614,12 @@ def test_downloads_partial_links(app, session, analyst):
         assert "/syntheses/export/academie/poitiers/?detail=1" in render_template_string(template)
         unknown = render_template_string(include % "99" + "{% endwith %}")
         assert "Télécharger" not in unknown
+        # As synthesis/page.html has it: a ``territory`` in the context.
+        html = render_template_string(
+            '{% include "synthesis/_downloads.html" %}', territory=territory.NATIONAL
+        )
+        assert "/syntheses/export/national.zip" in html
+        assert "/syntheses/export/national/?detail=1" in html
 
 
 def test_hostile_requests(client, session, compiled):
