@@ -578,3 +578,17 @@ def test_formatting_of_suppressed_and_missing(app) -> None:
         assert charts.count(None) == "–"
         assert charts.count(1234) == "1\u202f234"
         assert re.fullmatch(r"50,0\s%", charts.share(0.5))
+
+
+def test_quote_sources(app, session) -> None:
+    with app.test_request_context("/"):
+        assert charts._quote_href("contribution:12") == "/forums/contributions/12"
+        assert charts._quote_href("idea:5") == "/territoires/idees/5"
+        assert charts._quote_href("comment:999999") is None  # gone: no link
+        assert charts._quote_href("answer:3") is None
+        assert charts._quote_href("contribution:<b>") is None
+
+
+def test_masking_notice_is_escaped_text(client, compiled) -> None:
+    html = _html(client.get("/syntheses/"))
+    assert "masqués (« &lt; 10 »)" in html
