@@ -122,8 +122,8 @@ def _classify(word: str) -> tuple[_Item, ...]:
     if apostrophe and head.lower() in ELISIONS:
         items.append(f"{head.lower()}'" if head.lower() in LINKERS else None)
         word = tail
-    # « aujourd'hui », « prud'hommes »: not an elision, one word (with an apostrophe, so a
-    # stop word or nothing).
+    # A word whose apostrophe is no elision (« aujourd'hui ») stays whole: a stop word or
+    # nothing, since no content word keeps an apostrophe.
     pieces = word.split("-")
     if len(pieces) > 1 and (pieces[-1].lower() in _INVERSIONS or word.lower() in stop_words()):
         items.extend(_word(piece) for piece in pieces)
