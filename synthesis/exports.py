@@ -137,6 +137,8 @@ class ColumnDoc:
     type: str = ""  # int, float, str, bool, list; "" = inferred from the values
     # A figure (count, share, score): blanked when its row is suppressed.
     figure: bool = False
+    # Written by people (titles, quotes, keywords): guarded against formulas in CSV.
+    text: bool = False
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,7 @@ def _build_docs() -> dict[str, TableDoc]:
                     description=description,
                     type=_KIND_TYPES.get(column.kind, ""),
                     figure=column.kind in syn.FIGURE_KINDS,
+                    text=column.kind == "text",
                 )
             )
         docs[name] = TableDoc(name, str(spec.title), str(spec.description), tuple(columns))
@@ -411,14 +414,28 @@ def display_rows(bundle: Bundle, name: str) -> list[list[Any]]:
 # --- Writers ------------------------------------------------------------------------------------
 
 
+# A spreadsheet opening the CSV would run a cell starting with these as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_chunks(bundle: Bundle, name: str) -> Iterator[bytes]:
     """UTF-8 with BOM (spreadsheets then read accents), « ; » separated, first row = column
-    keys (stable for scripts; their labels are in the README and the workbook)."""
+    keys (stable for scripts; their labels are in the README and the workbook). Free text that
+    would read as a formula gets a leading apostrophe (XLSX and ODS cells are typed as text,
+    JSON and Parquet are not opened by spreadsheets: they keep the text as written)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+    columns = columns_of(bundle, name)
+    doc = table_doc(name)
+    texts = [i for i, c in enumerate(columns) if doc.column(c).text]
     yield "\ufeff".encode()
-    writer.writerow(columns_of(bundle, name))
+    writer.writerow(columns)
     for count, row in enumerate(display_rows(bundle, name), 1):
+        if texts:
+            row = list(row)
+            for i in texts:
+                if isinstance(row[i], str) and row[i].startswith(FORMULA_PREFIXES):
+                    row[i] = "'" + row[i]
         writer.writerow(row)
         if count % 500 == 0:
             yield buffer.getvalue().encode("utf-8")
@@ -606,7 +623,8 @@ def readme(bundle: Bundle) -> str:
         "## Fichiers",
         "",
         "- `csv/<table>.csv` : UTF-8 avec BOM, séparateur « ; », première ligne = noms des "
-        "colonnes ;",
+        "colonnes ; un texte libre qui commence par =, +, - ou @ y est précédé d'une "
+        "apostrophe, pour qu'un tableur ne l'exécute pas comme une formule ;",
         "- `parquet/<table>.parquet` : colonnes typées (entiers, décimaux, texte) ;",
         "- `json/<table>.json` : métadonnées de la compilation, description des colonnes et "
         "lignes (`rows`) ;",

@@ -699,3 +699,23 @@ def test_files_are_french_whoever_builds_them(client, session, compiled):
     assert doc["scope"]["name"] == "Académie de Poitiers"
     assert doc["title"] == "Participation par public"
     assert doc["columns"][0]["label"] == "Public"
+
+
+def test_csv_guards_free_text_against_formulas(client, session, export_dir):
+    compilation = store.start(session)
+    top = forum_top()
+    top.loc[1, "title"] = '=HYPERLINK("http://exemple.test";"clic")'
+    store.save(session, compilation, catalog.Scope("national", ""), {"forum_top": top})
+    compilation.status, compilation.finished_at = "done", utcnow()
+    session.flush()
+    rows = _csv(fetch(client, "/syntheses/export/national/forum_top.csv"))
+    assert rows[2][4] == '\'=HYPERLINK("http://exemple.test";"clic")'
+    # Dimensions and figures are never touched; JSON keeps the text as written.
+    assert rows[2][:4] == ["egalite-acces", "adopted", "2", "12"]
+    doc = json.loads(fetch(client, "/syntheses/export/national/forum_top.json").data)
+    assert doc["rows"][1]["title"] == '=HYPERLINK("http://exemple.test";"clic")'
+    # In the workbook the cell is typed as text, not a formula.
+    data = fetch(client, "/syntheses/export/national/forum_top.xlsx").data
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and 't="inlineStr"' in sheet
