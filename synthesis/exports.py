@@ -174,7 +174,7 @@ _KIND_TEXT = {
 _KIND_TYPES = {"count": "int", "share": "float", "score": "float"}
 
 
-def _values_note(column: str) -> str:
+def _values_note(table: str, column: str) -> str:
     """The values a dimension takes, when they are codes a reader cannot guess."""
 
     def listing(labels: dict[str, Any]) -> str:
@@ -184,7 +184,10 @@ def _values_note(column: str) -> str:
         labels = {a.value: a.label for a in Audience}
         return f"{listing(labels)}, * = tous les publics"
     if column == "indicator":
-        return listing(syn.INDICATOR_LABELS)
+        keys = syn.FORUM_INDICATORS if table == "forum_themes" else syn.PARTICIPATION_INDICATORS
+        return listing({key: syn.INDICATOR_LABELS[key] for key in keys})
+    if column == "day":
+        return "date au format AAAA-MM-JJ"
     if column == "ranking":
         return listing(syn.RANKING_LABELS)
     if column == "label":
@@ -223,7 +226,7 @@ def _build_docs() -> dict[str, TableDoc]:
     for name, spec in syn.TABLES.items():
         columns = []
         for column in spec.columns:
-            note = _values_note(column.name)
+            note = _values_note(name, column.name)
             description = _KIND_TEXT.get(column.kind, "") + (f" ; {note}" if note else "")
             columns.append(
                 ColumnDoc(
@@ -592,8 +595,7 @@ def readme(bundle: Bundle) -> str:
         "contributions, votes, commentaires, idées, réponses au questionnaire et fiches Retex.",
         "",
         f"- Compilation n° {bundle.compilation_id} du {when}.",
-        f"- Périmètre : {scope.name}"
-        + (f" (code {scope.kind} {scope.code})." if scope.code else "."),
+        f"- Périmètre : {scope.name}" + (f" (code {scope.code})." if scope.code else "."),
         f"- Licence : {LICENCE} — {LICENCE_URL}",
         "",
         "## Règle de confidentialité",
