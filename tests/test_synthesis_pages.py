@@ -592,3 +592,24 @@ def test_quote_sources(app, session) -> None:
 def test_masking_notice_is_escaped_text(client, compiled) -> None:
     html = _html(client.get("/syntheses/"))
     assert "masqués (« &lt; 10 »)" in html
+
+
+def test_warm_cache_builds_every_compiled_scope(app, session, compiled, monkeypatch) -> None:
+    built: list[tuple[str, str, bool]] = []
+    real = views._sections
+
+    def spy(compilation, kind, code, detailed):
+        result = real(compilation, kind, code, detailed)
+        if result is not None:
+            built.append((kind, code, detailed))
+        return result
+
+    monkeypatch.setattr(views, "_sections", spy)
+    assert views.warm_cache(app) == 2
+    assert built == [("national", "", False), ("academie", "13", False)]
+
+
+def test_pages_link_their_downloads(client, compiled) -> None:
+    html = _html(client.get("/syntheses/poitiers/"))
+    assert "Télécharger les données" in html
+    assert "Données détaillées (analystes)" not in html
