@@ -30,7 +30,8 @@ _APOSTROPHES = ("’", "ʼ", "‘", "`", "´")
 # A word: letters (accented included), possibly joined by apostrophes or hyphens; digits and
 # underscores are not letters, so numbers never become keywords. Or a clause boundary: a
 # bigram never spans a full stop, a comma or a line break.
-_TOKEN_RE = re.compile(r"([^\W\d_]+(?:['-][^\W\d_]+)*)|[.!?;:,()\[\]{}«»\"\n\r\t…/|]+")
+_TOKEN_RE = re.compile(r"([^\W\d_]+(?:['-][^\W\d_]+)*)|([.!?;:,()\[\]{}«»\"\n\r\t…/|]+)")
+_SENTENCE_END = frozenset(".!?…\n")
 _TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _SPACE_RE = re.compile(r"\s+")
@@ -77,10 +78,12 @@ def _without_markup(text: str) -> str:
     return text
 
 
-def _surface(word: str) -> str:
-    # Acronyms keep their capitals (ENT, RGPD, CNIL); anything else is shown in lowercase so a
-    # word at the start of a sentence is the same surface form as elsewhere.
-    return word if len(word) > 1 and word.isupper() else word.lower()
+def _surface(word: str, initial: bool) -> str:
+    # Written forms are kept as written (« Toulouse », « Pix », ENT, RGPD), except the capital
+    # a sentence starts with: « Tablettes » there is the « tablettes » of anywhere else.
+    if initial and not (len(word) > 1 and word.isupper()):
+        return word.lower()
+    return word
 
 
 # Words that may stand inside a noun phrase: « formation des enseignants », « protection de
@@ -102,7 +105,7 @@ _INVERSIONS = frozenset(
 )
 
 
-def _word(word: str) -> _Item:
+def _word(word: str, initial: bool) -> _Item:
     low = word.lower()
     if low in LINKERS:
         return low
@@ -110,25 +113,25 @@ def _word(word: str) -> _Item:
     if len(word) < MIN_WORD_LENGTH or low in stops or "'" in low:
         return None
     base = lemma(low)
-    return None if base in stops else (base, _surface(word))
+    return None if base in stops else (base, _surface(word, initial))
 
 
 @lru_cache(maxsize=200_000)
-def _classify(word: str) -> tuple[_Item, ...]:
-    """The items of one written word, cached: a corpus has a few thousand distinct words and
-    each is seen many times."""
+def _classify(word: str, initial: bool) -> tuple[_Item, ...]:
+    """The items of one written word (``initial``: it starts a sentence), cached: a corpus has
+    a few thousand distinct words and each is seen many times."""
     items: list[_Item] = []
     head, apostrophe, tail = word.partition("'")
     if apostrophe and head.lower() in ELISIONS:
         items.append(f"{head.lower()}'" if head.lower() in LINKERS else None)
-        word = tail
+        word, initial = tail, initial and tail[:1].isupper()
     # A word whose apostrophe is no elision (« aujourd'hui ») stays whole: a stop word or
     # nothing, since no content word keeps an apostrophe.
     pieces = word.split("-")
     if len(pieces) > 1 and (pieces[-1].lower() in _INVERSIONS or word.lower() in stop_words()):
-        items.extend(_word(piece) for piece in pieces)
+        items.extend(_word(piece, initial and i == 0) for i, piece in enumerate(pieces))
     else:
-        items.append(_word(word))
+        items.append(_word(word, initial))
     return tuple(items)
 
 
@@ -140,11 +143,14 @@ def _scan(text: str) -> list[_Item]:
         for pattern, replacement in _PHRASES:
             text = pattern.sub(replacement, text)
     items: list[_Item] = []
-    for word in _TOKEN_RE.findall(text):  # "" for a clause boundary
+    initial = True
+    for word, boundary in _TOKEN_RE.findall(text):
         if word:
-            items.extend(_classify(word))
+            items.extend(_classify(word, initial))
+            initial = False
         else:
             items.append(None)
+            initial = initial or not _SENTENCE_END.isdisjoint(boundary)
     items.append(None)
     return items
 

@@ -412,6 +412,18 @@ def test_most_frequent_surface_form_is_shown():
     assert "tablette" not in table["term"].tolist()
 
 
+def test_written_case_kept_except_at_sentence_start():
+    found = french.tokens("Tablettes à Toulouse. Les tablettes de Pix ! L'Éducation et l'ENT")
+    assert [t[1] for t in found if t] == [
+        "tablettes",
+        "Toulouse",
+        "tablettes",
+        "Pix",
+        "éducation",
+        "ENT",
+    ]
+
+
 def test_bigram_collocations_become_one_keyword():
     result = topics.extract(corpus(), 2)
     harassment = next(r for _, r in result.iterrows() if "harcelement" in subjects_in_keywords(r))
