@@ -177,12 +177,26 @@ def _join(words: list[str]) -> str:
     return text
 
 
+_VERB_ENDINGS = ("er", "ir", "oir")
+
+
+def _conjugated(token: Token) -> bool:
+    """A conjugated verb or participle (« restera », « financent », « formés »): its lemma is
+    an infinitive it differs from, other than by a plural s or x (« ateliers » is a noun)."""
+    base, written = token
+    if not base.endswith(_VERB_ENDINGS):
+        return False
+    written = written.lower()
+    return written not in (base, base + "s", base + "x")
+
+
 @lru_cache(maxsize=16_384)
 def analyse(text: str) -> tuple[Token, ...]:
     """(feature, written form) pairs of a text: every content lemma, then every phrase of two
     content words, next to each other or linked by at most two linkers, as a lemma pair
     (« réseau social » written « réseaux sociaux », « formation enseignant » written
-    « formation des enseignants »). Bigrams never cross punctuation or « et », « sont »…
+    « formation des enseignants »). Bigrams never cross punctuation or « et », « sont »… and
+    never hold a conjugated verb.
 
     Cached on the text: a compilation sees a text once per scope that contains it. The cache
     holds about 4 KB a text, so 16,384 texts stay under 70 MB.
@@ -202,7 +216,13 @@ def analyse(text: str) -> tuple[Token, ...]:
                 previous, linkers = None, []
         else:
             unigrams.append(item)
-            if previous is not None and previous[0] != item[0]:
+            # A phrase is a noun phrase: « mesure restera » (noun + verb) is two keywords.
+            if (
+                previous is not None
+                and previous[0] != item[0]
+                and not _conjugated(previous)
+                and not _conjugated(item)
+            ):
                 surface = _join([previous[1], *linkers, item[1]])
                 bigrams.append((f"{previous[0]} {item[0]}", surface))
             previous, linkers = item, []

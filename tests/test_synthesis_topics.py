@@ -432,6 +432,22 @@ def test_bigram_collocations_become_one_keyword():
     assert "réseaux" not in words and "sociaux" not in words
 
 
+def test_phrases_are_noun_phrases():
+    def phrases(text):
+        return [surface for feature, surface in french.analyse(text) if " " in feature]
+
+    assert phrases("La formation des enseignants aux réseaux sociaux.") == [
+        "formation des enseignants",
+        "enseignants aux réseaux",
+        "réseaux sociaux",
+    ]
+    # Conjugated verbs and participles never join a phrase; plural nouns in -ers do.
+    assert phrases("La mesure restera sur le papier. Les collectivités financent.") == []
+    assert phrases("Les agents formés, les ateliers de lecture.") == ["ateliers de lecture"]
+    # « et », punctuation and non-linking stop words end a phrase.
+    assert phrases("Les tablettes et le wifi, la classe pour tous.") == []
+
+
 def test_espace_numerique_de_travail_is_ent():
     features = dict(french.analyse("Les espaces numériques de travail et l'ENT du lycée."))
     assert features["ent"] == "ENT"
