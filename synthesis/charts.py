@@ -38,6 +38,8 @@ AUDIENCE_COLOURS = {
 }
 POSITIVE, NEGATIVE = "#18753c", "#ce0500"
 DAILY_INDICATORS = ("contributions", "votes", "comments", "survey_responses")
+# The national tables a territory page compares with.
+NATIONAL_TABLES = ("participation", "survey_distribution")
 # The tables a page reads (survey_territory is for exports and the API).
 PAGE_TABLES = (
     "participation",
@@ -134,6 +136,24 @@ def _table(tables: dict | None, name: str) -> Rows:
             for row in value.itertuples(index=False, name=None)
         ]
     return value
+
+
+def rows_of(tables: dict, name: str) -> Rows:
+    """JSON-ready rows of one table (cached national comparisons)."""
+    return [{k: _plain(v) for k, v in row.items()} for row in _table(tables, name)]
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, bool | str | None):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _rows(rows: Rows | None, **equal: Any) -> Rows:
@@ -475,7 +495,7 @@ def forum_audiences(tables: dict, titles: dict[str, str]) -> dict | None:
     data = []
     for audience in AUDIENCES:
         points = [
-            (titles.get(t, t), _number(cells[(t, audience)][0]))
+            (plot_text(titles.get(t, t)), _number(cells[(t, audience)][0]))
             for t in themes
             if (t, audience) in cells and not cells[(t, audience)][1]
         ]
@@ -559,7 +579,7 @@ def forum_balance(tables: dict, titles: dict[str, str], kind: str) -> dict | Non
     shown = [t for t in themes if t in shares]
     figure = None
     if shown:
-        labels = [titles.get(t, t) for t in shown]
+        labels = [plot_text(titles.get(t, t)) for t in shown]
         figure = {
             "data": [
                 {
@@ -699,6 +719,12 @@ def consensus(tables: dict, titles: dict[str, str], label: str) -> dict | None:
     )
 
 
+def plot_text(text: str) -> str:
+    """Text for a plotly label: plotly.js reads a subset of HTML in labels (links, styles), so
+    people's words go in as entities, which it shows literally."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _short(text: str, size: int = 48) -> str:
     return text if len(text) <= size else text[: size - 1].rstrip() + "…"
 
@@ -728,7 +754,7 @@ def consensus_matrix(tables: dict) -> dict | None:
             values.append(None if number is None else round(100 * number, 1))
         rows.append(row)
         z.append(values)
-        hover.append(_short(title))
+        hover.append(plot_text(_short(title)))
     summary = _(
         "Parts d’adoption de %(n)s contributions dans chaque public : une case vide signale un "
         "public qui a trop peu voté.",
@@ -874,7 +900,7 @@ def _survey_question(key, label, df, national_df, options) -> dict | None:
                     "type": "bar",
                     "orientation": "h",
                     "name": audience_label(audience),
-                    "y": [_short(p[0], 60) for p in points],
+                    "y": [plot_text(_short(p[0], 60)) for p in points],
                     "x": [p[1] for p in points],
                     "marker": {"color": AUDIENCE_COLOURS[audience]},
                 }

@@ -66,7 +66,10 @@ def test_analyst_sees_map_and_charts_drawn_locally(page, live_server, compiled) 
     # The map is drawn by the map layer on a canvas, from the GeoJSON served by the app.
     assert page.locator("#participation-map-plot canvas").count() >= 1
     assert page.locator("#participation-audience-plot .main-svg").count() >= 1
-    # Analysts see the small cells (parents: 7) and the controls.
+    # A contribution title with markup is drawn as text, not interpreted by plotly.js.
+    labels = page.locator("#consensus-matrix-plot .ytick text").all_text_contents()
+    assert "Des <b>tablettes</b>" in labels
+    # Analysts see the controls.
     assert page.get_by_role("button", name="Recompiler").is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#participation-map-plot").screenshot(path=str(ARTIFACTS / "synthesis-map.png"))

@@ -295,6 +295,8 @@ def test_consensus_section_and_links(client, compiled) -> None:
     assert matrix[0] == "clivante"
     heatmap = next(f for f in _charts(html) if f["data"][0]["type"] == "heatmap")
     assert heatmap["data"][0]["z"] == [[60.0, 80.0], [90.0, 10.0]]
+    # plotly.js reads some HTML in labels: people's words reach it as entities.
+    assert heatmap["data"][0]["y"][0] == "Des &lt;b&gt;tablettes&lt;/b&gt;"
 
 
 def test_weighted_share_and_effective_n_beside_unweighted(client, compiled) -> None:
