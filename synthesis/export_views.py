@@ -125,6 +125,7 @@ def export_page(kind: str, ident: str):
                 {
                     "fmt": fmt,
                     "label": FORMAT_LABELS[fmt],
+                    "short": fmt.upper() if fmt != "parquet" else "Parquet",
                     "size": exports.human_size(files.size(name, fmt)),
                     "url": export_url(
                         "export_table",

@@ -848,11 +848,12 @@ def _forget_older(root: Path, keep: str) -> None:
 
 
 def human_size(size: int) -> str:
+    # A non-breaking space keeps the unit on the figure's line.
     if size < 1024:
-        return f"{size} o"
+        return f"{size}\u00a0o"
     if size < 1024 * 1024:
-        return f"{size / 1024:.1f} Ko".replace(".", ",")
-    return f"{size / 1024 / 1024:.1f} Mo".replace(".", ",")
+        return f"{size / 1024:.1f}\u00a0Ko".replace(".", ",")
+    return f"{size / 1024 / 1024:.1f}\u00a0Mo".replace(".", ",")
 
 
 def warm(session: Session, *, scopes: Iterable[Scope] | None = None) -> int:

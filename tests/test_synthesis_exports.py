@@ -583,7 +583,7 @@ def test_downloads_page_lists_tables_formats_and_sizes(client, session, compiled
         for fmt in exports.FORMATS:
             assert f"/syntheses/export/national/{table}.{fmt}" in page
     assert "/syntheses/export/national.zip" in page
-    assert re.search(r"ZIP – \d+(,\d)? Ko", page)
+    assert re.search(r"ZIP – \d+(,\d)?\sKo", page)
     assert "Participation par public" in page
     assert "detail=1" not in page
     assert 'href="/syntheses/"' in page
@@ -656,7 +656,7 @@ def test_warm_builds_every_compiled_scope_once(app, session, compiled, export_di
 def test_downloads_in_a_browser(page, live_server):
     from consult.db import db
     from synthesis.models import Compilation
-    from tests.browser_support import axe_violations
+    from tests.browser_support import ARTIFACTS, axe_violations
 
     app = live_server.app
     with app.app_context():
@@ -670,6 +670,8 @@ def test_downloads_in_a_browser(page, live_server):
         assert (
             page.get_by_role("heading", level=1).inner_text().startswith("Télécharger les données")
         )
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "synthesis-exports.png"), full_page=True)
         with page.expect_download() as download_info:
             page.get_by_role("link", name=re.compile("Archive complète")).click()
         download = download_info.value
