@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import fcntl
 import hashlib
 import io
 import json
@@ -780,25 +781,18 @@ def export_set(session: Session, scope: Scope, *, public: bool) -> ExportSet | N
     target = root / key / scope_dir
     manifest = target / MANIFEST
     if not manifest.exists():
-        bundle = load_bundle(session, scope, public=public, compilation=compilation)
-        if bundle is None:
-            return None
         root.mkdir(parents=True, exist_ok=True)
         _forget_older(root, keep=key)
         (root / key).mkdir(exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{scope_dir}-", dir=root / key))
-        try:
-            with force_locale("fr"):
-                _write_set(scratch, bundle)
-            try:
-                os.rename(scratch, target)
-            except OSError:
-                # Another worker finished the same set first: theirs is as good as ours.
-                if not manifest.exists():
-                    raise
-        finally:
-            if scratch.exists():
-                shutil.rmtree(scratch, ignore_errors=True)
+        # One builder per set: a second request for it waits for the first one's files rather
+        # than spending the same seconds of CPU on a copy.
+        with open(root / key / f".{scope_dir}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not manifest.exists():
+                bundle = load_bundle(session, scope, public=public, compilation=compilation)
+                if bundle is None:
+                    return None
+                _build_set(root / key, scope_dir, target, bundle)
     info = json.loads(manifest.read_text(encoding="utf-8"))
     return ExportSet(
         directory=target,
@@ -810,6 +804,22 @@ def export_set(session: Session, scope: Scope, *, public: bool) -> ExportSet | N
         rows=info["rows"],
         stem=scope.file_stem,
     )
+
+
+def _build_set(parent: Path, scope_dir: str, target: Path, bundle: Bundle) -> None:
+    scratch = Path(tempfile.mkdtemp(prefix=f".{scope_dir}-", dir=parent))
+    try:
+        with force_locale("fr"):
+            _write_set(scratch, bundle)
+        try:
+            os.rename(scratch, target)
+        except OSError:
+            # Another process finished the same set first: theirs is as good as ours.
+            if not (target / MANIFEST).exists():
+                raise
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _write_set(directory: Path, bundle: Bundle) -> None:
