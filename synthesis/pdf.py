@@ -22,13 +22,12 @@ from synthesis.results_models import SourceKind, SynthesisPublication
 
 FONT_DIR = ROOT / "data" / "fonts"
 FAMILY = "DejaVu"
-MONO = "DejaVuMono"
 BLUE = (0, 0, 145)  # DSFR "bleu France"
 GREY = (85, 85, 85)
-# Core PDF fonts (Courier for code) cannot write most Unicode: code uses DejaVu Sans Mono.
+# Core PDF fonts (Courier for code) cannot write most Unicode: code stays in DejaVu Sans.
 TAG_STYLES = {
-    "code": FontFace(family=MONO),
-    "pre": TextStyle(font_family=MONO, t_margin=2, b_margin=2),
+    "code": FontFace(family=FAMILY, color=GREY),
+    "pre": TextStyle(font_family=FAMILY, color=GREY, t_margin=2, b_margin=2),
     "a": FontFace(color=BLUE, emphasis="UNDERLINE"),
     "blockquote": TextStyle(color=GREY, t_margin=2, b_margin=2, l_margin=6),
 }
@@ -42,7 +41,6 @@ class _Document(FPDF):
         self.add_font(FAMILY, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
         self.add_font(FAMILY, "I", str(FONT_DIR / "DejaVuSans-Oblique.ttf"))
         self.add_font(FAMILY, "BI", str(FONT_DIR / "DejaVuSans-BoldOblique.ttf"))
-        self.add_font(MONO, "", str(FONT_DIR / "DejaVuSansMono.ttf"))
         self.set_margins(18, 18, 18)
         self.set_auto_page_break(True, margin=18)
 
@@ -185,6 +183,92 @@ def _proposals(pdf: _Document, publication: SynthesisPublication, base_url: str)
             pdf.ln(2)
 
 
+def _width(pdf: FPDF, text: str) -> float:
+    """The text's width in the current font, from the glyph widths: FPDF.get_string_width
+    prepares bidirectional text first and costs a hundred times more."""
+    widths = pdf.current_font.cw
+    return sum(widths[ord(c)] for c in text) * pdf.font_size_pt * 0.001 / pdf.k
+
+
+def _longest_word(pdf: FPDF, text: str) -> float:
+    return max((_width(pdf, w) for w in text.split(" ")), default=0.0)
+
+
+def _wrap(pdf: FPDF, text: str, width: float) -> list[str]:
+    """Greedy word wrap measured once per word; a word wider than the column is cut."""
+    space = _width(pdf, " ")
+    lines: list[str] = []
+    current, current_width = "", 0.0
+    # Split on plain spaces only: « 50,0\u202f% » stays on one line.
+    for word in (w for w in text.split(" ") if w):
+        word_width = _width(pdf, word)
+        if current and current_width + space + word_width <= width:
+            current, current_width = f"{current} {word}", current_width + space + word_width
+            continue
+        if current:
+            lines.append(current)
+        while word_width > width and len(word) > 1:
+            cut = max(1, int(len(word) * width / word_width))
+            lines.append(word[:cut])
+            word = word[cut:]
+            word_width = _width(pdf, word)
+        current, current_width = word, word_width
+    lines.append(current)
+    return lines
+
+
+def _grid(pdf: FPDF, headers: list[str], rows: list[list[str]], size: float) -> None:
+    """A bordered table drawn cell by cell with its own wrapping: fpdf2's table() re-measures
+    every character as it breaks lines and took a minute for a dozen 60-row tables."""
+    pad, line = 0.8, size * 0.42
+    pdf.set_font(FAMILY, "B", size)
+    natural = [_width(pdf, h) for h in headers]
+    # A column is at least as wide as its longest word, heading included (up to 18 mm).
+    minimum = [_longest_word(pdf, h) for h in headers]
+    pdf.set_font(FAMILY, "", size)
+    for row in rows:
+        for j, value in enumerate(row):
+            natural[j] = max(natural[j], _width(pdf, value))
+            minimum[j] = max(minimum[j], _longest_word(pdf, value))
+    minimum = [min(m, 18.0) + 2 * pad for m in minimum]
+    natural = [
+        max(min(w, pdf.epw * 0.4) + 2 * pad, m) for w, m in zip(natural, minimum, strict=True)
+    ]
+    widths = natural
+    if sum(natural) > pdf.epw:
+        spare = pdf.epw - sum(minimum)
+        extra = [n - m for n, m in zip(natural, minimum, strict=True)]
+        if spare > 0 and sum(extra) > 0:
+            widths = [m + e * spare / sum(extra) for m, e in zip(minimum, extra, strict=True)]
+        else:
+            widths = [w * pdf.epw / sum(natural) for w in natural]
+
+    def draw(cells: list[str], bold: bool) -> None:
+        pdf.set_font(FAMILY, "B" if bold else "", size)
+        wrapped = [_wrap(pdf, text, w - 2 * pad) for text, w in zip(cells, widths, strict=True)]
+        height = max(len(lines) for lines in wrapped) * line + 2 * pad
+        if pdf.get_y() + height > pdf.page_break_trigger:
+            pdf.add_page()
+            if not bold:
+                draw(headers, True)
+                pdf.set_font(FAMILY, "", size)
+        x, y = pdf.l_margin, pdf.get_y()
+        for lines, w in zip(wrapped, widths, strict=True):
+            pdf.rect(x, y, w, height, style="DF" if bold else "D")
+            for k, text in enumerate(lines):
+                pdf.text(x + pad, y + pad + line * (k + 0.8), text)
+            x += w
+        pdf.set_y(y + height)
+
+    pdf.set_draw_color(180, 180, 180)
+    pdf.set_fill_color(232, 237, 255)
+    draw(headers, True)
+    for row in rows:
+        draw(row, False)
+    pdf.set_draw_color(0, 0, 0)
+    pdf.ln(1)
+
+
 def _figure(
     pdf: _Document, table: results.FigureTable, base_url: str, info: ScopeInfo, version: int
 ) -> None:
@@ -200,22 +284,7 @@ def _figure(
         pdf.set_font(FAMILY, "I", 9)
         _para(pdf, 4.5, _("Aucune donnée dans ce tableau."))
         return
-    size = 7.5 if len(table.headers) <= 6 else 6
-    pdf.set_font(FAMILY, "", size)
-    with pdf.table(
-        headings_style=FontFace(emphasis="BOLD", fill_color=(232, 237, 255)),
-        line_height=size * 0.55,
-        text_align="LEFT",
-        padding=0.8,
-        repeat_headings=1,
-    ) as grid:
-        header = grid.row()
-        for label in table.headers:
-            header.cell(label)
-        for values in table.rows:
-            row = grid.row()
-            for value in values:
-                row.cell(value)
+    _grid(pdf, table.headers, table.rows, 7.5 if len(table.headers) <= 6 else 6)
     if table.truncated:
         csv_url = base_url + public_url(
             "synthesis.results_table_csv", info, number=version, name=table.name
