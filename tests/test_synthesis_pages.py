@@ -615,3 +615,42 @@ def test_pages_link_their_downloads(client, compiled) -> None:
     html = _html(client.get("/syntheses/poitiers/"))
     assert "Télécharger les données" in html
     assert "Données détaillées (analystes)" not in html
+
+
+# --- With the real engine -----------------------------------------------------------------------
+
+
+def test_pages_from_a_real_compilation(client, session) -> None:
+    """The hand-made dataset compiled by the engine: the pages show its consensus and the same
+    figures as the store, suppressed for the public and not for analysts."""
+    from tests.synthesis_factories import build_dataset, compile_dataset
+
+    data = build_dataset(session)
+    compile_dataset(session)
+    session.commit()
+    consensual = data.contributions["consensual"]
+    divisive = data.contributions["divisive"]
+    raw = store.load(session, "national", "", public=False)
+    public = store.load(session, "national", "", public=True)
+
+    def participants(tables) -> str:
+        df = tables["participation"]
+        row = df[(df["audience"] == ALL) & (df["indicator"] == "participants")].iloc[0]
+        return "< 10" if row.get("suppressed", False) else str(int(row["value"]))
+
+    html = _html(client.get("/syntheses/"))
+    assert _table_row(html, "participation-audience-table", "Ensemble")[0] == participants(public)
+    consensuelles = html.split('id="consensus-consensuelle-table"', 1)[1].split("</table>")[0]
+    assert f'href="/forums/contributions/{consensual.id}"' in consensuelles
+    assert "Former &lt;b&gt;tous&lt;/b&gt; les enseignants" in consensuelles
+    clivantes = html.split('id="consensus-clivante-table"', 1)[1].split("</table>")[0]
+    assert f'href="/forums/contributions/{divisive.id}"' in clivantes
+    assert "@" not in re.sub(r"<script.*?</script>", "", html, flags=re.S)
+
+    client.login(data.analyst.email)
+    html = _html(client.get("/syntheses/"))
+    assert _table_row(html, "participation-audience-table", "Ensemble")[0] == participants(raw)
+    for url in ("/syntheses/toulouse/", "/syntheses/region/occitanie/", "/syntheses/poitiers/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert 'id="participation-audience-table"' in _html(response)
