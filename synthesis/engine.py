@@ -20,7 +20,7 @@ import io
 import logging
 import resource
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -269,8 +269,12 @@ def current_questionnaire(session: Session) -> Any:
 ACADEMIE_KEY, AUDIENCE_KEY = "__academie", "__audience"
 
 
-def _answer_lines(session: Session, questionnaire_id: int) -> bytes:
-    """Every response as one JSON line carrying its académie and audience snapshot.
+ANSWER_CHUNK_BYTES = 32 * 1024 * 1024
+
+
+def _answer_chunks(session: Session, questionnaire_id: int) -> Iterator[bytes]:
+    """Every response as one JSON line carrying its académie and audience snapshot, yielded in
+    chunks of whole lines so memory stays bounded whatever the number of responses.
 
     PostgreSQL streams them with COPY (text format, whose only escaping is the backslash, since
     JSON text never holds a raw newline or tab); SQLite builds the same lines with json_set."""
@@ -281,20 +285,31 @@ def _answer_lines(session: Session, questionnaire_id: int) -> bytes:
             f"FROM survey_response r WHERE r.questionnaire_id = {int(questionnaire_id)}"
         )
         raw = session.connection().connection.driver_connection
-        buffer = io.BytesIO()
+        pending = bytearray()
         with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT") as copy:
             for data in copy:
-                buffer.write(data)
-        return buffer.getvalue().replace(b"\\\\", b"\\")
-    rows = session.execute(
+                pending += data
+                if len(pending) >= ANSWER_CHUNK_BYTES:
+                    cut = pending.rfind(b"\n") + 1
+                    if cut:
+                        yield bytes(pending[:cut]).replace(b"\\\\", b"\\")
+                        del pending[:cut]
+        if pending.strip():
+            yield bytes(pending).replace(b"\\\\", b"\\")
+        return
+    result = session.execute(
         text(
             f"SELECT json_set(r.answers, '$.{ACADEMIE_KEY}', r.author_academie_code, "  # noqa: S608 - constants
             f"'$.{AUDIENCE_KEY}', r.author_audience) FROM survey_response r "
             "WHERE r.questionnaire_id = :qid"
         ),
         {"qid": questionnaire_id},
-    ).scalars()
-    return "\n".join(rows).encode()
+    )
+    while True:
+        rows = result.fetchmany(CHUNK)
+        if not rows:
+            return
+        yield "\n".join(row[0] for row in rows).encode()
 
 
 def _arrow_type(question: Any) -> Any:
@@ -356,27 +371,12 @@ def _count_by(table: Any, keys: list[str], name: str) -> pd.DataFrame:
     return grouped.to_pandas().rename(columns={"count_all": name})
 
 
-def read_survey(session: Session) -> SurveyData | None:
+def _survey_counts(table: Any, questions: list[Any]) -> tuple[list, list, pd.DataFrame]:
+    """Per question, counts of each option and of respondents who answered, by académie and
+    audience, for one chunk of responses."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    questionnaire = current_questionnaire(session)
-    if questionnaire is None:
-        return None
-    definition = questionnaire.definition
-    questions = [q for q in definition.questions if not q.is_free_text]
-    lines = _answer_lines(session, questionnaire.id)
-    value_columns = ["question_key", "option_key", "academie_code", "audience", "count"]
-    base_columns = ["question_key", "academie_code", "audience", "base"]
-    if not lines.strip():
-        return SurveyData(
-            definition,
-            pd.DataFrame(columns=base_columns),
-            pd.DataFrame(columns=value_columns),
-            pd.DataFrame(columns=["academie_code", "audience", "n"]),
-        )
-    table = _parse_answers(lines, questions)
-    del lines
     academie, audience = table.column(ACADEMIE_KEY), table.column(AUDIENCE_KEY)
     respondents = _count_by(
         pa.table({"academie_code": academie, "audience": audience}),
@@ -414,13 +414,40 @@ def read_survey(session: Session) -> SurveyData | None:
                 question_key=question.code
             )
         )
-    values_df = _concat(values) if values else pd.DataFrame(columns=value_columns)
-    bases_df = _concat(bases) if bases else pd.DataFrame(columns=base_columns)
-    values_df = values_df.reindex(columns=value_columns)
-    bases_df = bases_df.reindex(columns=base_columns)
-    for df, column in ((bases_df, "base"), (values_df, "count"), (respondents, "n")):
-        df[column] = pd.to_numeric(df[column]).astype("int64")
-    return SurveyData(definition, bases_df, values_df, respondents)
+    return values, bases, respondents
+
+
+def _summed(frames: list[pd.DataFrame], keys: list[str], column: str) -> pd.DataFrame:
+    frame = _concat(frames).reindex(columns=[*keys, column])
+    if frame.empty:
+        return frame.astype({column: "int64"})
+    frame[column] = pd.to_numeric(frame[column]).astype("int64")
+    # Chunks overlap on every key: sum them (a missing académie stays a key of its own).
+    return frame.groupby(keys, sort=False, dropna=False)[column].sum().reset_index()
+
+
+def read_survey(session: Session) -> SurveyData | None:
+    questionnaire = current_questionnaire(session)
+    if questionnaire is None:
+        return None
+    definition = questionnaire.definition
+    questions = [q for q in definition.questions if not q.is_free_text]
+    values, bases, respondents = [], [], []
+    for lines in _answer_chunks(session, questionnaire.id):
+        if not lines.strip():
+            continue
+        chunk_values, chunk_bases, chunk_respondents = _survey_counts(
+            _parse_answers(lines, questions), questions
+        )
+        values += chunk_values
+        bases += chunk_bases
+        respondents.append(chunk_respondents)
+    return SurveyData(
+        definition,
+        _summed(bases, ["question_key", "academie_code", "audience"], "base"),
+        _summed(values, ["question_key", "option_key", "academie_code", "audience"], "count"),
+        _summed(respondents, ["academie_code", "audience"], "n"),
+    )
 
 
 # --- Rolling up ------------------------------------------------------------------------------
@@ -441,6 +468,14 @@ def _with_scope(df: pd.DataFrame, kind: str, regions: dict[str, str]) -> pd.Data
     return df.assign(scope=codes).dropna(subset=["scope"])
 
 
+def _codes(series: pd.Series) -> tuple[np.ndarray, Any]:
+    """Integer codes (-1 for missing) and the values they stand for."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy().astype(np.int64), series.cat.categories
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes.astype(np.int64), uniques
+
+
 def _long(
     df: pd.DataFrame,
     dims: list[str],
@@ -449,29 +484,52 @@ def _long(
     people: str | None = "user_id",
 ) -> pd.DataFrame:
     """value (sum of ``value``, or rows) and people (distinct ``people``) per
-    scope × dims × audience, plus the all-audiences rows (audience "*")."""
+    scope × dims × audience, plus the all-audiences rows (audience "*").
+
+    Done on integer codes: the key columns are combined into one int64 group number, and the
+    distinct people of each group are the distinct (group, person) pairs — one hash pass over
+    int64s instead of a multi-column drop_duplicates, which matters at millions of votes."""
+    keys = ["scope", *dims]
+    columns = [*keys, "audience", "value", "people"]
+    if df.empty:
+        return pd.DataFrame(columns=columns)
+    coded = {name: _codes(df[name]) for name in [*keys, "audience"]}
+    valid = np.ones(len(df), dtype=bool)
+    for codes, _uniques in coded.values():
+        valid &= codes >= 0
+    weights = df[value].to_numpy(dtype="float64")[valid] if value else None
+    if people:
+        person, persons = pd.factorize(df[people], use_na_sentinel=True)
+        # Rows without a person (a deleted account) count as one unknown person.
+        person = np.where(person < 0, len(persons), person).astype(np.int64)[valid]
+        span = len(persons) + 1
     out = []
     for by_audience in (True, False):
-        keys = ["scope", *dims] + (["audience"] if by_audience else [])
-        if df.empty:
-            continue
-        grouped = df.groupby(keys, observed=True, sort=False, dropna=False)
-        values = grouped[value].sum() if value else grouped.size()
-        frame = values.rename("value").to_frame()
+        names = [*keys, "audience"] if by_audience else keys
+        group = np.zeros(int(valid.sum()), dtype=np.int64)
+        for name in names:
+            codes, uniques = coded[name]
+            group = group * max(len(uniques), 1) + codes[valid]
+        slot, groups = pd.factorize(group)
+        slot = slot.astype(np.int64)
+        counted = np.bincount(slot, weights=weights, minlength=len(groups))
+        frame = {"value": np.rint(counted).astype(np.int64)}
         if people:
-            distinct = df[[*keys, people]].drop_duplicates()
-            frame["people"] = distinct.groupby(keys, observed=True, sort=False, dropna=False).size()
+            pairs = pd.unique(slot * span + person)
+            frame["people"] = np.bincount(pairs // span, minlength=len(groups)).astype(np.int64)
         else:
             frame["people"] = frame["value"]
-        frame = frame.reset_index()
+        rest = np.asarray(groups, dtype=np.int64)
+        decoded = {}
+        for name in reversed(names):
+            codes, uniques = coded[name]
+            size = max(len(uniques), 1)
+            decoded[name] = np.asarray(uniques, dtype=object)[rest % size]
+            rest = rest // size
         if not by_audience:
-            frame["audience"] = ALL
-        out.append(frame)
-    if not out:
-        return pd.DataFrame(columns=["scope", *dims, "audience", "value", "people"])
-    result = pd.concat(out, ignore_index=True)
-    result["audience"] = result["audience"].astype(object).fillna("")
-    return result
+            decoded["audience"] = np.full(len(groups), ALL, dtype=object)
+        out.append(pd.DataFrame({**decoded, **frame}, columns=columns))
+    return pd.concat(out, ignore_index=True)
 
 
 @dataclass
@@ -1024,6 +1082,17 @@ def compile_levels(
     step("questionnaire", 1)
     levels["retex"], levels["retex_recent"] = retex_tables(sources, regions)
     step("retex", 1)
+    for name, level in levels.items():
+        # participation_territory shares participation's frames (already sorted with it).
+        keys = _ORDER.get(name) if name != "participation_territory" else None
+        if keys:
+            for kind, frame in level.frames.items():
+                if not frame.empty:
+                    level.frames[kind] = frame.sort_values(
+                        ["scope", *keys],
+                        ascending=[True, *(k != "votes" for k in keys)],
+                        kind="stable",
+                    ).reset_index(drop=True)
     territory = None
     rows = levels["survey_distribution"].frames.get("academie")
     if rows is not None and not rows.empty:
@@ -1038,7 +1107,8 @@ def scope_tables(compiled: Compiled, scope: Scope) -> dict[str, pd.DataFrame]:
         if name == "participation_territory":
             tables[name] = _academie_rows(name, levels, scope, columns)
         else:
-            tables[name] = _order(name, levels.for_scope(scope, columns))
+            # Already in display order: compile_levels sorted each level once.
+            tables[name] = levels.for_scope(scope, columns)
     # The split by académie of national and région scopes: the académies' all-audience rows.
     territory_columns = catalog.spec("survey_territory").column_names
     if scope.kind == "academie" or compiled.survey_territory is None:
@@ -1058,6 +1128,9 @@ def _academie_rows(name: str, levels: Levels, scope: Scope, columns: list[str]) 
         return pd.DataFrame(columns=columns)
     part = pd.concat(parts, ignore_index=True)
     part = part.assign(academie_code=part["scope"])
+    if name == "participation_territory":
+        # Académie by académie, each already in order.
+        return part[columns]
     return _order(name, part[columns])
 
 

@@ -287,7 +287,8 @@ def build_dataset(session=None) -> Dataset:
                 "C02": 5,
                 "C05": ["ordinateur"],
                 "C06": 3,
-                "T15": f"Réponse ouverte {i}, écrivez-moi à moi{i}@exemple.fr",
+                "T15": f"Réponse ouverte {i}, écrivez-moi à moi{i}@exemple.fr, "
+                '"citée" avec \\ barre,\tune tabulation et\nun retour',
             }
             for i in range(11)
         ],

@@ -345,3 +345,19 @@ def test_cli_compile_and_status(app, session, dataset):
         bad = app.test_cli_runner().invoke(args=["synthesis", "compile", "--scope", "paris"])
         assert bad.exit_code == 2
     assert runner is not None
+
+
+def test_questionnaire_read_in_chunks_gives_the_same_counts(session, dataset, monkeypatch):
+    whole = engine.read_survey(session)
+    monkeypatch.setattr(engine, "ANSWER_CHUNK_BYTES", 200)
+    monkeypatch.setattr(engine, "CHUNK", 3)
+    chunked = engine.read_survey(session)
+    for name, keys in (
+        ("values", ["question_key", "option_key", "academie_code", "audience"]),
+        ("bases", ["question_key", "academie_code", "audience"]),
+        ("respondents", ["academie_code", "audience"]),
+    ):
+        a = getattr(whole, name).sort_values(keys).reset_index(drop=True)
+        b = getattr(chunked, name).sort_values(keys).reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    assert int(whole.respondents["n"].sum()) == 23
