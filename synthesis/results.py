@@ -664,6 +664,27 @@ def _finding(distribution: Any, key: str, option: str | None) -> str:
     )
 
 
+def _public_tables(
+    session: Session, info: ScopeInfo, compilation: Any, names: list[str]
+) -> dict[str, pd.DataFrame] | None:
+    """The suppressed form of only the tables a publication needs (``store.load`` suppresses
+    all of them, which at national scale costs seconds for tables nobody chose)."""
+    from synthesis import privacy, store
+
+    row = (
+        store.scope_row(session, info.kind, info.code, compilation)
+        if compilation is not None
+        else None
+    )
+    if row is None:
+        return None
+    out = {}
+    for name in dict.fromkeys(names):
+        data = row.payload.get(name) or {"columns": tables.spec(name).column_names, "rows": []}
+        out[name] = privacy.suppress(name, store.from_payload(name, data))
+    return out
+
+
 def publish(session: Session, info: ScopeInfo, user: User) -> SynthesisPublication:
     """Freeze the draft as version N+1 (and retire the draft): text, proposals, sources
     re-checked and relabelled, figures suppressed for the public. Raises before writing
@@ -679,11 +700,12 @@ def publish(session: Session, info: ScopeInfo, user: User) -> SynthesisPublicati
     if not draft.proposals:
         raise ResultsError(_("Ajoutez au moins une proposition avant de publier."), 422)
     compilation = store.latest(session)
-    public_tables = (
-        store.load(session, info.kind, info.code, public=True, compilation=compilation)
-        if compilation is not None
-        else None
-    )
+    names = list(draft.figure_names)
+    if SURVEY_FIGURES & set(names):
+        names.append("survey_questions")
+    # The findings of questionnaire sources read the distribution even when it is not shown.
+    wanted = [*names, "survey_distribution"]
+    public_tables = _public_tables(session, info, compilation, wanted)
     if draft.figure_names and public_tables is None:
         raise ResultsError(
             _(
@@ -694,9 +716,6 @@ def publish(session: Session, info: ScopeInfo, user: User) -> SynthesisPublicati
         )
     figures: dict[str, Any] = {}
     if public_tables is not None:
-        names = list(draft.figure_names)
-        if SURVEY_FIGURES & set(names):
-            names.append("survey_questions")
         figures = {name: store.to_payload(public_tables[name]) for name in names}
     distribution = public_tables.get("survey_distribution") if public_tables else None
 
