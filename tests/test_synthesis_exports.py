@@ -721,3 +721,54 @@ def test_csv_guards_free_text_against_formulas(client, session, export_dir):
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet and 't="inlineStr"' in sheet
+
+
+def test_racing_first_downloads_build_once(app, committing, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from consult.db import db
+    from synthesis.models import Compilation
+
+    monkeypatch.setitem(app.config, "SYNTHESIS_EXPORT_DIR", str(tmp_path / "exports"))
+    with app.app_context():
+        compilation_id = compile_fixture(db.session).id
+        db.session.commit()
+        db.session.remove()
+    builds: list[int] = []
+    original = exports._write_set
+
+    def slow_write(directory, bundle):
+        builds.append(1)
+        time.sleep(0.3)  # widen the window in which the other requests arrive
+        original(directory, bundle)
+
+    monkeypatch.setattr(exports, "_write_set", slow_write)
+    racers = 4
+    clients = [app.test_client() for _ in range(racers)]
+    barrier = threading.Barrier(racers)
+    results: list[tuple[int, bytes]] = []
+    lock = threading.Lock()
+
+    def download(index: int) -> None:
+        barrier.wait()
+        response = clients[index].get("/syntheses/export/national.zip")
+        body = response.get_data()
+        response.close()
+        with lock:
+            results.append((response.status_code, body))
+
+    threads = [threading.Thread(target=download, args=(i,)) for i in range(racers)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert [status for status, _body in results] == [200] * racers
+        assert len({body for _status, body in results}) == 1
+        assert builds == [1]
+    finally:
+        with app.app_context():
+            db.session.delete(db.session.get(Compilation, compilation_id))
+            db.session.commit()
+            db.session.remove()
