@@ -16,13 +16,14 @@ from urllib.parse import urlsplit
 import pandas as pd
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from consult.db import utcnow
 from consult.models import AUDIENCE_PLURALS, Audience, AuditEvent, Role, User
 from consult.territories import academie_label, catalog
 from consult.text import find_personal_data
 from synthesis import catalog as tables
+from synthesis import privacy
 from synthesis.results_models import (
     DRAFT,
     LABEL_MAX,
@@ -43,7 +44,7 @@ SURVEY_FIGURES = {"survey_distribution", "survey_territory"}
 DISPLAY_ROWS = 200
 # The PDF is a document, not a data file: fewer rows, and the link to the full CSV.
 PDF_ROWS = 60
-SUPPRESSED = "< 10"
+SUPPRESSED = f"< {privacy.THRESHOLD}"
 
 
 class ResultsError(Exception):
@@ -189,12 +190,19 @@ def versions(session: Session, info: ScopeInfo) -> list[SynthesisPublication]:
     )
 
 
+# A version's page shows every proposal with its sources: two queries, not one per proposal.
+_WITH_PROPOSALS = selectinload(SynthesisPublication.proposals).selectinload(
+    SynthesisProposal.sources
+)
+
+
 def latest(session: Session, info: ScopeInfo) -> SynthesisPublication | None:
     return session.scalar(
         _versions_query(info.kind, info.code)
         .where(SynthesisPublication.version > DRAFT)
         .order_by(SynthesisPublication.version.desc())
         .limit(1)
+        .options(_WITH_PROPOSALS)
     )
 
 
@@ -202,7 +210,9 @@ def published(session: Session, info: ScopeInfo, version: int) -> SynthesisPubli
     if version <= DRAFT:
         return None
     return session.scalar(
-        _versions_query(info.kind, info.code).where(SynthesisPublication.version == version)
+        _versions_query(info.kind, info.code)
+        .where(SynthesisPublication.version == version)
+        .options(_WITH_PROPOSALS)
     )
 
 
@@ -669,7 +679,7 @@ def _public_tables(
 ) -> dict[str, pd.DataFrame] | None:
     """The suppressed form of only the tables a publication needs (``store.load`` suppresses
     all of them, which at national scale costs seconds for tables nobody chose)."""
-    from synthesis import privacy, store
+    from synthesis import store
 
     row = (
         store.scope_row(session, info.kind, info.code, compilation)

@@ -81,7 +81,8 @@ class SynthesisPublication(Base):
     figure_names: Mapped[list[str]] = mapped_column(JSONType, default=list)
     # Published versions only: {name: {"columns": [...], "rows": [[...]]}}, suppressed for the
     # public when the version was published (a "suppressed" column marks hidden rows).
-    figures: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Deferred: lists of versions never load what may be megabytes of figures.
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, deferred=True)
     compilation_id: Mapped[int | None] = mapped_column(
         ForeignKey("synthesis_compilation.id", ondelete="SET NULL")
     )
