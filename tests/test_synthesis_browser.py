@@ -105,3 +105,39 @@ def test_without_javascript_the_tables_are_all_there(browser, live_server, compi
         assert row.locator("td").first.inner_text() == "< 10"
     finally:
         context.close()
+
+
+def test_analyst_recompiles_in_the_background(page, live_server, compiled) -> None:
+    """The real thing: the button starts the engine in a background thread with its own
+    application context; the page reports it and, once done, reads the new compilation."""
+    from consult.db import db
+    from synthesis import store
+    from synthesis.models import Compilation
+
+    with live_server.app.app_context():
+        before = db.session.query(Compilation.id).order_by(Compilation.id.desc()).first()[0]
+        db.session.remove()
+    try:
+        login(page, live_server, ANALYST)
+        page.goto(f"{live_server.url}/syntheses/")
+        page.get_by_role("button", name="Recompiler").click()
+        page.wait_for_url(f"{live_server.url}/syntheses/#compilation")
+        assert page.get_by_text("Compilation lancée").is_visible()
+        for _attempt in range(60):
+            with live_server.app.app_context():
+                latest = store.latest(db.session)
+                latest_id = latest.id if latest else None
+                db.session.remove()
+            if latest_id and latest_id > before:
+                break
+            page.wait_for_timeout(500)
+        assert latest_id and latest_id > before
+        page.goto(f"{live_server.url}/syntheses/")
+        assert page.get_by_text("Dernière compilation : terminée").is_visible()
+        assert page.get_by_role("button", name="Recompiler").is_visible()
+    finally:
+        with live_server.app.app_context():
+            for compilation in db.session.query(Compilation).filter(Compilation.id > before):
+                db.session.delete(compilation)
+            db.session.commit()
+            db.session.remove()
