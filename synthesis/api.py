@@ -6,9 +6,10 @@ Answers are cached per compilation: a new compilation changes the key, so nothin
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, url_for
+from flask import Blueprint, Flask, jsonify, request, url_for
 from flask_babel import force_locale
 
 from consult.api import api_error
@@ -61,7 +62,10 @@ def _common(compilation: Any) -> dict[str, Any]:
 
 
 def _cache_key(compilation: Any, *parts: str) -> str:
-    return ":".join(["synthesis-api", exports.compilation_key(compilation), *parts])
+    # The answers hold absolute links built from the request's host: keyed by it, a forged
+    # Host header can only ever poison its own entry.
+    host = hashlib.sha256(request.host_url.encode()).hexdigest()[:8]
+    return ":".join(["synthesis-api", exports.compilation_key(compilation), host, *parts])
 
 
 @bp.route("/syntheses")

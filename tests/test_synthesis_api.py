@@ -174,3 +174,11 @@ def test_openapi_declares_the_synthesis_paths(client):
     assert len(operations) == len(set(operations))
     index = client.get("/api/v1/").get_json()
     assert "/syntheses/national/{table}" in index["paths"]
+
+
+def test_a_forged_host_does_not_poison_the_cache(client, session, compiled):
+    forged = client.get("/api/v1/syntheses/national", headers={"Host": "piege.example"})
+    assert "piege.example" in forged.get_json()["tables"][0]["url"]
+    honest = client.get("/api/v1/syntheses/national").get_json()
+    assert "piege.example" not in json.dumps(honest)
+    assert honest["tables"][0]["url"].startswith("http://localhost/")
