@@ -543,6 +543,8 @@ def setup(app: Flask) -> None:
     registered = hooks(app)
     registered.territory_panels.append("synthesis/results/_territory_panel.html")
     registered.personal_data.append(results.personal_data)
+    # After the synthesis step (registered earlier in init_app): cites compiled, real items.
+    registered.demo_steps.append(("synthesis_results", results.demo))
 
     @app.template_global()
     def results_latest_for(kind: str, code: str) -> SynthesisPublication | None:

@@ -994,3 +994,23 @@ def test_pdf_survives_rich_markdown_long_words_and_any_unicode(client, session, 
     assert "Proposition" in text and "citation" in text and "xxxxxxxx" in text
     assert "<script>alert(1)</script>" in text  # shown as text, never interpreted
     assert "https://exemple.fr/a?b=c&d=e" in links
+
+
+def test_demo_step_publishes_the_national_and_poitiers_syntheses(client, session, sources):
+    from consult.demo import DEMO_EMAIL_DOMAIN
+
+    compile_by_hand(session, scope=[("national", ""), ("academie", POITIERS)])
+    analyst = user_with_role("analyst", email=f"analyse@{DEMO_EMAIL_DOMAIN}")
+    user_with_role("coordinator", "academie", POITIERS, email=f"coord-poitiers@{DEMO_EMAIL_DOMAIN}")
+    results.demo(session, "egn", None, None)
+    national = results.latest(session, results.scope("national"))
+    poitiers = results.latest(session, results.scope("academie", POITIERS))
+    assert national.published_by_id == analyst.id and national.version == 1
+    assert len(national.proposals) == 3 and len(poitiers.proposals) == 3
+    refs = {s.ref for p in poitiers.proposals for s in p.sources}
+    assert f"idee:{sources['idea'].id}" in refs and f"retex:{sources['sheet'].id}" in refs
+    assert national.figure_names == ["participation", "forum_consensus", "survey_distribution"]
+    assert client.get("/resultats/poitiers/version-1/synthese.pdf").status_code == 200
+    # Run again (a second demo pass): nothing is published twice.
+    results.demo(session, "egn", None, None)
+    assert versions_count(session) == 2
