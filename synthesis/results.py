@@ -259,6 +259,34 @@ def themes(session: Session) -> list[tuple[str, str]]:
     return [(t.slug, t.title) for t in session.scalars(select(Theme).order_by(Theme.position))]
 
 
+def citations(session: Session, kind: str, target_id: int) -> list[SynthesisPublication]:
+    """The published syntheses whose latest version cites this contribution, idea or Retex
+    sheet: traceability from what people wrote to the proposals it fed."""
+    rows = session.execute(
+        select(SynthesisPublication.scope_kind, SynthesisPublication.scope_code)
+        .join(SynthesisProposal, SynthesisProposal.publication_id == SynthesisPublication.id)
+        .join(SynthesisSource, SynthesisSource.proposal_id == SynthesisProposal.id)
+        .where(
+            SynthesisSource.kind == kind,
+            SynthesisSource.target_id == target_id,
+            SynthesisPublication.version > DRAFT,
+        )
+        .distinct()
+    ).all()
+    found = []
+    for scope_kind, scope_code in rows:
+        current = latest(session, ScopeInfo(scope_kind, scope_code))
+        cited = current is not None and any(
+            s.kind == kind and s.target_id == target_id
+            for p in current.proposals
+            for s in p.sources
+        )
+        if cited:
+            found.append(current)
+    order = {"national": 0, "region": 1, "academie": 2}
+    return sorted(found, key=lambda p: (order.get(p.scope_kind, 3), p.scope_code))
+
+
 def personal_data(session: Session, user: User) -> dict[str, Any]:
     """The account export: the versions this person published (the public pages name the
     role, not the person; the link is kept for the audit trail and shown only to them)."""

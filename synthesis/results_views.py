@@ -547,6 +547,10 @@ def setup(app: Flask) -> None:
     registered.demo_steps.append(("synthesis_results", results.demo))
 
     @app.template_global()
+    def results_citations(kind: str, target_id: int) -> list[SynthesisPublication]:
+        return results.citations(db.session, str(kind), int(target_id))
+
+    @app.template_global()
     def results_latest_for(kind: str, code: str) -> SynthesisPublication | None:
         return results.latest(db.session, ScopeInfo(str(kind), code))
 

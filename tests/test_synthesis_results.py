@@ -1014,3 +1014,31 @@ def test_demo_step_publishes_the_national_and_poitiers_syntheses(client, session
     # Run again (a second demo pass): nothing is published twice.
     results.demo(session, "egn", None, None)
     assert versions_count(session) == 2
+
+
+def test_citations_trace_an_item_to_the_latest_syntheses_citing_it(app, session, sources):
+    from flask import render_template
+
+    analyst = user_with_role("analyst")
+    coordinator = user_with_role("coordinator", "academie", POITIERS)
+    contribution = sources["contribution"]
+    for user, kind, code in ((analyst, "national", ""), (coordinator, "academie", POITIERS)):
+        proposal = _draft_proposal(session, user, kind, code)
+        results.add_source(session, proposal, user, f"contribution:{contribution.id}")
+        results.publish(session, results.scope(kind, code), user)
+    cited = results.citations(session, "contribution", contribution.id)
+    assert [(p.scope_kind, p.version) for p in cited] == [("national", 1), ("academie", 1)]
+    # Version 2 of the national synthesis no longer cites it: only Poitiers remains.
+    info = results.scope("national")
+    draft = results.start_draft(session, info, analyst)
+    results.remove_source(session, draft.proposals[0].sources[0], analyst)
+    results.add_source(session, draft.proposals[0], analyst, "question:C01")
+    results.publish(session, info, analyst)
+    cited = results.citations(session, "contribution", contribution.id)
+    assert [(p.scope_kind, p.version) for p in cited] == [("academie", 1)]
+    assert results.citations(session, "idee", sources["idea"].id) == []
+    with app.test_request_context("/"):
+        html = render_template(
+            "synthesis/results/_cited_in.html", cited_kind="contribution", cited_id=contribution.id
+        )
+    assert 'href="/resultats/poitiers/"' in html and "Académie de Poitiers, version 1" in html
