@@ -931,6 +931,37 @@ def _survey_question(key, label, df, national_df, options) -> dict | None:
 # --- Free text and Retex ------------------------------------------------------------------------
 
 
+WEIGHTING_METHODS = {"poststratification": "post-stratification", "raking": "calage sur marges"}
+
+
+def weighting_note(meta: dict | None, detailed: bool) -> str | None:
+    """One sentence on how the weighted shares were computed (compilation notes)."""
+    info = (meta or {}).get("weighting")
+    if not info:
+        return None
+    method = WEIGHTING_METHODS.get(str(info.get("method")), str(info.get("method")))
+    respondents = info.get("respondents")
+    effective = info.get("effective_n")
+    if respondents is None or effective is None:
+        return _("Parts pondérées par %(method)s.", method=method)
+    small = respondents < 10 and not detailed
+    note = _(
+        "Parts pondérées par %(method)s sur la population de référence : taille effective "
+        "d’échantillon %(effective)s pour %(respondents)s répondants.",
+        method=method,
+        effective=score(effective, small, 1),
+        respondents=count(respondents, small),
+    )
+    empty = len(info.get("empty_cells") or [])
+    if empty:
+        note += " " + _(
+            "%(n)s cellules public × académie n’ont aucun répondant.", n=format_decimal(empty)
+        )
+    if info.get("converged") is False:
+        note += " " + _("Le calage n’a pas convergé : lisez les parts pondérées avec prudence.")
+    return note
+
+
 def _quote_href(ref: str) -> str | None:
     kind, _sep, ident = (ref or "").partition(":")
     if not ident.isdigit():

@@ -39,7 +39,8 @@ from synthesis.blueprint import bp
 from synthesis.models import Compilation, ReferencePopulation
 from synthesis.permissions import Permission
 
-PAGE_CACHE_SECONDS = 3600
+# Keys carry the compilation: a cached page never goes stale, it is only superseded.
+PAGE_CACHE_SECONDS = 24 * 3600
 # A compilation still "running" after this long is considered dead (worker killed): it no
 # longer blocks a new one.
 RUNNING_TIMEOUT = timedelta(minutes=30)
@@ -68,26 +69,60 @@ def _me():
 # --- Pages --------------------------------------------------------------------------------------
 
 
-def _sections(compilation: Compilation, kind: str, code: str, detailed: bool) -> dict | None:
+def _key(compilation: Compilation, *parts: object) -> str:
     # The finish time is part of the key: a rolled-back or reset database may reuse ids.
     stamp = compilation.finished_at.isoformat() if compilation.finished_at else ""
-    key = (
-        f"synthesis:page:{compilation.id}:{stamp}:{kind}:{code}:"
-        f"{'detailed' if detailed else 'public'}:{get_locale()}"
-    )
+    return ":".join(["synthesis", str(compilation.id), stamp, *map(str, parts)])
+
+
+def _national_rows(compilation: Compilation, detailed: bool) -> dict | None:
+    """The national figures territory pages compare with, loaded (and suppressed) once per
+    compilation rather than once per territory."""
+
+    def build():
+        tables = store.load(
+            db.session, "national", "", public=not detailed, compilation=compilation
+        )
+        if tables is None:
+            return None
+        return {name: charts.rows_of(tables, name) for name in charts.NATIONAL_TABLES}
+
+    level = "detailed" if detailed else "public"
+    return cached_json(_key(compilation, "national-rows", level), PAGE_CACHE_SECONDS, build)
+
+
+def _sections(compilation: Compilation, kind: str, code: str, detailed: bool) -> dict | None:
+    level = "detailed" if detailed else "public"
 
     def build():
         tables = store.load(db.session, kind, code, public=not detailed, compilation=compilation)
         if tables is None:
             return None
-        national = None
-        if kind != "national":
-            national = store.load(
-                db.session, "national", "", public=not detailed, compilation=compilation
-            )
-        return charts.page(tables, national, url_for("synthesis.academies_geojson"))
+        national = _national_rows(compilation, detailed) if kind != "national" else None
+        sections = charts.page(tables, national, url_for("synthesis.academies_geojson"))
+        meta = store.meta(db.session, kind, code, compilation=compilation)
+        sections["weighting"] = charts.weighting_note(meta, detailed)
+        return sections
 
+    key = _key(compilation, "page", kind, code, level, get_locale())
     return cached_json(key, PAGE_CACHE_SECONDS, build)
+
+
+def warm_cache(app: Flask, *, detailed: bool = False) -> int:
+    """Build and cache every scope's page of the latest compilation (public by default), so
+    no visitor waits for the first build. Called after a web compilation; the CLI may call it
+    too. Returns the number of pages built."""
+    from synthesis import catalog
+
+    built = 0
+    with app.test_request_context("/syntheses/"):
+        compilation = store.latest(db.session)
+        if compilation is None:
+            return 0
+        for scope in catalog.all_scopes():
+            if _sections(compilation, scope.kind, scope.code, detailed) is not None:
+                built += 1
+    return built
 
 
 def _running(session) -> Compilation | None:
@@ -177,6 +212,7 @@ def _compile(app: Flask, marker_id: int) -> None:
             if marker is not None:
                 session.delete(marker)
             session.commit()
+            warm_cache(app)
         except Exception as exc:  # recorded on the marker, shown to analysts
             session.rollback()
             app.logger.exception("synthesis compilation (marker %s) failed", marker_id)

@@ -654,3 +654,52 @@ def test_pages_from_a_real_compilation(client, session) -> None:
         response = client.get(url)
         assert response.status_code == 200, url
         assert 'id="participation-audience-table"' in _html(response)
+
+
+def test_weighting_note(app) -> None:
+    meta = {
+        "weighting": {
+            "method": "raking",
+            "empty_cells": [["eleve", "43"]],
+            "iterations": 12,
+            "converged": True,
+            "effective_n": 51.234,
+            "respondents": 62,
+        }
+    }
+    with app.test_request_context("/"):
+        note = charts.weighting_note(meta, detailed=False)
+        assert note == (
+            "Parts pondérées par calage sur marges sur la population de référence : taille "
+            "effective d’échantillon 51,2 pour 62 répondants. 1 cellules public × académie "
+            "n’ont aucun répondant."
+        )
+        meta["weighting"]["respondents"] = 7
+        assert "pour < 10 répondants" in charts.weighting_note(meta, detailed=False)
+        assert "pour 7 répondants" in charts.weighting_note(meta, detailed=True)
+        assert charts.weighting_note({}, detailed=False) is None
+
+
+def test_uploaded_reference_weights_the_next_compilation(client, session) -> None:
+    """Upload through the page, compile, read the weighted share beside the unweighted one
+    (figures of tests/test_synthesis_weighting.py: 20/23 unweighted, 0.9375 weighted)."""
+    from synthesis import engine
+    from tests.synthesis_factories import MONTPELLIER, TOULOUSE, build_dataset
+
+    data = build_dataset(session)
+    session.commit()
+    client.login(data.analyst.email)
+    csv = (
+        f"audience;academie_code;population\nprofesseur;{TOULOUSE};100\n"
+        f"professeur;{MONTPELLIER};300\n"
+    )
+    assert _upload(client, csv).status_code == 302
+    engine.compile_all(session, scopes=[catalog.resolve_scope("national")], topics=False)
+    session.commit()
+    html = _html(client.get("/syntheses/"))
+    table = html.split('id="question-C01-table"', 1)[1].split("</table>", 1)[0]
+    assert "Part pondérée" in table and "Taille effective d’échantillon" in table
+    assert "93,8" in table  # weighted
+    assert "87,0" in table  # unweighted 20/23, still shown
+    assert "Parts pondérées par post-stratification" in html
+    assert "pour 23 répondants" in html
