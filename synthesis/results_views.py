@@ -365,7 +365,7 @@ def composer_text(key: str):
         return refusal
     form = forms.TextForm()
     if not form.validate_on_submit():
-        return _composer_page(info, 422 if form.csrf_token.errors == [] else 400, text_form=form)
+        return _composer_page(info, _form_status(form), text_form=form)
     try:
         draft = results.start_draft(db.session, info, _me())
         results.save_text(

@@ -560,9 +560,24 @@ def test_region_synthesis_cites_the_items_of_its_academies(session, sources):
 def test_missing_csrf_token_saves_nothing(client, session, analyst):
     client.login(analyst.email)
     assert client.post(NATIONAL + "brouillon").status_code == 400
-    assert client.post(NATIONAL + "texte", data={"title": "x"}).status_code in (400, 422)
+    assert client.post(NATIONAL + "texte", data={"title": "x"}).status_code == 400
     assert client.post(NATIONAL + "publier").status_code == 400
     assert results.draft_of(session, results.scope("national")) is None
+    proposal = _draft_proposal(session, analyst)
+    theme = proposal.theme_slug
+    for url, data in (
+        (NATIONAL + "propositions", {"new-theme": theme, "new-title": "P", "new-text": "x"}),
+        (f"/resultats/composer/propositions/{proposal.id}", {f"p{proposal.id}-title": "Z"}),
+        (
+            f"/resultats/composer/propositions/{proposal.id}/sources",
+            {f"s{proposal.id}-reference": "question:C01"},
+        ),
+        (f"/resultats/composer/propositions/{proposal.id}/supprimer", {}),
+    ):
+        assert client.post(url, data=data).status_code == 400, url
+    session.refresh(proposal)
+    assert proposal.title == "P" and proposal.sources == []
+    assert len(results.draft_of(session, results.scope("national")).proposals) == 1
 
 
 def test_text_form_rejects_huge_values_personal_data_and_unknown_tables(client, session, analyst):
