@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from flask import current_app, has_app_context
+from pandas.api.types import union_categoricals
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -457,15 +458,30 @@ def _region_map() -> dict[str, str]:
     return {code: a.region_code for code, a in territory_catalog().academies.items()}
 
 
+def _academie_categorical(series: pd.Series) -> pd.Categorical:
+    """Académie codes as a categorical over the 30 académies (anything else: missing)."""
+    academies = sorted(territory_catalog().academies)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.astype(object).astype(pd.CategoricalDtype(academies)).array
+    return pd.Categorical(series.astype(object), categories=academies)
+
+
 def _with_scope(df: pd.DataFrame, kind: str, regions: dict[str, str]) -> pd.DataFrame:
-    """The frame with a ``scope`` column: the code of the scope of that level each row is in
-    (rows without académie only count nationally)."""
+    """The frame with a categorical ``scope`` column: the code of the scope of that level each
+    row is in; missing for rows without académie at the région and académie levels (they only
+    count nationally). No row is copied: the roll-ups skip missing scopes."""
     if kind == "national":
-        return df.assign(scope="")
-    codes = df["academie_code"].astype(object)
-    if kind == "region":
-        return df.assign(scope=codes.map(regions)).dropna(subset=["scope"])
-    return df.assign(scope=codes).dropna(subset=["scope"])
+        return df.assign(scope=pd.Categorical.from_codes(np.zeros(len(df), dtype=np.int8), [""]))
+    academies = _academie_categorical(df["academie_code"])
+    if kind == "academie":
+        return df.assign(scope=academies)
+    region_codes = sorted(set(regions.values()))
+    lookup = np.array(
+        [region_codes.index(regions[code]) for code in academies.categories] + [-1],
+        dtype=np.int16,
+    )
+    codes = lookup[np.asarray(academies.codes, dtype=np.int64)]  # -1 (missing) → last → -1
+    return df.assign(scope=pd.Categorical.from_codes(codes, region_codes))
 
 
 def _codes(series: pd.Series) -> tuple[np.ndarray, Any]:
@@ -585,22 +601,40 @@ def _activity(sources: Sources) -> list[tuple[str, pd.DataFrame]]:
 
 def _stack(named: list[tuple[str, pd.DataFrame]], columns: list[str]) -> pd.DataFrame:
     """Several sources as one frame with an ``indicator`` column, so each level is rolled up in
-    one group-by rather than one per indicator."""
-    parts = [df[columns].assign(indicator=name) for name, df in named if not df.empty]
+    one group-by rather than one per indicator. Text columns stay categoricals (their
+    categories are united) so millions of rows never become Python strings."""
+    parts = [(name, df) for name, df in named if not df.empty]
     if not parts:
         return pd.DataFrame(columns=[*columns, "indicator"])
-    stacked = pd.concat(parts, ignore_index=True)
-    for column in ("academie_code", "audience", "day", "theme_slug", "subtheme_slug"):
-        if column in stacked.columns:
-            stacked[column] = stacked[column].astype(object)
-    return stacked
+    data: dict[str, Any] = {}
+    for column in columns:
+        pieces = [df[column] for _name, df in parts]
+        if any(isinstance(p.dtype, pd.CategoricalDtype) for p in pieces) or any(
+            p.dtype == object or pd.api.types.is_string_dtype(p.dtype) for p in pieces
+        ):
+            data[column] = union_categoricals(
+                [
+                    p.astype(object).astype("category")
+                    if not isinstance(p.dtype, pd.CategoricalDtype)
+                    else p
+                    for p in pieces
+                ],
+                ignore_order=True,
+            )
+        else:
+            data[column] = np.concatenate([p.to_numpy() for p in pieces])
+    names = [name for name, _df in parts]
+    data["indicator"] = pd.Categorical.from_codes(
+        np.repeat(np.arange(len(parts), dtype=np.int16), [len(df) for _n, df in parts]), names
+    )
+    return pd.DataFrame(data)
 
 
 def participation(sources: Sources, regions: dict[str, str]) -> dict[str, Levels]:
     tables = {name: Levels() for name in catalog.TABLE_NAMES if name.startswith("participation")}
     activity = _activity(sources)
     columns = ["user_id", "academie_code", "audience", "day"]
-    stacked = _stack([*activity, *[("participants", df) for _n, df in activity]], columns)
+    stacked = _stack(activity, columns)
     responses = sources.responses.assign(
         n=pd.to_numeric(sources.responses["n"]), indicator="survey_responses"
     )
@@ -610,11 +644,11 @@ def participation(sources: Sources, regions: dict[str, str]) -> dict[str, Levels
         scoped_responses = _with_scope(responses, kind, regions)
         for table, dims in dims_of.items():
             frame = _long(scoped, [*dims, "indicator"])
-            # Participants are people: the value is the number of distinct persons.
-            people = frame["indicator"] == "participants"
-            frame.loc[people, "value"] = frame.loc[people, "people"]
+            # Participants are people of any activity: the value is the number of persons.
+            everyone = _long(scoped, dims).assign(indicator="participants")
+            everyone["value"] = everyone["people"]
             answers = _long(scoped_responses, [*dims, "indicator"], value="n", people=None)
-            tables[table].add(kind, _concat([frame, answers]))
+            tables[table].add(kind, _concat([frame, everyone, answers]))
     # A territory's académie rows are the académie-level participation (split in scope_tables).
     tables["participation_territory"] = tables["participation"]
     return tables
@@ -622,13 +656,29 @@ def participation(sources: Sources, regions: dict[str, str]) -> dict[str, Levels
 
 def _forum_frames(sources: Sources) -> dict[str, pd.DataFrame]:
     """Votes and comments with the theme and sub-theme of their contribution."""
+    themes = pd.CategoricalDtype(sorted(set(sources.themes.values())))
+    subthemes = pd.CategoricalDtype(sorted(set(sources.subthemes.values())))
     contributions = sources.contributions.assign(
-        theme_slug=sources.contributions["theme"].map(sources.themes),
-        subtheme_slug=sources.contributions["subtheme"].map(sources.subthemes),
+        theme_slug=sources.contributions["theme"].map(sources.themes).astype(themes),
+        subtheme_slug=sources.contributions["subtheme"].map(sources.subthemes).astype(subthemes),
     )
-    lookup = contributions.set_index("id")[["theme_slug", "subtheme_slug"]]
-    votes = sources.votes.join(lookup, on="contribution_id", how="inner")
-    comments = sources.comments.join(lookup, on="contribution_id", how="inner")
+    # Positional lookups (no join): each vote and comment takes its contribution's theme and
+    # sub-theme codes; rows on contributions that do not count are dropped.
+    index = pd.Index(contributions["id"].to_numpy())
+    theme_codes = contributions["theme_slug"].cat.codes.to_numpy()
+    subtheme_codes = contributions["subtheme_slug"].cat.codes.to_numpy()
+
+    def attach(df: pd.DataFrame) -> pd.DataFrame:
+        position = index.get_indexer(df["contribution_id"].to_numpy())
+        kept = df[position >= 0] if (position < 0).any() else df
+        position = position[position >= 0]
+        return kept.assign(
+            theme_slug=pd.Categorical.from_codes(theme_codes[position], dtype=themes),
+            subtheme_slug=pd.Categorical.from_codes(subtheme_codes[position], dtype=subthemes),
+        )
+
+    votes = attach(sources.votes)
+    comments = attach(sources.comments)
     return {"contributions": contributions, "votes": votes, "comments": comments}
 
 
@@ -772,8 +822,10 @@ def forum_consensus(
     for kind in LEVELS:
         votes = _with_scope(frames["votes"], kind, regions)
         per_audience = (
-            votes.assign(refuse=1 - votes["adopt"], audience=votes["audience"].astype(object))
-            .groupby(["scope", "contribution_id", "audience"], sort=False)[["adopt", "refuse"]]
+            votes.assign(refuse=1 - votes["adopt"])
+            .groupby(["scope", "contribution_id", "audience"], sort=False, observed=True)[
+                ["adopt", "refuse"]
+            ]
             .sum()
             .reset_index()
         )
