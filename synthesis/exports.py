@@ -672,9 +672,10 @@ def zip_filename(bundle: Bundle) -> str:
     return safe_filename(f"{bundle.scope.file_stem}{suffix}.zip")
 
 
-def write_zip(path: Path, bundle: Bundle) -> None:
+def write_zip(path: Path, bundle: Bundle, written: Path | None = None) -> None:
     """README, every table as CSV, JSON and Parquet, and one XLSX and one ODS workbook. Each
-    member is written to a scratch file then copied in, so memory holds one table at most."""
+    member is written to a scratch file then copied in, so memory holds one table at most;
+    ``written`` is a directory already holding ``<fmt>/<table>.<fmt>`` files to reuse."""
     stem = bundle.scope.file_stem
     names = list(bundle.tables)
     with (
@@ -684,6 +685,9 @@ def write_zip(path: Path, bundle: Bundle) -> None:
         archive.writestr("README.md", readme(bundle))
         for name in names:
             for fmt in ("csv", "json", "parquet"):
+                if written is not None:
+                    archive.write(written / fmt / f"{name}.{fmt}", f"{fmt}/{name}.{fmt}")
+                    continue
                 member = Path(scratch) / f"{name}.{fmt}"
                 write_table(member, bundle, name, fmt)
                 archive.write(member, f"{fmt}/{name}.{fmt}")
@@ -827,7 +831,7 @@ def _write_set(directory: Path, bundle: Bundle) -> None:
         (directory / fmt).mkdir()
         for name in bundle.tables:
             write_table(directory / fmt / f"{name}.{fmt}", bundle, name, fmt)
-    write_zip(directory / "all.zip", bundle)
+    write_zip(directory / "all.zip", bundle, written=directory)
     # Written last: its presence means the set is complete.
     (directory / MANIFEST).write_text(
         json.dumps(
