@@ -4,6 +4,7 @@ all there."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -136,6 +137,11 @@ def test_analyst_recompiles_in_the_background(page, live_server, compiled) -> No
         assert page.get_by_text("Dernière compilation : terminée").is_visible()
         assert page.get_by_role("button", name="Recompiler").is_visible()
     finally:
+        # Let the background thread finish (it warms the page cache after committing) before
+        # cleaning up, and never leave it running at interpreter exit.
+        for thread in threading.enumerate():
+            if thread.name.startswith("synthesis-"):
+                thread.join(timeout=120)
         with live_server.app.app_context():
             for compilation in db.session.query(Compilation).filter(Compilation.id > before):
                 db.session.delete(compilation)
