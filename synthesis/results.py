@@ -45,6 +45,8 @@ DISPLAY_ROWS = 200
 # The PDF is a document, not a data file: fewer rows, and the link to the full CSV.
 PDF_ROWS = 60
 SUPPRESSED = f"< {privacy.THRESHOLD}"
+# Display labels frozen with a version's figures (not a table: never offered for download).
+LABELS_KEY = "_labels"
 
 
 class ResultsError(Exception):
@@ -702,6 +704,27 @@ def _finding(distribution: Any, key: str, option: str | None) -> str:
     )
 
 
+def _frozen_labels(session: Session) -> dict[str, dict[str, str]]:
+    """Theme, sub-theme and answer labels as they are at publication, so the tables of a
+    version keep reading the same even if a title is reworded later."""
+    from forums.models import SubTheme, Theme
+    from surveys.services import current_questionnaire
+
+    labels: dict[str, dict[str, str]] = {"theme_slug": {}, "subtheme_slug": {}, "option_key": {}}
+    for theme in session.scalars(select(Theme)):
+        labels["theme_slug"][theme.slug] = theme.title
+    for sub, theme_slug in session.execute(
+        select(SubTheme, Theme.slug).join(Theme, SubTheme.theme_id == Theme.id)
+    ):
+        labels["subtheme_slug"][f"{theme_slug}/{sub.slug}"] = sub.title
+    questionnaire = current_questionnaire(session)
+    if questionnaire is not None:
+        for question in questionnaire.definition.questions:
+            for option in question.options:
+                labels["option_key"][f"{question.code}:{option.value}"] = option.label
+    return labels
+
+
 def _public_tables(
     session: Session, info: ScopeInfo, compilation: Any, names: list[str]
 ) -> dict[str, pd.DataFrame] | None:
@@ -753,8 +776,9 @@ def publish(session: Session, info: ScopeInfo, user: User) -> SynthesisPublicati
             409,
         )
     figures: dict[str, Any] = {}
-    if public_tables is not None:
+    if public_tables is not None and names:
         figures = {name: store.to_payload(public_tables[name]) for name in names}
+        figures[LABELS_KEY] = _frozen_labels(session)
     distribution = public_tables.get("survey_distribution") if public_tables else None
 
     number = (
@@ -842,7 +866,7 @@ def publish(session: Session, info: ScopeInfo, user: User) -> SynthesisPublicati
                 "scope_code": info.code,
                 "version": number,
                 "proposals": len(version.proposals),
-                "figures": sorted(figures),
+                "figures": names if figures else [],
                 "compilation_id": version.compilation_id,
             },
         )
@@ -896,10 +920,23 @@ class FigureTable:
         return self.total > len(self.rows)
 
 
-def _dim_label(column: str, value: Any, questions: dict[str, str]) -> str:
+def _dim_label(
+    column: str,
+    value: Any,
+    questions: dict[str, str],
+    frozen: dict[str, dict[str, str]],
+    context: dict[str, Any],
+) -> str:
     if value is None:
         return "—"
     text = str(value)
+    key = {
+        "theme_slug": text,
+        "subtheme_slug": f"{context.get('theme_slug')}/{text}",
+        "option_key": f"{context.get('question_key')}:{text}",
+    }.get(column)
+    if key is not None and key in frozen.get(column, {}):
+        return frozen[column][key]
     if column == "audience":
         if text == tables.ALL:
             return _("Tous publics")
@@ -953,6 +990,7 @@ def figure_tables(
         for row in labels["rows"]:
             record = dict(zip(cols, row, strict=False))
             questions[str(record.get("question_key"))] = str(record.get("label") or "")
+    frozen = figures.get(LABELS_KEY) or {}
     result = []
     for name in names:
         data = figures.get(name)
@@ -972,6 +1010,7 @@ def figure_tables(
             if limit is not None and len(rows) >= limit:
                 continue
             cells = []
+            context = {c: raw[index[c]] for c in ("theme_slug", "question_key") if c in index}
             for column in columns:
                 value = raw[index[column]]
                 kind = kinds.get(column, "text")
@@ -980,7 +1019,7 @@ def figure_tables(
                         SUPPRESSED if is_hidden and value is None else _figure_cell(kind, value)
                     )
                 elif kind == "dim":
-                    cells.append(_dim_label(column, value, questions))
+                    cells.append(_dim_label(column, value, questions, frozen, context))
                 else:
                     cells.append("—" if value is None else str(value))
             rows.append(cells)
@@ -1000,7 +1039,7 @@ def figure_tables(
 
 def figure_csv_rows(figures: dict[str, Any], name: str) -> tuple[list[str], list[list[Any]]]:
     """One frozen table as published (suppressed figures empty, a ``suppressed`` column)."""
-    data = figures.get(name)
+    data = figures.get(name) if name in tables.TABLES else None
     if data is None:
         raise ResultsError(_("Ce tableau ne fait pas partie de cette version."), 404)
     return list(data["columns"]), list(data["rows"])

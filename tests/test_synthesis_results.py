@@ -238,6 +238,9 @@ def test_analyst_composes_publishes_and_a_visitor_reads_html_and_pdf(
     assert "<td>150</td>" in html and "<td>107</td>" in html
     assert html.count("<td>&lt; 10</td>") == 4  # value and people of élèves and parents
     assert "<td>40</td>" not in html
+    # Codes are shown with the labels frozen at publication.
+    assert "<td>Une grande ville ou sa banlieue</td>" in html
+    assert "<td>C01 — Dans quel type de territoire vivez-vous ?</td>" in html
     # The publisher is named by role, never by pseudonym or email.
     assert "Analyste" in html
     assert "Secrète" not in html and analyst.email not in html and "@exemple.test" not in html
@@ -273,6 +276,7 @@ def test_figure_csv_is_the_suppressed_table_as_published(client, session, analys
     assert by_audience["parent"][2:] == ["", "", "True"]
     assert client.get("/resultats/nationale/version-1/tableaux/topics.csv").status_code == 404
     assert client.get("/resultats/nationale/version-1/tableaux/nope.csv").status_code == 404
+    assert client.get("/resultats/nationale/version-1/tableaux/_labels.csv").status_code == 404
 
 
 # --- Immutability and versions -----------------------------------------------------------------
