@@ -51,6 +51,7 @@ RECENT_RETEX = 10
 TOPIC_SAMPLE = 2_000
 TOPIC_MIN_TEXTS = 30
 CHUNK = 200_000
+SAVE_BATCH = 10  # scopes per INSERT: few round trips, bounded payloads in memory
 LEVELS = ("national", "region", "academie")
 
 Progress = Callable[[str, int], Any]
@@ -1009,20 +1010,22 @@ def read_texts(session: Session, scope: Scope, limit: int) -> dict[str, pd.DataF
     where_acad = "" if scope.kind == "national" else " AND {a}.author_academie_code IN :codes"
     queries = {
         "contributions": (
-            "SELECT c.id, c.title || '. ' || c.body AS text FROM forum_contribution c "  # noqa: S608 - fixed fragments, values bound
+            "SELECT c.id, c.author_id AS person, c.title || '. ' || c.body AS text "  # noqa: S608 - fixed fragments, values bound
+            "FROM forum_contribution c "
             f"WHERE {_visible('c', withdrawn=True)}{where_acad.format(a='c')} "
             "ORDER BY c.id DESC LIMIT :limit",
             "contribution",
         ),
         "comments": (
-            "SELECT m.id, m.body AS text FROM forum_comment m "  # noqa: S608 - fixed fragments, values bound
+            "SELECT m.id, m.author_id AS person, m.body AS text FROM forum_comment m "  # noqa: S608 - fixed fragments, values bound
             "JOIN forum_contribution c ON c.id = m.contribution_id "
             f"WHERE {_visible('m')} AND {_visible('c', withdrawn=True)}{where_acad.format(a='m')} "
             "ORDER BY m.id DESC LIMIT :limit",
             "comment",
         ),
         "ideas": (
-            "SELECT i.id, i.title || '. ' || i.body AS text FROM territorial_idea i "  # noqa: S608 - fixed fragments, values bound
+            "SELECT i.id, i.author_id AS person, i.title || '. ' || i.body AS text "  # noqa: S608 - fixed fragments, values bound
+            "FROM territorial_idea i "
             f"WHERE {_visible('i')}{where_acad.format(a='i')} ORDER BY i.id DESC LIMIT :limit",
             "idea",
         ),
@@ -1037,7 +1040,7 @@ def read_texts(session: Session, scope: Scope, limit: int) -> dict[str, pd.DataF
             statement = statement.bindparams(bindparam("codes", expanding=True))
             params["codes"] = codes
         rows = session.execute(statement, params).all()
-        df = pd.DataFrame(rows, columns=["id", "text"])
+        df = pd.DataFrame(rows, columns=["id", "person", "text"])
         df["ref"] = [f"{ref}:{i}" for i in df["id"]]
         df["text"] = df["text"].map(mask_personal_data)
         df["public"] = True
@@ -1051,7 +1054,7 @@ def _open_answers(session: Session, scope: Scope, limit: int, dialect: str) -> p
 
     questionnaire = current_questionnaire(session)
     if questionnaire is None:
-        return pd.DataFrame(columns=["id", "ref", "text", "public"])
+        return pd.DataFrame(columns=["id", "person", "ref", "text", "public"])
     codes = [q.code for q in questionnaire.definition.questions if q.is_free_text]
     query = (
         select(SurveyResponse.id, SurveyResponse.answers)
@@ -1069,12 +1072,13 @@ def _open_answers(session: Session, scope: Scope, limit: int, dialect: str) -> p
                 rows.append(
                     {
                         "id": response_id,
+                        "person": response_id,
                         "ref": f"response:{response_id}:{code}",
                         "text": mask_personal_data(value),
                         "public": False,
                     }
                 )
-    return pd.DataFrame(rows, columns=["id", "ref", "text", "public"])
+    return pd.DataFrame(rows, columns=["id", "person", "ref", "text", "public"])
 
 
 def topics_table(session: Session, scope: Scope, sample: int) -> pd.DataFrame | None:
@@ -1086,7 +1090,8 @@ def topics_table(session: Session, scope: Scope, sample: int) -> pd.DataFrame | 
     for corpus, texts in read_texts(session, scope, sample).items():
         if len(texts) < TOPIC_MIN_TEXTS:
             continue
-        found = module.extract(texts[["id", "ref", "text", "public"]], None)
+        # ``person``: a topic's people are distinct authors (a response is one person).
+        found = module.extract(texts[["id", "ref", "text", "public", "person"]], None)
         if found is None or found.empty:
             continue
         found = found.assign(corpus=corpus)
@@ -1274,13 +1279,19 @@ def compile_all(
     compiled = compile_levels(sources, reference, step)
     _titles(session, compiled)
     sample = _sample_size()
+    batch: list[tuple[Scope, dict[str, pd.DataFrame]]] = []
     for scope in scopes:
         tables = scope_tables(compiled, scope)
         found = topics_table(session, scope, sample) if topics else None
         if found is not None:
             tables["topics"] = found
-        store.save(session, compilation, scope, tables, compiled.meta)
+        batch.append((scope, tables))
+        if len(batch) == SAVE_BATCH:
+            store.save_many(session, compilation, batch, compiled.meta)
+            batch = []
         step(f"{scope.kind} {scope.code}".strip(), 1)
+    store.save_many(session, compilation, batch, compiled.meta)
+    session.expire(compilation, ["scopes"])
     compilation.status = "done"
     compilation.finished_at = utcnow()
     compilation.duration_ms = int((time.perf_counter() - started) * 1000)

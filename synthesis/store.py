@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from synthesis import catalog, privacy
@@ -107,6 +107,34 @@ def save(
     existing.payload = payload
     session.flush()
     return existing
+
+
+def save_many(
+    session: Session,
+    compilation: Compilation,
+    items: list[tuple[catalog.Scope, dict[str, pd.DataFrame]]],
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """Insert several new scopes of a compilation in one statement (the engine's path: one
+    round trip instead of one per scope)."""
+    if not items:
+        return
+    rows = []
+    for scope, tables in items:
+        payload: dict[str, Any] = {
+            name: to_payload(df) for name, df in tables.items() if name in catalog.TABLES
+        }
+        if meta:
+            payload[META_KEY] = meta
+        rows.append(
+            {
+                "compilation_id": compilation.id,
+                "scope_kind": scope.kind,
+                "scope_code": scope.code,
+                "payload": payload,
+            }
+        )
+    session.execute(insert(CompiledScope), rows)
 
 
 def latest(session: Session) -> Compilation | None:

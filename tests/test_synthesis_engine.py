@@ -361,3 +361,42 @@ def test_questionnaire_read_in_chunks_gives_the_same_counts(session, dataset, mo
         b = getattr(chunked, name).sort_values(keys).reset_index(drop=True)
         pd.testing.assert_frame_equal(a, b, check_dtype=False)
     assert int(whole.respondents["n"].sum()) == 23
+
+
+def test_topics_of_contributions_and_open_answers(session, dataset):
+    from tests.synthesis_factories import _contribution, _responses
+
+    authors = dataset.users["t_prof"] + dataset.users["t_parent"]
+    subjects = [
+        "Prêter des tablettes numériques aux élèves des collèges ruraux pour travailler",
+        "Former les enseignants aux outils numériques pendant le temps de service",
+    ]
+    made = []
+    for i in range(40):
+        made.append(
+            _contribution(authors[i % len(authors)], f"{subjects[i % 2]} ({i})", withdrawn_at=None)
+        )
+    hidden = _contribution(
+        authors[0], "Zorglub zorglub tablettes numériques", hidden_at=made[0].created_at
+    )
+    _responses(
+        dataset.questionnaire,
+        dataset.users["m_parent"] * 8,
+        [{"C01": "rural", "P13": f"{subjects[i % 2]} — réponse {i}"} for i in range(32)],
+    )
+    session.flush()
+    engine.compile_all(session, scopes=[catalog.resolve_scope("national")], topics=True)
+    raw = _tables(session)["topics"]
+    contributions = raw[raw["corpus"] == "contributions"]
+    assert len(contributions) >= 2
+    assert contributions["size"].sum() <= 46
+    refs = {r for c in ("quote_1_ref", "quote_2_ref", "quote_3_ref") for r in contributions[c]}
+    assert f"contribution:{hidden.id}" not in refs
+    assert any(r and r.startswith("contribution:") for r in refs)
+    # People are distinct authors: 24 authors wrote the 40 contributions.
+    assert contributions["people"].max() <= 24
+    answers = raw[raw["corpus"] == "open_answers"]
+    assert not answers.empty
+    public = _tables(session, public=True)["topics"]
+    public_answers = public[public["corpus"] == "open_answers"]
+    assert public_answers["quote_1"].isna().all() and public_answers["quote_1_ref"].isna().all()
