@@ -181,6 +181,13 @@ def draft_of(session: Session, info: ScopeInfo) -> SynthesisPublication | None:
     )
 
 
+def drafts_by_scope(session: Session) -> dict[tuple[str, str], SynthesisPublication]:
+    rows = session.scalars(
+        select(SynthesisPublication).where(SynthesisPublication.version == DRAFT)
+    )
+    return {(p.scope_kind, p.scope_code): p for p in rows}
+
+
 def versions(session: Session, info: ScopeInfo) -> list[SynthesisPublication]:
     """Published versions, newest first."""
     return list(

@@ -248,11 +248,7 @@ def composer_index():
         )
     scopes = results.composable_scopes(_me())
     latest = results.latest_by_scope(db.session)
-    drafts = {
-        (p.scope_kind, p.scope_code): p
-        for p in (results.draft_of(db.session, s) for s in scopes)
-        if p is not None
-    }
+    drafts = results.drafts_by_scope(db.session)
     return render_template(
         "synthesis/results/composer_index.html",
         scopes=scopes,
