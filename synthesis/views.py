@@ -51,7 +51,9 @@ RUNNING_TIMEOUT = timedelta(minutes=30)
 PAGE_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + (
     "; worker-src blob:"
 )
-CHART_ENDPOINTS = {"synthesis.index", "synthesis.territory"}
+# Pages drawn by _render: the synthesis pages, and the national one redrawn with the reference
+# form's errors.
+CHART_ENDPOINTS = {"synthesis.index", "synthesis.territory", "synthesis.upload_reference"}
 
 
 def _limit(key: str):
@@ -300,7 +302,7 @@ def upload_reference():
 
 @bp.after_request
 def _page_csp(response: Response) -> Response:
-    if request.endpoint in CHART_ENDPOINTS and response.status_code == 200:
+    if request.endpoint in CHART_ENDPOINTS and response.status_code in (200, 400, 422):
         response.headers["Content-Security-Policy"] = PAGE_CSP
     return response
 

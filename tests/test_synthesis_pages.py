@@ -536,6 +536,8 @@ def test_reference_upload_needs_label_source_and_csrf(client, session) -> None:
     client.login(_analyst(session).email)
     response = _upload(client, GOOD_CSV, label="", source="<script>x</script>")
     assert response.status_code == 422
+    # The national page is redrawn with the errors: its charts keep their relaxed style-src.
+    assert "'unsafe-inline'" in response.headers["Content-Security-Policy"]
     assert "Donnez un intitulé" in _html(response)
     assert "<script>x</script>" not in _html(response)
     response = client.post(
