@@ -199,8 +199,9 @@ def _chart(
 def _layout(**extra: Any) -> dict:
     layout = {
         "font": FONT,
-        "margin": {"l": 60, "r": 20, "t": 20, "b": 60},
-        "legend": {"orientation": "h"},
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
+        # Legend above the plot, clear of the axis titles.
+        "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
     }
@@ -601,7 +602,7 @@ def forum_balance(tables: dict, titles: dict[str, str], kind: str) -> dict | Non
             ],
             "layout": _layout(
                 barmode="relative",
-                margin={"l": 220, "r": 20, "t": 20, "b": 40},
+                margin={"l": 220, "r": 20, "t": 40, "b": 40},
                 yaxis={"automargin": True, "autorange": "reversed"},
                 height=120 + 40 * len(shown),
             ),
@@ -911,7 +912,7 @@ def _survey_question(key, label, df, national_df, options) -> dict | None:
             "data": data,
             "layout": _layout(
                 barmode="group",
-                margin={"l": 280, "r": 20, "t": 20, "b": 40},
+                margin={"l": 280, "r": 20, "t": 40, "b": 50},
                 xaxis={"title": {"text": _("% des répondants")}, "rangemode": "tozero"},
                 yaxis={"automargin": True, "autorange": "reversed"},
                 height=140 + 22 * len(option_keys) * max(1, math.ceil(len(data) / 2)),

@@ -21,7 +21,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -160,6 +160,9 @@ def _render(item: territories.Territory, status: int = 200, **forms_in_error):
             select(Compilation).order_by(Compilation.id.desc()).limit(1)
         )
         context["running"] = _running(session)
+        last = context["last_run"]
+        if last is not None and last.duration_ms is not None:
+            context["last_run_seconds"] = format_decimal(round(last.duration_ms / 1000, 1))
         context["recompile_form"] = forms_in_error.get("recompile_form") or forms.RecompileForm()
     if item.kind == "national" and context["may_manage_reference"]:
         context["reference"] = session.scalar(

@@ -705,3 +705,25 @@ def test_uploaded_reference_weights_the_next_compilation(client, session) -> Non
     assert "87,0" in table  # unweighted 20/23, still shown
     assert "Parts pondérées par post-stratification" in html
     assert "pour 23 répondants" in html
+
+
+def test_long_tables_fold_away(client, session) -> None:
+    tables = national_tables()
+    days = pd.date_range("2026-09-01", periods=50, freq="D").strftime("%Y-%m-%d")
+    tables["participation_daily"] = pd.DataFrame(
+        [[day, ALL, "contributions", 12, 12] for day in days],
+        columns=["day", "audience", "indicator", "value", "people"],
+    )
+    publish(session, {("national", ""): tables})
+    html = _html(client.get("/syntheses/"))
+    assert "Afficher le tableau (50 lignes)" in html
+    folded = html.split("<details", 1)[1].split("</details>", 1)[0]
+    assert 'id="participation-daily-table"' in folded
+    assert 'id="participation-audience-table"' not in folded
+
+
+def test_compilation_status_for_analysts(client, session, compiled) -> None:
+    client.login(_analyst(session).email)
+    html = _html(client.get("/syntheses/"))
+    assert "Dernière compilation : terminée" in html
+    assert "durée : 1,2 s" in html  # 1234 ms, French decimals
