@@ -505,12 +505,32 @@ def forum_audiences(tables: dict, titles: dict[str, str]) -> dict | None:
             data.append(
                 {
                     "type": "bar",
+                    "orientation": "h",
                     "name": audience_label(audience),
-                    "x": [p[0] for p in points],
-                    "y": [p[1] for p in points],
+                    "y": [p[0] for p in points],
+                    "x": [p[1] for p in points],
                     "marker": {"color": AUDIENCE_COLOURS[audience]},
                 }
             )
+    figure = None
+    if data:
+        figure = {
+            "data": data,
+            "layout": _layout(
+                barmode="stack",
+                # Stacked traces list their legend backwards by default.
+                legend={
+                    "orientation": "h",
+                    "x": 0,
+                    "y": 1.02,
+                    "yanchor": "bottom",
+                    "traceorder": "normal",
+                },
+                margin={"l": 220, "r": 20, "t": 40, "b": 40},
+                yaxis=_categories([plot_text(titles.get(t, t)) for t in themes]),
+                height=140 + 40 * len(themes),
+            ),
+        }
     return _chart(
         "forums-audiences",
         _("Contributions par thème et par public"),
@@ -518,8 +538,19 @@ def forum_audiences(tables: dict, titles: dict[str, str]) -> dict | None:
         _("Contributions par thème et par public"),
         [_("Thème")] + [audience_label(a) for a in [*AUDIENCES, ALL]],
         rows,
-        {"data": data, "layout": _layout(barmode="stack")} if data else None,
+        figure,
     )
+
+
+def _categories(labels: list[str]) -> dict:
+    """A category axis in the table's order, top to bottom (plotly would otherwise order the
+    categories as the first trace happens to list them)."""
+    return {
+        "automargin": True,
+        "categoryorder": "array",
+        "categoryarray": labels,
+        "autorange": "reversed",
+    }
 
 
 def forum_balance(tables: dict, titles: dict[str, str], kind: str) -> dict | None:
@@ -603,7 +634,7 @@ def forum_balance(tables: dict, titles: dict[str, str], kind: str) -> dict | Non
             "layout": _layout(
                 barmode="relative",
                 margin={"l": 220, "r": 20, "t": 40, "b": 40},
-                yaxis={"automargin": True, "autorange": "reversed"},
+                yaxis=_categories(labels),
                 height=120 + 40 * len(shown),
             ),
         }
@@ -914,7 +945,7 @@ def _survey_question(key, label, df, national_df, options) -> dict | None:
                 barmode="group",
                 margin={"l": 280, "r": 20, "t": 40, "b": 50},
                 xaxis={"title": {"text": _("% des répondants")}, "rangemode": "tozero"},
-                yaxis={"automargin": True, "autorange": "reversed"},
+                yaxis=_categories([plot_text(_short(options.get(o, o), 60)) for o in option_keys]),
                 height=140 + 22 * len(option_keys) * max(1, math.ceil(len(data) / 2)),
             ),
         }
