@@ -485,68 +485,104 @@ def _with_scope(df: pd.DataFrame, kind: str, regions: dict[str, str]) -> pd.Data
     return df.assign(scope=pd.Categorical.from_codes(codes, region_codes))
 
 
-def _codes(series: pd.Series) -> tuple[np.ndarray, Any]:
-    """Integer codes (-1 for missing) and the values they stand for."""
+def _dense(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..k-1 (missing → -1) and their k values, for any column."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        return series.cat.codes.to_numpy().astype(np.int64), series.cat.categories
+        return series.cat.codes.to_numpy().astype(np.int64), np.asarray(
+            series.cat.categories, dtype=object
+        )
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    return codes.astype(np.int64), uniques
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
-def _long(
-    df: pd.DataFrame,
-    dims: list[str],
-    *,
-    value: str | None = None,
-    people: str | None = "user_id",
-) -> pd.DataFrame:
-    """value (sum of ``value``, or rows) and people (distinct ``people``) per
-    scope × dims × audience, plus the all-audiences rows (audience "*").
+def _rollup_levels(
+    df: pd.DataFrame, dims: list[str], regions: dict[str, str], *, value: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """value and distinct people per scope × dims × audience (and "*") at the three levels.
 
-    Done on integer codes: the key columns are combined into one int64 group number, and the
-    distinct people of each group are the distinct (group, person) pairs — one hash pass over
-    int64s instead of a multi-column drop_duplicates, which matters at millions of votes."""
-    keys = ["scope", *dims]
-    columns = [*keys, "audience", "value", "people"]
+    One hash pass reduces the rows to distinct (académie, audience, dims, person) with their
+    counts; each level and audience split is then a bincount over those few codes, and the
+    distinct people of a group are its distinct (group, person) pairs. At the académie level
+    with audiences the reduced rows are already distinct pairs: no second pass."""
+    columns = ["scope", *dims, "audience", "value", "people"]
     if df.empty:
-        return pd.DataFrame(columns=columns)
-    coded = {name: _codes(df[name]) for name in [*keys, "audience"]}
-    valid = np.ones(len(df), dtype=bool)
-    for codes, _uniques in coded.values():
-        valid &= codes >= 0
-    weights = df[value].to_numpy(dtype="float64")[valid] if value else None
-    if people:
-        person, persons = pd.factorize(df[people], use_na_sentinel=True)
-        # Rows without a person (a deleted account) count as one unknown person.
-        person = np.where(person < 0, len(persons), person).astype(np.int64)[valid]
-        span = len(persons) + 1
-    out = []
-    for by_audience in (True, False):
-        names = [*keys, "audience"] if by_audience else keys
-        group = np.zeros(int(valid.sum()), dtype=np.int64)
-        for name in names:
-            codes, uniques = coded[name]
-            group = group * max(len(uniques), 1) + codes[valid]
-        slot, groups = pd.factorize(group)
-        slot = slot.astype(np.int64)
-        counted = np.bincount(slot, weights=weights, minlength=len(groups))
-        frame = {"value": np.rint(counted).astype(np.int64)}
-        if people:
-            pairs = pd.unique(slot * span + person)
-            frame["people"] = np.bincount(pairs // span, minlength=len(groups)).astype(np.int64)
+        return {kind: pd.DataFrame(columns=columns) for kind in LEVELS}
+    academies = sorted(territory_catalog().academies)
+    acad = np.asarray(_academie_categorical(df["academie_code"]).codes, dtype=np.int64)
+    acad = np.where(acad < 0, len(academies), acad)  # no académie: national only
+    parts = [("academie", acad, len(academies) + 1)]
+    labels: dict[str, np.ndarray] = {}
+    for name in ["audience", *dims]:
+        codes, uniques = _dense(df[name])
+        labels[name] = uniques
+        parts.append((name, np.where(codes < 0, len(uniques), codes), len(uniques) + 1))
+    person_codes, persons = _dense(df["user_id"])
+    person_codes = np.where(person_codes < 0, len(persons), person_codes)
+    span = len(persons) + 1
+    finest = np.zeros(len(df), dtype=np.int64)
+    for _name, codes, size in parts:
+        finest = finest * size + codes
+    weights = df[value].to_numpy(dtype="float64") if value else None
+    slot, keys = pd.factorize(finest * span + person_codes)
+    counts = np.bincount(slot, weights=weights, minlength=len(keys))
+    keys = np.asarray(keys, dtype=np.int64)
+    person = keys % span
+    rest = keys // span
+    decoded: dict[str, np.ndarray] = {}
+    for name, _codes, size in reversed(parts):
+        decoded[name] = rest % size
+        rest //= size
+    region_codes = sorted(set(regions.values()))
+    region_of = np.array([region_codes.index(regions[a]) for a in academies] + [-1], dtype=np.int64)
+    out: dict[str, pd.DataFrame] = {}
+    for kind in LEVELS:
+        if kind == "national":
+            scope, scope_labels = np.zeros(len(keys), dtype=np.int64), np.array([""], dtype=object)
+        elif kind == "region":
+            scope, scope_labels = (
+                region_of[decoded["academie"]],
+                np.array(region_codes, dtype=object),
+            )
         else:
-            frame["people"] = frame["value"]
-        rest = np.asarray(groups, dtype=np.int64)
-        decoded = {}
-        for name in reversed(names):
-            codes, uniques = coded[name]
-            size = max(len(uniques), 1)
-            decoded[name] = np.asarray(uniques, dtype=object)[rest % size]
-            rest = rest // size
-        if not by_audience:
-            decoded["audience"] = np.full(len(groups), ALL, dtype=object)
-        out.append(pd.DataFrame({**decoded, **frame}, columns=columns))
-    return pd.concat(out, ignore_index=True)
+            scope = np.where(decoded["academie"] == len(academies), -1, decoded["academie"])
+            scope_labels = np.array(academies, dtype=object)
+        keep = scope >= 0
+        frames = []
+        for by_audience in (True, False):
+            names = [*dims, "audience"] if by_audience else list(dims)
+            group = scope[keep]
+            sizes = [len(scope_labels)]
+            for name in names:
+                size = len(labels[name]) + 1
+                group = group * size + decoded[name][keep]
+                sizes.append(size)
+            total = int(np.prod(sizes))
+            w = counts[keep]
+            summed = np.bincount(group, weights=w, minlength=total)
+            if value is None and kind == "academie" and by_audience:
+                people = np.bincount(group, minlength=total)
+            else:
+                pairs = pd.unique(group * span + person[keep])
+                people = np.bincount(pairs // span, minlength=total)
+            present = np.flatnonzero(people)
+            if value is not None:
+                people = np.rint(summed).astype(np.int64)
+            frame: dict[str, Any] = {}
+            rest = present.copy()
+            for name in reversed(names):
+                size = len(labels[name]) + 1
+                code = rest % size
+                rest //= size
+                values = np.append(labels[name], None)
+                frame[name] = values[code]
+            frame["scope"] = scope_labels[rest]
+            if not by_audience:
+                frame["audience"] = np.full(len(present), ALL, dtype=object)
+            frame["value"] = np.rint(summed[present]).astype(np.int64)
+            frame["people"] = people[present].astype(np.int64)
+            frames.append(pd.DataFrame(frame, columns=columns))
+        out[kind] = pd.concat(frames, ignore_index=True)
+    return out
 
 
 @dataclass
@@ -636,20 +672,20 @@ def participation(sources: Sources, regions: dict[str, str]) -> dict[str, Levels
     activity = _activity(sources)
     columns = ["user_id", "academie_code", "audience", "day"]
     stacked = _stack(activity, columns)
+    # Responses are people on their own (no account): people = responses, not persons.
     responses = sources.responses.assign(
-        n=pd.to_numeric(sources.responses["n"]), indicator="survey_responses"
+        n=pd.to_numeric(sources.responses["n"]), indicator="survey_responses", user_id=np.nan
     )
     dims_of: dict[str, list[str]] = {"participation": [], "participation_daily": ["day"]}
-    for kind in LEVELS:
-        scoped = _with_scope(stacked, kind, regions)
-        scoped_responses = _with_scope(responses, kind, regions)
-        for table, dims in dims_of.items():
-            frame = _long(scoped, [*dims, "indicator"])
-            # Participants are people of any activity: the value is the number of persons.
-            everyone = _long(scoped, dims).assign(indicator="participants")
-            everyone["value"] = everyone["people"]
-            answers = _long(scoped_responses, [*dims, "indicator"], value="n", people=None)
-            tables[table].add(kind, _concat([frame, everyone, answers]))
+    for table, dims in dims_of.items():
+        by_indicator = _rollup_levels(stacked, [*dims, "indicator"], regions)
+        # Participants are people of any activity: the value is the number of persons.
+        everyone = _rollup_levels(stacked, dims, regions)
+        answers = _rollup_levels(responses, [*dims, "indicator"], regions, value="n")
+        for kind in LEVELS:
+            persons = everyone[kind].assign(indicator="participants")
+            persons["value"] = persons["people"]
+            tables[table].add(kind, _concat([by_indicator[kind], persons, answers[kind]]))
     # A territory's académie rows are the académie-level participation (split in scope_tables).
     tables["participation_territory"] = tables["participation"]
     return tables
@@ -697,11 +733,10 @@ def forum_themes(frames: dict[str, pd.DataFrame], regions: dict[str, str]) -> Le
     ]
     columns = ["user_id", "academie_code", "audience", "theme_slug", "subtheme_slug"]
     stacked = _stack(sources, columns)
+    by_sub = _rollup_levels(stacked, ["theme_slug", "subtheme_slug", "indicator"], regions)
+    by_theme = _rollup_levels(stacked, ["theme_slug", "indicator"], regions)
     for kind in LEVELS:
-        scoped = _with_scope(stacked, kind, regions)
-        by_sub = _long(scoped, ["theme_slug", "subtheme_slug", "indicator"])
-        by_theme = _long(scoped, ["theme_slug", "indicator"]).assign(subtheme_slug=ALL)
-        levels.add(kind, _concat([by_sub, by_theme]))
+        levels.add(kind, _concat([by_sub[kind], by_theme[kind].assign(subtheme_slug=ALL)]))
     return levels
 
 
