@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import asdict
 
 from flask import (
     Flask,
@@ -21,10 +22,12 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
+from consult.cache import cached_json
 from consult.db import commit, db
 from consult.extensions import limiter
 from consult.models import User
@@ -41,6 +44,8 @@ from synthesis.results_models import (
     SynthesisPublication,
     SynthesisSource,
 )
+
+FIGURES_CACHE_SECONDS = 3600
 
 
 def _limit():
@@ -142,10 +147,33 @@ def _render_publication(info: ScopeInfo, publication: SynthesisPublication | Non
         publication=publication,
         history=history,
         current=history[0] if history else None,
-        figures=results.figure_tables(publication.figures, publication.figure_names),
+        figures=_figure_tables(publication),
         themes=_grouped(publication.proposals),
         publisher=results.publisher_label(publication),
     )
+
+
+def _figure_tables(publication: SynthesisPublication) -> list[results.FigureTable]:
+    """A version's display tables, cached: the version never changes, and formatting
+    thousands of frozen rows on every visit would cost hundreds of milliseconds."""
+    if not publication.figure_names:
+        return []
+    key = ":".join(
+        (
+            "synthesis-results-figures",
+            str(publication.id),
+            publication.published_at.isoformat(),
+            str(get_locale() or "fr"),
+        )
+    )
+    data = cached_json(
+        key,
+        FIGURES_CACHE_SECONDS,
+        lambda: [
+            asdict(t) for t in results.figure_tables(publication.figures, publication.figure_names)
+        ],
+    )
+    return [results.FigureTable(**d) for d in data]
 
 
 def _grouped(proposals: list[SynthesisProposal]) -> list[tuple[str, list[SynthesisProposal]]]:
