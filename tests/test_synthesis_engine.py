@@ -349,7 +349,7 @@ def test_cli_compile_and_status(app, session, dataset):
 
 def test_questionnaire_read_in_chunks_gives_the_same_counts(session, dataset, monkeypatch):
     whole = engine.read_survey(session)
-    monkeypatch.setattr(engine, "ANSWER_CHUNK_BYTES", 200)
+    monkeypatch.setattr(engine, "ANSWER_ROWS", 4)
     monkeypatch.setattr(engine, "CHUNK", 3)
     chunked = engine.read_survey(session)
     for name, keys in (
