@@ -23,6 +23,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
+    select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -177,3 +180,43 @@ class SynthesisSource(Base):
             suffix = f":{self.option_key}" if self.option_key else ""
             return f"question:{self.question_key}{suffix}"
         return f"{self.kind}:{self.target_id}"
+
+
+# --- Immutability, enforced below the services ------------------------------------------------
+
+
+class PublishedVersionChanged(RuntimeError):
+    """A published version, or one of its proposals or sources, was about to change."""
+
+
+def _published(publication: SynthesisPublication | None) -> bool:
+    return publication is not None and publication.version != DRAFT
+
+
+@event.listens_for(SynthesisPublication, "before_update")
+def _freeze_publication(_mapper: Any, connection: Any, target: SynthesisPublication) -> None:
+    if not _published(target):
+        return
+    changed = {a.key for a in inspect(target).attrs if a.history.has_changes()}
+    # The one write after publication: its PDF, stored once (the row still has none).
+    table = SynthesisPublication.__table__
+    if changed == {"pdf"} and connection.scalar(
+        select(table.c.pdf.is_(None)).where(table.c.id == target.id)
+    ):
+        return
+    if changed:
+        raise PublishedVersionChanged(f"published synthesis {target.id} is immutable")
+
+
+@event.listens_for(SynthesisProposal, "before_update")
+@event.listens_for(SynthesisProposal, "before_delete")
+def _freeze_proposal(_mapper: Any, _connection: Any, target: SynthesisProposal) -> None:
+    if _published(target.publication):
+        raise PublishedVersionChanged(f"proposal {target.id} of a published synthesis")
+
+
+@event.listens_for(SynthesisSource, "before_update")
+@event.listens_for(SynthesisSource, "before_delete")
+def _freeze_source(_mapper: Any, _connection: Any, target: SynthesisSource) -> None:
+    if _published(target.proposal.publication if target.proposal else None):
+        raise PublishedVersionChanged(f"source {target.id} of a published synthesis")

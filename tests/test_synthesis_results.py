@@ -1061,3 +1061,27 @@ def test_citations_trace_an_item_to_the_latest_syntheses_citing_it(app, session,
             "synthesis/results/_cited_in.html", cited_kind="contribution", cited_id=contribution.id
         )
     assert 'href="/resultats/poitiers/"' in html and "Académie de Poitiers, version 1" in html
+
+
+def test_published_rows_cannot_change_even_below_the_services(session, analyst, sources):
+    from synthesis.results_models import PublishedVersionChanged
+
+    info = results.scope("national")
+    proposal = _draft_proposal(session, analyst)
+    results.add_source(session, proposal, analyst, "question:C01")
+    version = results.publish(session, info, analyst)
+    results.freeze_pdf(session, version, b"%PDF-1.4 test")  # the one allowed write
+    for change in (
+        lambda: setattr(version, "title", "Réécrite"),
+        lambda: setattr(version.proposals[0], "text", "Réécrit"),
+        lambda: setattr(version.proposals[0].sources[0], "label", "Autre"),
+        lambda: session.delete(version.proposals[0].sources[0]),
+        lambda: setattr(version, "pdf", b"%PDF-other"),
+    ):
+        nested = session.begin_nested()
+        change()
+        with pytest.raises(PublishedVersionChanged):
+            session.flush()
+        nested.rollback()
+    session.expire_all()
+    assert results.latest(session, info).title == "Synthèse nationale"
