@@ -224,3 +224,19 @@ def test_anonymous_visits_do_not_churn_cookies(client) -> None:
     cookies = response.headers.getlist("Set-Cookie")
     assert not any(c.startswith("remember_token=") for c in cookies), cookies
     assert not any(c.startswith("consult_session=") for c in cookies), cookies
+
+
+@pytest.mark.parametrize(
+    ("path", "current"),
+    [
+        ("/forums/", "/forums/"),
+        ("/syntheses/", "/syntheses/"),
+        ("/resultats/", "/resultats/"),
+        ("/retex/", "/retex/"),
+    ],
+)
+def test_navigation_marks_only_the_current_section(client, path, current) -> None:
+    # Syntheses and results share one blueprint: the current entry follows the URL, not it.
+    html = client.get(path).get_data(as_text=True)
+    marked = re.findall(r'class="fr-nav__link" href="([^"]+)" aria-current="page"', html)
+    assert marked == [current]
