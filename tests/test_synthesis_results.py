@@ -1085,3 +1085,26 @@ def test_published_rows_cannot_change_even_below_the_services(session, analyst, 
         nested.rollback()
     session.expire_all()
     assert results.latest(session, info).title == "Synthèse nationale"
+
+
+def test_cited_items_link_to_the_synthesis_that_cites_them(client, session, analyst, sources):
+    pages = {
+        "contribution": f"/forums/contributions/{sources['contribution'].id}",
+        "idea": f"/territoires/idees/{sources['idea'].id}",
+        "sheet": f"/retex/{sources['sheet'].id}",
+    }
+    for path in pages.values():
+        assert "Reprise dans les synthèses" not in client.get(path).get_data(as_text=True)
+
+    compile_by_hand(session)
+    client.login(analyst.email)
+    compose(client, NATIONAL, session, sources)
+    assert client.submit(NATIONAL + "publier", page=NATIONAL).status_code == 302
+    client.logout()
+
+    for path in pages.values():
+        response = client.get(path)
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        assert "Reprise dans les synthèses" in html
+        assert 'href="/resultats/nationale/"' in html
