@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 from flask import url_for
-from flask_babel import format_decimal, format_percent
+from flask_babel import format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
 
 from consult.models import AUDIENCE_PLURALS, Audience
@@ -384,11 +384,14 @@ def academie_map(tables: dict, geojson_url: str) -> dict | None:
     if shown:
         top = max(shown, key=lambda c: (shown[c], c))
         summary = _(
-            "L’académie qui compte le plus de participants est celle de %(name)s (%(count)s) ; "
-            "%(small)s académies comptent moins de 10 participants.",
-            name=academie_name(top),
+            "C’est l’%(academie)s qui compte le plus de participants (%(count)s).",
+            academie=academie_label(academie_name(top), capital=False),
             count=count(shown[top]),
-            small=small,
+        )
+        summary += " " + ngettext(
+            "%(num)s académie compte moins de 10 participants.",
+            "%(num)s académies comptent moins de 10 participants.",
+            small,
         )
     else:
         summary = _("Aucune académie ne compte 10 participants ou plus.")

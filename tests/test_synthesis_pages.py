@@ -276,7 +276,10 @@ def test_text_summaries_are_computed_from_the_figures(client, compiled) -> None:
         "62 personnes ont participé ; le public le plus représenté est celui des professeurs (30)."
         in html
     )
-    assert "L’académie qui compte le plus de participants est celle de Poitiers (40)" in html
+    assert (
+        "C’est l’académie de Poitiers qui compte le plus de participants (40). "
+        "2 académies comptent moins de 10 participants." in html
+    )
     assert "Réponse la plus fréquente : « oui »" in html
     assert "Le thème le plus adopté" in html
     # Every chart has a summary paragraph and a table with a caption.
@@ -363,14 +366,14 @@ def test_no_email_anywhere(client, session, compiled) -> None:
 
 def test_pages_are_cached_per_compilation(client, session, compiled) -> None:
     first = _html(client.get("/syntheses/"))
-    assert "Poitiers (40)" in first
+    assert "Poitiers qui compte le plus de participants (40)" in first
     tables = national_tables()
     territory = tables["participation_territory"]
     territory.loc[territory["academie_code"] == "13", ["value", "people"]] = 45
     later = publish(session, {("national", ""): tables})
     later.finished_at = utcnow() + timedelta(seconds=1)
     session.commit()
-    assert "Poitiers (45)" in _html(client.get("/syntheses/"))
+    assert "Poitiers qui compte le plus de participants (45)" in _html(client.get("/syntheses/"))
 
 
 def test_territory_panel_links_to_the_synthesis(client, compiled) -> None:
