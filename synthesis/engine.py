@@ -491,7 +491,11 @@ def _academie_categorical(series: pd.Series) -> pd.Categorical:
     """Académie codes as a categorical over the 30 académies (anything else: missing)."""
     academies = sorted(territory_catalog().academies)
     if isinstance(series.dtype, pd.CategoricalDtype):
-        return series.astype(object).astype(pd.CategoricalDtype(academies)).array
+        # Recoding the categories, not the millions of rows.
+        categories = [str(c) for c in series.cat.categories]
+        position = {code: i for i, code in enumerate(academies)}
+        lookup = np.array([position.get(c, -1) for c in categories] + [-1], dtype=np.int64)
+        return pd.Categorical.from_codes(lookup[series.cat.codes.to_numpy()], academies)
     return pd.Categorical(series.astype(object), categories=academies)
 
 
@@ -544,9 +548,13 @@ def _rollup_levels(
         codes, uniques = _dense(df[name])
         labels[name] = uniques
         parts.append((name, np.where(codes < 0, len(uniques), codes), len(uniques) + 1))
-    person_codes, persons = _dense(df["user_id"])
-    person_codes = np.where(person_codes < 0, len(persons), person_codes)
-    span = len(persons) + 1
+    if "person" in df.columns:
+        person_codes = df["person"].to_numpy(dtype=np.int64)
+    else:
+        person_codes, _persons = _dense(df["user_id"])
+    # Rows without a person (a deleted account) count as one unknown person.
+    span = int(person_codes.max(initial=-1)) + 2
+    person_codes = np.where(person_codes < 0, span - 1, person_codes)
     finest = np.zeros(len(df), dtype=np.int64)
     for _name, codes, size in parts:
         finest = finest * size + codes
@@ -688,6 +696,10 @@ def _stack(named: list[tuple[str, pd.DataFrame]], columns: list[str]) -> pd.Data
             )
         else:
             data[column] = np.concatenate([p.to_numpy() for p in pieces])
+    if "user_id" in data:
+        # Dense person codes, computed once for every roll-up of this frame.
+        codes, _persons = pd.factorize(data["user_id"], use_na_sentinel=True)
+        data["person"] = codes.astype(np.int64)
     names = [name for name, _df in parts]
     data["indicator"] = pd.Categorical.from_codes(
         np.repeat(np.arange(len(parts), dtype=np.int16), [len(df) for _n, df in parts]), names
