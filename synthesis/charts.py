@@ -679,16 +679,19 @@ def forum_top(tables: dict, titles: dict[str, str], ranking: str) -> dict | None
         )
     if ranking == "adopted":
         title = _("Contributions les plus adoptées")
-        summary = _(
-            "%(n)s contributions classées par la borne basse de Wilson de leurs votes sur ce "
+        summary = ngettext(
+            "%(num)s contribution classée par la borne basse de Wilson de ses votes sur ce "
             "territoire, qui favorise les adoptions nombreuses et nettes.",
-            n=len(rows),
+            "%(num)s contributions classées par la borne basse de Wilson de leurs votes sur ce "
+            "territoire, qui favorise les adoptions nombreuses et nettes.",
+            len(rows),
         )
     else:
         title = _("Contributions les plus débattues")
-        summary = _(
-            "%(n)s contributions classées par le nombre de commentaires reçus sur ce territoire.",
-            n=len(rows),
+        summary = ngettext(
+            "%(num)s contribution classée par le nombre de commentaires reçus sur ce territoire.",
+            "%(num)s contributions classées par le nombre de commentaires reçus sur ce territoire.",
+            len(rows),
         )
     return _chart(
         f"forums-top-{ranking}",
@@ -726,16 +729,19 @@ def consensus(tables: dict, titles: dict[str, str], label: str) -> dict | None:
         )
     if label == "consensuelle":
         title = _("Contributions consensuelles")
-        summary = _(
-            "%(n)s contributions sont adoptées par une majorité de chacun des publics qui ont "
+        summary = ngettext(
+            "%(num)s contribution est adoptée par une majorité de chacun des publics qui ont "
             "assez voté.",
-            n=len(rows),
+            "%(num)s contributions sont adoptées par une majorité de chacun des publics qui ont "
+            "assez voté.",
+            len(rows),
         )
     else:
         title = _("Contributions clivantes")
-        summary = _(
-            "%(n)s contributions sont adoptées par un public et refusées par un autre.",
-            n=len(rows),
+        summary = ngettext(
+            "%(num)s contribution est adoptée par un public et refusée par un autre.",
+            "%(num)s contributions sont adoptées par un public et refusées par un autre.",
+            len(rows),
         )
     return _chart(
         f"consensus-{label}",
@@ -790,10 +796,12 @@ def consensus_matrix(tables: dict) -> dict | None:
         rows.append(row)
         z.append(values)
         hover.append(plot_text(_short(title)))
-    summary = _(
-        "Parts d’adoption de %(n)s contributions dans chaque public : une case vide signale un "
+    summary = ngettext(
+        "Part d’adoption de %(num)s contribution dans chaque public : une case vide signale un "
         "public qui a trop peu voté.",
-        n=len(contributions),
+        "Parts d’adoption de %(num)s contributions dans chaque public : une case vide signale "
+        "un public qui a trop peu voté.",
+        len(contributions),
     )
     figure = None
     if any(v is not None for line in z for v in line):
@@ -989,8 +997,10 @@ def weighting_note(meta: dict | None, detailed: bool) -> str | None:
     )
     empty = len(info.get("empty_cells") or [])
     if empty:
-        note += " " + _(
-            "%(n)s cellules public × académie n’ont aucun répondant.", n=format_decimal(empty)
+        note += " " + ngettext(
+            "%(num)s cellule public × académie n’a aucun répondant.",
+            "%(num)s cellules public × académie n’ont aucun répondant.",
+            empty,
         )
     if info.get("converged") is False:
         note += " " + _("Le calage n’a pas convergé : lisez les parts pondérées avec prudence.")

@@ -676,8 +676,8 @@ def test_weighting_note(app) -> None:
         note = charts.weighting_note(meta, detailed=False)
         assert note == (
             "Parts pondérées par calage sur marges sur la population de référence : taille "
-            "effective d’échantillon 51,2 pour 62 répondants. 1 cellules public × académie "
-            "n’ont aucun répondant."
+            "effective d’échantillon 51,2 pour 62 répondants. 1 cellule public × académie "
+            "n’a aucun répondant."
         )
         meta["weighting"]["respondents"] = 7
         assert "pour < 10 répondants" in charts.weighting_note(meta, detailed=False)
