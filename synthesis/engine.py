@@ -293,31 +293,23 @@ def current_questionnaire(session: Session) -> Any:
     return services.current_questionnaire(session)
 
 
-ACADEMIE_KEY, AUDIENCE_KEY = "__academie", "__audience"
-
-
 ANSWER_ROWS = 50_000  # responses per parsed chunk (a few tens of MB of JSON)
 
 
 def _answer_chunks(
-    session: Session, questionnaire_id: int, free_text: list[str]
-) -> Iterator[bytes]:
-    """Every response as one JSON line carrying its académie and audience snapshot, yielded in
-    chunks of whole lines so memory stays bounded whatever the number of responses.
-
-    JSON text never holds a raw newline, so lines can simply be joined; PostgreSQL adds the
-    snapshot with ``||``, SQLite with json_set."""
+    session: Session, questionnaire_id: int
+) -> Iterator[tuple[bytes, list[str | None], list[str | None]]]:
+    """Responses by chunks of ``ANSWER_ROWS``: their answer documents as JSON lines (JSON text
+    never holds a raw newline, so lines are simply joined) with the académie and audience
+    snapshot of each line, so memory stays bounded whatever the number of responses."""
+    sql = (
+        "SELECT r.author_academie_code, r.author_audience, "  # noqa: S608 - constants, an integer
+        f"r.answers{'::text' if session.get_bind().dialect.name == 'postgresql' else ''} "
+        f"FROM survey_response r WHERE r.questionnaire_id = {int(questionnaire_id)}"
+    )
     if session.get_bind().dialect.name == "postgresql":
-        # Free text is dropped by the server (topics read it apart): less to send and parse.
-        dropped = "ARRAY[" + ", ".join(f"'{code}'" for code in free_text) + "]::text[]"
-        sql = (
-            f"SELECT ((r.answers - {dropped}) || jsonb_build_object("  # noqa: S608 - codes checked by the definition parser, an integer
-            f"'{ACADEMIE_KEY}', r.author_academie_code, "
-            f"'{AUDIENCE_KEY}', r.author_audience))::text FROM survey_response r "
-            f"WHERE r.questionnaire_id = {int(questionnaire_id)}"
-        )
         raw = session.connection().connection.driver_connection
-        # A server-side cursor: one text value per row, fetched by thousands per round trip.
+        # A server-side cursor, fetched by thousands of rows per round trip.
         with raw.cursor(name="synthesis_answers") as cursor:
             cursor.itersize = ANSWER_ROWS
             cursor.execute(sql)
@@ -325,20 +317,15 @@ def _answer_chunks(
                 rows = cursor.fetchmany(ANSWER_ROWS)
                 if not rows:
                     return
-                yield "\n".join(row[0] for row in rows).encode()
-    result = session.execute(
-        text(
-            f"SELECT json_set(r.answers, '$.{ACADEMIE_KEY}', r.author_academie_code, "  # noqa: S608 - constants
-            f"'$.{AUDIENCE_KEY}', r.author_audience) FROM survey_response r "
-            "WHERE r.questionnaire_id = :qid"
-        ),
-        {"qid": questionnaire_id},
-    )
+                academies, audiences, documents = zip(*rows, strict=True)
+                yield "\n".join(documents).encode(), list(academies), list(audiences)
+    result = session.execute(text(sql))
     while True:
-        rows = result.fetchmany(CHUNK)
+        rows = result.fetchmany(ANSWER_ROWS)
         if not rows:
             return
-        yield "\n".join(row[0] for row in rows).encode()
+        academies, audiences, documents = zip(*rows, strict=True)
+        yield "\n".join(documents).encode(), list(academies), list(audiences)
 
 
 def _arrow_type(question: Any) -> Any:
@@ -353,15 +340,12 @@ def _arrow_type(question: Any) -> Any:
 
 def _parse_answers(lines: bytes, questions: list[Any]) -> Any:
     """The JSON lines as an Arrow table, one typed column per question (pyarrow's parser is
-    multi-threaded C++); values of an unexpected type fall back to text."""
+    multi-threaded C++, and skips the free text); values of an unexpected type fall back to
+    text."""
     import pyarrow as pa
     from pyarrow import json as pajson
 
-    fields = [
-        pa.field(ACADEMIE_KEY, pa.string()),
-        pa.field(AUDIENCE_KEY, pa.string()),
-        *[pa.field(q.code, _arrow_type(q)) for q in questions],
-    ]
+    fields = [pa.field(q.code, _arrow_type(q)) for q in questions]
     options = pajson.ParseOptions(
         explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
     )
@@ -383,14 +367,15 @@ def _parse_answers(lines: bytes, questions: list[Any]) -> Any:
                     None if v is None or isinstance(v, (list, dict)) else str(v)
                     for v in columns[question.code]
                 ]
-        types = {
-            q.code: pa.list_(pa.string()) if q.type in ("multiple", "ranking") else pa.string()
-            for q in questions
-        }
         return pa.table(
             {
-                name: pa.array(values, type=types.get(name, pa.string()))
-                for name, values in columns.items()
+                q.code: pa.array(
+                    columns[q.code],
+                    type=pa.list_(pa.string())
+                    if q.type in ("multiple", "ranking")
+                    else pa.string(),
+                )
+                for q in questions
             }
         )
 
@@ -400,50 +385,81 @@ def _count_by(table: Any, keys: list[str], name: str) -> pd.DataFrame:
     return grouped.to_pandas().rename(columns={"count_all": name})
 
 
-def _survey_counts(table: Any, questions: list[Any]) -> tuple[list, list, pd.DataFrame]:
-    """Per question, counts of each option and of respondents who answered, by académie and
-    audience, for one chunk of responses."""
+def _survey_counts(
+    table: Any, academies: list, audiences: list, questions: list[Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """For one chunk of responses: counts of each option and of the respondents who answered,
+    per question, académie and audience. Every question's (académie, audience, question,
+    option) rows are stacked into one Arrow table and counted by one group-by."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    academie, audience = table.column(ACADEMIE_KEY), table.column(AUDIENCE_KEY)
+    academie = pa.array(academies, type=pa.string()).dictionary_encode()
+    audience = pa.array(audiences, type=pa.string()).dictionary_encode()
     respondents = _count_by(
         pa.table({"academie_code": academie, "audience": audience}),
         ["academie_code", "audience"],
         "n",
     )
-    values, bases = [], []
-    for question in questions:
-        column = table.column(question.code)
+    value_parts, base_parts = [], []
+    for number, question in enumerate(questions):
+        column = table.column(question.code).combine_chunks()
         if question.type in ("multiple", "ranking"):
-            column = column.combine_chunks()
             answered = pc.fill_null(pc.greater(pc.list_value_length(column), 0), False)
             parents = pc.list_parent_indices(column)
-            flat = pa.table(
-                {
-                    "academie_code": academie.take(parents),
-                    "audience": audience.take(parents),
-                    "option_key": pc.list_flatten(column),
-                }
-            )
+            options = pc.list_flatten(column)
+            value_parts.append((academie.take(parents), audience.take(parents), number, options))
+            # Multiple choices are counted per respondent: the base is who answered at all.
+            base_parts.append((academie.filter(answered), audience.filter(answered), number, None))
         else:
             answered = pc.is_valid(column)
-            flat = pa.table(
-                {
-                    "academie_code": academie,
-                    "audience": audience,
-                    "option_key": pc.cast(column, pa.string()),
-                }
-            ).filter(answered)
-        counted = _count_by(flat, ["academie_code", "audience", "option_key"], "count")
-        values.append(counted.assign(question_key=question.code))
-        seen = pa.table({"academie_code": academie, "audience": audience}).filter(answered)
-        bases.append(
-            _count_by(seen, ["academie_code", "audience"], "base").assign(
-                question_key=question.code
+            value_parts.append(
+                (
+                    academie.filter(answered),
+                    audience.filter(answered),
+                    number,
+                    pc.cast(column.filter(answered), pa.string()),
+                )
             )
+
+    def stacked(parts: list, with_option: bool) -> Any:
+        if not parts:
+            return None
+        codes = np.concatenate([np.full(len(p[0]), p[2], dtype=np.int32) for p in parts])
+        data = {
+            "academie_code": pa.concat_arrays([p[0] for p in parts]),
+            "audience": pa.concat_arrays([p[1] for p in parts]),
+            "question": pa.array(codes),
+        }
+        if with_option:
+            data["option_key"] = pa.concat_arrays([p[3] for p in parts])
+        return pa.table(data)
+
+    values = _count_by(
+        stacked(value_parts, True), ["academie_code", "audience", "question", "option_key"], "count"
+    )
+    codes = [q.code for q in questions]
+    values["question_key"] = [codes[i] for i in values["question"]]
+    # Single choice, scale, number: the base is the sum of the option counts.
+    scalar = values[
+        ~values["question_key"].isin(
+            {q.code for q in questions if q.type in ("multiple", "ranking")}
         )
-    return values, bases, respondents
+    ]
+    bases = [
+        scalar.groupby(["question_key", "academie_code", "audience"], sort=False, dropna=False)[
+            "count"
+        ]
+        .sum()
+        .rename("base")
+        .reset_index()
+    ]
+    listed = stacked(base_parts, False)
+    if listed is not None and listed.num_rows:
+        counted = _count_by(listed, ["academie_code", "audience", "question"], "base")
+        counted["question_key"] = [codes[i] for i in counted["question"]]
+        bases.append(counted.drop(columns=["question"]))
+    return values.drop(columns=["question"]), _concat(bases), respondents
 
 
 def _summed(frames: list[pd.DataFrame], keys: list[str], column: str) -> pd.DataFrame:
@@ -451,6 +467,9 @@ def _summed(frames: list[pd.DataFrame], keys: list[str], column: str) -> pd.Data
     if frame.empty:
         return frame.astype({column: "int64"})
     frame[column] = pd.to_numeric(frame[column]).astype("int64")
+    for key in keys:
+        if isinstance(frame[key].dtype, pd.CategoricalDtype):
+            frame[key] = frame[key].astype(object)
     # Chunks overlap on every key: sum them (a missing académie stays a key of its own).
     return frame.groupby(keys, sort=False, dropna=False)[column].sum().reset_index()
 
@@ -462,15 +481,12 @@ def read_survey(session: Session) -> SurveyData | None:
     definition = questionnaire.definition
     questions = [q for q in definition.questions if not q.is_free_text]
     values, bases, respondents = [], [], []
-    free_text = [q.code for q in definition.questions if q.is_free_text]
-    for lines in _answer_chunks(session, questionnaire.id, free_text):
-        if not lines.strip():
-            continue
+    for lines, academies, audiences in _answer_chunks(session, questionnaire.id):
         chunk_values, chunk_bases, chunk_respondents = _survey_counts(
-            _parse_answers(lines, questions), questions
+            _parse_answers(lines, questions), academies, audiences, questions
         )
-        values += chunk_values
-        bases += chunk_bases
+        values.append(chunk_values)
+        bases.append(chunk_bases)
         respondents.append(chunk_respondents)
     return SurveyData(
         definition,
