@@ -14,8 +14,9 @@ import math
 from typing import Any
 
 import pandas as pd
+from babel import numbers as babel_numbers
 from flask import url_for
-from flask_babel import format_decimal, format_percent, ngettext
+from flask_babel import format_decimal, format_percent, get_locale, ngettext
 from flask_babel import gettext as _
 
 from consult.models import AUDIENCE_PLURALS, Audience
@@ -77,7 +78,13 @@ def count(value: Any, suppressed: bool = False) -> str:
         return SUPPRESSED
     if _missing(value):
         return MISSING
-    return format_decimal(int(value))
+    return _integer(int(value), str(get_locale()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _integer(value: int, locale: str) -> str:
+    # Babel's formatting dominates a big page's build: the same small counts recur.
+    return babel_numbers.format_decimal(value, locale=locale)
 
 
 def score(value: Any, suppressed: bool = False, digits: int = 3) -> str:
@@ -1131,9 +1138,28 @@ def retex_recent(tables: dict) -> list[dict]:
 # --- The page -----------------------------------------------------------------------------------
 
 
+# Rows a page never reads, dropped in pandas before the rows become dicts: the day-by-day and
+# académie charts only show all audiences together, the theme charts only whole themes.
+PAGE_ROWS = {
+    "participation_daily": ("audience", ALL),
+    "participation_territory": ("audience", ALL),
+    "forum_themes": ("subtheme_slug", ALL),
+}
+
+
+def _prefilter(tables: dict, name: str) -> dict:
+    value = tables.get(name)
+    if name not in PAGE_ROWS or not isinstance(value, pd.DataFrame) or value.empty:
+        return tables
+    column, wanted = PAGE_ROWS[name]
+    if column not in value.columns:
+        return tables
+    return {name: value[value[column].astype(str) == wanted]}
+
+
 def page(tables: dict, national: dict | None, geojson_url: str) -> dict:
     """Every section of a synthesis page, as JSON-ready data (cached by the view)."""
-    tables = {name: _table(tables, name) for name in PAGE_TABLES}
+    tables = {name: _table(_prefilter(tables, name), name) for name in PAGE_TABLES}
     if national is not None:
         national = {
             name: _table(national, name) for name in ("participation", "survey_distribution")
