@@ -810,59 +810,106 @@ def wilson_array(adopt: np.ndarray, refuse: np.ndarray, z: float = 1.96) -> np.n
     return np.where(n > 0, bound, 0.0)
 
 
+def _scope_codes(df: pd.DataFrame, kind: str, regions: dict[str, str]) -> tuple[np.ndarray, list]:
+    """Each row's scope at this level as an integer code (-1: not in any) and the codes' labels."""
+    academies = sorted(territory_catalog().academies)
+    acad = np.asarray(_academie_categorical(df["academie_code"]).codes, dtype=np.int64)
+    if kind == "national":
+        return np.zeros(len(df), dtype=np.int64), [""]
+    if kind == "academie":
+        return acad, academies
+    region_codes = sorted(set(regions.values()))
+    lookup = np.array([region_codes.index(regions[a]) for a in academies] + [-1], dtype=np.int64)
+    return lookup[acad], region_codes
+
+
+def _sums(keys: np.ndarray, **weights: np.ndarray) -> pd.DataFrame:
+    """Per distinct key: the number of rows and the sum of each weight."""
+    slot, uniques = pd.factorize(keys)
+    data = {"key": np.asarray(uniques, dtype=np.int64), "rows": np.bincount(slot)}
+    for name, values in weights.items():
+        data[name] = np.bincount(slot, weights=values, minlength=len(uniques)).astype(np.int64)
+    return pd.DataFrame(data)
+
+
 def _per_contribution(frames: dict[str, pd.DataFrame], kind: str, regions: dict[str, str]):
-    votes = _with_scope(frames["votes"], kind, regions)
-    comments = _with_scope(frames["comments"], kind, regions)
-    v = (
-        votes.assign(refuse=1 - votes["adopt"])
-        .groupby(["scope", "contribution_id"], sort=False)[["adopt", "refuse"]]
-        .sum()
+    """adopt, refuse, pour, contre, comments and distinct commenters of every contribution
+    from the votes and comments of the scope's people, on integer keys (scope × contribution)."""
+    votes, comments = frames["votes"], frames["comments"]
+    span = (
+        int(
+            max(
+                votes["contribution_id"].to_numpy(dtype=np.int64).max(initial=0),
+                comments["contribution_id"].to_numpy(dtype=np.int64).max(initial=0),
+            )
+        )
+        + 1
     )
-    c = comments.assign(contre=1 - comments["pour"]).groupby(
-        ["scope", "contribution_id"], sort=False
+    vscope, labels = _scope_codes(votes, kind, regions)
+    keep = vscope >= 0
+    adopt = votes["adopt"].to_numpy(dtype=np.int64)[keep]
+    v = _sums(
+        vscope[keep] * span + votes["contribution_id"].to_numpy(dtype=np.int64)[keep],
+        adopt=adopt,
     )
-    counts = c[["pour", "contre"]].sum()
-    counts["comments"] = c.size()
-    counts["commenters"] = (
-        comments[["scope", "contribution_id", "user_id"]]
-        .drop_duplicates()
-        .groupby(["scope", "contribution_id"], sort=False)
-        .size()
-    )
-    both = v.join(counts, how="outer").fillna(0).astype("int64").reset_index()
+    v["refuse"] = v["rows"] - v["adopt"]
+    cscope, _labels = _scope_codes(comments, kind, regions)
+    keep = cscope >= 0
+    ckeys = cscope[keep] * span + comments["contribution_id"].to_numpy(dtype=np.int64)[keep]
+    c = _sums(ckeys, pour=comments["pour"].to_numpy(dtype=np.int64)[keep])
+    c = c.rename(columns={"rows": "comments"})
+    c["contre"] = c["comments"] - c["pour"]
+    persons, _p = pd.factorize(comments["user_id"].to_numpy()[keep], use_na_sentinel=True)
+    people = int(persons.max(initial=-1)) + 2
+    pairs = pd.unique(ckeys * people + np.where(persons < 0, people - 1, persons))
+    commenters = _sums(pairs // people).rename(columns={"rows": "commenters"})
+    c = c.merge(commenters, on="key", how="left")
+    both = v.drop(columns=["rows"]).merge(c, on="key", how="outer").fillna(0)
+    both = both.astype("int64")
+    both["scope"] = np.asarray(labels, dtype=object)[both["key"].to_numpy() // span]
+    both["contribution_id"] = both["key"] % span
     lookup = frames["contributions"].set_index("id")["theme_slug"]
-    both["theme_slug"] = both["contribution_id"].map(lookup)
+    both["theme_slug"] = both["contribution_id"].map(lookup).astype(object)
     both["wilson"] = wilson_array(both["adopt"].to_numpy(), both["refuse"].to_numpy())
     return both
+
+
+def _top(df: pd.DataFrame, order: list[tuple[str, bool]], n: int) -> pd.DataFrame:
+    """The first ``n`` rows of each (scope, theme) in the given order (lexsort on arrays)."""
+    if df.empty:
+        return df
+    scope_codes, _s = pd.factorize(df["scope"].to_numpy())
+    theme_codes, _t = pd.factorize(df["theme_slug"].to_numpy())
+    columns = [
+        df[name].to_numpy() if ascending else -df[name].to_numpy() for name, ascending in order
+    ]
+    index = np.lexsort([*reversed(columns), theme_codes, scope_codes])
+    group = (scope_codes * (len(_t) + 1) + theme_codes)[index]
+    starts = np.r_[True, group[1:] != group[:-1]]
+    first = np.maximum.accumulate(np.where(starts, np.arange(len(group)), 0))
+    rank = np.arange(len(group)) - first
+    chosen = index[rank < n]
+    return df.iloc[chosen].reset_index(drop=True)
 
 
 def forum_top(frames: dict[str, pd.DataFrame], regions: dict[str, str]) -> Levels:
     levels = Levels()
     for kind in LEVELS:
         both = _per_contribution(frames, kind, regions)
-        voted = both[both["adopt"] + both["refuse"] > 0].assign(
-            votes=lambda d: d["adopt"] + d["refuse"]
-        )
-        adopted = (
-            voted.sort_values(
-                ["scope", "theme_slug", "wilson", "votes", "contribution_id"],
-                ascending=[True, True, False, False, True],
-            )
-            .groupby(["scope", "theme_slug"], sort=False)
-            .head(TOP_N)
-            .assign(ranking="adopted", people=lambda d: d["votes"])
-        )
-        debated = (
-            both[both["comments"] > 0]
-            .sort_values(
-                ["scope", "theme_slug", "comments", "contribution_id"],
-                ascending=[True, True, False, True],
-            )
-            .groupby(["scope", "theme_slug"], sort=False)
-            .head(TOP_N)
-            .assign(ranking="debated", people=lambda d: d["commenters"])
-        )
-        top = pd.concat([adopted, debated], ignore_index=True)
+        both["votes"] = both["adopt"] + both["refuse"]
+        adopted = _top(
+            both[both["votes"] > 0],
+            [("wilson", False), ("votes", False), ("contribution_id", True)],
+            TOP_N,
+        ).assign(ranking="adopted")
+        adopted["people"] = adopted["votes"]
+        debated = _top(
+            both[both["comments"] > 0], [("comments", False), ("contribution_id", True)], TOP_N
+        ).assign(ranking="debated")
+        debated["people"] = debated["commenters"]
+        top = _concat([adopted, debated])
+        if top.empty:
+            continue
         top["rank"] = top.groupby(["scope", "theme_slug", "ranking"], sort=False).cumcount() + 1
         top["wilson"] = [
             wilson_lower_bound(int(a), int(r))
@@ -873,17 +920,25 @@ def forum_top(frames: dict[str, pd.DataFrame], regions: dict[str, str]) -> Level
 
 
 def _consensus_rows(per_audience: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """per_audience: scope, contribution_id, theme_slug, audience, adopt, refuse."""
-    df = per_audience.assign(votes=per_audience["adopt"] + per_audience["refuse"])
+    """per_audience: pair (scope × contribution key), scope, contribution_id, audience, adopt,
+    refuse. Only contributions with two audiences of enough votes are looked at closely."""
+    df = per_audience
+    votes = df["adopt"] + df["refuse"]
+    enough = df[votes >= MIN_AUDIENCE_VOTES]
+    counted = enough["pair"].value_counts()
+    candidates = counted.index[counted >= 2]
+    df = df[df["pair"].isin(candidates)].copy()
+    df["votes"] = df["adopt"] + df["refuse"]
     df["share"] = df["adopt"] / df["votes"].where(df["votes"] > 0)
-    enough = df[df["votes"] >= MIN_AUDIENCE_VOTES]
+    if df.empty:
+        return pd.DataFrame(), pd.DataFrame()
     keys = ["scope", "contribution_id"]
+    enough = df[df["votes"] >= MIN_AUDIENCE_VOTES]
     stats = enough.groupby(keys, sort=False).agg(
         audiences=("audience", "size"),
         min_share=("share", "min"),
         max_share=("share", "max"),
     )
-    stats = stats[stats["audiences"] >= 2]
     consensual = stats["min_share"] > 0.5
     divisive = (stats["max_share"] > 0.5) & (stats["min_share"] < 0.5)
     stats = stats.assign(label=np.where(consensual, "consensuelle", "clivante"))
@@ -911,21 +966,30 @@ def forum_consensus(
     frames: dict[str, pd.DataFrame], regions: dict[str, str]
 ) -> tuple[Levels, Levels]:
     consensus, matrix = Levels(), Levels()
+    votes = frames["votes"]
     lookup = frames["contributions"].set_index("id")["theme_slug"]
+    span = int(votes["contribution_id"].to_numpy(dtype=np.int64).max(initial=0)) + 1
+    audience, audiences = _dense(votes["audience"])
+    width = len(audiences) + 1
+    audience = np.where(audience < 0, len(audiences), audience)
+    labels = np.append(audiences, None)
     for kind in LEVELS:
-        votes = _with_scope(frames["votes"], kind, regions)
-        per_audience = (
-            votes.assign(refuse=1 - votes["adopt"])
-            .groupby(["scope", "contribution_id", "audience"], sort=False, observed=True)[
-                ["adopt", "refuse"]
-            ]
-            .sum()
-            .reset_index()
+        scope, scopes = _scope_codes(votes, kind, regions)
+        keep = scope >= 0
+        pair = scope[keep] * span + votes["contribution_id"].to_numpy(dtype=np.int64)[keep]
+        cells = _sums(
+            pair * width + audience[keep], adopt=votes["adopt"].to_numpy(dtype=np.int64)[keep]
         )
-        per_audience["theme_slug"] = per_audience["contribution_id"].map(lookup)
-        stats, cells = _consensus_rows(per_audience)
-        consensus.add(kind, stats)
-        matrix.add(kind, cells)
+        cells["refuse"] = cells["rows"] - cells["adopt"]
+        cells["pair"] = cells["key"] // width
+        cells["audience"] = labels[cells["key"].to_numpy() % width]
+        cells["scope"] = np.asarray(scopes, dtype=object)[cells["pair"].to_numpy() // span]
+        cells["contribution_id"] = cells["pair"] % span
+        cells["theme_slug"] = cells["contribution_id"].map(lookup).astype(object)
+        stats, found = _consensus_rows(cells.drop(columns=["key", "rows"]))
+        if not stats.empty:
+            consensus.add(kind, stats)
+            matrix.add(kind, found)
     return consensus, matrix
 
 
