@@ -824,7 +824,7 @@ def consensus_matrix(tables: dict) -> dict | None:
                     "colorscale": "RdBu",
                     # Blue for adoption, red for refusal.
                     "reversescale": True,
-                    "colorbar": {"title": {"text": _("% d’adoption")}},
+                    "colorbar": {"title": {"text": _("Part d’adoption (%)")}},
                 }
             ],
             "layout": _layout(
@@ -962,7 +962,7 @@ def _survey_question(key, label, df, national_df, options) -> dict | None:
             "layout": _layout(
                 barmode="group",
                 margin={"l": 280, "r": 20, "t": 40, "b": 50},
-                xaxis={"title": {"text": _("% des répondants")}, "rangemode": "tozero"},
+                xaxis={"title": {"text": _("Part des répondants (%)")}, "rangemode": "tozero"},
                 yaxis=_categories([plot_text(_short(options.get(o, o), 60)) for o in option_keys]),
                 height=140 + 22 * len(option_keys) * max(1, math.ceil(len(data) / 2)),
             ),
@@ -1098,7 +1098,7 @@ def retex(tables: dict) -> list[dict]:
         if shown:
             top = max(shown, key=lambda k: (shown[k], k))
             summary = _(
-                "%(label)s le plus représenté : %(top)s (%(count)s fiches).",
+                "%(label)s : le plus de fiches pour %(top)s (%(count)s).",
                 label=label,
                 top=top,
                 count=count(shown[top]),
