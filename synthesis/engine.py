@@ -587,6 +587,13 @@ def _rollup_levels(
         rest //= size
     region_codes = sorted(set(regions.values()))
     region_of = np.array([region_codes.index(regions[a]) for a in academies] + [-1], dtype=np.int64)
+    # Movers: persons found under more than one (académie, audience). Everybody else has one
+    # row per dims value in the reduced rows, so in any coarser group their rows are distinct
+    # persons already; only the movers' rows need a distinct count.
+    cell = decoded["academie"] * (len(labels["audience"]) + 1) + decoded["audience"]
+    cells = (len(academies) + 1) * (len(labels["audience"]) + 1)
+    seen = pd.unique(person * cells + cell)
+    mover = (np.bincount(seen // cells, minlength=span) > 1)[person]
     out: dict[str, pd.DataFrame] = {}
     for kind in LEVELS:
         if kind == "national":
@@ -612,11 +619,13 @@ def _rollup_levels(
             total = int(np.prod(sizes))
             w = counts[keep]
             summed = np.bincount(group, weights=w, minlength=total)
-            if value is None and kind == "academie" and by_audience:
+            if value is not None or (kind == "academie" and by_audience):
                 people = np.bincount(group, minlength=total)
             else:
-                pairs = pd.unique(group * span + person[keep])
-                people = np.bincount(pairs // span, minlength=total)
+                moving = mover[keep]
+                people = np.bincount(group[~moving], minlength=total)
+                pairs = pd.unique(group[moving] * span + person[keep][moving])
+                people += np.bincount(pairs // span, minlength=total)
             present = np.flatnonzero(people)
             if value is not None:
                 people = np.rint(summed).astype(np.int64)
