@@ -400,3 +400,44 @@ def test_topics_of_contributions_and_open_answers(session, dataset):
     public = _tables(session, public=True)["topics"]
     public_answers = public[public["corpus"] == "open_answers"]
     assert public_answers["quote_1"].isna().all() and public_answers["quote_1_ref"].isna().all()
+
+
+def test_a_person_under_two_audiences_is_one_participant(session, dataset):
+    from forums.models import Comment, Vote
+    from tests.factories import UserFactory
+
+    changed = UserFactory(audience="professeur", academie_code=POITIERS)
+    consensual = dataset.contributions["consensual"]
+    # Voted as a parent, commented later as a teacher (the profile changed in between).
+    session.add(
+        Vote(
+            contribution_id=consensual.id,
+            user_id=changed.id,
+            value="adopt",
+            author_audience="parent",
+            author_academie_code=POITIERS,
+        )
+    )
+    session.add(
+        Comment(
+            contribution_id=consensual.id,
+            author_id=changed.id,
+            polarity="pour",
+            body="Toujours d'accord",
+            author_audience="professeur",
+            author_academie_code=POITIERS,
+        )
+    )
+    session.flush()
+    engine.compile_all(
+        session,
+        scopes=[catalog.resolve_scope("national"), catalog.resolve_scope("academie", POITIERS)],
+        topics=False,
+    )
+    national = _tables(session)["participation"]
+    assert _figure(national, indicator="participants", audience="*") == 43
+    assert _figure(national, indicator="participants", audience="parent") == 13
+    assert _figure(national, indicator="participants", audience="professeur") == 26
+    poitiers = _tables(session, "academie", POITIERS)["participation"]
+    assert _figure(poitiers, indicator="participants", audience="*") == 3
+    assert _pair(poitiers, indicator="votes", audience="*") == (1, 1)
