@@ -544,8 +544,57 @@ def _dense(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
+def _merge_indicators(
+    decoded: dict[str, np.ndarray],
+    counts: np.ndarray,
+    person: np.ndarray,
+    labels: dict[str, np.ndarray],
+    merges: dict[str, tuple[str, ...]],
+    span: int,
+    academies: int,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Add indicators that unite others (votes = adopt + refuse) from the reduced rows, so the
+    raw rows are never stacked twice: the united rows are reduced again, a person who both
+    adopted and refused in one sub-theme being one voter."""
+    old = labels["indicator"]
+    labels["indicator"] = np.append(old, np.array(list(merges), dtype=object))
+    indicator = decoded["indicator"]
+    decoded["indicator"] = np.where(indicator == len(old), len(labels["indicator"]), indicator)
+    sizes = {name: len(values) + 1 for name, values in labels.items()}
+    sizes["academie"] = academies
+    added: dict[str, list[np.ndarray]] = {name: [v] for name, v in decoded.items()}
+    added_counts, added_person = [counts], [person]
+    for offset, members in enumerate(merges.values()):
+        codes = [i for i, v in enumerate(old) if v in members]
+        mask = np.isin(indicator, codes)
+        if not mask.any():
+            continue
+        part = {name: values[mask] for name, values in decoded.items()}
+        part["indicator"] = np.full(int(mask.sum()), len(old) + offset, dtype=np.int64)
+        combined = np.zeros(int(mask.sum()), dtype=np.int64)
+        for name, values in part.items():
+            combined = combined * sizes[name] + values
+        slot, uniques = pd.factorize(combined * span + person[mask])
+        first = np.full(len(uniques), len(slot), dtype=np.int64)
+        np.minimum.at(first, slot, np.arange(len(slot)))
+        for name, values in part.items():
+            added[name].append(values[first])
+        added_counts.append(np.bincount(slot, weights=counts[mask], minlength=len(uniques)))
+        added_person.append(person[mask][first])
+    return (
+        {name: np.concatenate(values) for name, values in added.items()},
+        np.concatenate(added_counts),
+        np.concatenate(added_person),
+    )
+
+
 def _rollup_levels(
-    df: pd.DataFrame, dims: list[str], regions: dict[str, str], *, value: str | None = None
+    df: pd.DataFrame,
+    dims: list[str],
+    regions: dict[str, str],
+    *,
+    value: str | None = None,
+    merges: dict[str, tuple[str, ...]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """value and distinct people per scope × dims × audience (and "*") at the three levels.
 
@@ -585,6 +634,10 @@ def _rollup_levels(
     for name, _codes, size in reversed(parts):
         decoded[name] = rest % size
         rest //= size
+    if merges:
+        decoded, counts, person = _merge_indicators(
+            decoded, counts, person, labels, merges, span, len(academies) + 1
+        )
     region_codes = sorted(set(regions.values()))
     region_of = np.array([region_codes.index(regions[a]) for a in academies] + [-1], dtype=np.int64)
     # Movers: persons found under more than one (académie, audience). Everybody else has one
@@ -597,7 +650,10 @@ def _rollup_levels(
     out: dict[str, pd.DataFrame] = {}
     for kind in LEVELS:
         if kind == "national":
-            scope, scope_labels = np.zeros(len(keys), dtype=np.int64), np.array([""], dtype=object)
+            scope, scope_labels = (
+                np.zeros(len(person), dtype=np.int64),
+                np.array([""], dtype=object),
+            )
         elif kind == "region":
             scope, scope_labels = (
                 region_of[decoded["academie"]],
@@ -790,17 +846,18 @@ def forum_themes(frames: dict[str, pd.DataFrame], regions: dict[str, str]) -> Le
     votes, comments = frames["votes"], frames["comments"]
     sources = [
         ("contributions", frames["contributions"]),
-        ("votes", votes),
         ("adopt", votes[votes["adopt"] == 1]),
         ("refuse", votes[votes["adopt"] == 0]),
-        ("comments", comments),
         ("pour", comments[comments["pour"] == 1]),
         ("contre", comments[comments["pour"] == 0]),
     ]
+    merges = {"votes": ("adopt", "refuse"), "comments": ("pour", "contre")}
     columns = ["user_id", "academie_code", "audience", "theme_slug", "subtheme_slug"]
     stacked = _stack(sources, columns)
-    by_sub = _rollup_levels(stacked, ["theme_slug", "subtheme_slug", "indicator"], regions)
-    by_theme = _rollup_levels(stacked, ["theme_slug", "indicator"], regions)
+    by_sub = _rollup_levels(
+        stacked, ["theme_slug", "subtheme_slug", "indicator"], regions, merges=merges
+    )
+    by_theme = _rollup_levels(stacked, ["theme_slug", "indicator"], regions, merges=merges)
     for kind in LEVELS:
         levels.add(kind, _concat([by_sub[kind], by_theme[kind].assign(subtheme_slug=ALL)]))
     return levels
