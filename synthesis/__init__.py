@@ -19,7 +19,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     register_api_blueprint(app, api.bp)
     cli.register(app)
-    # Registered last of the packages (consult.FEATURE_PACKAGES order): compiles what the others made.
+    # Synthesis comes last in consult.FEATURE_PACKAGES: it compiles what the others made.
     hooks(app).demo_steps.append(("synthesis", demo.generate))
     for module in (views, results_views, api):
         setup = getattr(module, "setup", None)

@@ -854,6 +854,7 @@ def forum_themes(frames: dict[str, pd.DataFrame], regions: dict[str, str]) -> Le
     merges = {"votes": ("adopt", "refuse"), "comments": ("pour", "contre")}
     columns = ["user_id", "academie_code", "audience", "theme_slug", "subtheme_slug"]
     stacked = _stack(sources, columns)
+    del sources  # the filtered copies: the stacked frame holds their rows
     by_sub = _rollup_levels(
         stacked, ["theme_slug", "subtheme_slug", "indicator"], regions, merges=merges
     )
@@ -1348,6 +1349,9 @@ def compile_levels(
     levels.update(participation(sources, regions))
     step("participation", 1)
     frames = _forum_frames(sources)
+    # The raw votes and comments are not needed any more (participation is done): only their
+    # copies with themes stay in memory.
+    sources.votes, sources.comments = frames["votes"], frames["comments"]
     levels["forum_themes"] = forum_themes(frames, regions)
     levels["forum_top"] = forum_top(frames, regions)
     levels["forum_consensus"], levels["forum_consensus_matrix"] = forum_consensus(frames, regions)
