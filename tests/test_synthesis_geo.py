@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from consult.territories import catalog
@@ -25,7 +26,7 @@ def _bbox(feature: dict) -> tuple[float, float, float, float]:
 def _inside(point: tuple[float, float], ring: list[list[float]]) -> bool:
     x, y = point
     inside = False
-    for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False):
+    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
         if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
             inside = not inside
     return inside
