@@ -12,10 +12,12 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,13 +27,27 @@ from consult.db import Base, utcnow
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+QUEUED = "queued"
+
+
 class Compilation(Base):
     __tablename__ = "synthesis_compilation"
+    __table_args__ = (
+        # At most one web-requested compilation waiting or running: two analysts clicking
+        # « Recompiler » at once cannot both pass the check (the database says no to one).
+        Index(
+            "uq_synthesis_compilation_queued",
+            "status",
+            unique=True,
+            postgresql_where=text("status = 'queued'"),
+            sqlite_where=text("status = 'queued'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
-    # running, done, failed: pages read the latest "done" one.
+    # queued (a web request's marker), running, done, failed: pages read the latest "done".
     status: Mapped[str] = mapped_column(String(10), default="running", index=True)
     trigger: Mapped[str] = mapped_column(String(10), default="cli")  # cli, web, demo
     requested_by_id: Mapped[int | None] = mapped_column(

@@ -25,6 +25,7 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from consult.cache import cached_json
 from consult.db import commit, db, utcnow
@@ -36,7 +37,7 @@ from consult.territories import catalog
 from consult.views import CSP, render_error
 from synthesis import charts, forms, geo, store
 from synthesis.blueprint import bp
-from synthesis.models import Compilation, ReferencePopulation
+from synthesis.models import QUEUED, Compilation, ReferencePopulation
 from synthesis.permissions import Permission
 
 # Keys carry the compilation: a cached page never goes stale, it is only superseded.
@@ -128,13 +129,27 @@ def warm_cache(app: Flask, *, detailed: bool = False) -> int:
 
 
 def _running(session) -> Compilation | None:
-    """A compilation started less than ``RUNNING_TIMEOUT`` ago and not finished."""
+    """A web compilation queued less than ``RUNNING_TIMEOUT`` ago and not finished."""
     return session.scalar(
         select(Compilation)
-        .where(Compilation.status == "running", Compilation.started_at > utcnow() - RUNNING_TIMEOUT)
+        .where(Compilation.status == QUEUED, Compilation.started_at > utcnow() - RUNNING_TIMEOUT)
         .order_by(Compilation.id.desc())
         .limit(1)
     )
+
+
+def _expire_stale_markers(session) -> None:
+    """A marker older than ``RUNNING_TIMEOUT`` belongs to a killed worker: record it as failed so
+    the unique index on queued markers lets a new compilation start."""
+    for stale in session.scalars(
+        select(Compilation).where(
+            Compilation.status == QUEUED, Compilation.started_at <= utcnow() - RUNNING_TIMEOUT
+        )
+    ):
+        stale.status = "failed"
+        stale.error = "interrompue (délai dépassé)"
+        stale.finished_at = utcnow()
+    session.flush()
 
 
 def _render(item: territories.Territory, status: int = 200, **forms_in_error):
@@ -251,9 +266,19 @@ def recompile():
             409, _("Une compilation est déjà en cours. Attendez qu’elle se termine.")
         )
     me = _me()
-    compilation = store.start(db.session, trigger="web", user_id=me.id if me else None)
-    compilation_id = compilation.id
-    commit()
+    _expire_stale_markers(db.session)
+    try:
+        compilation = store.start(db.session, trigger="web", user_id=me.id if me else None)
+        compilation.status = QUEUED
+        db.session.flush()
+        compilation_id = compilation.id
+        commit()
+    except IntegrityError:
+        # Another analyst's request queued one between our check and our insert.
+        db.session.rollback()
+        return render_error(
+            409, _("Une compilation est déjà en cours. Attendez qu’elle se termine.")
+        )
     start_background(current_app._get_current_object(), compilation_id)
     flash(_("Compilation lancée. Les pages seront à jour dans quelques instants."), "info")
     return redirect(url_for("synthesis.index") + "#compilation")

@@ -425,7 +425,7 @@ def test_recompile_starts_in_the_background_and_409_while_running(
     assert response.status_code == 302
     assert len(started) == 1
     marker = session.get(Compilation, started[0])
-    assert marker.status == "running" and marker.trigger == "web"
+    assert marker.status == "queued" and marker.trigger == "web"
     html = _html(client.get("/syntheses/"))
     assert "Une compilation est en cours" in html
     token = client.csrf_token("/syntheses/")
@@ -438,6 +438,38 @@ def test_recompile_starts_in_the_background_and_409_while_running(
     session.commit()
     assert client.post("/syntheses/recompiler", data={"csrf_token": token}).status_code == 302
     assert len(started) == 2
+    session.refresh(marker)
+    assert marker.status == "failed" and marker.finished_at is not None
+
+
+def test_the_database_refuses_a_second_queued_compilation(session) -> None:
+    """The check-then-insert in the view can race; the partial unique index cannot."""
+    from sqlalchemy.exc import IntegrityError
+
+    session.add(Compilation(status="queued", trigger="web"))
+    session.flush()
+    session.add(Compilation(status="done", trigger="cli"))
+    session.add(Compilation(status="running", trigger="cli"))
+    session.flush()  # other states are not limited
+    nested = session.begin_nested()
+    session.add(Compilation(status="queued", trigger="web"))
+    with pytest.raises(IntegrityError):
+        session.flush()
+    nested.rollback()
+
+
+def test_a_lost_race_for_the_queue_is_a_409_not_a_500(client, session, monkeypatch) -> None:
+    started: list[int] = []
+    monkeypatch.setattr(views, "start_background", lambda app, ident: started.append(ident))
+    # The other request's marker lands after this one's check: simulate by hiding it from it.
+    monkeypatch.setattr(views, "_running", lambda _session: None)
+    session.add(Compilation(status="queued", trigger="web"))
+    session.flush()
+    client.login(_analyst(session).email)
+    response = client.submit("/syntheses/recompiler", page="/syntheses/")
+    assert response.status_code == 409
+    assert "déjà en cours" in _html(response)
+    assert started == []
 
 
 def test_background_compilation_replaces_the_marker(app, session, monkeypatch) -> None:
