@@ -1,4 +1,4 @@
-"""``flask synthesis compile`` (with a progress bar) and ``flask synthesis status``."""
+"""``flask synthesis compile`` (with a progress bar), ``status`` and ``export``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 import time
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from tqdm import tqdm
 
@@ -45,7 +45,14 @@ def parse_scope(value: str) -> catalog.Scope:
 )
 @click.option("--quiet", is_flag=True, help="Sans barre de progression.")
 @click.option("--no-topics", is_flag=True, help="Sans analyse des textes libres.")
-def compile_command(scope_values: tuple[str, ...], quiet: bool, no_topics: bool) -> None:
+@click.option(
+    "--no-warm",
+    is_flag=True,
+    help="Sans préparer les pages publiques et l’archive nationale après la compilation.",
+)
+def compile_command(
+    scope_values: tuple[str, ...], quiet: bool, no_topics: bool, no_warm: bool
+) -> None:
     scopes = [parse_scope(v) for v in scope_values] or catalog.all_scopes()
     started = time.perf_counter()
     bar = tqdm(
@@ -76,6 +83,18 @@ def compile_command(scope_values: tuple[str, ...], quiet: bool, no_topics: bool)
         f"Compilation {compilation.id} : {len(scopes)} territoires en {elapsed:.2f} s, "
         f"mémoire maximale {engine.peak_memory_mb():.0f} Mo."
     )
+    if not no_warm:
+        # Visitors must never pay for a build: the pages and the national open-data archive
+        # are prepared now, as the web « Recompiler » does.
+        from synthesis import exports, views
+
+        started = time.perf_counter()
+        pages = views.warm_cache(current_app._get_current_object())
+        archives = exports.warm(db.session, scopes=[exports.resolve_scope("national")])
+        click.echo(
+            f"Pages publiques préparées : {pages} ; archive nationale : "
+            f"{'prête' if archives else 'absente'} ({time.perf_counter() - started:.2f} s)."
+        )
 
 
 @synthesis_group.command("status", help="État de la dernière compilation.")
@@ -92,3 +111,17 @@ def status() -> None:
         f"{(latest.duration_ms or 0) / 1000:.2f} s, {latest.peak_memory_mb or 0:.0f} Mo, "
         f"{reference}."
     )
+
+
+@synthesis_group.command("export", help="Écrit l’archive (zip) des tables d’un territoire.")
+@click.option("--scope", "scope_value", default="national", show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+@click.option("--detail", is_flag=True, help="Agrégats non masqués (analystes).")
+def export_command(scope_value: str, out: str, detail: bool) -> None:
+    from synthesis import exports
+
+    scope = parse_scope(scope_value)
+    bundle = exports.build_zip(db.session, scope.kind, scope.code, out, public=not detail)
+    if bundle is None:
+        raise click.ClickException("aucune synthèse compilée pour ce territoire")
+    click.echo(f"{out} : {len(bundle.tables)} tables, compilation {bundle.compilation_id}.")

@@ -347,6 +347,32 @@ def test_cli_compile_and_status(app, session, dataset):
     assert runner is not None
 
 
+def test_cli_compile_prepares_pages_and_archive_then_exports(
+    app, session, dataset, tmp_path, monkeypatch
+):
+    import zipfile
+
+    monkeypatch.setitem(app.config, "SYNTHESIS_EXPORT_DIR", str(tmp_path / "cache"))
+    runner = app.test_cli_runner()
+    missing = runner.invoke(args=["synthesis", "export", "--out", str(tmp_path / "none.zip")])
+    assert missing.exit_code == 1 and "aucune synthèse compilée" in missing.output
+    result = runner.invoke(
+        args=["synthesis", "compile", "--scope", "national", "--quiet", "--no-topics"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Pages publiques préparées : 1 ; archive nationale : prête" in result.output
+    assert any((tmp_path / "cache").rglob("*.zip"))
+
+    out = tmp_path / "national.zip"
+    result = runner.invoke(args=["synthesis", "export", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+    assert "README.md" in names and any(n.endswith(".parquet") for n in names)
+    bad = runner.invoke(args=["synthesis", "export", "--scope", "academie:99", "--out", str(out)])
+    assert bad.exit_code == 2
+
+
 def test_questionnaire_read_in_chunks_gives_the_same_counts(session, dataset, monkeypatch):
     whole = engine.read_survey(session)
     monkeypatch.setattr(engine, "ANSWER_ROWS", 4)
