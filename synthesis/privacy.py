@@ -22,35 +22,41 @@ def primary(df: pd.DataFrame) -> pd.Series:
 
 
 def _complementary(df: pd.DataFrame, suppressed: pd.Series, group: catalog.Group) -> bool:
-    """One pass over one group definition; True when a part was added."""
+    """One pass over one group definition; True when a part was added. Vectorised: the daily
+    and per-académie tables have tens of thousands of rows, and only the few groups with a lone
+    suppressed part need a decision."""
     if group.part not in df.columns or any(k not in df.columns for k in group.keys):
         return False
-    changed = False
-    people = pd.to_numeric(df["people"], errors="coerce").fillna(0)
     part = df[group.part].astype(str)
     is_total = part == group.total if group.total is not None else pd.Series(False, df.index)
     is_part = part.isin(group.members) if group.members is not None else ~is_total
     if group.keys:
-        blocks = df[list(group.keys)].astype(str).groupby(list(group.keys), sort=False).indices
-        groups = [df.index[positions] for positions in blocks.values()]
+        gid = df[list(group.keys)].astype(str).groupby(list(group.keys), sort=False).ngroup()
     else:
-        groups = [df.index]
-    for rows in groups:
-        parts = [i for i in rows if is_part.at[i]]
-        if len(parts) < 2:
-            continue
-        hidden = [i for i in parts if suppressed.at[i]]
-        if len(hidden) != 1:
-            continue
-        if group.total is not None:
-            totals = [i for i in rows if is_total.at[i]]
-            # Without a shown total the parts cannot be differenced.
-            if not totals or all(suppressed.at[i] for i in totals):
-                continue
-        shown = sorted((i for i in parts if not suppressed.at[i]), key=lambda i: (people.at[i], i))
-        suppressed.at[shown[0]] = True
-        changed = True
-    return changed
+        gid = pd.Series(0, index=df.index)
+    frame = pd.DataFrame(
+        {
+            "gid": gid.to_numpy(),
+            "hidden": suppressed.to_numpy(),
+            "people": pd.to_numeric(df["people"], errors="coerce").fillna(0).to_numpy(),
+            "row": range(len(df)),
+        },
+        index=df.index,
+    )
+    parts = frame[is_part.to_numpy()]
+    per_group = parts.groupby("gid")["hidden"].agg(["size", "sum"])
+    lone = per_group.index[(per_group["size"] >= 2) & (per_group["sum"] == 1)]
+    if group.total is not None:
+        # Without a shown total the parts cannot be differenced.
+        shown_totals = frame[is_total.to_numpy() & ~frame["hidden"].to_numpy()]["gid"].unique()
+        lone = lone.intersection(pd.Index(shown_totals))
+    if len(lone) == 0:
+        return False
+    shown = parts[parts["gid"].isin(lone) & ~parts["hidden"]]
+    # The next-smallest part goes with the lone one (ties: the earlier row).
+    chosen = shown.sort_values(["gid", "people", "row"]).groupby("gid").head(1).index
+    suppressed.loc[chosen] = True
+    return True
 
 
 def suppression_mask(name: str, df: pd.DataFrame) -> pd.Series:
