@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -169,19 +170,26 @@ def load(
     *,
     public: bool,
     compilation: Compilation | None = None,
+    tables: Iterable[str] | None = None,
 ) -> dict[str, pd.DataFrame] | None:
     """Every table of one scope of the latest compilation (None when there is none): suppressed
-    for the public, raw aggregates for analysts. Always every table of the catalogue, empty when
-    the compilation did not produce it (e.g. topics before any text exists)."""
+    for the public, raw aggregates for analysts. Always every table of the catalogue (or of
+    ``tables``, since suppressing what a caller never reads is most of the cost), empty when the
+    compilation did not produce it (e.g. topics before any text exists)."""
     row = scope_row(session, kind, code, compilation)
     if row is None:
         return None
-    tables: dict[str, pd.DataFrame] = {}
-    for name in catalog.TABLE_NAMES:
+    wanted = (
+        catalog.TABLE_NAMES
+        if tables is None
+        else [t for t in catalog.TABLE_NAMES if t in set(tables)]
+    )
+    loaded: dict[str, pd.DataFrame] = {}
+    for name in wanted:
         data = row.payload.get(name) or {"columns": catalog.spec(name).column_names, "rows": []}
         df = from_payload(name, data)
-        tables[name] = privacy.suppress(name, df) if public else df
-    return tables
+        loaded[name] = privacy.suppress(name, df) if public else df
+    return loaded
 
 
 def meta(

@@ -84,7 +84,12 @@ def _national_rows(compilation: Compilation, detailed: bool) -> dict | None:
 
     def build():
         tables = store.load(
-            db.session, "national", "", public=not detailed, compilation=compilation
+            db.session,
+            "national",
+            "",
+            public=not detailed,
+            compilation=compilation,
+            tables=charts.NATIONAL_TABLES,
         )
         if tables is None:
             return None
@@ -98,7 +103,14 @@ def _sections(compilation: Compilation, kind: str, code: str, detailed: bool) ->
     level = "detailed" if detailed else "public"
 
     def build():
-        tables = store.load(db.session, kind, code, public=not detailed, compilation=compilation)
+        tables = store.load(
+            db.session,
+            kind,
+            code,
+            public=not detailed,
+            compilation=compilation,
+            tables=charts.PAGE_TABLES,
+        )
         if tables is None:
             return None
         national = _national_rows(compilation, detailed) if kind != "national" else None

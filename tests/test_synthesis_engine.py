@@ -299,6 +299,13 @@ def test_compile_scope_and_unknown_scope(session, dataset):
     assert store.load(session, "academie", "99", public=True) is None
 
 
+def test_load_reads_only_the_tables_asked_for(session, compiled):
+    whole = store.load(session, "national", "", public=True)
+    some = store.load(session, "national", "", public=True, tables=["topics", "participation"])
+    assert list(some) == ["participation", "topics"]  # catalogue order, nothing else
+    assert some["participation"].equals(whole["participation"])
+
+
 def test_store_roundtrip_and_latest(session, dataset):
     first = engine.compile_all(session, scopes=[catalog.resolve_scope("national")], topics=False)
     second = engine.compile_all(session, scopes=[catalog.resolve_scope("national")], topics=False)
