@@ -371,7 +371,7 @@ def composer_start(key: str):
     if refusal is not None:
         return refusal
     if not forms.ActionForm().validate_on_submit():
-        return _composer_page(info, 400, error=_("Formulaire expiré : rechargez la page."))
+        return _expired(info)
     try:
         results.start_draft(db.session, info, _me())
         commit()
@@ -424,16 +424,29 @@ def composer_add_proposal(key: str):
             db.session,
             draft,
             _me(),
-            theme=form.theme.data,
-            title=form.title.data or "",
-            text=form.text.data or "",
-            position=form.position.data,
+            **_proposal_fields(form),
         )
         commit()
     except ResultsError as exc:
         return _refuse(info, exc, form, new_form=form)
     flash(_("Proposition ajoutée."), "success")
     return _back(info, f"proposition-{proposal.id}")
+
+
+def _expired(info):
+    """A POST without a valid CSRF token: the same message as every other synthesis form."""
+    return _composer_page(
+        info, 400, error=_("Le formulaire a expiré. Rechargez la page et recommencez.")
+    )
+
+
+def _proposal_fields(form) -> dict:
+    return {
+        "theme": form.theme.data,
+        "title": form.title.data or "",
+        "text": form.text.data or "",
+        "position": form.position.data,
+    }
 
 
 def _form_status(form) -> int:
@@ -470,10 +483,7 @@ def composer_update_proposal(proposal_id: int):
             db.session,
             proposal,
             _me(),
-            theme=form.theme.data,
-            title=form.title.data or "",
-            text=form.text.data or "",
-            position=form.position.data,
+            **_proposal_fields(form),
         )
         commit()
     except ResultsError as exc:
@@ -490,7 +500,7 @@ def composer_delete_proposal(proposal_id: int):
     if refusal is not None:
         return refusal
     if not forms.ActionForm().validate_on_submit():
-        return _composer_page(info, 400, error=_("Formulaire expiré : rechargez la page."))
+        return _expired(info)
     results.delete_proposal(db.session, proposal, _me())
     commit()
     flash(_("Proposition supprimée."), "success")
@@ -525,7 +535,7 @@ def composer_remove_source(source_id: int):
         return refusal
     proposal_id = source.proposal_id
     if not forms.ActionForm().validate_on_submit():
-        return _composer_page(info, 400, error=_("Formulaire expiré : rechargez la page."))
+        return _expired(info)
     results.remove_source(db.session, source, _me())
     commit()
     flash(_("Source retirée."), "success")
@@ -540,7 +550,7 @@ def composer_publish(key: str):
     if refusal is not None:
         return refusal
     if not forms.ActionForm().validate_on_submit():
-        return _composer_page(info, 400, error=_("Formulaire expiré : rechargez la page."))
+        return _expired(info)
     try:
         version = results.publish(db.session, info, _me())
         # Laid out once, in the same transaction: a PDF that cannot be made publishes nothing.
