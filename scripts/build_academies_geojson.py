@@ -9,10 +9,14 @@ départements (``data/territorial/france-departements.json``, CC BY 4.0). This s
    an affine transform from SVG (x, y) to Mercator metres is fitted by least squares on reference
    points whose lon/lat is well known (extreme points of the coast and borders), then inverted;
    the residuals are printed (rms about 3 km, worst about 8 km: the map is approximate);
-3. dissolves the départements of each académie (``data/territories/departements.csv``): edges
-   shared by two départements of the same académie cancel out, the remaining edges are chained
-   back into rings, and the slivers left by rounding are dropped;
-4. simplifies (Douglas-Peucker) and rounds coordinates to 3 decimals to keep the file small.
+3. builds each département as a valid shape (shapely ``make_valid``), dissolves the
+   départements of each académie (``data/territories/departements.csv``) with ``union_all`` and
+   fills the few-km² gaps the drawing leaves between two départements of one académie;
+4. removes the strips where two académies' drawings overlap, simplifies all académies as one
+   coverage (``coverage_simplify``: a shared border is simplified once, identically on both
+   sides), then nodes every border together on the 3-decimal output grid and rebuilds each
+   académie from the faces it holds, so the result is an exact coverage: every shape valid, no
+   two académies overlapping, no gap between neighbours (``tests/test_synthesis_geo.py``).
 
 Run: ``.venv/bin/python scripts/build_academies_geojson.py`` (deterministic, offline).
 """
@@ -27,6 +31,9 @@ import re
 from pathlib import Path
 
 import numpy as np
+import shapely
+import shapely.geometry.polygon
+from shapely.geometry import MultiPolygon, Polygon
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "data" / "territorial" / "france-departements.json"
@@ -51,6 +58,10 @@ REFERENCES = [
     ("33", "N", -1.060, 45.570, "Pointe de Grave"),
 ]
 SLIVER_AREA = 1.0  # SVG units² (about 3 km²): rounding slivers, not islands
+# Parts smaller than this after removing overlaps are specks of the source drawing (~1 km²).
+MIN_PART_DEGREES2 = 1e-4
+# Holes smaller than this inside one académie are gaps between its départements (~10 km²).
+MIN_HOLE_DEGREES2 = 1e-3
 SIMPLIFY_DEGREES = 0.004  # about 400 m
 DECIMALS = 3
 
@@ -132,91 +143,106 @@ def fit_transform(outlines: dict[str, list[list[tuple[float, float]]]]):
     return matrix, residuals
 
 
-def dissolve(rings: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
-    """Union of adjacent outlines: drop the edges two outlines share, chain the rest."""
-    quantised = []
-    for ring in rings:
-        q = [(round(x, 1), round(y, 1)) for x, y in ring]
-        q = [p for i, p in enumerate(q) if p != q[i - 1]]
-        if len(q) >= 3:
-            quantised.append(q)
-    counts: collections.Counter = collections.Counter()
-    directed = []
-    for q in quantised:
-        for i in range(len(q)):
-            edge = (q[i - 1], q[i])
-            directed.append(edge)
-            counts[frozenset(edge)] += 1
-    kept = [edge for edge in directed if counts[frozenset(edge)] == 1]
-    following = collections.defaultdict(list)
-    for a, b in kept:
-        following[a].append(b)
-    used: set = set()
+def _lonlat_ring(ring, matrix) -> list[tuple[float, float]]:
     out = []
-    for edge in kept:
-        if edge in used:
-            continue
-        ring = [edge[0]]
-        current = edge
-        while current not in used:
-            used.add(current)
-            ring.append(current[1])
-            nexts = [n for n in following[current[1]] if (current[1], n) not in used]
-            if not nexts:
-                break
-            current = (current[1], nexts[0])
-        if abs(ring_area(ring)) >= SLIVER_AREA:
-            out.append(ring)
+    for x, y in ring:
+        mx, my = np.array([x, y, 1.0]) @ matrix
+        out.append(inverse_mercator(mx, my))
     return out
 
 
-def simplify(points: list[tuple[float, float]], tolerance: float) -> list[tuple[float, float]]:
-    """Douglas-Peucker on an open polyline (iterative, keeps both ends)."""
-    if len(points) < 3:
-        return points
-    keep = [False] * len(points)
-    keep[0] = keep[-1] = True
-    stack = [(0, len(points) - 1)]
-    while stack:
-        first, last = stack.pop()
-        (x1, y1), (x2, y2) = points[first], points[last]
-        dx, dy = x2 - x1, y2 - y1
-        norm = math.hypot(dx, dy)
-        best, index = -1.0, -1
-        for i in range(first + 1, last):
-            px, py = points[i]
-            if norm == 0:
-                dist = math.hypot(px - x1, py - y1)
-            else:
-                dist = abs(dy * px - dx * py + x2 * y1 - y2 * x1) / norm
-            if dist > best:
-                best, index = dist, i
-        if index > 0 and best > tolerance:
-            keep[index] = True
-            stack.extend([(first, index), (index, last)])
-    return [p for p, k in zip(points, keep, strict=True) if k]
+def departement_shape(rings, matrix):
+    """A département's outline as a valid (Multi)Polygon in lon/lat. SVG subpaths are
+    separate islands (no holes in this source), so each ring is a polygon of its own; the
+    union repairs self-touching rings and the small overlaps the drawing has."""
+    polygons = []
+    for ring in rings:
+        if len(ring) < 3 or abs(ring_area(ring)) < SLIVER_AREA:
+            continue
+        polygon = shapely.make_valid(Polygon(_lonlat_ring(ring, matrix)))
+        if not polygon.is_empty:
+            polygons.append(polygon)
+    return shapely.union_all(polygons)
 
 
-def to_lonlat(ring, matrix) -> list[list[float]]:
-    coords = []
-    for x, y in ring:
-        mx, my = np.array([x, y, 1.0]) @ matrix
-        lon, lat = inverse_mercator(mx, my)
-        coords.append((lon, lat))
-    # Split the closed ring in two halves so Douglas-Peucker keeps a proper polygon.
-    half = len(coords) // 2
-    simplified = (
-        simplify(coords[: half + 1], SIMPLIFY_DEGREES)[:-1]
-        + simplify(coords[half:], SIMPLIFY_DEGREES)[:-1]
-    )
-    rounded = [[round(lon, DECIMALS), round(lat, DECIMALS)] for lon, lat in simplified]
-    rounded = [p for i, p in enumerate(rounded) if p != rounded[i - 1]]
-    if len(rounded) < 3:
-        return []
-    # RFC 7946: exterior rings counterclockwise (positive area in lon/lat).
-    if ring_area([tuple(p) for p in rounded]) < 0:
-        rounded.reverse()
-    return [*rounded, rounded[0]]
+def without_gaps(geometry) -> MultiPolygon:
+    """Fill the holes the drawing leaves between two départements of one académie (a few km²
+    where outlines do not quite meet); real enclaves are far larger and stay."""
+    polygons = []
+    for polygon in getattr(geometry, "geoms", [geometry]):
+        if not isinstance(polygon, Polygon):
+            continue
+        holes = [h for h in polygon.interiors if Polygon(h).area >= MIN_HOLE_DEGREES2]
+        polygons.append(Polygon(polygon.exterior, holes))
+    return MultiPolygon(polygons)
+
+
+def coverage(shapes: dict[str, object], grid: float | None = None) -> dict[str, object]:
+    """Non-overlapping académies: each takes the area the earlier ones (in code order) did not
+    already take, so two neighbours never both claim the strip where the source drawing of
+    their départements overlaps. Specks left by the subtraction are dropped."""
+    taken = None
+    out = {}
+    for code in sorted(shapes):
+        # With a grid the overlay computes on it, so rounding the output moves no vertex.
+        geometry = shapes[code] if taken is None else shapes[code].difference(taken, grid_size=grid)
+        geometry = shapely.make_valid(geometry)
+        parts = [
+            g
+            for g in getattr(geometry, "geoms", [geometry])
+            if isinstance(g, Polygon) and g.area >= MIN_PART_DEGREES2
+        ]
+        out[code] = MultiPolygon(parts)
+        taken = (
+            shapes[code] if taken is None else shapely.union(taken, shapes[code], grid_size=grid)
+        )
+    return out
+
+
+def faces_on_grid(shapes: dict[str, object], grid: float) -> dict[str, object]:
+    """An exact coverage on the output grid. Snapping each académie to the grid separately
+    moves a shared border differently on its two sides (slivers of overlap): instead the
+    borders of all académies are noded together on the grid, cut into faces, and each face
+    goes to the académie that holds its interior point (the earlier code where two claim
+    it), so neighbours share the very same edges."""
+    codes = sorted(shapes)
+    lines = shapely.union_all([shapes[c].boundary for c in codes], grid_size=grid)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
+    owned: dict[str, list] = {c: [] for c in codes}
+    gaps = []
+    for face in faces:
+        point = face.point_on_surface()
+        owner = next((c for c in codes if shapes[c].contains(point)), None)
+        if owner is not None:
+            owned[owner].append(face)
+        elif face.area < MIN_HOLE_DEGREES2:
+            gaps.append(face)
+    # A small face nobody claims is a gap the simplification opened between neighbours (the
+    # sea and real enclaves are far larger): it goes to the neighbour it shares most border with.
+    for face in gaps:
+        border = {c: face.boundary.intersection(shapes[c].boundary).length for c in codes}
+        best = max(codes, key=lambda c: border[c])
+        if border[best] > 0:
+            owned[best].append(face)
+    out = {}
+    for code in codes:
+        merged = shapely.union_all(owned[code], grid_size=grid)
+        out[code] = MultiPolygon(
+            [g for g in getattr(merged, "geoms", [merged]) if isinstance(g, Polygon)]
+        )
+    return out
+
+
+def to_feature_coordinates(geometry) -> list:
+    """GeoJSON MultiPolygon coordinates, RFC 7946 orientation (exterior counterclockwise)."""
+    polygons = []
+    for part in geometry.geoms:
+        polygon = shapely.geometry.polygon.orient(part, 1.0)
+        rings = [polygon.exterior, *polygon.interiors]
+        polygons.append(
+            [[[round(x, DECIMALS), round(y, DECIMALS)] for x, y in r.coords] for r in rings]
+        )
+    return polygons
 
 
 def build() -> tuple[dict, np.ndarray]:
@@ -229,20 +255,32 @@ def build() -> tuple[dict, np.ndarray]:
     matrix, residuals = fit_transform(outlines)
     grouped: dict[str, list] = collections.defaultdict(list)
     for code, rings in outlines.items():
-        grouped[academie_of[code]].extend(rings)
+        grouped[academie_of[code]].append(departement_shape(rings, matrix))
+    dissolved = {
+        academie: without_gaps(shapely.make_valid(shapely.union_all(shapes)))
+        for academie, shapes in grouped.items()
+    }
+    # Simplified as one coverage (shared borders simplified once, the same way on both sides),
+    # then snapped to the output grid, which keeps the geometries valid; the overlaps the grid
+    # can reintroduce along a shared border are removed last.
+    codes = sorted(dissolved)
+    separated = coverage(dissolved)
+    simplified = shapely.coverage_simplify([separated[c] for c in codes], SIMPLIFY_DEGREES)
+    gridded = {
+        c: shapely.set_precision(g, 10**-DECIMALS) for c, g in zip(codes, simplified, strict=True)
+    }
+    final = faces_on_grid(gridded, 10**-DECIMALS)
     features = []
-    for academie in sorted(grouped):
-        polygons = []
-        for ring in dissolve(grouped[academie]):
-            coords = to_lonlat(ring, matrix)
-            if coords:
-                polygons.append([coords])
+    for academie in codes:
         features.append(
             {
                 "type": "Feature",
                 "id": academie,
                 "properties": {"code": academie, "name": names[academie]},
-                "geometry": {"type": "MultiPolygon", "coordinates": polygons},
+                "geometry": {
+                    "type": "MultiPolygon",
+                    "coordinates": to_feature_coordinates(final[academie]),
+                },
             }
         )
     collection = {

@@ -5,6 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 
+import shapely
+from shapely.geometry import Polygon, shape
+
 from consult.territories import catalog
 from scripts import build_academies_geojson as builder
 from synthesis import geo
@@ -54,6 +57,32 @@ def test_every_metropolitan_academie_is_a_valid_multipolygon() -> None:
                 assert len(ring) >= 4
                 assert ring[0] == ring[-1]
                 assert all(len(p) == 2 for p in ring)
+
+
+def test_every_shape_is_valid_and_no_two_academies_overlap() -> None:
+    shapes = {f["id"]: shape(f["geometry"]) for f in geo.academies_geojson()["features"]}
+    invalid = {code: shapely.is_valid_reason(g) for code, g in shapes.items() if not g.is_valid}
+    assert invalid == {}
+    overlaps = {
+        (a, b): shapes[a].intersection(shapes[b]).area
+        for a, b in itertools.combinations(sorted(shapes), 2)
+        if shapes[a].intersection(shapes[b]).area > 0
+    }
+    assert overlaps == {}
+    assert shapely.coverage_is_valid(list(shapes.values()))
+
+
+def test_no_gap_inside_an_academie_but_the_real_enclave() -> None:
+    shapes = {f["id"]: shape(f["geometry"]) for f in geo.academies_geojson()["features"]}
+    holes = {
+        code: [Polygon(ring).area for polygon in g.geoms for ring in polygon.interiors]
+        for code, g in shapes.items()
+    }
+    # The Enclave des Papes (Valréas, Vaucluse: Aix-Marseille) inside the Drôme (Grenoble).
+    assert {code: len(h) for code, h in holes.items() if h} == {"08": 1}
+    valreas = shapely.Point(4.99, 44.38)
+    assert shapes["02"].contains(valreas)
+    assert not shapes["08"].contains(valreas)
 
 
 def test_plausible_bounding_box() -> None:
