@@ -322,15 +322,18 @@ def generate(session: Session, scale: str, rng: random.Random, progress: Callabl
                 continue
             tops = round(count * 0.8)
             pour = round(tops * adoption[i])
-            top_ids: list[tuple[int, str]] = []
+            top_ids: list[tuple[int, str, datetime]] = []
             for k in range(count):
                 uid, audience, academie = users[rng.randrange(len(users))]
                 if k < tops:
                     polarity = "pour" if k < pour else "contre"
                     parent = None
-                    top_ids.append((next_id, polarity))
+                    when = _after(rng, created, now)
+                    top_ids.append((next_id, polarity, when))
                 else:
-                    parent, polarity = rng.choice(top_ids)
+                    # A reply comes after the comment it answers.
+                    parent, polarity, parent_created = rng.choice(top_ids)
+                    when = _after(rng, parent_created, now)
                 bank = COMMENTS_POUR if polarity == "pour" else COMMENTS_CONTRE
                 yield {
                     "id": next_id,
@@ -341,7 +344,7 @@ def generate(session: Session, scale: str, rng: random.Random, progress: Callabl
                     "author_academie_code": academie,
                     "polarity": polarity,
                     "body": rng.choice(bank),
-                    "created_at": _after(rng, created, now),
+                    "created_at": when,
                     "held_for_review": False,
                     "report_count": 0,
                 }

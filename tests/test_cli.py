@@ -131,6 +131,22 @@ def test_init_admin_grant_and_demo(fresh_app, fresh_url) -> None:
         assert all(s.school_level in {"college", "lycee"} for s in students)
         grants = db.session.scalars(select(RoleGrant.role)).all()
         assert sorted(grants).count("coordinator") == 3
+        from sqlalchemy.orm import aliased
+
+        from forums.models import Comment
+
+        parent = aliased(Comment)
+        replies = db.session.scalar(
+            select(func.count()).select_from(Comment).where(Comment.parent_id.is_not(None))
+        )
+        early = db.session.scalar(
+            select(func.count())
+            .select_from(Comment)
+            .join(parent, parent.id == Comment.parent_id)
+            .where(Comment.created_at < parent.created_at)
+        )
+        assert replies > 0
+        assert early == 0, "a demo reply is dated before the comment it answers"
         db.session.remove()
 
 
