@@ -7,6 +7,7 @@ that must keep minors' contact details out of public view uses :func:`find_perso
 
 from __future__ import annotations
 
+import html
 import re
 from functools import lru_cache
 
@@ -50,8 +51,11 @@ def render_markdown(source: str | None) -> Markup:
 
 
 def plain_text(source: str | None) -> str:
-    """The text without any markup, for excerpts, search indexes and exports."""
-    return nh3.clean(_parser().render(source or ""), tags=set()).strip()
+    """The text without any markup, for excerpts, search indexes, exports and iCalendar.
+
+    Text, not HTML: entities are decoded (« & » stays « & », never « &amp; »); whoever prints it
+    in a page escapes it like any other string."""
+    return html.unescape(nh3.clean(_parser().render(source or ""), tags=set())).strip()
 
 
 def find_personal_data(text: str | None) -> list[str]:

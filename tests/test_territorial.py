@@ -744,3 +744,15 @@ def test_calendar_lists_upcoming_and_past_events(client, session) -> None:
     past = _text(client.get("/territoires/agenda/?periode=passees"))
     assert "Atelier à venir" in upcoming and "Journées nationales de Poitiers" not in upcoming
     assert "Journées nationales de Poitiers" in past and "Atelier à venir" not in past
+
+
+def test_icalendar_description_is_plain_text_not_html(client, session) -> None:
+    EventFactory(
+        title="Parents & élèves",
+        description="Atelier **parents & élèves** : _tablettes_, « 1 < 2 »; suite",
+    )
+    cal = _ics(client, "/territoires/toulouse/agenda.ics")
+    item = next(e for e in cal.walk("VEVENT") if str(e["SUMMARY"]) == "Parents & élèves")
+    description = str(item["DESCRIPTION"])
+    assert description.startswith("Atelier parents & élèves : tablettes, « 1 < 2 »; suite")
+    assert "&amp;" not in description and "&lt;" not in description and "**" not in description
