@@ -687,6 +687,9 @@ def test_done_when_scenario(client, session) -> None:
     assert '<span data-count="adopt">1</span>' in card
     assert '<span data-count="refuse">1</span>' in card
     assert "0 pour / 1 contre" in card
+    # Anonymous visitors read the tallies in words, in the right number.
+    assert '<span data-count="adopt">1</span> adoption\n' in card
+    assert "(s)" not in card
     api = client.get(f"/api/v1/contributions/{cid}").json
     assert (api["adopt_count"], api["refuse_count"], api["pour_count"], api["contre_count"]) == (
         1,

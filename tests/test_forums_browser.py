@@ -132,6 +132,11 @@ def test_vote_without_reload_and_two_columns(page, live_server) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{base}/forums/contributions/{data['id']}")
     page.evaluate("window.__noReload = true")
+    # The buttons show their words and counts, not a lone thumb squeezed to 32 px.
+    for name in ("J'adopte", "Je refuse"):
+        button = page.get_by_role("button", name=name)
+        assert name in button.inner_text() and "0" in button.inner_text()
+        assert button.bounding_box()["width"] > 80
     page.get_by_role("button", name="J'adopte").click()
     adopt = page.locator('[data-count="adopt"]')
     expect(adopt).to_have_text("1")
