@@ -14,13 +14,13 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException
 
-from consult import counters
+from consult import counters, dates
 from consult.accounts.forms import LanguageForm
 from consult.hooks import NavItem, hooks
 from consult.i18n import LOCALE_COOKIE
@@ -181,11 +181,9 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("date_long")
     def date_long(value: date) -> str:
-        text = format_date(value, "long")
-        # French writes the first day of a month as an ordinal: « 1er juin ».
-        if value.day == 1 and str(get_locale()) == "fr" and text.startswith("1 "):
-            text = "1er " + text[2:]
-        return text
+        return dates.local_date_long(value)
+
+    dates.init_app(app)
 
     @app.template_global()
     def role_label(role: str) -> str:

@@ -728,3 +728,19 @@ def test_done_when_scenario(client, session) -> None:
         )
         >= 5
     )
+
+
+def test_times_are_shown_in_paris_time(client, session) -> None:
+    from datetime import datetime
+
+    # Stored in UTC: 15:02 UTC on a winter day is 16:02 in Paris, 14:02 UTC in June 16:02 too.
+    winter = ContributionFactory(created_at=datetime(2030, 1, 15, 15, 2))
+    summer = ContributionFactory(created_at=datetime(2030, 6, 15, 14, 2))
+    parent = CommentFactory(contribution=winter, created_at=datetime(2030, 1, 15, 23, 30))
+    for item in (winter, summer):
+        page = client.get(f"/forums/contributions/{item.id}").get_data(as_text=True)
+        assert "à 16h02" in page, item.created_at
+    page = client.get(f"/forums/contributions/{winter.id}").get_data(as_text=True)
+    # 23:30 UTC is already the next day in Paris.
+    assert "16/01/2030 00h30" in page
+    assert parent.id

@@ -756,3 +756,28 @@ def test_icalendar_description_is_plain_text_not_html(client, session) -> None:
     description = str(item["DESCRIPTION"])
     assert description.startswith("Atelier parents & élèves : tablettes, « 1 < 2 »; suite")
     assert "&amp;" not in description and "&lt;" not in description and "**" not in description
+
+
+def test_overseas_event_is_typed_and_shown_in_its_own_time_zone(client, session) -> None:
+    coord = coordinator(code="28")  # La Réunion: UTC+4 all year
+    client.login(coord.email)
+    response = client.submit(
+        "/territoires/evenements/nouveau", _event_form(territory="academie:28")
+    )
+    assert response.status_code == 302, _text(response)[:2000]
+    event = session.scalars(select(Event)).one()
+    # 14:00 typed by La Réunion's coordinator is 10:00 UTC (not 13:00, Paris' reading).
+    assert event.starts_at.hour == 10
+    page = _text(client.get(f"/territoires/evenements/{event.id}"))
+    assert "14h00 (heure de La Réunion)" in page
+    # The edit form gives the organiser back the time they typed.
+    form = _text(client.get(f"/territoires/evenements/{event.id}/modifier"))
+    assert 'value="2030-03-10T14:00"' in form
+
+
+def test_metropolitan_event_names_paris_time(client, session) -> None:
+    from datetime import datetime
+
+    event = EventFactory(starts_at=datetime(2030, 1, 15, 15, 2), ends_at=datetime(2030, 1, 15, 17))
+    page = _text(client.get(f"/territoires/evenements/{event.id}"))
+    assert "16h02 (heure de Paris)" in page

@@ -3,10 +3,7 @@ events (iCalendar feeds) and news (Atom feeds) per territory."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Flask
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 
@@ -88,10 +85,3 @@ def init_app(app: Flask) -> None:
             "report_form_available": "moderation" in app.blueprints,
             "territorial_account_summary": services.account_summary,
         }
-
-    @app.template_filter("paris")
-    def paris(value: datetime | None, fmt: str = "EEEE d MMMM y 'à' HH'h'mm") -> str:
-        """Stored (naive UTC) times shown in BABEL_DEFAULT_TIMEZONE, i.e. Paris time."""
-        if value is None:
-            return ""
-        return format_datetime(value.replace(tzinfo=UTC), fmt)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -31,7 +29,6 @@ from consult.territorial.models import (
     IdeaStatus,
 )
 
-PARIS = ZoneInfo("Europe/Paris")
 CAPACITY_MAX = 100_000
 
 

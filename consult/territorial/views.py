@@ -3,8 +3,6 @@ calendar and news. Views are thin: permission → form → service → commit �
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import (
     Blueprint,
     Response,
@@ -21,6 +19,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
+from consult import dates
 from consult.cache import cache
 from consult.db import commit, db, utcnow
 from consult.extensions import limiter
@@ -374,23 +373,17 @@ def event(event_id: int):
     )
 
 
-def _to_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=forms.PARIS).astimezone(UTC).replace(tzinfo=None)
-
-
-def _to_paris(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC).astimezone(forms.PARIS).replace(tzinfo=None)
-
-
 def _event_data(form: forms.EventForm) -> EventData:
     kind, _sep, code = form.territory.data.partition(":")
+    # The organiser types the times of the event's own territory (La Réunion's in La Réunion).
+    zone, _name = dates.zone_for(kind, code)
     return EventData(
         scope_kind=kind,
         scope_code=code,
         title=form.title.data,
         description=form.description.data,
-        starts_at=_to_utc(form.starts_at.data),
-        ends_at=_to_utc(form.ends_at.data),
+        starts_at=dates.to_utc(form.starts_at.data, zone),
+        ends_at=dates.to_utc(form.ends_at.data, zone),
         place=form.place.data,
         online_url=(form.online_url.data or "").strip() or None,
         audiences=list(form.audiences.data),
@@ -433,13 +426,14 @@ def edit_event(event_id: int):
     item = _get_or_404(Event, event_id)
     require(Permission.EVENT_MANAGE, item)
     if request.method == "GET":
+        zone, _name = dates.zone_for(item.scope_kind, item.scope_code)
         form = forms.EventForm(
-            formdata=None,
-            obj=item,
-            territory=f"{item.scope_kind}:{item.scope_code}",
-            starts_at=_to_paris(item.starts_at),
-            ends_at=_to_paris(item.ends_at),
+            formdata=None, obj=item, territory=f"{item.scope_kind}:{item.scope_code}"
         )
+        # WTForms prefers the object's attribute to a keyword: the stored UTC times would
+        # come back shifted (and saved shifted again), so the local times are set after.
+        form.starts_at.data = dates.to_local(item.starts_at, zone)
+        form.ends_at.data = dates.to_local(item.ends_at, zone)
     else:
         form = forms.EventForm()
     form.set_territories(_editable_scopes())
