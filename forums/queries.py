@@ -3,10 +3,12 @@ author's activity."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import BigInteger, and_, cast, func, or_, select, tuple_
 from sqlalchemy.orm import Session, defaultload
 
 from consult.models import Audience, User
@@ -102,52 +104,57 @@ def list_contributions(
         keys = (Contribution.wilson, Contribution.id)
         parse = (float, int)
     elif sort == "debat":
+        # The number the cards show: every comment, replies included.
         keys = (Contribution.comment_count, Contribution.id)
         parse = (int, int)
     else:
-        keys = (Contribution.id,)
-        parse = (int,)
+        # By the date people see on the cards, not by id (imports and contributions collected
+        # at meetings are recorded after the fact).
+        keys = (Contribution.created_at, Contribution.id)
+        parse = (datetime.fromisoformat, int)
     query = base
     if cursor:
         values = _parse(cursor, len(keys), parse)
-        query = query.where(
-            tuple_(*keys) < tuple_(*values) if len(keys) > 1 else keys[0] < values[0]
-        )
+        query = query.where(tuple_(*keys) < tuple_(*values))
     rows = session.scalars(query.order_by(*(k.desc() for k in keys)).limit(limit + 1)).all()
     page = Page(list(rows[:limit]))
     if len(rows) > limit:
         last = page.items[-1]
-        page.next_cursor = "_".join(repr(getattr(last, k.key)) for k in keys)
+        page.next_cursor = "_".join(_cursor_part(getattr(last, k.key)) for k in keys)
     return page
 
 
+def _cursor_part(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else repr(value)
+
+
+# A prime above any id: position = (id × a + b) mod P is a permutation of the ids, a different
+# one for every (a, b), so each visitor gets a shuffle of their own, not one shared sequence
+# started at a different place. The products stay under 2**62 (64-bit integers on both
+# databases).
+SHUFFLE_PRIME = 2**31 - 1
+
+
+def shuffle_coefficients(seed: int) -> tuple[int, int]:
+    digest = hashlib.sha256(f"forum-shuffle:{seed}".encode()).digest()
+    a = 1 + int.from_bytes(digest[:8], "big") % (SHUFFLE_PRIME - 1)
+    b = int.from_bytes(digest[8:16], "big") % SHUFFLE_PRIME
+    return a, b
+
+
 def _shuffled(session: Session, base, cursor: str | None, seed: int, limit: int) -> Page:
-    """A per-visitor order that reaches everything: walk the fixed random key from the
-    visitor's seed to the end (phase 0), then from the start up to the seed (phase 1)."""
-    keys = tuple_(Contribution.shuffle_key, Contribution.id)
-    phase, after_key, after_id = 0, None, None
+    """The visitor's own order: ids permuted by their seed; the cursor is the last position
+    (positions are distinct, so it alone says where the next page starts)."""
+    a, b = shuffle_coefficients(seed)
+    position = (cast(Contribution.id, BigInteger) * a + b) % SHUFFLE_PRIME
+    query = base
     if cursor:
-        phase, after_key, after_id = _parse(cursor, 3, (int, int, int))
-        if phase not in (0, 1):
-            raise BadCursor(cursor)
-    items: list[Contribution] = []
-    while phase <= 1 and len(items) <= limit:
-        query = base.where(
-            Contribution.shuffle_key >= seed if phase == 0 else Contribution.shuffle_key < seed
-        )
-        if after_key is not None:
-            query = query.where(keys > tuple_(after_key, after_id))
-        wanted = limit + 1 - len(items)
-        rows = session.scalars(
-            query.order_by(Contribution.shuffle_key, Contribution.id).limit(wanted)
-        ).all()
-        items.extend((phase, row) for row in rows)
-        if len(rows) < wanted:
-            phase, after_key, after_id = phase + 1, None, None
-    page = Page([row for _phase, row in items[:limit]])
-    if len(items) > limit:
-        last_phase, last = items[limit - 1]
-        page.next_cursor = f"{last_phase}_{last.shuffle_key}_{last.id}"
+        (after,) = _parse(cursor, 1, (int,))
+        query = query.where(position > after)
+    rows = session.scalars(query.order_by(position).limit(limit + 1)).all()
+    page = Page(list(rows[:limit]))
+    if len(rows) > limit:
+        page.next_cursor = str((page.items[-1].id * a + b) % SHUFFLE_PRIME)
     return page
 
 

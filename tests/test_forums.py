@@ -270,8 +270,15 @@ def _walk(session, theme_id, sort, filters=None, seed=0, limit=7) -> list[int]:
 
 @pytest.mark.parametrize("sort", queries.SORTS)
 def test_keyset_pagination_visits_every_contribution_once(session, sort) -> None:
+    # Dates deliberately out of id order (as contributions collected at a meeting are).
+    start = utcnow() - timedelta(days=30)
     items = [
-        ContributionFactory(adopt_count=i % 4, comment_count=i % 3, wilson=(i % 4) / 10)
+        ContributionFactory(
+            adopt_count=i % 4,
+            comment_count=i % 3,
+            wilson=(i % 4) / 10,
+            created_at=start + timedelta(hours=(i * 7) % 23),
+        )
         for i in range(23)
     ]
     ContributionFactory(hidden_at=utcnow(), hidden_reason="x")
@@ -280,11 +287,20 @@ def test_keyset_pagination_visits_every_contribution_once(session, sort) -> None
     if sort == "adoption":
         scores = [session.get(Contribution, i).wilson for i in seen]
         assert scores == sorted(scores, reverse=True)
+    if sort == "debat":
+        counts = [session.get(Contribution, i).comment_count for i in seen]
+        assert counts == sorted(counts, reverse=True)
     if sort == "recent":
-        assert seen == sorted(seen, reverse=True)
+        dates = [session.get(Contribution, i).created_at for i in seen]
+        assert dates == sorted(dates, reverse=True)
     if sort == "hasard":
         assert seen == _walk(session, items[0].theme_id, sort, seed=50_000)
-        assert seen != _walk(session, items[0].theme_id, sort, seed=0) or len(seen) < 2
+        others = [_walk(session, items[0].theme_id, sort, seed=seed) for seed in (0, 1, 2)]
+        # Each visitor's own shuffle: not the same cycle entered at another place.
+        for other in others:
+            assert other != seen
+            start_at = other.index(seen[0])
+            assert other[start_at:] + other[:start_at] != seen
 
 
 def test_most_adopted_uses_wilson_not_share(session) -> None:
@@ -324,7 +340,9 @@ def test_bad_cursor(session, client) -> None:
     with pytest.raises(queries.BadCursor):
         queries.list_contributions(session, 1, queries.Filters(), "adoption", "pas_un_nombre")
     with pytest.raises(queries.BadCursor):
-        queries.list_contributions(session, 1, queries.Filters(), "hasard", "7_1_1")
+        queries.list_contributions(session, 1, queries.Filters(), "hasard", "7_1")
+    with pytest.raises(queries.BadCursor):
+        queries.list_contributions(session, 1, queries.Filters(), "recent", "hier_1")
     assert client.get("/forums/enseigner-apprendre/?apres=%27%3B--").status_code == 400
     assert client.get("/api/v1/contributions?cursor=x_y").status_code == 400
     assert client.get("/api/v1/contributions?sort=pirate").status_code == 400
@@ -686,7 +704,8 @@ def test_done_when_scenario(client, session) -> None:
     card = listing[listing.index(f'id="contribution-{cid}"') :]
     assert '<span data-count="adopt">1</span>' in card
     assert '<span data-count="refuse">1</span>' in card
-    assert "0 pour / 1 contre" in card
+    # The number « Les plus débattues » sorts by, in words.
+    assert "1 commentaire (0 pour, 1 contre)" in card
     # Anonymous visitors read the tallies in words, in the right number.
     assert '<span data-count="adopt">1</span> adoption\n' in card
     assert "(s)" not in card
