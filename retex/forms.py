@@ -89,7 +89,7 @@ class SheetForm(FlaskForm):
         validators=[InputRequired(message=_l("Indiquez la période."))],
     )
     themes = MultiCheckboxField(
-        _l("Thème(s)"),
+        _l("Thèmes"),
         choices=_choices(THEMES),
         validators=[DataRequired(message=_l("Choisissez au moins un thème."))],
     )

@@ -25,3 +25,17 @@ def test_translated_strings_escape_percent_signs(path: Path) -> None:
         if LONE_PERCENT_RE.search(text):
             problems.append(match.group(0)[:80])
     assert problems == [], f"write % as %% in {path.name}: {problems}"
+
+
+def test_no_plural_written_with_parentheses_in_templates() -> None:
+    """« 1 version(s) », « 3 proposition(s) »: plurals go through ngettext, in the right
+    number, never « (s) »."""
+    from pathlib import Path
+
+    offenders = [
+        f"{path}:{number}"
+        for path in sorted(Path("templates").rglob("*.html"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "(s)" in line and "{#" not in line
+    ]
+    assert offenders == []

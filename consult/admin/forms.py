@@ -8,7 +8,7 @@ from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from consult.models import ROLE_LABELS, Role, ScopeKind
-from consult.territories import catalog
+from consult.territories import academie_label, catalog
 
 
 class GrantForm(FlaskForm):
@@ -29,12 +29,13 @@ class GrantForm(FlaskForm):
             [SelectChoice("", _l("Aucun (rôle national)"))]
             + [
                 SelectChoice(
-                    f"{ScopeKind.REGION.value}:{r.code}", f"{_l('Région académique')} {r.name}"
+                    f"{ScopeKind.REGION.value}:{r.code}",
+                    str(_l("Région académique %(name)s", name=r.name)),
                 )
                 for r in cat.regions_sorted()
             ]
             + [
-                SelectChoice(f"{ScopeKind.ACADEMIE.value}:{a.code}", f"{_l('Académie')} {a.name}")
+                SelectChoice(f"{ScopeKind.ACADEMIE.value}:{a.code}", academie_label(a.name))
                 for a in cat.academies_sorted()
             ]
         )

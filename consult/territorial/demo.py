@@ -20,7 +20,7 @@ from consult.territorial.models import (
     IdeaSupport,
     NewsItem,
 )
-from consult.territories import catalog
+from consult.territories import academie_label, catalog
 
 CHUNK = 5_000
 # Ideas per académie and how many supports they gather, per scale.
@@ -297,11 +297,11 @@ def _events(session, scale, rng, progress, academies, users, coordinators, admin
                 _event_row(
                     "academie",
                     acad.code,
-                    f"{title} — académie de {acad.name}",
+                    f"{title} — {academie_label(acad.name, capital=False)}",
                     description,
                     start,
                     rng.choice([1, 2, 3]),
-                    None if online else f"Rectorat de l'académie de {acad.name}",
+                    None if online else f"Rectorat de l’{academie_label(acad.name, capital=False)}",
                     "https://visio.education.fr/" + acad.slug if online else None,
                     rng.sample([a.value for a in Audience if a is not Audience.AUTRE], 3),
                     rng.choice([30, 50, 80]) if i % 2 == 0 else None,
