@@ -525,9 +525,8 @@ def test_background_compilation_replaces_the_marker(app, session, monkeypatch) -
 
 
 def test_failed_background_compilation_is_recorded(app, session, monkeypatch) -> None:
-    from synthesis import engine
-
     from consult.jobs import JobRecord
+    from synthesis import engine
 
     def broken(db_session, **kwargs):
         raise RuntimeError("disque plein")
