@@ -537,6 +537,11 @@ def worker_command(workers: int) -> None:
             "JOBS_BACKEND=immediate : les tâches s’exécutent déjà dans le processus web."
         )
     q.register_all()
+    # Huey logs each job it runs and each failure: to stderr, with the app's level.
+    logging.basicConfig(
+        level=app.config.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s [%(name)s] %(message)s",
+    )
     lost = expire_lost(db.session, app)
     db.session.commit()
     if lost:
