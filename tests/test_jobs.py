@@ -401,3 +401,18 @@ def test_a_compilation_killed_mid_way_is_not_left_running(
             db.session.execute(delete(Compilation).where(Compilation.id == marker_id))
             db.session.commit()
             db.session.remove()
+
+
+def test_cli_compile_background_queues_one_compilation(app, session, monkeypatch) -> None:
+    held: list = []
+    monkeypatch.setattr(jobs.queue(app).huey, "enqueue", held.append)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["synthesis", "compile", "--background"])
+    assert result.exit_code == 0, result.output
+    assert [m.name for m in held] == [tasks.COMPILE]
+    record = session.scalars(select(JobRecord)).one()
+    assert record.status == "queued" and record.kind == tasks.COMPILE
+    again = runner.invoke(args=["synthesis", "compile", "--background"])
+    assert again.exit_code != 0
+    assert "déjà en attente" in again.output
+    assert len(held) == 1
