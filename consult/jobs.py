@@ -170,16 +170,18 @@ def build_huey(app: Flask) -> Huey:
     config = app.config
     name = config["JOBS_QUEUE_NAME"]
     backend = config["JOBS_BACKEND"]
+    # No result store: outcomes live on the records, and Huey would otherwise keep every
+    # failed email's error (and its recipient) in Redis for ever.
     if backend == "immediate":
-        return MemoryHuey(name, immediate=True)
+        return MemoryHuey(name, immediate=True, results=False)
     if backend == "redis":
         if not config.get("REDIS_URL"):
             raise RuntimeError("JOBS_BACKEND=redis needs REDIS_URL")
-        return RedisHuey(name, url=config["REDIS_URL"])
+        return RedisHuey(name, url=config["REDIS_URL"], results=False)
     if backend == "sqlite":
         path = Path(config["JOBS_SQLITE_PATH"])
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(name, filename=str(path))
+        return SqliteHuey(name, filename=str(path), results=False)
     raise RuntimeError(f"JOBS_BACKEND must be immediate, sqlite or redis, got {backend!r}")
 
 
