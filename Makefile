@@ -9,11 +9,12 @@ PORT ?= 5000
 .PHONY: run worker test install python-deps assets translations browser lint format db demo serve-prod bench clean
 
 # The job worker (compilations, archives, emails) runs in the background beside the dev server
-# and is stopped with it (Ctrl-C, or the server exiting for any reason).
+# and is stopped with it (Ctrl-C, or the server exiting for any reason). Two at a time, so an
+# email never waits behind a compilation.
 run: install
 	$(FLASK) init
 	$(FLASK) demo --scale tiny --if-empty
-	$(FLASK) jobs worker & worker=$$!; \
+	$(FLASK) jobs worker --workers 2 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 

@@ -11,6 +11,7 @@ from consult.db import db, utcnow
 from synthesis.models import QUEUED, Compilation
 
 COMPILE = "synthesis.compile"
+WARM_EXPORTS = "synthesis.warm_exports"
 REF_PREFIX = "synthesis_compilation:"
 # Steps after the engine's: the pages, then the national archive.
 WARM_STEPS = 2
@@ -79,3 +80,14 @@ def compile_job(marker_id: int, *, job: jobs.Job) -> None:
     exports.warm(session, scopes=[exports.resolve_scope("national")])
     session.commit()
     job.step("archive nationale")
+    # The territories' archives follow in their own job: the compilation is done for analysts
+    # now, and no visitor of a territory waits for its zip later.
+    jobs.enqueue(WARM_EXPORTS)
+
+
+@jobs.task(WARM_EXPORTS)
+def warm_exports_job() -> None:
+    from synthesis import exports
+
+    exports.warm(db.session)
+    db.session.commit()

@@ -421,3 +421,30 @@ def test_cli_compile_background_queues_one_compilation(app, session, monkeypatch
     assert again.exit_code != 0
     assert "déjà en attente" in again.output
     assert len(held) == 1
+
+
+def test_a_compilation_job_reports_every_step(app, session, monkeypatch) -> None:
+    """The real engine through the queue: progress counts every step it announced; the
+    pages and the national archive are prepared, then every territory's archive by a
+    follow-up job."""
+    from synthesis import exports
+
+    pages: list = []
+    archives: list = []
+    monkeypatch.setattr(views, "warm_cache", lambda app: pages.append(app) or 0)
+    monkeypatch.setattr(exports, "warm", lambda session, scopes=None: archives.append(scopes) or 0)
+    with app.test_request_context("/syntheses/recompiler"):
+        marker = store.start(session, trigger="web")
+        marker.status = "queued"
+        session.flush()
+        record = tasks.submit_compilation(session, marker)
+        session.commit()
+        marker_id, record_id = marker.id, record.id
+    session.expire_all()
+    record = session.get(JobRecord, record_id)
+    assert record.status == "done", record.error
+    assert record.progress_total == record.progress_done > tasks.WARM_STEPS
+    assert session.get(Compilation, marker_id) is None
+    assert store.latest(session).trigger == "web"
+    assert len(pages) == 1
+    assert archives == [[exports.resolve_scope("national")], None]
