@@ -41,7 +41,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -56,6 +56,7 @@ FAILED = "failed"
 ACTIVE = (QUEUED, RUNNING)
 
 EXTENSION = "consult_jobs"
+SWEEP = "consult.jobs.sweep"
 PENDING_KEY = "consult_jobs_pending"
 
 # Stored on the record, shown as is to analysts (French, no exception text from a dead process).
@@ -164,6 +165,20 @@ class Queue:
     def register_all(self) -> None:
         for name in _TASKS:
             self.wrapper(name)
+        if SWEEP not in self.wrappers:
+            app = self.app
+
+            # Every minute in each worker: a job lost by another worker (or host) is recorded
+            # even when nobody looks at it.
+            def sweep() -> None:
+                with app.app_context():
+                    try:
+                        if expire_lost(db.session, app):
+                            db.session.commit()
+                    finally:
+                        db.session.remove()
+
+            self.wrappers[SWEEP] = self.huey.periodic_task(crontab(), name=SWEEP)(sweep)
 
 
 def build_huey(app: Flask) -> Huey:
@@ -456,10 +471,9 @@ def progress(record: JobRecord, app: Flask | None = None) -> Progress:
 
 
 def last_beat(record_id: int, app: Flask | None = None) -> float | None:
-    try:
-        value = queue(app).huey.get(_beat_key(record_id), peek=True)
-    except Exception:
-        return None
+    """When the job last beat (epoch seconds), None if never; raises when the queue's storage
+    cannot be read (then nobody can tell whether the worker lives)."""
+    value = queue(app).huey.get(_beat_key(record_id), peek=True)
     return float(value) if value is not None else None
 
 
@@ -490,7 +504,11 @@ def expire_lost(session: Session, app: Flask | None = None) -> list[JobRecord]:
     pending: set[str] | None = None
     lost: list[JobRecord] = []
     for record in active:
-        beat = last_beat(record.id, app)
+        try:
+            beat = last_beat(record.id, app)
+        except Exception:
+            log.warning("queue storage unreadable: lost jobs not checked", exc_info=True)
+            return lost
         if record.status == RUNNING:
             if beat is not None:
                 if now - beat <= lease:
@@ -549,7 +567,7 @@ def worker_command(workers: int) -> None:
     if lost:
         click.echo(f"{len(lost)} tâche(s) interrompue(s) marquée(s) en échec.")
     click.echo(f"Worker {app.config['JOBS_BACKEND']} prêt ({workers} en parallèle).")
-    consumer = q.huey.create_consumer(workers=workers, worker_type="thread", periodic=False)
+    consumer = q.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
     consumer.run()
 
 

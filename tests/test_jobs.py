@@ -162,6 +162,30 @@ def test_a_running_job_with_a_fresh_heartbeat_is_left_alone(app, session) -> Non
         huey.delete(jobs._beat_key(record.id))
 
 
+def test_an_unreadable_queue_storage_fails_no_job(app, session, monkeypatch) -> None:
+    """Redis down: nobody can tell whether a worker lives, so nothing is declared lost."""
+    record = _running_record(session)
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis injoignable")
+
+    monkeypatch.setattr(jobs.queue(app).huey, "get", down)
+    assert jobs.expire_lost(session, app) == []
+    assert record.status == "running"
+
+
+def test_workers_sweep_lost_jobs_every_minute(app, session) -> None:
+    record = _running_record(session)
+    q = jobs.queue(app)
+    q.register_all()
+    sweep = q.wrappers[jobs.SWEEP]
+    # Due at any minute (Huey's scheduler asks every minute).
+    assert jobs.SWEEP in {t.name for t in q.huey.read_periodic(utcnow())}
+    sweep.call_local()
+    session.expire_all()
+    assert session.get(JobRecord, record.id).status == "failed"
+
+
 def test_a_just_claimed_job_is_not_lost_before_its_first_beat(app, session) -> None:
     record = _running_record(session, started_minutes_ago=0)
     assert jobs.expire_lost(session, app) == []
