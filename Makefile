@@ -6,12 +6,21 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install python-deps assets translations browser lint format db demo serve-prod bench clean
+.PHONY: run worker test install python-deps assets translations browser lint format db demo serve-prod bench clean
 
+# The job worker (compilations, archives, emails) runs in the background beside the dev server
+# and is stopped with it (Ctrl-C, or the server exiting for any reason). Two at a time, so an
+# email never waits behind a compilation.
 run: install
 	$(FLASK) init
 	$(FLASK) demo --scale tiny --if-empty
+	$(FLASK) jobs worker --workers 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# The job worker alone (production: run it under your process supervisor, as many as needed).
+worker: install
+	$(FLASK) jobs worker --workers $(or $(JOBS_WORKERS),2)
 
 test: install browser
 	$(BIN)/ruff check .

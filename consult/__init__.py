@@ -64,9 +64,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     hooks.init_app(app)
     _register_extensions(app)
-    from consult import cache
+    from consult import cache, jobs
 
     cache.init_app(app)
+    jobs.init_app(app)
 
     from consult import accounts, admin, api, cli, views
 

@@ -1,4 +1,8 @@
-"""Outgoing mail through a configurable SMTP server; written to the log when none is set."""
+"""Outgoing mail through a configurable SMTP server; written to the log when none is set.
+
+Sending happens in a job (``mail.send``, retried by the queue when the SMTP server fails): a
+slow or unreachable server never holds a web worker.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from email.message import EmailMessage
 
 from flask import current_app
 
+from consult import jobs
+
 
 def outbox() -> list[EmailMessage]:
     """Messages kept in memory when sending is suppressed (tests)."""
@@ -15,6 +21,14 @@ def outbox() -> list[EmailMessage]:
 
 
 def send_mail(to: str, subject: str, body: str) -> None:
+    """Queue a message (tests run the job at once, so the outbox has it on return)."""
+    jobs.enqueue("mail.send", to, subject, body)
+
+
+# Retried five times a minute apart when the SMTP server fails; not recorded (the arguments hold
+# an address and, for a reset, a secret link).
+@jobs.task("mail.send", retries=5, retry_delay=60)
+def deliver(to: str, subject: str, body: str) -> None:
     config = current_app.config
     message = EmailMessage()
     message["From"] = config["MAIL_SENDER"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import consult.jobs  # the queue's job records (consult.models below also binds `consult`)
 import consult.models  # noqa: F401 - registers the core tables on Base.metadata
 from consult.db import Base, make_engine
 

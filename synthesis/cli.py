@@ -50,9 +50,22 @@ def parse_scope(value: str) -> catalog.Scope:
     is_flag=True,
     help="Sans préparer les pages publiques et l’archive nationale après la compilation.",
 )
+@click.option(
+    "--background",
+    is_flag=True,
+    help="Confie la compilation complète à la file d’attente (un worker l’exécute), "
+    "comme le bouton « Recompiler ».",
+)
 def compile_command(
-    scope_values: tuple[str, ...], quiet: bool, no_topics: bool, no_warm: bool
+    scope_values: tuple[str, ...], quiet: bool, no_topics: bool, no_warm: bool, background: bool
 ) -> None:
+    if background:
+        if scope_values or no_topics or no_warm:
+            raise click.UsageError(
+                "--background compile tout : sans --scope, --no-topics, --no-warm"
+            )
+        _queue_compilation()
+        return
     scopes = [parse_scope(v) for v in scope_values] or catalog.all_scopes()
     started = time.perf_counter()
     bar = tqdm(
@@ -95,6 +108,27 @@ def compile_command(
             f"Pages publiques préparées : {pages} ; archive nationale : "
             f"{'prête' if archives else 'absente'} ({time.perf_counter() - started:.2f} s)."
         )
+
+
+def _queue_compilation() -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from synthesis import tasks
+    from synthesis.models import QUEUED
+
+    session = db.session
+    try:
+        marker = store.start(session, trigger="cli")
+        marker.status = QUEUED
+        session.flush()
+        record = tasks.submit_compilation(session, marker)
+        commit()
+    except IntegrityError as exc:
+        raise click.ClickException("une compilation est déjà en attente ou en cours") from exc
+    click.echo(
+        f"Compilation confiée à la file d’attente (tâche {record.id}) : "
+        "`flask jobs status` pour la suivre."
+    )
 
 
 @synthesis_group.command("status", help="État de la dernière compilation.")

@@ -1,5 +1,5 @@
 """The synthesis pages (/syntheses/, an académie's, a région académique's) and the analyst
-controls: recompile in the background, upload a reference population.
+controls: recompile on the job queue (``synthesis.tasks``), upload a reference population.
 
 Pages read the latest compilation only (never the consultation tables), suppressed unless the
 visitor may see detailed aggregates, and cache what they build per compilation, audience of the
@@ -8,7 +8,6 @@ page (public or detailed) and locale.
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 from flask import (
@@ -27,6 +26,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from consult import jobs
 from consult.cache import cached_json
 from consult.db import commit, db, utcnow
 from consult.extensions import limiter
@@ -35,7 +35,7 @@ from consult.permissions import can, require
 from consult.territorial import territory as territories
 from consult.territories import catalog
 from consult.views import CSP, render_error
-from synthesis import charts, forms, geo, store
+from synthesis import charts, forms, geo, store, tasks
 from synthesis.blueprint import bp
 from synthesis.models import QUEUED, Compilation, ReferencePopulation
 from synthesis.permissions import Permission
@@ -45,6 +45,8 @@ PAGE_CACHE_SECONDS = 24 * 3600
 # A compilation still "running" after this long is considered dead (worker killed): it no
 # longer blocks a new one.
 RUNNING_TIMEOUT = timedelta(minutes=30)
+# How often the compilation status page reloads itself while a job is queued or running.
+REFRESH_SECONDS = 3
 
 # plotly.js writes inline styles and the map layer (maplibre) builds its workers from blob:
 # URLs; only the synthesis pages, whose user-written content is escaped text in tables, allow
@@ -141,7 +143,10 @@ def warm_cache(app: Flask, *, detailed: bool = False) -> int:
 
 
 def _running(session) -> Compilation | None:
-    """A web compilation queued less than ``RUNNING_TIMEOUT`` ago and not finished."""
+    """A web compilation queued less than ``RUNNING_TIMEOUT`` ago and not finished, once the
+    jobs whose worker died are recorded as failed (which frees their marker)."""
+    if jobs.expire_lost(session):
+        commit()
     return session.scalar(
         select(Compilation)
         .where(Compilation.status == QUEUED, Compilation.started_at > utcnow() - RUNNING_TIMEOUT)
@@ -162,6 +167,14 @@ def _expire_stale_markers(session) -> None:
         stale.error = "interrompue (délai dépassé)"
         stale.finished_at = utcnow()
     session.flush()
+
+
+def _compile_job(session) -> tuple[jobs.JobRecord | None, jobs.Progress | None]:
+    """The latest compilation job and its live progress (for analysts)."""
+    found = jobs.recent(session, tasks.COMPILE, limit=1)
+    if not found:
+        return None, None
+    return found[0], jobs.progress(found[0])
 
 
 def _render(item: territories.Territory, status: int = 200, **forms_in_error):
@@ -187,6 +200,7 @@ def _render(item: territories.Territory, status: int = 200, **forms_in_error):
             select(Compilation).order_by(Compilation.id.desc()).limit(1)
         )
         context["running"] = _running(session)
+        context["job"], context["job_progress"] = _compile_job(session)
         last = context["last_run"]
         if last is not None and last.duration_ms is not None:
             context["last_run_seconds"] = format_decimal(round(last.duration_ms / 1000, 1))
@@ -229,42 +243,6 @@ def academies_geojson():
 # --- Analyst controls ---------------------------------------------------------------------------
 
 
-def _compile(app: Flask, marker_id: int) -> None:
-    """Run in a background thread with its own application context and session. The engine
-    stores a new compilation; the "running" marker row created by the request (what makes a
-    second request wait) goes in the same transaction, or records the error."""
-    from synthesis import engine
-
-    with app.app_context():
-        session = db.session
-        try:
-            marker = session.get(Compilation, marker_id)
-            user_id = marker.requested_by_id if marker is not None else None
-            engine.compile_all(session, trigger="web", user_id=user_id)
-            if marker is not None:
-                session.delete(marker)
-            session.commit()
-            warm_cache(app)
-        except Exception as exc:  # recorded on the marker, shown to analysts
-            session.rollback()
-            app.logger.exception("synthesis compilation (marker %s) failed", marker_id)
-            failed = session.get(Compilation, marker_id)
-            if failed is not None:
-                failed.status = "failed"
-                failed.error = str(exc)[:2000]
-                failed.finished_at = utcnow()
-                session.commit()
-        finally:
-            db.session.remove()
-
-
-# Tests replace this to run the compilation inline (a thread cannot see their transaction).
-def start_background(app: Flask, compilation_id: int) -> None:
-    threading.Thread(
-        target=_compile, args=(app, compilation_id), name=f"synthesis-{compilation_id}", daemon=True
-    ).start()
-
-
 @bp.route("/syntheses/recompiler", methods=["POST"])
 @_limit("RATELIMIT_SYNTHESIS_WRITE")
 def recompile():
@@ -283,7 +261,8 @@ def recompile():
         compilation = store.start(db.session, trigger="web", user_id=me.id if me else None)
         compilation.status = QUEUED
         db.session.flush()
-        compilation_id = compilation.id
+        # Queued on the job queue once this commits: never run in a web worker's thread.
+        tasks.submit_compilation(db.session, compilation)
         commit()
     except IntegrityError:
         # Another analyst's request queued one between our check and our insert.
@@ -291,9 +270,26 @@ def recompile():
         return render_error(
             409, _("Une compilation est déjà en cours. Attendez qu’elle se termine.")
         )
-    start_background(current_app._get_current_object(), compilation_id)
     flash(_("Compilation lancée. Les pages seront à jour dans quelques instants."), "info")
     return redirect(url_for("synthesis.index") + "#compilation")
+
+
+@bp.route("/syntheses/compilation")
+def compilation_status():
+    """The compilation jobs and their progress, refreshed every few seconds while one runs
+    (a meta refresh: the charts page is too heavy to reload that often)."""
+    require(Permission.COMPILE)
+    session = db.session
+    if jobs.expire_lost(session):
+        commit()
+    records = jobs.recent(session, tasks.COMPILE, limit=10)
+    rows = [(record, jobs.progress(record)) for record in records]
+    return render_template(
+        "synthesis/compilation.html",
+        rows=rows,
+        active=any(record.active for record in records),
+        refresh_seconds=REFRESH_SECONDS,
+    )
 
 
 @bp.route("/syntheses/reference", methods=["POST"])

@@ -108,9 +108,40 @@ def test_without_javascript_the_tables_are_all_there(browser, live_server, compi
         context.close()
 
 
-def test_analyst_recompiles_in_the_background(page, live_server, compiled) -> None:
-    """The real thing: the button starts the engine in a background thread with its own
-    application context; the page reports it and, once done, reads the new compilation."""
+@pytest.fixture
+def worker(live_server, tmp_path, monkeypatch) -> Iterator[threading.Event]:
+    """A real queue (Huey on SQLite) for the live server, drained by a worker thread, as
+    `flask jobs worker` does; yields an event set once the queue is empty and idle."""
+    from huey import SqliteHuey
+
+    from consult import jobs
+
+    q = jobs.queue(live_server.app)
+    monkeypatch.setattr(q, "huey", SqliteHuey("browser", filename=str(tmp_path / "jobs.db")))
+    monkeypatch.setattr(q, "wrappers", {})
+    q.register_all()
+    stop, idle = threading.Event(), threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set():
+            task = q.huey.dequeue()
+            if task is None:
+                idle.set()
+                stop.wait(0.2)
+                continue
+            idle.clear()
+            q.huey.execute(task)
+
+    thread = threading.Thread(target=drain, name="test-worker", daemon=True)
+    thread.start()
+    yield idle
+    stop.set()
+    thread.join(timeout=300)
+
+
+def test_analyst_recompiles_in_the_background(page, live_server, compiled, worker) -> None:
+    """The real thing: the button queues a job that a worker runs with its own application
+    context; the page reports it and, once done, reads the new compilation."""
     from consult.db import db
     from synthesis import store
     from synthesis.models import Compilation
@@ -124,7 +155,7 @@ def test_analyst_recompiles_in_the_background(page, live_server, compiled) -> No
         page.get_by_role("button", name="Recompiler").click()
         page.wait_for_url(f"{live_server.url}/syntheses/#compilation")
         assert page.get_by_text("Compilation lancée").is_visible()
-        for _attempt in range(60):
+        for _attempt in range(120):
             with live_server.app.app_context():
                 latest = store.latest(db.session)
                 latest_id = latest.id if latest else None
@@ -136,14 +167,22 @@ def test_analyst_recompiles_in_the_background(page, live_server, compiled) -> No
         page.goto(f"{live_server.url}/syntheses/")
         assert page.get_by_text("Dernière compilation : terminée").is_visible()
         assert page.get_by_role("button", name="Recompiler").is_visible()
+        # The job goes on with the pages and the national archive: once the worker is idle,
+        # the analysts' page says it is done and stops refreshing.
+        worker.clear()
+        assert worker.wait(timeout=300)
+        page.goto(f"{live_server.url}/syntheses/compilation")
+        assert page.locator("td", has_text="terminée").first.is_visible()
+        assert page.locator('meta[http-equiv="refresh"]').count() == 0
     finally:
-        # Let the background thread finish (it warms the page cache after committing) before
-        # cleaning up, and never leave it running at interpreter exit.
-        for thread in threading.enumerate():
-            if thread.name.startswith("synthesis-"):
-                thread.join(timeout=120)
+        # Let the worker finish (pages, then every archive) before cleaning up.
+        worker.clear()
+        assert worker.wait(timeout=300)
+        from consult.jobs import JobRecord
+
         with live_server.app.app_context():
             for compilation in db.session.query(Compilation).filter(Compilation.id > before):
                 db.session.delete(compilation)
+            db.session.query(JobRecord).delete()
             db.session.commit()
             db.session.remove()

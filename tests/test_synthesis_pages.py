@@ -11,6 +11,7 @@ from html import unescape
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
 from consult.db import utcnow
 from synthesis import catalog, charts, store, views
@@ -415,16 +416,31 @@ def test_recompile_without_csrf_is_refused(client, session) -> None:
     assert session.query(Compilation).count() == 0
 
 
+def _hold_queue(app, monkeypatch) -> list:
+    """Keep the queue from running what is sent to it (as when no worker is up)."""
+    from consult import jobs
+
+    sent: list = []
+    monkeypatch.setattr(jobs.queue(app).huey, "enqueue", sent.append)
+    return sent
+
+
+def _marker_of(session, message) -> Compilation:
+    from consult.jobs import JobRecord
+
+    record = session.get(JobRecord, message.args[0])
+    return session.get(Compilation, int(record.ref.rpartition(":")[2]))
+
+
 def test_recompile_starts_in_the_background_and_409_while_running(
-    client, session, monkeypatch
+    app, client, session, monkeypatch
 ) -> None:
-    started: list[int] = []
-    monkeypatch.setattr(views, "start_background", lambda app, ident: started.append(ident))
+    started = _hold_queue(app, monkeypatch)
     client.login(_analyst(session).email)
     response = client.submit("/syntheses/recompiler", page="/syntheses/")
     assert response.status_code == 302
     assert len(started) == 1
-    marker = session.get(Compilation, started[0])
+    marker = _marker_of(session, started[0])
     assert marker.status == "queued" and marker.trigger == "web"
     html = _html(client.get("/syntheses/"))
     assert "Une compilation est en cours" in html
@@ -458,9 +474,8 @@ def test_the_database_refuses_a_second_queued_compilation(session) -> None:
     nested.rollback()
 
 
-def test_a_lost_race_for_the_queue_is_a_409_not_a_500(client, session, monkeypatch) -> None:
-    started: list[int] = []
-    monkeypatch.setattr(views, "start_background", lambda app, ident: started.append(ident))
+def test_a_lost_race_for_the_queue_is_a_409_not_a_500(app, client, session, monkeypatch) -> None:
+    started = _hold_queue(app, monkeypatch)
     # The other request's marker lands after this one's check: simulate by hiding it from it.
     monkeypatch.setattr(views, "_running", lambda _session: None)
     session.add(Compilation(status="queued", trigger="web"))
@@ -472,12 +487,25 @@ def test_a_lost_race_for_the_queue_is_a_409_not_a_500(client, session, monkeypat
     assert started == []
 
 
+def _queue_compilation(app, session) -> int:
+    """What « Recompiler » does: a queued marker and its job, sent to the queue on commit (the
+    suite's queue runs it at once)."""
+    from synthesis import tasks
+
+    marker = store.start(session, trigger="web")
+    marker.status = "queued"
+    session.flush()
+    with app.test_request_context("/syntheses/recompiler"):
+        tasks.submit_compilation(session, marker)
+        session.commit()
+    return marker.id
+
+
 def test_background_compilation_replaces_the_marker(app, session, monkeypatch) -> None:
-    """The thread body, run inline: the engine's compilation is stored, the marker goes."""
+    """The job, run by the queue: the engine's compilation is stored, the marker goes."""
+    from consult.jobs import JobRecord
     from synthesis import engine
 
-    marker_id = store.start(session, trigger="web").id
-    session.commit()
     calls = []
 
     def fake_compile_all(db_session, **kwargs):
@@ -485,28 +513,32 @@ def test_background_compilation_replaces_the_marker(app, session, monkeypatch) -
         return publish(db_session, {("national", ""): national_tables()})
 
     monkeypatch.setattr(engine, "compile_all", fake_compile_all)
-    views._compile(app, marker_id)
+    marker_id = _queue_compilation(app, session)
     session.expire_all()
-    assert calls == [{"trigger": "web", "user_id": None}]
+    assert len(calls) == 1
+    assert calls[0]["trigger"] == "web" and calls[0]["user_id"] is None
+    assert callable(calls[0]["progress"])
     assert session.get(Compilation, marker_id) is None
     assert store.latest(session) is not None
+    record = session.scalars(select(JobRecord)).one()
+    assert record.status == "done" and record.ref == f"synthesis_compilation:{marker_id}"
 
 
 def test_failed_background_compilation_is_recorded(app, session, monkeypatch) -> None:
+    from consult.jobs import JobRecord
     from synthesis import engine
-
-    marker = store.start(session, trigger="web")
-    session.commit()
 
     def broken(db_session, **kwargs):
         raise RuntimeError("disque plein")
 
     monkeypatch.setattr(engine, "compile_all", broken)
-    views._compile(app, marker.id)
+    marker_id = _queue_compilation(app, session)
     session.expire_all()
-    failed = session.get(Compilation, marker.id)
+    failed = session.get(Compilation, marker_id)
     assert failed.status == "failed"
     assert failed.error == "disque plein"
+    record = session.scalars(select(JobRecord)).one()
+    assert record.status == "failed" and record.error == "disque plein"
 
 
 # --- Reference population ----------------------------------------------------------------------
