@@ -106,7 +106,9 @@ def test_toulouse_teacher_sheet_returned_then_published_end_to_end(client, sessi
     assert api["data"][0]["results"].startswith("320 tablettes")
     assert client.get(f"/api/v1/retex/{sheet_id}").get_json()["version"] == 1
     rows = list(
-        csv.DictReader(io.StringIO(_body(client.get("/retex/export.csv")).lstrip("\ufeff")))
+        csv.DictReader(
+            io.StringIO(_body(client.get("/retex/export.csv")).lstrip("\ufeff")), delimiter=";"
+        )
     )
     assert [int(r["id"]) for r in rows] == [sheet_id]
     exported = json.loads(_body(client.get("/retex/export.json")))
@@ -500,7 +502,7 @@ def test_export_is_streamed_and_filtered(client, session) -> None:
     response = client.get("/retex/export.csv?theme=3")
     assert response.is_streamed
     assert response.headers["Content-Disposition"] == 'attachment; filename="retex.csv"'
-    rows = list(csv.DictReader(io.StringIO(_body(response).lstrip("\ufeff"))))
+    rows = list(csv.DictReader(io.StringIO(_body(response).lstrip("\ufeff")), delimiter=";"))
     assert len(rows) == 1 and rows[0]["themes"] == "3"
     response = client.get("/retex/export.json?theme=4")
     assert response.is_streamed
