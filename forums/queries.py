@@ -3,6 +3,7 @@ author's activity."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -71,9 +72,13 @@ def _parse(cursor: str, parts: int, kinds: tuple) -> list:
     if len(pieces) != parts:
         raise BadCursor(cursor)
     try:
-        return [kind(piece) for kind, piece in zip(kinds, pieces, strict=True)]
+        values = [kind(piece) for kind, piece in zip(kinds, pieces, strict=True)]
     except ValueError as exc:
         raise BadCursor(cursor) from exc
+    # Beyond 64 bits or not finite, a value names no row and would overflow the driver.
+    if any(not math.isfinite(v) or abs(v) > 2**63 - 1 for v in values):
+        raise BadCursor(cursor)
+    return values
 
 
 @dataclass

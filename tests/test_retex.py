@@ -487,7 +487,7 @@ def test_api_cursor_pagination_and_openapi(client, session) -> None:
         url = payload["next"]
     assert seen == ids
     spec = client.get("/api/v1/openapi.json").get_json()
-    assert "/retex" in spec["paths"] and "/retex/{id}" in spec["paths"]
+    assert "/retex" in spec["paths"] and "/retex/{sheet_id}" in spec["paths"]
     assert "RetexSheet" in spec["components"]["schemas"]
     row = client.get(f"/api/v1/retex/{ids[0]}").get_json()
     assert set(row) <= set(spec["components"]["schemas"]["RetexSheet"]["properties"])
