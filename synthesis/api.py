@@ -131,9 +131,7 @@ def _cache_key(compilation: Any, *parts: str) -> str:
 
 
 @bp.route("/syntheses")
-@operation(
-    "Synthèses : date de la dernière compilation et liste des territoires", SynthesisIndex
-)
+@operation("Synthèses : date de la dernière compilation et liste des territoires", SynthesisIndex)
 def index():
     compilation = exports.latest_compilation(db.session)
 
