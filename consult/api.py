@@ -33,8 +33,9 @@ PREFIX = "/api/v1"
 
 # Public aggregates built on fewer people than this are suppressed (API, pages, exports).
 SUPPRESSION_THRESHOLD = 10
-# Identifiers are 64-bit signed integers in every database: a larger one names nothing.
-MAX_ID = 2**63 - 1
+# Identifiers and counters are INTEGER columns (32-bit signed on PostgreSQL): a larger value
+# names no row, and PostgreSQL would refuse to compare it (SQLite overflows past 64 bits).
+MAX_ID = 2**31 - 1
 # Territory codes of the 2020 reference (académies and régions académiques: two digits).
 TERRITORY_CODE = r"^[0-9]{2}$"
 
@@ -79,9 +80,9 @@ class DateTime(fields.DateTime):
 
 class Integer(fields.Integer):
     """A query-string integer written in ASCII digits only (``int()`` would take « ٣ » or
-    « 1_000 »), within 64 bits unless the field narrows it."""
+    « 1_000 »), within ``MAX_ID`` unless the field narrows it."""
 
-    _DIGITS = re.compile(r"-?[0-9]{1,19}")
+    _DIGITS = re.compile(r"-?[0-9]{1,30}")
 
     def __init__(self, *, minimum: int = 0, maximum: int = MAX_ID, **kwargs: Any) -> None:
         super().__init__(strict=False, validate=validate.Range(minimum, maximum), **kwargs)
@@ -174,7 +175,8 @@ def operation(
         @functools.wraps(view)
         def wrapper(**kwargs: Any) -> Any:
             for value in kwargs.values():
-                # A path id beyond 64 bits cannot name a row (and would overflow the driver).
+                # A path id beyond the column's range cannot name a row (and would make the
+                # driver or the database fail).
                 if isinstance(value, int) and not 0 <= value <= MAX_ID:
                     return api_error(404)
             if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):

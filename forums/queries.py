@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session, defaultload
 
+from consult.api import MAX_ID
 from consult.models import Audience, User
 from consult.territories import catalog
 from forums.models import Comment, Contribution, Polarity, Theme, Vote
@@ -75,8 +76,9 @@ def _parse(cursor: str, parts: int, kinds: tuple) -> list:
         values = [kind(piece) for kind, piece in zip(kinds, pieces, strict=True)]
     except ValueError as exc:
         raise BadCursor(cursor) from exc
-    # Beyond 64 bits or not finite, a value names no row and would overflow the driver.
-    if any(not math.isfinite(v) or abs(v) > 2**63 - 1 for v in values):
+    # Beyond the INTEGER columns' range or not finite, a value names no row and would make the
+    # driver or the database fail.
+    if any(not math.isfinite(v) or abs(v) > MAX_ID for v in values):
         raise BadCursor(cursor)
     return values
 
