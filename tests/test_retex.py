@@ -316,12 +316,18 @@ def test_tampered_ids_and_filters(client, session) -> None:
     assert client.get("/retex/999999/versions").status_code == 404
     assert client.get("/api/v1/retex/999999").status_code == 404
     assert client.get("/retex/pieces-jointes/999999").status_code == 404
-    # Unknown filter values are ignored, not trusted; paging out of range is a 404.
-    for query in ("territory=academie:99", "theme=%25", "audience=' OR 1=1", "q=" + "x" * 500):
+    # Pages ignore unknown filter values; the API, whose document lists the valid ones, refuses
+    # them (400) or answers that the territory does not exist (404). Paging out of range: 404.
+    for query, api_status in (
+        ("territory=academie:99", 404),
+        ("theme=%25", 400),
+        ("audience=' OR 1=1", 400),
+        ("q=" + "x" * 500, 400),
+    ):
         assert client.get(f"/retex/?{query}").status_code == 200
-        assert client.get(f"/api/v1/retex?{query}").status_code == 200
+        assert client.get(f"/api/v1/retex?{query}").status_code == api_status
     assert client.get("/retex/?page=-3").status_code == 404
-    assert client.get("/api/v1/retex?cursor=abc&limit=100000").status_code == 200
+    assert client.get("/api/v1/retex?cursor=abc&limit=100000").status_code == 400
 
 
 # --- Attachments --------------------------------------------------------------------------------
