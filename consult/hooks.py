@@ -42,9 +42,6 @@ class Hooks:
     territory_panels: list[str] = field(default_factory=list)
     # Main navigation entries; only those whose endpoint exists are shown.
     nav: list[NavItem] = field(default_factory=list)
-    # OpenAPI path objects contributed to /api/v1/openapi.json.
-    openapi_paths: dict[str, dict] = field(default_factory=dict)
-    openapi_schemas: dict[str, dict] = field(default_factory=dict)
 
 
 def init_app(app: Flask) -> None:

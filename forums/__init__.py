@@ -76,7 +76,6 @@ def init_app(app: Flask) -> None:
     from consult.permissions import register_policy
     from consult.text import render_markdown
     from forums import demo, services
-    from forums.api import OPENAPI_PATHS, OPENAPI_SCHEMAS
     from forums.api import bp as api_bp
     from forums.permissions import Permission, policy
     from forums.views import bp
@@ -117,5 +116,3 @@ def init_app(app: Flask) -> None:
     registered.account_deletion.append(services.erase_account)
     registered.demo_steps.append(("forums", demo.generate))
     registered.account_panels.append("forums/_account_panel.html")
-    registered.openapi_paths.update(OPENAPI_PATHS)
-    registered.openapi_schemas.update(OPENAPI_SCHEMAS)

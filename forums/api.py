@@ -1,13 +1,26 @@
 """Read-only open-data API: themes, contributions (filters, sorts, cursor pagination) and one
-contribution with its comments. Pseudonyms only."""
+contribution with its comments. Pseudonyms only, and no author audience or académie on an item:
+they are facts about people, and a field per item would let anyone recount the small cells the
+syntheses hide."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, url_for
+from flask_babel import gettext as _
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from consult.api import (
+    MAX_ID,
+    DateTime,
+    Integer,
+    QuerySchema,
+    Text,
+    api_error,
+    operation,
+)
 from consult.db import db
 from forums import queries
 from forums.models import Comment, Contribution, Theme
@@ -15,21 +28,100 @@ from forums.models import Comment, Contribution, Theme
 bp = Blueprint("forums_api", __name__, url_prefix="/api/v1")
 
 
+class Subtheme(Schema):
+    id = fields.Integer(required=True)
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+
+
+class ForumTheme(Schema):
+    id = fields.Integer(required=True)
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    opens_on = fields.Date(required=True)
+    closes_on = fields.Date(required=True)
+    open = fields.Boolean(required=True)
+    subthemes = fields.List(fields.Nested(Subtheme), required=True)
+    contribution_count = fields.Integer(required=True)
+    url = fields.Url(required=True)
+
+
+class ForumThemes(Schema):
+    data = fields.List(fields.Nested(ForumTheme), required=True)
+
+
+class ForumContribution(Schema):
+    id = fields.Integer(required=True)
+    theme = fields.String(required=True)
+    subtheme = fields.String(required=True)
+    title = fields.String(required=True)
+    excerpt = fields.String(required=True)
+    author = fields.String(required=True, metadata={"description": "Pseudonyme public"})
+    created_at = DateTime(required=True)
+    adopt_count = fields.Integer(required=True)
+    refuse_count = fields.Integer(required=True)
+    pour_count = fields.Integer(required=True)
+    contre_count = fields.Integer(required=True)
+    comment_count = fields.Integer(required=True)
+    url = fields.Url(required=True)
+
+
+class ForumContributionPage(Schema):
+    data = fields.List(fields.Nested(ForumContribution), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+    next = fields.Url(required=True, allow_none=True)
+
+
+class ForumComment(Schema):
+    id = fields.Integer(required=True)
+    parent_id = fields.Integer(required=True, allow_none=True)
+    polarity = fields.String(required=True, validate=validate.OneOf(["pour", "contre"]))
+    body = fields.String(required=True, metadata={"description": "Markdown limité"})
+    author = fields.String(required=True, metadata={"description": "Pseudonyme public"})
+    created_at = DateTime(required=True)
+
+
+class ForumContributionDetail(ForumContribution):
+    body = fields.String(required=True)
+    withdrawn = fields.Boolean(required=True)
+    comments = fields.List(fields.Nested(ForumComment), required=True)
+
+
+class ContributionQuery(QuerySchema):
+    theme = Text(
+        max_length=80,
+        pattern=r"^[a-z0-9-]{1,80}$",
+        metadata={"description": "Identifiant (slug) du thème"},
+    )
+    subtheme = Integer(minimum=1, metadata={"description": "Identifiant du sous-thème"})
+    sort = fields.String(
+        validate=validate.OneOf(queries.SORTS),
+        metadata={"description": "adoption (borne basse de Wilson), debat, recent, hasard"},
+    )
+    seed = Integer(minimum=0, maximum=2**31 - 1, metadata={"description": "Graine de « hasard »"})
+    cursor = Text(
+        max_length=80,
+        pattern=r"^[0-9][0-9._e+-]{0,79}$",
+        metadata={"description": "Curseur renvoyé par la page précédente (next_cursor)"},
+    )
+    limit = Integer(minimum=1, maximum=100, metadata={"description": "Taille de page (1 à 100)"})
+
+
 def _theme(theme: Theme, counts: dict[str, int] | None = None) -> dict[str, Any]:
     return {
         "id": theme.id,
         "slug": theme.slug,
         "title": theme.title,
-        "opens_on": theme.opens_on.isoformat(),
-        "closes_on": theme.closes_on.isoformat(),
+        "opens_on": theme.opens_on,
+        "closes_on": theme.closes_on,
         "open": theme.is_open(),
-        "subthemes": [{"id": s.id, "slug": s.slug, "title": s.title} for s in theme.subthemes],
+        "subthemes": theme.subthemes,
         "contribution_count": (counts or {}).get("contributions", 0),
         "url": url_for("forums.theme", slug=theme.slug, _external=True),
     }
 
 
-def contribution_json(c: Contribution) -> dict[str, Any]:
+def _contribution(c: Contribution) -> dict[str, Any]:
     return {
         "id": c.id,
         "theme": c.theme.slug,
@@ -37,9 +129,7 @@ def contribution_json(c: Contribution) -> dict[str, Any]:
         "title": c.title,
         "excerpt": c.excerpt,
         "author": c.author.public_name,
-        "author_audience": c.author_audience,
-        "author_academie": c.author_academie_code,
-        "created_at": c.created_at.isoformat(timespec="seconds"),
+        "created_at": c.created_at,
         "adopt_count": c.adopt_count,
         "refuse_count": c.refuse_count,
         "pour_count": c.pour_count,
@@ -49,71 +139,74 @@ def contribution_json(c: Contribution) -> dict[str, Any]:
     }
 
 
-def _comment_json(comment: Comment) -> dict[str, Any]:
+def _comment(comment: Comment) -> dict[str, Any]:
     return {
         "id": comment.id,
         "parent_id": comment.parent_id,
         "polarity": comment.polarity,
         "body": comment.body,
         "author": comment.author.public_name,
-        "author_audience": comment.author_audience,
-        "created_at": comment.created_at.isoformat(timespec="seconds"),
+        "created_at": comment.created_at,
     }
 
 
 @bp.route("/themes")
+@operation("Les cinq forums thématiques et leurs sous-thèmes", ForumThemes)
 def themes():
     counts = queries.theme_counts(db.session)
-    return jsonify({"data": [_theme(t, counts.get(t.id)) for t in queries.themes(db.session)]})
+    return {"data": [_theme(t, counts.get(t.id)) for t in queries.themes(db.session)]}
 
 
 @bp.route("/contributions")
-def contributions():
-    args = request.args
+@operation(
+    "Contributions publiées, filtrées et triées, paginées par curseur",
+    ForumContributionPage,
+    query=ContributionQuery,
+    errors={404: "Thème inconnu, ou curseur qui ne désigne aucune page de ce tri"},
+)
+def contributions(args: dict[str, Any]):
     theme_id = None
-    if args.get("theme"):
-        theme = queries.theme_by_slug(db.session, args["theme"][:80])
+    if "theme" in args:
+        theme = queries.theme_by_slug(db.session, args["theme"])
         if theme is None:
-            abort(404)
+            return api_error(404, detail=_("Thème inconnu."))
         theme_id = theme.id
-    filters = queries.Filters.clean(
-        args.get("subtheme", "")[:12], args.get("audience", "")[:20], args.get("academie", "")[:3]
-    )
-    sort = args.get("sort", "adoption")
-    if sort not in queries.SORTS:
-        abort(400)
-    seed_arg = args.get("seed", "0")[:10]
+    filters = queries.Filters(subtheme_id=args.get("subtheme"))
     try:
-        limit = min(max(int(args.get("limit", queries.PAGE_SIZE)), 1), 100)
         page = queries.list_contributions(
             db.session,
             theme_id,
             filters,
-            sort,
-            args.get("cursor", "")[:80] or None,
-            seed=int(seed_arg) if seed_arg.isdigit() else 0,
-            limit=limit,
+            args.get("sort", "adoption"),
+            args.get("cursor"),
+            seed=args.get("seed", 0),
+            limit=args.get("limit", queries.PAGE_SIZE),
         )
-    except ValueError:  # BadCursor or a non-numeric limit
-        abort(400)
+    except queries.BadCursor:
+        # Well-formed (the schema checked it) but naming no page of this sort.
+        return api_error(404, detail=_("Ce curseur ne désigne aucune page de ce tri."))
     next_url = None
     if page.next_cursor:
         params = {k: v for k, v in args.items() if k != "cursor"} | {"cursor": page.next_cursor}
         next_url = url_for("forums_api.contributions", _external=True, **params)
-    return jsonify(
-        {
-            "data": [contribution_json(c) for c in page.items],
-            "next_cursor": page.next_cursor,
-            "next": next_url,
-        }
-    )
+    return {
+        "data": [_contribution(c) for c in page.items],
+        "next_cursor": page.next_cursor,
+        "next": next_url,
+    }
 
 
 @bp.route("/contributions/<int:contribution_id>")
+@operation(
+    "Une contribution avec ses commentaires pour et contre",
+    ForumContributionDetail,
+    path={"contribution_id": {"maximum": MAX_ID}},
+    errors={404: "Contribution inconnue ou non publiée"},
+)
 def contribution(contribution_id: int):
     item = db.session.get(Contribution, contribution_id)
     if item is None or not item.is_visible:
-        abort(404)
+        return api_error(404, detail=_("Contribution inconnue ou non publiée."))
     comments = db.session.scalars(
         select(Comment)
         .where(
@@ -123,151 +216,8 @@ def contribution(contribution_id: int):
         )
         .order_by(Comment.id)
     ).all()
-    data = contribution_json(item) | {
+    return _contribution(item) | {
         "body": item.body,
         "withdrawn": item.is_withdrawn,
-        "comments": [_comment_json(c) for c in comments],
+        "comments": [_comment(c) for c in comments],
     }
-    return jsonify(data)
-
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _ok(description: str, schema: dict) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _param(name: str, description: str, schema: dict | None = None) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
-
-
-OPENAPI_PATHS = {
-    "/themes": {
-        "get": {
-            "summary": "Les cinq forums thématiques et leurs sous-thèmes",
-            "operationId": "listThemes",
-            "responses": {
-                "200": _ok(
-                    "Thèmes",
-                    {
-                        "type": "object",
-                        "properties": {"data": {"type": "array", "items": _ref("ForumTheme")}},
-                    },
-                )
-            },
-        }
-    },
-    "/contributions": {
-        "get": {
-            "summary": "Contributions publiées, filtrées et triées, paginées par curseur",
-            "operationId": "listContributions",
-            "parameters": [
-                _param("theme", "Identifiant (slug) du thème"),
-                _param("subtheme", "Identifiant numérique du sous-thème"),
-                _param("audience", "Public de l'auteur au moment de la contribution"),
-                _param("academie", "Code de l'académie de l'auteur au moment de la contribution"),
-                _param(
-                    "sort",
-                    "adoption (borne basse de Wilson), debat, recent, hasard",
-                    {"type": "string", "enum": ["adoption", "debat", "recent", "hasard"]},
-                ),
-                _param("seed", "Graine de l'ordre « hasard »", {"type": "integer"}),
-                _param("cursor", "Curseur renvoyé par la page précédente (next_cursor)"),
-                _param("limit", "Taille de page (1 à 100, 20 par défaut)", {"type": "integer"}),
-            ],
-            "responses": {
-                "200": _ok(
-                    "Une page de contributions",
-                    {
-                        "type": "object",
-                        "properties": {
-                            "data": {"type": "array", "items": _ref("ForumContribution")},
-                            "next_cursor": {"type": ["string", "null"]},
-                            "next": {"type": ["string", "null"]},
-                        },
-                    },
-                ),
-                "400": _ok("Paramètre invalide", _ref("Error")),
-                "404": _ok("Thème inconnu", _ref("Error")),
-            },
-        }
-    },
-    "/contributions/{id}": {
-        "get": {
-            "summary": "Une contribution avec ses commentaires pour et contre",
-            "operationId": "getContribution",
-            "parameters": [
-                {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-            ],
-            "responses": {
-                "200": _ok("La contribution", _ref("ForumContributionDetail")),
-                "404": _ok("Contribution inconnue ou non publiée", _ref("Error")),
-            },
-        }
-    },
-}
-
-_CONTRIBUTION_PROPERTIES = {
-    "id": {"type": "integer"},
-    "theme": {"type": "string"},
-    "subtheme": {"type": "string"},
-    "title": {"type": "string"},
-    "excerpt": {"type": "string"},
-    "author": {"type": "string", "description": "Pseudonyme public"},
-    "author_audience": {"type": "string"},
-    "author_academie": {"type": ["string", "null"]},
-    "created_at": {"type": "string", "format": "date-time"},
-    "adopt_count": {"type": "integer"},
-    "refuse_count": {"type": "integer"},
-    "pour_count": {"type": "integer"},
-    "contre_count": {"type": "integer"},
-    "comment_count": {"type": "integer"},
-    "url": {"type": "string"},
-}
-
-OPENAPI_SCHEMAS = {
-    "ForumTheme": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "slug": {"type": "string"},
-            "title": {"type": "string"},
-            "opens_on": {"type": "string", "format": "date"},
-            "closes_on": {"type": "string", "format": "date"},
-            "open": {"type": "boolean"},
-            "contribution_count": {"type": "integer"},
-            "subthemes": {"type": "array", "items": {"type": "object"}},
-            "url": {"type": "string"},
-        },
-    },
-    "ForumContribution": {"type": "object", "properties": _CONTRIBUTION_PROPERTIES},
-    "ForumComment": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "parent_id": {"type": ["integer", "null"]},
-            "polarity": {"type": "string", "enum": ["pour", "contre"]},
-            "body": {"type": "string", "description": "Markdown limité"},
-            "author": {"type": "string"},
-            "author_audience": {"type": "string"},
-            "created_at": {"type": "string", "format": "date-time"},
-        },
-    },
-    "ForumContributionDetail": {
-        "type": "object",
-        "properties": _CONTRIBUTION_PROPERTIES
-        | {
-            "body": {"type": "string"},
-            "withdrawn": {"type": "boolean"},
-            "comments": {"type": "array", "items": _ref("ForumComment")},
-        },
-    },
-}

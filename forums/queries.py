@@ -4,6 +4,7 @@ author's activity."""
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, and_, cast, func, or_, select, tuple_
 from sqlalchemy.orm import Session, defaultload
 
+from consult.api import MAX_ID
 from consult.models import Audience, User
 from consult.territories import catalog
 from forums.models import Comment, Contribution, Polarity, Theme, Vote
@@ -73,9 +75,15 @@ def _parse(cursor: str, parts: int, kinds: tuple) -> list:
     if len(pieces) != parts:
         raise BadCursor(cursor)
     try:
-        return [kind(piece) for kind, piece in zip(kinds, pieces, strict=True)]
+        values = [kind(piece) for kind, piece in zip(kinds, pieces, strict=True)]
     except ValueError as exc:
         raise BadCursor(cursor) from exc
+    # Beyond the INTEGER columns' range or not finite, a value names no row and would make the
+    # driver or the database fail.
+    numbers = [v for v in values if isinstance(v, int | float)]
+    if any(not math.isfinite(v) or abs(v) > MAX_ID for v in numbers):
+        raise BadCursor(cursor)
+    return values
 
 
 @dataclass

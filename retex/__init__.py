@@ -24,8 +24,6 @@ def init_app(app: Flask) -> None:
     register_api_blueprint(app, api.bp)
 
     registered = hooks(app)
-    registered.openapi_paths.update(api.OPENAPI_PATHS)
-    registered.openapi_schemas["RetexSheet"] = api.SHEET_SCHEMA
     registered.counters.append(_counters)
     registered.counter_labels["retex_sheets"] = _l("fiches Retex publiées")
     registered.personal_data.append(services.personal_data)

@@ -2,137 +2,115 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from typing import Any
 
+from flask import Blueprint, request, url_for
+from flask_babel import gettext as _
+from marshmallow import Schema, fields, validate
+
+from consult.api import (
+    MAX_ID,
+    DateTime,
+    PageQuery,
+    Text,
+    api_error,
+    operation,
+)
 from consult.db import db
-from retex import forms, queries
-from retex.models import RetexSheet
-from retex.views import _filters, _revision, export_row
+from retex import forms, models, queries
+from retex.models import PERIODS, SCHOOL_LEVELS, THEMES
+from retex.views import _revision, export_row
 
 bp = Blueprint("retex_api", __name__, url_prefix="/api/v1")
 
-MAX_LIMIT = 100
+_MARKDOWN = {"description": "Markdown"}
+
+
+class RetexSheet(Schema):
+    id = fields.Integer(required=True)
+    version = fields.Integer(required=True, metadata={"description": "Version publiée"})
+    published_at = DateTime(required=True)
+    title = fields.String(required=True)
+    territory_level = fields.String(
+        required=True, validate=validate.OneOf(["region", "academie", "departement"])
+    )
+    territory_code = fields.String(required=True)
+    academie_code = fields.String(required=True, allow_none=True)
+    region_code = fields.String(required=True)
+    establishment = fields.String(required=True)
+    school_level = fields.String(required=True)
+    period = fields.String(required=True, validate=validate.OneOf(list(PERIODS)))
+    themes = fields.List(fields.String(validate=validate.OneOf(list(THEMES))), required=True)
+    audiences = fields.List(fields.String(), required=True)
+    contact_role = fields.String(required=True)
+    context = fields.String(required=True, metadata=_MARKDOWN)
+    actions = fields.String(required=True, metadata=_MARKDOWN)
+    tools = fields.String(required=True, metadata=_MARKDOWN)
+    results = fields.String(required=True, metadata=_MARKDOWN)
+    difficulties = fields.String(required=True, metadata=_MARKDOWN)
+    lessons = fields.String(required=True, metadata=_MARKDOWN)
+    transferability = fields.String(required=True, metadata=_MARKDOWN)
+    url = fields.Url(required=True)
+
+
+class RetexPage(Schema):
+    data = fields.List(fields.Nested(RetexSheet), required=True)
+    next = fields.Url(required=True, allow_none=True)
+
+
+class RetexQuery(PageQuery):
+    q = Text(max_length=forms.QUERY_MAX, metadata={"description": "Recherche plein texte"})
+    territory = Text(
+        max_length=16,
+        pattern=r"^((region|academie):[0-9]{2}|departement:([0-9]{2,3}|2[AB]))$",
+        metadata={"description": "region:<code>, academie:<code> ou departement:<code>"},
+    )
+    theme = fields.String(validate=validate.OneOf(list(THEMES)))
+    audience = fields.String(validate=validate.OneOf(list(forms.AUDIENCE_CHOICES)))
+    level = fields.String(validate=validate.OneOf(list(SCHOOL_LEVELS)))
+    period = fields.String(validate=validate.OneOf(list(PERIODS)))
 
 
 @bp.route("/retex")
-def index():
-    after = request.args.get("cursor", 0, type=int) or 0
-    limit = min(max(request.args.get("limit", 20, type=int) or 20, 1), MAX_LIMIT)
-    filters = _filters(forms.FilterForm(request.args))
-    rows, next_cursor = queries.api_page(db.session, filters, after, limit)
+@operation(
+    "Fiches Retex publiées (version en vigueur)",
+    RetexPage,
+    query=RetexQuery,
+    errors={404: "Territoire inconnu"},
+)
+def index(args: dict[str, Any]):
+    territory = args.get("territory", "")
+    if territory and territory not in {c.value for c in forms.territory_choices("")}:
+        return api_error(404, detail=_("Territoire inconnu."))
+    filters = queries.Filters(
+        q=args.get("q", ""),
+        territory=territory,
+        theme=args.get("theme", ""),
+        audience=args.get("audience", ""),
+        level=args.get("level", ""),
+        period=args.get("period", ""),
+    )
+    rows, next_cursor = queries.api_page(
+        db.session, filters, args.get("cursor", 0), args.get("limit", 20)
+    )
     params = {k: v for k, v in request.args.items() if k != "cursor"}
-    return jsonify(
-        {
-            "data": [export_row(r) for r in rows],
-            "next": url_for("retex_api.index", cursor=next_cursor, **params, _external=True)
-            if next_cursor
-            else None,
-        }
-    )
-
-
-@bp.route("/retex/<int:sheet_id>")
-def show(sheet_id: int):
-    sheet = db.session.get(RetexSheet, sheet_id)
-    if sheet is None or not sheet.is_public:
-        abort(404)
-    return jsonify(export_row(_revision(sheet.id, sheet.published_version)))
-
-
-SHEET_SCHEMA = {
-    "type": "object",
-    "required": ["id", "version", "title", "territory_level", "territory_code", "themes"],
-    "properties": {
-        "id": {"type": "integer"},
-        "version": {"type": "integer", "description": "Numéro de la version publiée"},
-        "published_at": {"type": "string", "format": "date-time"},
-        "title": {"type": "string"},
-        "territory_level": {"type": "string", "enum": ["region", "academie", "departement"]},
-        "territory_code": {"type": "string"},
-        "academie_code": {"type": ["string", "null"]},
-        "region_code": {"type": "string"},
-        "establishment": {"type": "string"},
-        "school_level": {"type": "string"},
-        "period": {"type": "string", "enum": ["confinement_2020", "apres"]},
-        "themes": {"type": "array", "items": {"type": "string", "enum": ["1", "2", "3", "4", "5"]}},
-        "audiences": {"type": "array", "items": {"type": "string"}},
-        "contact_role": {"type": "string"},
-        "context": {"type": "string", "description": "Markdown"},
-        "actions": {"type": "string", "description": "Markdown"},
-        "tools": {"type": "string", "description": "Markdown"},
-        "results": {"type": "string", "description": "Markdown"},
-        "difficulties": {"type": "string", "description": "Markdown"},
-        "lessons": {"type": "string", "description": "Markdown"},
-        "transferability": {"type": "string", "description": "Markdown"},
-        "url": {"type": "string", "format": "uri"},
-    },
-}
-
-_FILTER_PARAMS = [
-    {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": d}
-    for name, d in (
-        ("q", "Recherche plein texte"),
-        ("territory", "region:<code>, academie:<code> ou departement:<code>"),
-        ("theme", "Numéro du thème (1 à 5)"),
-        ("audience", "eleve, parent, professeur, encadrement, agent, autre"),
-        ("level", "premier_degre, college, lycee, post_bac, tous"),
-        ("period", "confinement_2020 ou apres"),
-    )
-]
-
-
-def _ok(description: str, schema: dict) -> dict:
     return {
-        "200": {"description": description, "content": {"application/json": {"schema": schema}}}
+        "data": [export_row(r) for r in rows],
+        "next": url_for("retex_api.index", cursor=next_cursor, **params, _external=True)
+        if next_cursor
+        else None,
     }
 
 
-SHEET_REF = {"$ref": "#/components/schemas/RetexSheet"}
-OPENAPI_PATHS = {
-    "/retex": {
-        "get": {
-            "summary": "Fiches Retex publiées (version en vigueur)",
-            "operationId": "listRetex",
-            "parameters": [
-                *_FILTER_PARAMS,
-                {"name": "cursor", "in": "query", "schema": {"type": "integer"}},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-                },
-            ],
-            "responses": _ok(
-                "Une page de fiches",
-                {
-                    "type": "object",
-                    "properties": {
-                        "data": {
-                            "type": "array",
-                            "items": {"$ref": "#/components/schemas/RetexSheet"},
-                        },
-                        "next": {"type": ["string", "null"], "format": "uri"},
-                    },
-                },
-            ),
-        }
-    },
-    "/retex/{id}": {
-        "get": {
-            "summary": "Une fiche Retex publiée",
-            "operationId": "getRetex",
-            "parameters": [
-                {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-            ],
-            "responses": {
-                **_ok("La fiche", {"$ref": "#/components/schemas/RetexSheet"}),
-                "404": {
-                    "description": "Fiche inconnue ou non publiée",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                },
-            },
-        }
-    },
-}
+@bp.route("/retex/<int:sheet_id>")
+@operation(
+    "Une fiche Retex publiée",
+    RetexSheet,
+    path={"sheet_id": {"maximum": MAX_ID}},
+    errors={404: "Fiche inconnue ou non publiée"},
+)
+def show(sheet_id: int):
+    sheet = db.session.get(models.RetexSheet, sheet_id)
+    if sheet is None or not sheet.is_public:
+        return api_error(404, detail=_("Fiche inconnue ou non publiée."))
+    return export_row(_revision(sheet.id, sheet.published_version))

@@ -6,8 +6,6 @@ come back as French messages with their 4xx status, never a 500.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 
@@ -29,6 +27,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from consult import csvout
 from consult.db import commit, db
 from consult.extensions import limiter
 from consult.permissions import require
@@ -427,7 +426,7 @@ def export_row(revision: RetexRevision) -> dict:
     return {
         "id": revision.sheet_id,
         "version": revision.version,
-        "published_at": revision.published_at.isoformat(timespec="seconds"),
+        "published_at": csvout.iso(revision.published_at),
         **row,
         "url": url_for("retex.show", sheet_id=revision.sheet_id, _external=True),
     }
@@ -437,25 +436,15 @@ def export_row(revision: RetexRevision) -> dict:
 def export_csv():
     filters = _filters(forms.FilterForm(request.args))
 
-    def generate() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")  # spreadsheet software needs the BOM to read UTF-8
-        writer.writerow(EXPORT_COLUMNS)
+    def rows() -> Iterator[list]:
         for revision in queries.stream(db.session, filters):
             row = export_row(revision)
             row["themes"] = "|".join(row["themes"])
             row["audiences"] = "|".join(row["audiences"])
-            writer.writerow([row[c] for c in EXPORT_COLUMNS])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
+            yield [row[c] for c in EXPORT_COLUMNS]
 
-    return Response(
-        stream_with_context(generate()),
-        mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="retex.csv"'},
+    return csvout.response(
+        csvout.stream(EXPORT_COLUMNS, rows(), csvout.separator(request.args)), "retex.csv"
     )
 
 

@@ -36,7 +36,7 @@ def load(path: str | None) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "xlsx", "ods", "codebook"]), default="csv"
 )
-@click.option("--separator", type=click.Choice([",", ";"]), default=",")
+@click.option("--separator", type=click.Choice([",", ";"]), default=";")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Fichier (sinon stdout).")
 def export(fmt: str, separator: str, output: str | None) -> None:
     questionnaire = services.current_questionnaire(db.session, current_app.config["SURVEY_SLUG"])

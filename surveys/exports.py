@@ -8,8 +8,6 @@ Free text is always masked (emails, phone numbers) and export headers never carr
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import tempfile
@@ -21,6 +19,7 @@ from xml.sax.saxutils import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consult import csvout
 from consult.text import mask_personal_data
 from surveys import engine
 from surveys.models import Questionnaire, SurveyResponse
@@ -29,7 +28,7 @@ CHUNK_ROWS = 2_000
 FILE_CHUNK = 64 * 1024
 FIXED_HEADERS = ["reponse", "envoyee_le", "public", "academie", "par_code"]
 FORMATS = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": csvout.CONTENT_TYPE,
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "ods": "application/vnd.oasis.opendocument.spreadsheet",
 }
@@ -94,7 +93,7 @@ def rows(session: Session, questionnaire: Questionnaire) -> Iterator[list[Any]]:
     for rid, when, audience, academie, via_code, answers in result:
         row: list[Any] = [
             rid,
-            when.strftime("%Y-%m-%d %H:%M:%S"),
+            csvout.iso(when),
             audience,
             academie or "",
             int(bool(via_code)),
@@ -163,20 +162,9 @@ def codebook_rows(definition: engine.Definition) -> Iterator[list[Any]]:
 
 
 def csv_stream(
-    header: list[str], data: Iterator[list[Any]], delimiter: str = ","
+    header: list[str], data: Iterator[list[Any]], delimiter: str = csvout.SEMICOLON
 ) -> Iterator[bytes]:
-    """UTF-8 with BOM (spreadsheets then read accents correctly), flushed every few rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    yield "\ufeff".encode()
-    writer.writerow(header)
-    for count, row in enumerate(data, 1):
-        writer.writerow(row)
-        if count % 500 == 0:
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode("utf-8")
+    return csvout.stream(header, data, delimiter)
 
 
 # Characters XML 1.0 forbids; hostile free text could carry them.
@@ -366,7 +354,7 @@ def file_stream(path: str) -> Iterator[bytes]:
 
 
 def build(
-    session: Session, questionnaire: Questionnaire, fmt: str, delimiter: str = ","
+    session: Session, questionnaire: Questionnaire, fmt: str, delimiter: str = csvout.SEMICOLON
 ) -> Iterator[bytes]:
     """The responses in ``fmt`` as a stream of bytes (the codebook is its own CSV, and a second
     sheet in XLSX/ODS)."""
@@ -388,6 +376,8 @@ def build(
     return file_stream(path)
 
 
-def codebook_csv(definition: engine.Definition, delimiter: str = ",") -> Iterator[bytes]:
+def codebook_csv(
+    definition: engine.Definition, delimiter: str = csvout.SEMICOLON
+) -> Iterator[bytes]:
     data = codebook_rows(definition)
     return csv_stream(next(data), data, delimiter)

@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from consult import csvout
 from consult.api import SUPPRESSION_THRESHOLD
 from consult.db import commit, db, utcnow
 from consult.extensions import limiter
@@ -520,7 +521,7 @@ def question_results(code: str):
 
 
 def _download(stream, filename: str, mimetype: str) -> Response:
-    response = Response(stream_with_context(stream), mimetype=mimetype)
+    response = Response(stream_with_context(stream), content_type=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -531,7 +532,7 @@ def export(fmt: str):
     if fmt not in exports.FORMATS:
         abort(404)
     questionnaire = _questionnaire()
-    delimiter = ";" if request.args.get("separateur") == "point-virgule" else ","
+    delimiter = csvout.separator(request.args)
     stream = exports.build(db.session, questionnaire, fmt, delimiter)
     return _download(stream, f"{questionnaire.slug}-reponses.{fmt}", exports.FORMATS[fmt])
 
@@ -540,7 +541,7 @@ def export(fmt: str):
 def codebook():
     require(Permission.EXPORT)
     questionnaire = _questionnaire()
-    delimiter = ";" if request.args.get("separateur") == "point-virgule" else ","
+    delimiter = csvout.separator(request.args)
     return _download(
         exports.codebook_csv(questionnaire.definition, delimiter),
         f"{questionnaire.slug}-codebook.csv",

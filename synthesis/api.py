@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, request, url_for
+from flask import Blueprint, Flask, request, url_for
 from flask_babel import force_locale
+from marshmallow import Schema, fields, validate
 
-from consult.api import api_error
+from consult.api import TERRITORY_CODE, DateTime, api_error, operation
 from consult.cache import cached_json
 from consult.db import db
-from consult.hooks import hooks
 
 # Imported here, before ``init_app`` registers the shared ``synthesis`` blueprint, so the
 # download routes it declares on that blueprint exist by then.
@@ -24,6 +24,68 @@ from synthesis import export_views, exports
 bp = Blueprint("synthesis_api", __name__, url_prefix="/api/v1")
 
 CACHE_SECONDS = 3600
+
+
+class Compilation(Schema):
+    id = fields.Integer(required=True)
+    compiled_at = DateTime(required=True)
+
+
+class SynthesisScopeRef(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(exports.SCOPE_KINDS))
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    url = fields.Url(required=True)
+    downloads = fields.Url(required=True)
+    zip = fields.Url(required=True)
+
+
+class _Common(Schema):
+    compilation = fields.Nested(Compilation, required=True, allow_none=True)
+    suppression_threshold = fields.Integer(required=True)
+    licence = fields.String(required=True)
+    licence_url = fields.Url(required=True)
+
+
+class SynthesisIndex(_Common):
+    scopes = fields.List(fields.Nested(SynthesisScopeRef), required=True)
+
+
+class SynthesisColumn(Schema):
+    key = fields.String(required=True)
+    label = fields.String(required=True)
+    description = fields.String(required=True)
+
+
+class SynthesisTableRef(Schema):
+    name = fields.String(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    rows = fields.Integer(required=True)
+    columns = fields.List(fields.Nested(SynthesisColumn), required=True)
+    url = fields.Url(required=True)
+    files = fields.Dict(keys=fields.String(), values=fields.Url(), required=True)
+
+
+class SynthesisScope(_Common):
+    scope = fields.Nested(SynthesisScopeRef, required=True)
+    tables = fields.List(fields.Nested(SynthesisTableRef), required=True)
+
+
+class SynthesisTable(_Common):
+    scope = fields.Nested(SynthesisScopeRef, required=True)
+    table = fields.String(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    columns = fields.List(fields.Nested(SynthesisColumn), required=True)
+    data = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "Une ligne par objet. Les chiffres d'une ligne masquée "
+            "(suppressed = true) sont null."
+        },
+    )
 
 
 def _compilation_info(compilation: Any) -> dict[str, Any] | None:
@@ -69,6 +131,7 @@ def _cache_key(compilation: Any, *parts: str) -> str:
 
 
 @bp.route("/syntheses")
+@operation("Synthèses : date de la dernière compilation et liste des territoires", SynthesisIndex)
 def index():
     compilation = exports.latest_compilation(db.session)
 
@@ -80,8 +143,8 @@ def index():
             }
 
     if compilation is None:
-        return jsonify(compute())
-    return jsonify(cached_json(_cache_key(compilation, "index"), CACHE_SECONDS, compute))
+        return compute()
+    return cached_json(_cache_key(compilation, "index"), CACHE_SECONDS, compute)
 
 
 def _scope_document(kind: str, code: str) -> Any:
@@ -127,7 +190,7 @@ def _scope_document(kind: str, code: str) -> Any:
     document = cached_json(_cache_key(compilation, kind, code), CACHE_SECONDS, compute)
     if document is None:
         return api_error(404, None)
-    return jsonify(document)
+    return document
 
 
 def _columns(doc: exports.TableDoc, keys: list[str]) -> list[dict[str, str]]:
@@ -172,225 +235,82 @@ def _table_document(kind: str, code: str, table: str) -> Any:
     document = cached_json(_cache_key(compilation, kind, code, table), CACHE_SECONDS, compute)
     if document is None:
         return api_error(404, None)
-    return jsonify(document)
+    return document
+
+
+_CODE = {"pattern": TERRITORY_CODE, "description": "Code du territoire (voir /territories)"}
+_NOT_FOUND = {404: "Territoire ou table inconnus, ou aucune synthèse compilée"}
+_TABLE_SUMMARY = "Une table de la synthèse %s (figures masquées sous 10 personnes)"
+
+
+def _table_path() -> dict[str, Any]:
+    from synthesis import catalog
+
+    return {"enum": list(catalog.TABLE_NAMES)}
 
 
 @bp.route("/syntheses/national")
+@operation(
+    "Synthèse nationale : tables disponibles et leurs colonnes", SynthesisScope, errors=_NOT_FOUND
+)
 def national():
     return _scope_document("national", "")
 
 
 @bp.route("/syntheses/academie/<code>")
+@operation(
+    "Synthèse d'une académie : tables disponibles et leurs colonnes",
+    SynthesisScope,
+    path={"code": _CODE},
+    errors=_NOT_FOUND,
+)
 def academie(code: str):
     return _scope_document("academie", code)
 
 
 @bp.route("/syntheses/region/<code>")
+@operation(
+    "Synthèse d'une région académique : tables disponibles et leurs colonnes",
+    SynthesisScope,
+    path={"code": _CODE},
+    errors=_NOT_FOUND,
+)
 def region(code: str):
     return _scope_document("region", code)
 
 
 @bp.route("/syntheses/national/<table>")
+@operation(
+    _TABLE_SUMMARY % "nationale",
+    SynthesisTable,
+    path={"table": _table_path()},
+    errors=_NOT_FOUND,
+)
 def national_table(table: str):
     return _table_document("national", "", table)
 
 
 @bp.route("/syntheses/academie/<code>/<table>")
+@operation(
+    _TABLE_SUMMARY % "d'une académie",
+    SynthesisTable,
+    path={"code": _CODE, "table": _table_path()},
+    errors=_NOT_FOUND,
+)
 def academie_table(code: str, table: str):
     return _table_document("academie", code, table)
 
 
 @bp.route("/syntheses/region/<code>/<table>")
+@operation(
+    _TABLE_SUMMARY % "d'une région académique",
+    SynthesisTable,
+    path={"code": _CODE, "table": _table_path()},
+    errors=_NOT_FOUND,
+)
 def region_table(code: str, table: str):
     return _table_document("region", code, table)
 
 
-# --- OpenAPI ------------------------------------------------------------------------------------
-
-
-def _ok(description: str, ref: str) -> dict[str, Any]:
-    return {
-        "200": {
-            "description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
-        },
-        "404": {
-            "description": "Territoire ou table inconnus, ou aucune synthèse compilée",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        },
-    }
-
-
-_CODE = {
-    "name": "code",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "Code du territoire (voir /territories)",
-}
-
-
-def _table_param() -> dict[str, Any]:
-    from synthesis import catalog
-
-    return {
-        "name": "table",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "enum": list(catalog.TABLE_NAMES)},
-    }
-
-
-def openapi_paths() -> dict[str, Any]:
-    table = _table_param()
-    paths: dict[str, Any] = {
-        "/syntheses": {
-            "get": {
-                "summary": "Synthèses : date de la dernière compilation et liste des territoires",
-                "operationId": "listSyntheses",
-                "responses": {
-                    "200": {
-                        "description": "La compilation en vigueur et les périmètres",
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/SynthesisIndex"}
-                            }
-                        },
-                    }
-                },
-            }
-        },
-        "/syntheses/national": {
-            "get": {
-                "summary": "Synthèse nationale : tables disponibles et leurs colonnes",
-                "operationId": "getNationalSynthesis",
-                "responses": _ok("Les tables de la synthèse", "SynthesisScope"),
-            }
-        },
-        "/syntheses/national/{table}": {
-            "get": {
-                "summary": "Une table de la synthèse nationale (masquée sous 10 personnes)",
-                "operationId": "getNationalSynthesisTable",
-                "parameters": [table],
-                "responses": _ok("Les lignes de la table", "SynthesisTable"),
-            }
-        },
-    }
-    for kind, label in (("academie", "d'une académie"), ("region", "d'une région académique")):
-        suffix = kind.capitalize()
-        paths[f"/syntheses/{kind}/{{code}}"] = {
-            "get": {
-                "summary": f"Synthèse {label} : tables disponibles et leurs colonnes",
-                "operationId": f"get{suffix}Synthesis",
-                "parameters": [_CODE],
-                "responses": _ok("Les tables de la synthèse", "SynthesisScope"),
-            }
-        }
-        paths[f"/syntheses/{kind}/{{code}}/{{table}}"] = {
-            "get": {
-                "summary": f"Une table de la synthèse {label} (masquée sous 10 personnes)",
-                "operationId": f"get{suffix}SynthesisTable",
-                "parameters": [_CODE, table],
-                "responses": _ok("Les lignes de la table", "SynthesisTable"),
-            }
-        }
-    return paths
-
-
-_NULLABLE_STRING = {"type": ["string", "null"]}
-_COMPILATION = {
-    "type": ["object", "null"],
-    "properties": {
-        "id": {"type": "integer"},
-        "compiled_at": {"type": "string", "format": "date-time"},
-    },
-}
-_COMMON = {
-    "compilation": _COMPILATION,
-    "suppression_threshold": {"type": "integer"},
-    "licence": {"type": "string"},
-    "licence_url": {"type": "string", "format": "uri"},
-}
-_COLUMN = {
-    "type": "object",
-    "properties": {
-        "key": {"type": "string"},
-        "label": {"type": "string"},
-        "description": {"type": "string"},
-    },
-}
-OPENAPI_SCHEMAS: dict[str, Any] = {
-    "SynthesisScopeRef": {
-        "type": "object",
-        "required": ["kind", "code", "name", "url"],
-        "properties": {
-            "kind": {"type": "string", "enum": list(exports.SCOPE_KINDS)},
-            "code": {"type": "string"},
-            "name": {"type": "string"},
-            "url": {"type": "string", "format": "uri"},
-            "downloads": {"type": "string", "format": "uri"},
-            "zip": {"type": "string", "format": "uri"},
-        },
-    },
-    "SynthesisIndex": {
-        "type": "object",
-        "properties": {
-            **_COMMON,
-            "scopes": {
-                "type": "array",
-                "items": {"$ref": "#/components/schemas/SynthesisScopeRef"},
-            },
-        },
-    },
-    "SynthesisScope": {
-        "type": "object",
-        "properties": {
-            **_COMMON,
-            "scope": {"$ref": "#/components/schemas/SynthesisScopeRef"},
-            "tables": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"type": "string"},
-                        "title": {"type": "string"},
-                        "description": {"type": "string"},
-                        "rows": {"type": "integer"},
-                        "columns": {"type": "array", "items": _COLUMN},
-                        "url": {"type": "string", "format": "uri"},
-                        "files": {
-                            "type": "object",
-                            "additionalProperties": {"type": "string", "format": "uri"},
-                        },
-                    },
-                },
-            },
-        },
-    },
-    "SynthesisTable": {
-        "type": "object",
-        "properties": {
-            **_COMMON,
-            "scope": {"$ref": "#/components/schemas/SynthesisScopeRef"},
-            "table": {"type": "string"},
-            "title": {"type": "string"},
-            "description": {"type": "string"},
-            "columns": {"type": "array", "items": _COLUMN},
-            "data": {
-                "type": "array",
-                "description": (
-                    "Une ligne par objet. Les chiffres d'une ligne masquée (suppressed = true) "
-                    "sont null."
-                ),
-                "items": {"type": "object", "additionalProperties": True},
-            },
-        },
-    },
-}
-
-
 def setup(app: Flask) -> None:
-    registered = hooks(app)
-    registered.openapi_paths.update(openapi_paths())
-    registered.openapi_schemas.update(OPENAPI_SCHEMAS)
     app.add_template_global(export_views.download_links, "synthesis_download_links")

@@ -97,6 +97,8 @@ def _send(path, filename: str, mimetype: str, public: bool) -> Response:
         conditional=True,
         max_age=PUBLIC_MAX_AGE if public else None,
     )
+    # send_file appends its own charset to a text type that already names one.
+    response.headers["Content-Type"] = mimetype
     if public:
         response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
     else:

@@ -11,11 +11,9 @@ The spreadsheet writers are the questionnaire's hand-written streaming ones.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import fcntl
 import hashlib
-import io
 import json
 import math
 import os
@@ -38,6 +36,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session, object_session
 
+from consult import csvout
 from consult.api import SUPPRESSION_THRESHOLD
 from consult.models import Audience
 from consult.territories import academie_label, catalog
@@ -48,18 +47,17 @@ from synthesis import privacy, store
 from synthesis.models import Compilation
 
 FORMATS: dict[str, str] = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": csvout.CONTENT_TYPE,
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "ods": "application/vnd.oasis.opendocument.spreadsheet",
     "json": "application/json",
     "parquet": "application/vnd.apache.parquet",
 }
 ZIP_MIMETYPE = "application/zip"
-SUPPRESSED_TEXT = f"< {SUPPRESSION_THRESHOLD}"
+SUPPRESSED_TEXT = csvout.SUPPRESSED_TEXT
 SUPPRESSED_COLUMN = "suppressed"
 LICENCE = "Licence Ouverte / Open Licence version 2.0 (Etalab)"
 LICENCE_URL = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
-CSV_DELIMITER = ";"
 # The workbook's sheet describing every column, beside the tables themselves.
 COLUMNS_SHEET = "colonnes"
 SCOPE_KINDS = ("national", "region", "academie")
@@ -334,11 +332,7 @@ def row_counts(session: Session, scope: Scope, compilation: Compilation) -> dict
 
 
 def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.replace(microsecond=0).isoformat()
-    return value.isoformat()
+    return None if value is None else csvout.iso(value)
 
 
 def _plain(value: Any) -> Any:
@@ -418,34 +412,10 @@ def display_rows(bundle: Bundle, name: str) -> list[list[Any]]:
 # --- Writers ------------------------------------------------------------------------------------
 
 
-# A spreadsheet opening the CSV would run a cell starting with these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csv_chunks(bundle: Bundle, name: str) -> Iterator[bytes]:
-    """UTF-8 with BOM (spreadsheets then read accents), « ; » separated, first row = column
-    keys (stable for scripts; their labels are in the README and the workbook). Free text that
-    would read as a formula gets a leading apostrophe (XLSX and ODS cells are typed as text,
-    JSON and Parquet are not opened by spreadsheets: they keep the text as written)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
-    columns = columns_of(bundle, name)
-    doc = table_doc(name)
-    texts = [i for i, c in enumerate(columns) if doc.column(c).text]
-    yield "\ufeff".encode()
-    writer.writerow(columns)
-    for count, row in enumerate(display_rows(bundle, name), 1):
-        if texts:
-            row = list(row)
-            for i in texts:
-                if isinstance(row[i], str) and row[i].startswith(FORMULA_PREFIXES):
-                    row[i] = "'" + row[i]
-        writer.writerow(row)
-        if count % 500 == 0:
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode("utf-8")
+    """The shared CSV conventions (``consult.csvout``); first row = column keys (stable for
+    scripts; their labels are in the README and the workbook)."""
+    return csvout.stream(columns_of(bundle, name), display_rows(bundle, name))
 
 
 def write_csv(path: Path, bundle: Bundle, name: str) -> None:

@@ -9,6 +9,7 @@ written or inside the view's single transaction, so a refused publication publis
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -1050,6 +1051,19 @@ def figure_csv_rows(figures: dict[str, Any], name: str) -> tuple[list[str], list
     if data is None:
         raise ResultsError(_("Ce tableau ne fait pas partie de cette version."), 404)
     return list(data["columns"]), list(data["rows"])
+
+
+def suppressed_cells(columns: list[str], rows: list[list[Any]]) -> Iterator[list[Any]]:
+    """Rows for a file: the empty figures of a suppressed row read as the one suppression
+    marker every export writes (``csvout.SUPPRESSED_TEXT``)."""
+    from consult.csvout import SUPPRESSED_TEXT
+
+    flag = columns.index("suppressed") if "suppressed" in columns else None
+    for row in rows:
+        if flag is not None and row[flag]:
+            yield [SUPPRESSED_TEXT if v is None else v for v in row]
+        else:
+            yield row
 
 
 # --- Demo -------------------------------------------------------------------------------------

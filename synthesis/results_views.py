@@ -7,8 +7,6 @@ come back as French messages with their 4xx status, never a 500.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict
 
 from flask import (
@@ -27,6 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
+from consult import csvout
 from consult.cache import cached_json
 from consult.db import commit, db
 from consult.extensions import limiter
@@ -223,14 +222,9 @@ def results_table_csv(kind: str, slug: str, number: int, name: str):
         columns, rows = results.figure_csv_rows(publication.figures, name)
     except ResultsError:
         abort(404)
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # spreadsheet software needs the BOM to read UTF-8
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    writer.writerows(rows)
     filename = f"synthese-{info.key}-v{publication.version}-{name}.csv"
-    response = Response(buffer.getvalue(), mimetype="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    chunks = csvout.stream(columns, results.suppressed_cells(columns, rows))
+    response = csvout.response(chunks, filename)
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
 

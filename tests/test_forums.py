@@ -655,7 +655,7 @@ def test_api(client, session) -> None:
     ).json
     assert len({d["id"] for d in page1["data"] + page2["data"]}) == 4
     paths = client.get("/api/v1/openapi.json").json["paths"]
-    assert {"/themes", "/contributions", "/contributions/{id}"} <= set(paths)
+    assert {"/themes", "/contributions", "/contributions/{contribution_id}"} <= set(paths)
 
 
 # --- The "done when" scenario ----------------------------------------------------------

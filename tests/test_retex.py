@@ -106,7 +106,9 @@ def test_toulouse_teacher_sheet_returned_then_published_end_to_end(client, sessi
     assert api["data"][0]["results"].startswith("320 tablettes")
     assert client.get(f"/api/v1/retex/{sheet_id}").get_json()["version"] == 1
     rows = list(
-        csv.DictReader(io.StringIO(_body(client.get("/retex/export.csv")).lstrip("\ufeff")))
+        csv.DictReader(
+            io.StringIO(_body(client.get("/retex/export.csv")).lstrip("\ufeff")), delimiter=";"
+        )
     )
     assert [int(r["id"]) for r in rows] == [sheet_id]
     exported = json.loads(_body(client.get("/retex/export.json")))
@@ -314,12 +316,18 @@ def test_tampered_ids_and_filters(client, session) -> None:
     assert client.get("/retex/999999/versions").status_code == 404
     assert client.get("/api/v1/retex/999999").status_code == 404
     assert client.get("/retex/pieces-jointes/999999").status_code == 404
-    # Unknown filter values are ignored, not trusted; paging out of range is a 404.
-    for query in ("territory=academie:99", "theme=%25", "audience=' OR 1=1", "q=" + "x" * 500):
+    # Pages ignore unknown filter values; the API, whose document lists the valid ones, refuses
+    # them (400) or answers that the territory does not exist (404). Paging out of range: 404.
+    for query, api_status in (
+        ("territory=academie:99", 404),
+        ("theme=%25", 400),
+        ("audience=' OR 1=1", 400),
+        ("q=" + "x" * 500, 400),
+    ):
         assert client.get(f"/retex/?{query}").status_code == 200
-        assert client.get(f"/api/v1/retex?{query}").status_code == 200
+        assert client.get(f"/api/v1/retex?{query}").status_code == api_status
     assert client.get("/retex/?page=-3").status_code == 404
-    assert client.get("/api/v1/retex?cursor=abc&limit=100000").status_code == 200
+    assert client.get("/api/v1/retex?cursor=abc&limit=100000").status_code == 400
 
 
 # --- Attachments --------------------------------------------------------------------------------
@@ -485,7 +493,7 @@ def test_api_cursor_pagination_and_openapi(client, session) -> None:
         url = payload["next"]
     assert seen == ids
     spec = client.get("/api/v1/openapi.json").get_json()
-    assert "/retex" in spec["paths"] and "/retex/{id}" in spec["paths"]
+    assert "/retex" in spec["paths"] and "/retex/{sheet_id}" in spec["paths"]
     assert "RetexSheet" in spec["components"]["schemas"]
     row = client.get(f"/api/v1/retex/{ids[0]}").get_json()
     assert set(row) <= set(spec["components"]["schemas"]["RetexSheet"]["properties"])
@@ -500,7 +508,7 @@ def test_export_is_streamed_and_filtered(client, session) -> None:
     response = client.get("/retex/export.csv?theme=3")
     assert response.is_streamed
     assert response.headers["Content-Disposition"] == 'attachment; filename="retex.csv"'
-    rows = list(csv.DictReader(io.StringIO(_body(response).lstrip("\ufeff"))))
+    rows = list(csv.DictReader(io.StringIO(_body(response).lstrip("\ufeff")), delimiter=";"))
     assert len(rows) == 1 and rows[0]["themes"] == "3"
     response = client.get("/retex/export.json?theme=4")
     assert response.is_streamed

@@ -713,7 +713,7 @@ def test_exports_xlsx_ods_csv_have_the_same_rows(client, session, mini) -> None:
     analyst = user_with_role("analyst")
     client.login(analyst.email)
     csv_bytes = client.get("/questionnaire/export/reponses.csv").get_data()
-    rows = list(csv.reader(io.StringIO(csv_bytes.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(csv_bytes.decode("utf-8-sig")), delimiter=";"))
     assert len(rows) == 7
     assert rows[0][:5] == exports.FIXED_HEADERS
     assert "Q3_a" in rows[0] and "Q4_rang2" in rows[0]
@@ -742,6 +742,29 @@ def test_exports_xlsx_ods_csv_have_the_same_rows(client, session, mini) -> None:
 
     minidom.parseString(content)  # noqa: S318 - our own export, checked to be well-formed
     assert client.get("/questionnaire/export/reponses.pdf").status_code == 404
+
+
+def test_responses_csv_is_guarded_and_dated_with_offset(client, session, mini) -> None:
+    session.add(
+        SurveyResponse(
+            questionnaire_id=mini.id,
+            author_audience="professeur",
+            author_academie_code="01",
+            answers={"Q1": "non", "Q6": "=cmd|' /C calc'!A0", "Q7": "@SUM(1)"},
+        )
+    )
+    session.flush()
+    client.login(user_with_role("analyst").email)
+    response = client.get("/questionnaire/export/reponses.csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig")), delimiter=";"))
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Q6"] == "'=cmd|' /C calc'!A0" and row["Q7"] == "'@SUM(1)"
+    assert row["envoyee_le"].endswith("+00:00")
+    assert row["academie"] == "01"
+    comma = client.get("/questionnaire/export/reponses.csv?sep=comma").get_data()
+    assert not comma.startswith("\ufeff".encode())
+    assert list(csv.reader(io.StringIO(comma.decode())))[1][rows[0].index("Q7")] == "'@SUM(1)"
 
 
 def test_export_stream_does_not_build_everything_in_memory(session, mini) -> None:

@@ -50,7 +50,7 @@ def test_index_and_scope_with_a_compilation(client, session, compiled):
     doc = client.get("/api/v1/syntheses").get_json()
     assert doc["compilation"] == {
         "id": compiled.id,
-        "compiled_at": compiled.finished_at.replace(microsecond=0).isoformat(),
+        "compiled_at": compiled.finished_at.replace(microsecond=0).isoformat() + "+00:00",
     }
     response = client.get("/api/v1/syntheses/national")
     assert response.status_code == 200

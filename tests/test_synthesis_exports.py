@@ -217,7 +217,7 @@ def _ods_sheets(data: bytes) -> dict[str, list[list[str]]]:
 def test_public_csv_suppresses_small_figures_and_their_complement(client, session, compiled):
     response = fetch(client, "/syntheses/export/national/participation.csv")
     assert response.status_code == 200
-    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     rows = _csv(response)
     assert rows[0] == ["audience", "indicator", "value", "people", "suppressed"]
     by_key = {(r[0], r[1]): r for r in rows[1:]}
@@ -241,7 +241,7 @@ def test_public_json_has_metadata_and_nulls(client, session, compiled):
     assert doc["suppression_threshold"] == 10
     assert doc["scope"] == {"kind": "national", "code": "", "name": "France entière"}
     assert doc["compilation_id"] == compiled.id
-    assert doc["compiled_at"] == compiled.finished_at.replace(microsecond=0).isoformat()
+    assert doc["compiled_at"] == compiled.finished_at.replace(microsecond=0).isoformat() + "+00:00"
     assert "Licence Ouverte" in doc["licence"]
     assert [c["key"] for c in doc["columns"]] == [
         "audience",

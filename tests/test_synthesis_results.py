@@ -268,12 +268,15 @@ def test_figure_csv_is_the_suppressed_table_as_published(client, session, analys
     client.submit(NATIONAL + "publier", page=NATIONAL)
     response = client.get("/resultats/nationale/version-1/tableaux/participation.csv")
     assert response.status_code == 200
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    rows = list(
+        csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";")
+    )
     assert rows[0] == ["audience", "indicator", "value", "people", "suppressed"]
     by_audience = {row[0]: row for row in rows[1:]}
-    assert by_audience["*"][2:] == ["150", "150", "False"]
-    assert by_audience["eleve"][2:] == ["", "", "True"]
-    assert by_audience["parent"][2:] == ["", "", "True"]
+    assert by_audience["*"][2:] == ["150", "150", "0"]
+    # The one suppression marker of every export, not an empty cell a reader takes for zero.
+    assert by_audience["eleve"][2:] == ["< 10", "< 10", "1"]
+    assert by_audience["parent"][2:] == ["< 10", "< 10", "1"]
     assert client.get("/resultats/nationale/version-1/tableaux/topics.csv").status_code == 404
     assert client.get("/resultats/nationale/version-1/tableaux/nope.csv").status_code == 404
     assert client.get("/resultats/nationale/version-1/tableaux/_labels.csv").status_code == 404

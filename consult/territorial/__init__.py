@@ -69,8 +69,6 @@ def init_app(app: Flask) -> None:
     registered.account_deletion.append(services.delete_account)
     registered.account_panels.append("territorial/_account_panel.html")
     registered.demo_steps.append(("territoires", demo.generate))
-    registered.openapi_paths.update(api.OPENAPI_PATHS)
-    registered.openapi_schemas.update(api.OPENAPI_SCHEMAS)
 
     @app.context_processor
     def _territorial_context() -> dict:

@@ -1,0 +1,101 @@
+"""The one CSV writer of every export (questionnaire responses and codebook, Retex sheets,
+synthesis tables, published results tables).
+
+Conventions, the same in every file:
+- « ; » separated with a UTF-8 byte-order mark by default: French spreadsheet software reads
+  accents and columns correctly only then; ``?sep=comma`` gives « , » without BOM for scripts;
+- a text cell starting with ``= + - @``, a tab or a carriage return gets a leading apostrophe,
+  so a spreadsheet never runs it as a formula (OWASP "CSV injection");
+- dates and times in ISO 8601 with their offset, always UTC (``2020-11-02T09:30:00+00:00``):
+  the database stores UTC, and one fixed offset keeps files comparable across the DST change;
+- codes stay text (académie « 01 » is written ``01``): callers pass them as ``str``, never int;
+- a figure hidden by disclosure control is written ``SUPPRESSED_TEXT``, nothing else;
+- served as ``text/csv; charset=utf-8``, streamed in chunks so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from flask import Response, stream_with_context
+
+from consult.api import SUPPRESSION_THRESHOLD
+
+CONTENT_TYPE = "text/csv; charset=utf-8"
+BOM = "\ufeff"
+SEMICOLON = ";"
+COMMA = ","
+# How a figure hidden by disclosure control reads in every file (CSV, XLSX, ODS).
+SUPPRESSED_TEXT = f"< {SUPPRESSION_THRESHOLD}"
+# A spreadsheet opening the file would run a cell starting with one of these as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FLUSH_ROWS = 500
+
+
+def separator(args: Mapping[str, str]) -> str:
+    """The delimiter a download asks for: ``sep=comma`` (or ``,``) → « , », else « ; »."""
+    return COMMA if args.get("sep", "") in {"comma", ","} else SEMICOLON
+
+
+def iso(value: dt.datetime | dt.date | None) -> str:
+    """ISO 8601; a datetime always with its offset, in UTC (naive values are stored UTC)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+    return value.isoformat()
+
+
+def cell(value: Any) -> Any:
+    """One value as written: formula guard on text, ISO dates, lists joined, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dt.date):
+        return iso(value)
+    if isinstance(value, list | tuple):
+        return cell(", ".join("" if v is None else str(v) for v in value))
+    return value
+
+
+def _plain(value: Any) -> bool:
+    # The common case of the hot loop (ints, floats): nothing to rewrite.
+    return value.__class__ in (int, float)
+
+
+def stream(
+    header: Iterable[str], rows: Iterable[Iterable[Any]], sep: str = SEMICOLON
+) -> Iterator[bytes]:
+    """The file as UTF-8 chunks, flushed every ``FLUSH_ROWS`` rows (bounded memory)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=sep, lineterminator="\r\n")
+    if sep == SEMICOLON:
+        # Sent before the first query runs: the download starts at once.
+        yield BOM.encode()
+    writer.writerow([cell(h) for h in header])
+    for count, row in enumerate(rows, 1):
+        writer.writerow([v if _plain(v) else cell(v) for v in row])
+        if count % FLUSH_ROWS == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def response(chunks: Iterable[bytes], filename: str, **headers: str) -> Response:
+    """A streamed download with the one content type and an attachment name."""
+    result = Response(stream_with_context(chunks), mimetype=CONTENT_TYPE)
+    result.headers["Content-Type"] = CONTENT_TYPE
+    result.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    for name, value in headers.items():
+        result.headers[name.replace("_", "-")] = value
+    return result

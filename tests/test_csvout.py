@@ -1,0 +1,78 @@
+"""The one CSV writer: formula guard, delimiter and BOM, ISO dates with offset, codes as text,
+the suppression marker, one content type; and every export goes through it."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+
+from consult import csvout
+from tests.factories import RoleGrantFactory, UserFactory
+from tests.retex_factories import make_sheet
+
+
+def _text(chunks) -> str:
+    return b"".join(chunks).decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "value", ["=1+1", "+33 1", "-2+3", "@SUM(A1)", "\t=cmd", "\r=cmd", '=HYPERLINK("x")']
+)
+def test_formula_cells_get_an_apostrophe(value) -> None:
+    assert csvout.cell(value) == "'" + value
+
+
+def test_plain_values_are_untouched() -> None:
+    assert csvout.cell("Poitiers") == "Poitiers"
+    assert csvout.cell(-3) == -3  # a number is not a formula
+    assert csvout.cell(None) == ""
+    assert csvout.cell(True) == 1
+    assert csvout.cell(["a", None, "b"]) == "a, , b"
+    assert csvout.cell(["=x", "y"]) == "'=x, y"
+
+
+def test_dates_are_iso_8601_with_utc_offset() -> None:
+    naive = dt.datetime(2020, 11, 2, 9, 30, 5, 123456)
+    assert csvout.iso(naive) == "2020-11-02T09:30:05+00:00"
+    paris = dt.datetime(2020, 11, 2, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert csvout.iso(paris) == "2020-11-02T09:30:00+00:00"
+    assert csvout.iso(dt.date(2020, 11, 2)) == "2020-11-02"
+    assert csvout.cell(naive) == "2020-11-02T09:30:05+00:00"
+
+
+def test_semicolon_and_bom_by_default_comma_on_request() -> None:
+    rows = [["01", 3, "=danger", None, csvout.SUPPRESSED_TEXT]]
+    default = _text(csvout.stream(["code", "n", "t", "e", "s"], rows))
+    assert default.startswith("\ufeffcode;n;t;e;s\r\n")
+    assert default.endswith("01;3;'=danger;;< 10\r\n")
+    comma = _text(csvout.stream(["code", "n"], [["01", 3]], csvout.COMMA))
+    assert comma == "code,n\r\n01,3\r\n"
+    assert csvout.separator({"sep": "comma"}) == ","
+    assert csvout.separator({"sep": "x"}) == ";"
+    assert csvout.separator({}) == ";"
+
+
+def test_stream_is_chunked() -> None:
+    chunks = list(csvout.stream(["n"], ([i] for i in range(2 * csvout.FLUSH_ROWS + 1))))
+    assert len(chunks) >= 4  # BOM, two full chunks, the rest: never one big string
+
+
+def test_retex_public_export_is_guarded(client, session) -> None:
+    author = UserFactory(academie_code="16")
+    coordinator = UserFactory(academie_code="16")
+    RoleGrantFactory(user=coordinator, role="coordinator", scope_kind="academie", scope_code="16")
+    make_sheet(author, "published", reviewer=coordinator, title='=HYPERLINK("http://evil")')
+    response = client.get("/retex/export.csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    body = response.get_data(as_text=True)
+    assert body.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff")), delimiter=";"))
+    assert rows[0]["title"] == '\'=HYPERLINK("http://evil")'
+    assert rows[0]["published_at"].endswith("+00:00")
+    assert rows[0]["territory_code"] == "16"
+    comma = client.get("/retex/export.csv?sep=comma").get_data(as_text=True)
+    assert not comma.startswith("\ufeff")
+    assert next(iter(csv.DictReader(io.StringIO(comma))))["title"].startswith("'=")
