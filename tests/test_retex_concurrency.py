@@ -1,10 +1,9 @@
-"""Racing reviewers on PostgreSQL (real commits): one publication, one clean refusal."""
+"""Racing reviewers (real commits, SQLite and PostgreSQL): one publication, one clean refusal."""
 
 from __future__ import annotations
 
 import threading
 
-import pytest
 from sqlalchemy import delete, func, select
 
 from consult.db import db
@@ -13,8 +12,6 @@ from retex.models import RetexRevision, RetexSheet
 from tests.conftest import Client
 from tests.factories import DEFAULT_PASSWORD
 from tests.retex_factories import make_sheet
-
-pytestmark = pytest.mark.postgres_only
 
 REVIEWERS = 6
 
