@@ -51,6 +51,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_path=settings["INSTANCE_PATH"],
     )
     app.config.update(settings)
+    from consult.db import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.testing = settings["ENV_NAME"] == "testing"
     _configure_logging(app)
 

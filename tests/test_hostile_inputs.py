@@ -1,0 +1,279 @@
+"""Hostile inputs on every route: no 500, and nothing saved before is lost.
+
+The corpus walks ``app.url_map`` itself, so a route added tomorrow is attacked too:
+- every GET route with hostile path parameters (numbers beyond 64 bits, NUL bytes, markup, right-
+  to-left override, emoji, long strings) and, with plausible path parameters, hostile values in
+  every query parameter the code reads (names found by scanning the sources);
+- every POST route as a logged-in administrator (who may reach every form) with every form field
+  seen on the site set to each hostile value, a valid CSRF token included so the forms' own
+  validation runs.
+A witness set of content the walk never names must come out of it intact.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from consult.extensions import login_manager
+from consult.models import User
+from consult.territorial.models import Event, EventRegistration, IdeaSupport
+from forums.models import Comment, Contribution, Vote
+from tests.conftest import Client
+from tests.factories import RoleGrantFactory, UserFactory
+from tests.forums_factories import TEACHING, CommentFactory, ContributionFactory
+from tests.territorial_factories import EventFactory, IdeaFactory, NewsFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("consult", "forums", "surveys", "retex", "synthesis")
+
+HUGE_NUMBER = "9" * 30  # 10**30 - 1: beyond any 64-bit integer
+MEGABYTE = "é" * (512 * 1024)  # 1 MB once UTF-8 encoded
+HOSTILE_VALUES = {
+    "nul": "avant\x00après",
+    "megabyte": MEGABYTE,
+    "rtl": "\u202egnp.exe\u202c texte",
+    "emoji": "😀👩🏽‍🏫🇫🇷 " * 20,
+    "script": '<script>alert("x")</script>"\'><img src=x onerror=alert(1)>',
+    "huge-int": HUGE_NUMBER,
+    "negative": "-1",
+    "float": "1e309",
+    "empty": "",
+}
+# Query strings travel in a URL: a megabyte there is refused by any web server before the app.
+QUERY_VALUES = {**HOSTILE_VALUES, "megabyte": "x" * 8000}
+PATH_INT_VALUES = [HUGE_NUMBER, "0", "9223372036854775808"]
+PATH_STRING_VALUES = ["%00", "a%00b", "%3Cscript%3E", "%E2%80%AE%F0%9F%98%80", "x" * 300, ".."]
+ARG_NAME = re.compile(r"""args\.get\(\s*["']([^"']+)["']""")
+PATH_PARAMETER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+FIELD_NAME = re.compile(r"""<(?:input|textarea|select)\b[^>]*\bname="([^"]+)\"""")
+
+
+def _query_parameter_names() -> set[str]:
+    names = {"page", "tri", "q", "apres", "avant", "limit", "cursor", "next", "format", "lang"}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            names.update(ARG_NAME.findall(path.read_text(encoding="utf-8")))
+    return names
+
+
+def _sign_in(app: Flask, client: Client, user: User, address: str) -> str:
+    """Log ``user`` in on ``client`` as seen from ``address``; returns a CSRF token.
+
+    A fresh address for each request keeps the per-address rate limits (not the subject here)
+    from turning the rest of the walk into 429s."""
+    client.environ_base["REMOTE_ADDR"] = address
+    with app.test_request_context(environ_base=client.environ_base):
+        identifier = login_manager._session_identifier_generator()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = user.get_id()
+        sess["_fresh"] = True
+        sess["_id"] = identifier
+        raw = sess.setdefault("csrf_token", secrets.token_hex(20))
+    return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+def _addresses():
+    n = 0
+    while True:
+        n += 1
+        yield f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+def _plausible(rule: str, name: str, ids: dict[str, int]) -> str:
+    if name in ids:
+        return str(ids[name])
+    if name == "slug":
+        if rule.startswith("/forums/"):
+            return TEACHING
+        return "toulouse"
+    return {
+        "kind": "contribution",
+        "code": "16",
+        "key": "nationale",
+        "fmt": "csv",
+        "ident": "16",
+        "table": "participation",
+        "name": "participation",
+        "filename": "css/app.css",
+        "token": "jeton",
+        "number": "1",
+        "version": "1",
+    }.get(name, "1")
+
+
+def _parameters(rule) -> dict[str, str]:
+    """The path's parameters and their converters (defaults of the rule are not in the path)."""
+    return {name: converter or "default" for converter, name in PATH_PARAMETER.findall(rule.rule)}
+
+
+def _build(rule, values: dict[str, str]) -> str:
+    return PATH_PARAMETER.sub(lambda m: values[m.group(2)], rule.rule)
+
+
+def _status(client: Client, method: str, url: str, **kw) -> int:
+    response = client.open(url, method=method, **kw)
+    response.close()  # file responses (plotly.js, attachments) hold a file open until closed
+    return response.status_code
+
+
+def _world(session) -> tuple[User, dict[str, int], dict]:
+    """An administrator, objects the walk may act on, and a witness set it never names."""
+    admin = UserFactory(academie_code="16", pseudonym="Admin<b>hostile")
+    RoleGrantFactory(user=admin, role="admin", scope_kind="national", scope_code="")
+    target_user = UserFactory(academie_code="16")
+    grant = RoleGrantFactory(user=target_user, role="moderator")
+    contribution = ContributionFactory(author=admin)
+    idea = IdeaFactory(author=admin)
+    event = EventFactory()
+    news = NewsFactory()
+    ids = {
+        "contribution_id": contribution.id,
+        "target_id": contribution.id,
+        "idea_id": idea.id,
+        "event_id": event.id,
+        "news_id": news.id,
+        "user_id": target_user.id,
+        "grant_id": grant.id,
+    }
+    # The witness: someone else's contribution with votes and a comment, a supported idea, an
+    # event with a registration.
+    owner = UserFactory(academie_code="16")
+    voter = UserFactory(academie_code="16")
+    kept = ContributionFactory(author=owner, title="Témoin à garder")
+    session.add(
+        Vote(
+            contribution_id=kept.id,
+            user_id=voter.id,
+            value="adopt",
+            author_audience=voter.audience,
+            author_academie_code=voter.academie_code,
+        )
+    )
+    kept.adopt_count = 1
+    CommentFactory(author=voter, contribution=kept, body="Commentaire témoin")
+    kept_idea = IdeaFactory(author=owner, title="Idée témoin")
+    session.add(
+        IdeaSupport(
+            idea_id=kept_idea.id,
+            user_id=voter.id,
+            author_audience=voter.audience,
+            author_academie_code=voter.academie_code,
+        )
+    )
+    kept_idea.support_count = 1
+    kept_event = EventFactory(title="Événement témoin")
+    session.add(
+        EventRegistration(
+            event_id=kept_event.id,
+            user_id=voter.id,
+            author_audience=voter.audience,
+            author_academie_code=voter.academie_code,
+        )
+    )
+    kept_event.registered_count = 1
+    session.flush()
+    witness = {
+        "contribution": kept.id,
+        "idea": kept_idea.id,
+        "event": kept_event.id,
+        "users": (owner.id, voter.id, admin.id),
+    }
+    return admin, ids, witness
+
+
+def _witness_state(session, witness: dict) -> dict:
+    from consult.territorial.models import Idea
+
+    contribution = session.get(Contribution, witness["contribution"])
+    idea = session.get(Idea, witness["idea"])
+    event = session.get(Event, witness["event"])
+    return {
+        "contribution": (contribution.title, contribution.body, contribution.adopt_count),
+        "votes": session.scalar(
+            select(func.count()).where(Vote.contribution_id == witness["contribution"])
+        ),
+        "comments": session.scalar(
+            select(func.count()).where(Comment.contribution_id == witness["contribution"])
+        ),
+        "idea": (idea.title, idea.support_count),
+        "supports": session.scalar(
+            select(func.count()).where(IdeaSupport.idea_id == witness["idea"])
+        ),
+        "event": (event.title, event.registered_count),
+        "registrations": session.scalar(
+            select(func.count()).where(EventRegistration.event_id == witness["event"])
+        ),
+        "users": session.scalar(select(func.count()).where(User.id.in_(witness["users"]))),
+    }
+
+
+def test_no_route_answers_500_to_hostile_input_and_nothing_is_lost(app, client, session) -> None:
+    admin, ids, witness = _world(session)
+    session.commit()
+    before = _witness_state(session, witness)
+    addresses = _addresses()
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+    query_names = sorted(_query_parameter_names())
+    failures: list[str] = []
+    field_names: set[str] = set()
+
+    # GET: hostile path parameters, then hostile query strings on plausible paths.
+    def get(url: str, label: str, **kw) -> None:
+        _sign_in(app, client, admin, next(addresses))
+        status = _status(client, "GET", url, **kw)
+        if status >= 500:
+            failures.append(f"{status} GET {url} {label}")
+
+    def post(url: str, label: str, data: dict) -> None:
+        token = _sign_in(app, client, admin, next(addresses))
+        status = _status(client, "POST", url, data={**data, "csrf_token": token})
+        if status >= 500:
+            failures.append(f"{status} POST {url} {label}")
+
+    for rule in sorted((r for r in rules if "GET" in r.methods), key=lambda r: r.rule):
+        parameters = _parameters(rule)
+        plausible = {name: _plausible(rule.rule, name, ids) for name in parameters}
+        for name, converter in parameters.items():
+            hostile = PATH_INT_VALUES if converter == "int" else PATH_STRING_VALUES
+            for value in hostile:
+                get(_build(rule, {**plausible, name: value}), "")
+        base = _build(rule, plausible)
+        _sign_in(app, client, admin, next(addresses))
+        page = client.get(base)
+        if page.mimetype == "text/html":
+            field_names.update(FIELD_NAME.findall(page.get_data(as_text=True)))
+        page.close()
+        if page.status_code >= 500:
+            failures.append(f"{page.status_code} GET {base}")
+        if base.startswith("/api/"):
+            # The API's own parameters (cursors, limits) have their corpus in the API tests.
+            continue
+        for label, value in QUERY_VALUES.items():
+            get(base, f"?…={label}", query_string=dict.fromkeys(query_names, value))
+        get(base, "?page=-5", query_string={"page": "-5"})
+
+    # POST: every form field at once, for each hostile value, as an administrator.
+    field_names -= {"csrf_token"}
+    last = {"account.logout", "account.delete"}
+    posts = sorted(
+        (r for r in rules if "POST" in r.methods), key=lambda r: (r.endpoint in last, r.rule)
+    )
+    for rule in posts:
+        parameters = _parameters(rule)
+        plausible = {name: _plausible(rule.rule, name, ids) for name in parameters}
+        url = _build(rule, plausible)
+        for label, value in HOSTILE_VALUES.items():
+            post(url, label, dict.fromkeys(field_names, value))
+        for name, converter in parameters.items():
+            if converter == "int":
+                post(_build(rule, {**plausible, name: HUGE_NUMBER}), "", {})
+
+    assert not failures, "\n".join(failures)
+    session.expire_all()
+    assert _witness_state(session, witness) == before
