@@ -26,7 +26,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
-from werkzeug.routing import IntegerConverter, ValidationError
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -45,22 +44,6 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """Naive UTC timestamps: the same on SQLite (no tz support) and PostgreSQL."""
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-# The largest id either database can store (a signed 64-bit integer: PostgreSQL's bigint, SQLite's
-# INTEGER). A bigger number names nothing; handed to the driver it overflows (a 500).
-MAX_ID = 2**63 - 1
-
-
-class IdConverter(IntegerConverter):
-    """The app's ``<int:...>`` URL converter: a number beyond :data:`MAX_ID` does not match the
-    route, so ``/forums/contributions/99999999999999999999999`` is a plain 404."""
-
-    def to_python(self, value: str) -> int:
-        number = super().to_python(value)
-        if abs(number) > MAX_ID:
-            raise ValidationError()
-        return number
 
 
 def _app_context_id() -> int:

@@ -16,6 +16,7 @@ import re
 import secrets
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -26,7 +27,7 @@ from consult.territorial.models import Event, EventRegistration, IdeaSupport
 from forums.models import Comment, Contribution, Vote
 from tests.conftest import Client
 from tests.factories import RoleGrantFactory, UserFactory
-from tests.forums_factories import TEACHING, CommentFactory, ContributionFactory
+from tests.forums_factories import TEACHING, CommentFactory, ContributionFactory, first_subtheme
 from tests.territorial_factories import EventFactory, IdeaFactory, NewsFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,7 @@ HOSTILE_VALUES = {
     "huge-int": HUGE_NUMBER,
     "negative": "-1",
     "float": "1e309",
+    "superscript": "²",
     "empty": "",
 }
 # Query strings travel in a URL: a megabyte there is refused by any web server before the app.
@@ -277,3 +279,78 @@ def test_no_route_answers_500_to_hostile_input_and_nothing_is_lost(app, client, 
     assert not failures, "\n".join(failures)
     session.expire_all()
     assert _witness_state(session, witness) == before
+
+
+# --- The faults the corpus found, one by one ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/forums/contributions/99999999999999999999999",
+        "/forums/contributions/9223372036854775808",
+        "/territoires/evenements/99999999999999999999999",
+        "/territoires/idees/99999999999999999999999",
+        "/retex/99999999999999999999999",
+        "/questionnaire/page/99999999999999999999999",
+    ],
+)
+def test_a_number_beyond_64_bits_in_a_path_is_404(client, url) -> None:
+    response = client.get(url)
+    assert response.status_code == 404
+    assert "Page introuvable" in response.get_data(as_text=True)
+
+
+def test_the_largest_64_bit_id_is_a_plain_404_too(client) -> None:
+    assert client.get(f"/forums/contributions/{2**63 - 1}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/forums/recherche?q=a%00b",
+        "/forums/recherche?q%00=1",
+        "/territoires/%00/",
+        "/api/v1/contributions?theme=a%00",
+    ],
+)
+def test_a_nul_byte_in_the_address_is_a_french_400(client, url) -> None:
+    response = client.get(url)
+    assert response.status_code == 400
+    if url.startswith("/api/"):
+        assert "caractère nul" in response.get_json()["error"]["message"]
+    else:
+        assert "caractère nul" in response.get_data(as_text=True)
+
+
+def test_a_nul_byte_in_a_form_is_a_french_400_and_nothing_is_saved(client, session) -> None:
+    client.login(UserFactory().email)
+    response = client.submit(
+        f"/forums/{TEACHING}/contribuer",
+        {"subtheme": str(first_subtheme().id), "title": "Titre\x00", "body": "Corps"},
+    )
+    assert response.status_code == 400
+    assert "caractère nul" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Contribution)) == 0
+
+
+def test_a_megabyte_field_is_refused_in_french(client, session) -> None:
+    client.login(UserFactory().email)
+    response = client.submit(
+        f"/forums/{TEACHING}/contribuer",
+        {"subtheme": str(first_subtheme().id), "title": "Titre", "body": MEGABYTE},
+    )
+    assert response.status_code == 413
+    assert "dépasse la taille autorisée" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Contribution)) == 0
+
+
+@pytest.mark.parametrize("value", ["²", "-5", HUGE_NUMBER, "1e309", "", "abc"])
+def test_malformed_page_numbers_fall_back_to_the_first_page(client, session, value) -> None:
+    admin = UserFactory()
+    RoleGrantFactory(user=admin, role="admin", scope_kind="national", scope_code="")
+    client.login(admin.email)
+    assert (
+        client.get("/forums/recherche", query_string={"q": "x", "page": value}).status_code == 200
+    )
+    assert client.get("/admin/journal", query_string={"avant": value}).status_code == 200
