@@ -51,6 +51,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_path=settings["INSTANCE_PATH"],
     )
     app.config.update(settings)
+    from consult import inputs
+
+    inputs.init_app(app)  # first: its URL converter and checks apply to every route
     app.testing = settings["ENV_NAME"] == "testing"
     _configure_logging(app)
 

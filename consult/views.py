@@ -117,6 +117,7 @@ ERROR_TITLES = {
     422: _l("Données invalides"),
     429: _l("Trop de requêtes"),
     500: _l("Erreur du serveur"),
+    503: _l("Service momentanément indisponible"),
 }
 ERROR_TEXTS = {
     400: _l("La requête n'a pas pu être comprise. Vérifiez les informations envoyées."),
@@ -129,6 +130,7 @@ ERROR_TEXTS = {
     422: _l("Les informations envoyées ne sont pas valides."),
     429: _l("Vous avez fait trop de demandes en peu de temps. Réessayez dans quelques minutes."),
     500: _l("Une erreur inattendue s'est produite. L'équipe technique en est informée."),
+    503: _l("Le service est très sollicité en ce moment. Réessayez dans quelques secondes."),
 }
 
 

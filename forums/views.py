@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from consult.db import commit, db
 from consult.extensions import limiter
+from consult.inputs import bounded_int
 from consult.models import Audience
 from consult.permissions import authorize, require
 from consult.territories import catalog
@@ -149,8 +150,7 @@ def search():
     theme_slug = request.args.get("theme", "")[:80]
     if theme_slug:
         theme = queries.theme_by_slug(db.session, theme_slug)
-    page_arg = request.args.get("page", "1")[:6]
-    page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) <= 500 else 1
+    page = bounded_int(request.args.get("page"), 1, maximum=500)
     results, more = (
         queries.search_contributions(db.session, query, theme.id if theme else None, page)
         if query

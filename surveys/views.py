@@ -29,6 +29,7 @@ from consult import csvout
 from consult.api import SUPPRESSION_THRESHOLD
 from consult.db import commit, db, utcnow
 from consult.extensions import limiter
+from consult.inputs import bounded_int
 from consult.models import AUDIENCE_LABELS, Audience, Role
 from consult.permissions import can, require
 from consult.territories import catalog
@@ -493,9 +494,7 @@ def question_results(code: str):
         if not can(Permission.EXPORT):
             abort(403)
         search = (request.args.get("q") or "").strip()[:100]
-        page_number = request.args.get("page", "1")
-        page_number = int(page_number) if page_number.isdigit() else 1
-        page_number = max(1, min(page_number, 10_000))
+        page_number = bounded_int(request.args.get("page"), 1, maximum=10_000)
         rows, total = queries.free_text(
             db.session, questionnaire, question, search=search, page=page_number
         )

@@ -1,4 +1,4 @@
-"""Races that only a real database server shows (PostgreSQL, real commits)."""
+"""Registration races with real commits, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from sqlalchemy import delete, func, select
 from consult.db import db
 from consult.models import AuditEvent, User
 from tests.conftest import Client
-
-pytestmark = pytest.mark.postgres_only
 
 THREADS = 12
 

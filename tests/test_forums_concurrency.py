@@ -1,10 +1,9 @@
-"""Vote races that only a real database server shows (PostgreSQL, real commits)."""
+"""Vote races with real commits, on SQLite (the embedded default) and PostgreSQL alike."""
 
 from __future__ import annotations
 
 import threading
 
-import pytest
 from sqlalchemy import delete, func, select
 
 from consult.db import db
@@ -13,8 +12,6 @@ from forums.models import Contribution, Vote
 from tests.conftest import Client
 from tests.factories import UserFactory
 from tests.forums_factories import ContributionFactory
-
-pytestmark = pytest.mark.postgres_only
 
 THREADS = 16
 

@@ -1,5 +1,5 @@
-"""Racing submissions of one questionnaire response (PostgreSQL, real commits): whatever the
-number of tabs, one response is stored and every other request gets a French 409."""
+"""Racing submissions of one questionnaire response (real commits, SQLite and PostgreSQL):
+whatever the number of tabs, one response is stored and every other request gets a French 409."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import random
 import threading
 import uuid
 
-import pytest
 from sqlalchemy import delete, func, select
 
 from consult.accounts import services as accounts
@@ -24,8 +23,6 @@ from surveys.models import (
     SurveyResponse,
 )
 from tests.conftest import Client
-
-pytestmark = pytest.mark.postgres_only
 
 THREADS = 8
 PASSWORD = "une course entre onglets ouverts"

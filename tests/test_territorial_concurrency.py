@@ -1,12 +1,11 @@
-"""Territorial races on a real PostgreSQL server: event capacity and idea support counters hold
-when many people click at the same moment."""
+"""Territorial races with real commits (SQLite and PostgreSQL): event capacity and idea support
+counters hold when many people click at the same moment."""
 
 from __future__ import annotations
 
 import threading
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import delete, func, select
 
 from consult.db import db, utcnow
@@ -14,8 +13,6 @@ from consult.models import AuditEvent, User
 from consult.territorial.models import Event, EventRegistration, Idea, IdeaSupport
 from tests.conftest import Client
 from tests.factories import UserFactory
-
-pytestmark = pytest.mark.postgres_only
 
 THREADS = 12
 CAPACITY = 5

@@ -12,6 +12,7 @@ from consult.accounts import services
 from consult.accounts.services import AccountError
 from consult.admin.forms import GrantForm
 from consult.db import commit, db
+from consult.inputs import bounded_int
 from consult.models import AuditEvent, RoleGrant, User
 from consult.permissions import Permission, permission_required
 from consult.security import fold
@@ -94,7 +95,7 @@ def _index_with(form: GrantForm, status: int):
 @bp.route("/journal")
 @permission_required(Permission.AUDIT_VIEW)
 def journal():
-    before = request.args.get("avant", type=int)
+    before = bounded_int(request.args.get("avant"), 0)
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)
     if before:
         stmt = stmt.where(AuditEvent.id < before)
