@@ -124,6 +124,7 @@ def from_environment() -> dict:
         "CONSULTATION_OPENS": _date("CONSULTATION_OPENS", "2020-06-01"),
         "CONSULTATION_CLOSES": _date("CONSULTATION_CLOSES", "2027-06-30"),
         "COUNTERS_CACHE_SECONDS": _int("COUNTERS_CACHE_SECONDS", 60),
+        "CACHE_MAX_ENTRIES": _int("CACHE_MAX_ENTRIES", 2048),
         # Who publishes the site: shown on the legal and privacy pages.
         "SITE_PUBLISHER": os.environ.get(
             "SITE_PUBLISHER", "Ministère de l'Éducation nationale et de la Jeunesse"

@@ -247,17 +247,19 @@ def init_app(app: Flask) -> None:
         # The refusal page is drawn on the configured site, never on the forged host.
         request.host = site.netloc  # type: ignore[misc]
         ctx.url_adapter = app.url_map.bind(site.netloc, url_scheme=site.scheme)
+        message = str(
+            _l(
+                "Cette adresse ne correspond pas au site de la consultation. Utilisez "
+                "l'adresse officielle du site."
+            )
+        )
+        if request.path.startswith("/api/"):
+            from consult.api import api_error
+
+            return api_error(400, message)
         from consult.views import render_error
 
-        return render_error(
-            400,
-            str(
-                _l(
-                    "Cette adresse ne correspond pas au site de la consultation. Utilisez "
-                    "l'adresse officielle du site."
-                )
-            ),
-        )
+        return render_error(400, message)
 
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_unknown_host)
     app.extensions["consult_web_host_check"] = refuse_unknown_host
