@@ -337,6 +337,16 @@ def test_no_package_redeclares_a_web_helper() -> None:
     assert found == []
 
 
+def test_no_template_builds_links_on_the_host_header() -> None:
+    hits = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "templates").rglob("*"))
+        if path.is_file()
+        and re.search(r"request\.(host|host_url|url_root)\b", path.read_text(encoding="utf-8"))
+    ]
+    assert hits == []
+
+
 def test_every_package_error_derives_from_the_one_base() -> None:
     bases = {}
     for path in _sources():
