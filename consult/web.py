@@ -170,8 +170,11 @@ def safe_referrer() -> str | None:
     referrer = request.referrer
     if not referrer:
         return None
-    parts = urlsplit(referrer)
-    if parts.netloc not in {request.host, site_host()}:
+    try:
+        parts = urlsplit(referrer)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return None
+    if parts.netloc not in {request.host, urlsplit(site_url()).netloc}:
         return None
     path = parts.path or "/"
     return safe_next(f"{path}?{parts.query}" if parts.query else path)

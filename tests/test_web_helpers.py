@@ -190,6 +190,8 @@ def test_moderation_actions_never_redirect_off_site(client, session) -> None:
         "http://localhost@evil.example/",
         "http://localhost/ok%0d%0aSet-Cookie:%20x=1",
         "http://localhost/%2F%2Fevil.example",
+        "http://[evil.example/",
+        "not a url at all",
     ],
 )
 def test_language_switch_never_redirects_off_site(client, referrer) -> None:
