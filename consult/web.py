@@ -265,6 +265,9 @@ def init_app(app: Flask) -> None:
         return render_error(400, message)
 
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_unknown_host)
+    # A service refusal a view forgot to catch is still a French message with its status, never
+    # a 500.
+    app.register_error_handler(ConsultError, lambda error: refuse(error))
     # Templates that print absolute links (printed results pages) use the same address.
     app.add_template_global(site_url, "site_url")
     app.extensions["consult_web_host_check"] = refuse_unknown_host

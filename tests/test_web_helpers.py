@@ -451,3 +451,19 @@ def test_production_refuses_to_start_without_redis_unless_single_process(
     client = app.test_client()
     assert client.get("/mentions-legales", headers={"Host": "evil.example"}).status_code == 400
     app.extensions["consult_engine"].dispose()
+
+
+def test_an_uncaught_refusal_is_rendered_with_its_status(database_url) -> None:
+    from tests.conftest import make_test_app
+
+    fresh = make_test_app(database_url)
+
+    def refusing():
+        raise ConsultError("Ce n'est pas possible ici.", 403)
+
+    fresh.add_url_rule("/essai-refus", "essai_refus", refusing)
+    client = fresh.test_client()
+    page = client.get("/essai-refus")
+    assert page.status_code == 403 and "Ce n&#39;est pas possible ici." in page.text
+    script = client.get("/essai-refus", headers={"Accept": "application/json"})
+    assert (script.status_code, script.json) == (403, {"error": "Ce n'est pas possible ici."})
