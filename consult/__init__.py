@@ -42,8 +42,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             )
     _ensure_secret_key(settings)
     config_module.validate(settings)
+    settings["TRUSTED_HOSTS"] = config_module.trusted_hosts(settings)
 
-    app = Flask(
+    from consult.web import ConsultFlask
+
+    app = ConsultFlask(
         "consult",
         root_path=str(ROOT),
         template_folder="templates",
@@ -63,9 +66,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
 
-    from consult import hooks
+    from consult import hooks, web
 
     hooks.init_app(app)
+    web.init_app(app)
     _register_extensions(app)
     from consult import cache, jobs
 

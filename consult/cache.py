@@ -6,15 +6,24 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from flask import Flask, current_app
 
+# Entries a worker keeps at most: keys come partly from requests (territories, pages), so an
+# unbounded dictionary could be grown by anyone; the least recently used entry goes first.
+DEFAULT_MAX_ENTRIES = 2048
+
 
 class MemoryCache:
-    def __init__(self) -> None:
-        self._data: dict[str, tuple[float, str]] = {}
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        self._data: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._lock = threading.Lock()
+        self.max_entries = max(1, max_entries)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
     def get(self, key: str) -> str | None:
         with self._lock:
@@ -22,11 +31,15 @@ class MemoryCache:
             if item is None or item[0] < time.monotonic():
                 self._data.pop(key, None)
                 return None
+            self._data.move_to_end(key)
             return item[1]
 
     def set(self, key: str, value: str, ttl: int) -> None:
         with self._lock:
             self._data[key] = (time.monotonic() + ttl, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
 
     def delete(self, key: str) -> None:
         with self._lock:
@@ -59,8 +72,9 @@ LOCAL_SECONDS = 5
 def init_app(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
     prefix = app.config.get("CACHE_KEY_PREFIX", "consult:")
-    app.extensions["consult_cache"] = RedisCache(url, prefix) if url else MemoryCache()
-    app.extensions["consult_local_cache"] = MemoryCache()
+    size = int(app.config.get("CACHE_MAX_ENTRIES", DEFAULT_MAX_ENTRIES))
+    app.extensions["consult_cache"] = RedisCache(url, prefix) if url else MemoryCache(size)
+    app.extensions["consult_local_cache"] = MemoryCache(size)
 
 
 def cache() -> MemoryCache | RedisCache:

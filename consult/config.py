@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,6 +46,13 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+DEFAULT_SITE_URLS = {
+    "development": "http://127.0.0.1:5000",
+    "testing": "http://localhost",
+    "production": "",
+}
+
+
 def from_environment() -> dict:
     env = os.environ.get("CONSULT_ENV", "development").strip().lower()
     if env not in {"development", "testing", "production"}:
@@ -54,6 +62,7 @@ def from_environment() -> dict:
     secret = os.environ.get("SECRET_KEY", "")
     production = env == "production"
     redis_url = os.environ.get("REDIS_URL") or None
+    hosts = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
 
     config: dict = {
         "ENV_NAME": env,
@@ -65,6 +74,16 @@ def from_environment() -> dict:
         ),
         "SQLALCHEMY_ECHO": _bool(os.environ.get("SQLALCHEMY_ECHO")),
         "REDIS_URL": redis_url,
+        # Without Redis, rate limits and caches live in each worker: production accepts that
+        # only when told it runs one process.
+        "SINGLE_PROCESS": _bool(os.environ.get("CONSULT_SINGLE_PROCESS")),
+        # The public address every absolute link (mails, feeds, API, calendar UIDs) is built on,
+        # never the request's Host header. Production must set it.
+        "SITE_URL": (os.environ.get("SITE_URL") or DEFAULT_SITE_URLS[env]).rstrip("/"),
+        # Host names accepted in the Host header besides SITE_URL's (comma list; a leading dot
+        # accepts subdomains). Production answers any other host with 400; elsewhere an empty
+        # list accepts any host.
+        "TRUSTED_HOSTS": hosts or None,
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
         # Sessions and cookies: HTTPS-only cookies in production, where TLS terminates upstream.
@@ -105,6 +124,7 @@ def from_environment() -> dict:
         "CONSULTATION_OPENS": _date("CONSULTATION_OPENS", "2020-06-01"),
         "CONSULTATION_CLOSES": _date("CONSULTATION_CLOSES", "2027-06-30"),
         "COUNTERS_CACHE_SECONDS": _int("COUNTERS_CACHE_SECONDS", 60),
+        "CACHE_MAX_ENTRIES": _int("CACHE_MAX_ENTRIES", 2048),
         # Who publishes the site: shown on the legal and privacy pages.
         "SITE_PUBLISHER": os.environ.get(
             "SITE_PUBLISHER", "Ministère de l'Éducation nationale et de la Jeunesse"
@@ -142,5 +162,35 @@ def validate(config: dict) -> None:
             )
         if len(secret) < 32:
             raise ConfigError("SECRET_KEY is too short for production: use at least 32 characters.")
+        if not config.get("SITE_URL"):
+            raise ConfigError(
+                "SITE_URL is not set. In production Consult builds every absolute link (password "
+                "reset mails, feeds, API) on it and trusts no other host: "
+                "export SITE_URL=https://consult.education.gouv.fr"
+            )
+        if not config.get("REDIS_URL") and not config.get("SINGLE_PROCESS"):
+            raise ConfigError(
+                "REDIS_URL is not set. Without Redis each worker counts rate limits and keeps its "
+                "cache on its own, so limits multiply with the number of workers. Set REDIS_URL "
+                "(e.g. redis://127.0.0.1:6379/0), or CONSULT_SINGLE_PROCESS=1 if the site really "
+                "runs as one single process."
+            )
+    site = urlsplit(config.get("SITE_URL") or "")
+    if config.get("SITE_URL") and (
+        site.scheme not in {"http", "https"} or not site.hostname or site.query or site.fragment
+    ):
+        raise ConfigError(
+            f"SITE_URL must look like https://consult.example.fr, got {config['SITE_URL']!r}"
+        )
     if config["CONSULTATION_CLOSES"] < config["CONSULTATION_OPENS"]:
         raise ConfigError("CONSULTATION_CLOSES is before CONSULTATION_OPENS.")
+
+
+def trusted_hosts(config: dict) -> list[str] | None:
+    """The Host header values Flask accepts (its TRUSTED_HOSTS): SITE_URL's host plus the
+    configured ones; None (any host) outside production when none is configured."""
+    extra = list(config.get("TRUSTED_HOSTS") or [])
+    if config.get("ENV_NAME") != "production" and not extra:
+        return None
+    site_host = urlsplit(config.get("SITE_URL") or "").hostname
+    return list(dict.fromkeys([*([site_host] if site_host else []), *extra]))

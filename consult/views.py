@@ -27,6 +27,7 @@ from consult.i18n import LOCALE_COOKIE
 from consult.models import Audience, Role, ScopeKind
 from consult.permissions import Permission, can
 from consult.territories import academie_label
+from consult.web import safe_referrer
 
 bp = Blueprint("pages", __name__)
 
@@ -84,7 +85,7 @@ def accessibility():
 @bp.route("/langue", methods=["POST"])
 def set_language():
     form = LanguageForm()
-    target = request.referrer if _same_site(request.referrer) else url_for("pages.home")
+    target = safe_referrer() or url_for("pages.home")
     response = redirect(target)
     if form.validate_on_submit():
         response.set_cookie(
@@ -96,14 +97,6 @@ def set_language():
             samesite="Lax",
         )
     return response
-
-
-def _same_site(url: str | None) -> bool:
-    from urllib.parse import urlsplit
-
-    if not url:
-        return False
-    return urlsplit(url).netloc == urlsplit(request.host_url).netloc
 
 
 ERROR_TITLES = {

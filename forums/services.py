@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from consult.db import utcnow
 from consult.models import AuthorSnapshot, User
 from consult.text import find_personal_data, plain_text
+from consult.web import ConsultError
 from forums.models import (
     BODY_MAX,
     COMMENT_MAX,
@@ -35,11 +36,8 @@ RETRACT = "retract"
 SHUFFLE_RANGE = 2**31 - 1
 
 
-class ForumError(Exception):
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class ForumError(ConsultError):
+    """A refusal from the forums (see consult.web.ConsultError)."""
 
 
 def _excerpt(body: str) -> str:

@@ -9,7 +9,6 @@ import secrets
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -19,15 +18,16 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from consult.db import commit, db
-from consult.extensions import limiter
 from consult.inputs import bounded_int
 from consult.models import Audience
 from consult.permissions import authorize, require
 from consult.territories import catalog
+from consult.web import limit, me, refuse, safe_next, wants_json
 from forums import forms, queries, services
 from forums.models import Comment, Contribution, Polarity
 from forums.permissions import Permission, is_moderator
@@ -36,37 +36,11 @@ from forums.services import ForumError
 bp = Blueprint("forums", __name__, url_prefix="/forums")
 
 
-def _limit(key: str):
-    return limiter.limit(
-        lambda: current_app.config[key],
-        methods=["POST"],
-        error_message=lambda: _("Trop d'actions en peu de temps. Réessayez dans quelques minutes."),
-    )
-
-
-def _wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > 0
-
-
-def _safe_next(target: str | None) -> str | None:
-    if not target or len(target) > 500 or "\\" in target:
-        return None
-    if not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
-def _refusal(error: ForumError):
-    if _wants_json():
-        return jsonify({"error": error.message}), error.status
-    from consult.views import render_error
-
-    return render_error(error.status, error.message)
+LIMIT_MESSAGE = _l("Trop d'actions en peu de temps. Réessayez dans quelques minutes.")
 
 
 def _conflict():
-    return _refusal(ForumError(_("Cette action vient déjà d'être enregistrée."), 409))
+    return refuse(ForumError(_("Cette action vient déjà d'être enregistrée."), 409))
 
 
 def _theme_or_404(slug: str):
@@ -81,10 +55,6 @@ def _contribution_or_404(contribution_id: int) -> Contribution:
     if contribution is None or not authorize(current_user, Permission.VIEW, contribution):
         abort(404)
     return contribution
-
-
-def _user():
-    return current_user._get_current_object()
 
 
 def _seed() -> int:
@@ -137,7 +107,7 @@ def theme(slug: str):
         first_page=not args.get("apres"),
         my_votes=services.my_votes(
             db.session,
-            _user() if current_user.is_authenticated else None,
+            me() if current_user.is_authenticated else None,
             [c.id for c in page.items],
         ),
     )
@@ -187,7 +157,7 @@ def similar(slug: str):
 
 
 @bp.route("/<slug>/contribuer", methods=["GET", "POST"])
-@_limit("RATELIMIT_CONTRIBUTE")
+@limit("RATELIMIT_CONTRIBUTE", LIMIT_MESSAGE)
 def new(slug: str):
     theme = _theme_or_404(slug)
     require(Permission.CONTRIBUTE)
@@ -206,7 +176,7 @@ def new(slug: str):
         try:
             contribution = services.post_contribution(
                 db.session,
-                _user(),
+                me(),
                 theme,
                 int(form.subtheme.data),
                 form.title.data,
@@ -215,7 +185,7 @@ def new(slug: str):
             commit()
         except ForumError as exc:
             db.session.rollback()
-            return _refusal(exc)
+            return refuse(exc)
         if contribution.held_for_review:
             flash(
                 _(
@@ -248,7 +218,7 @@ def _reply_target(item: Contribution, raw: str | None):
 @bp.route("/contributions/<int:contribution_id>")
 def contribution(contribution_id: int):
     item = _contribution_or_404(contribution_id)
-    user = _user() if current_user.is_authenticated else None
+    user = me() if current_user.is_authenticated else None
     return render_template(
         "forums/contribution.html",
         contribution=item,
@@ -266,11 +236,11 @@ def contribution(contribution_id: int):
 @bp.route("/contributions/<int:contribution_id>/modifier", methods=["GET", "POST"])
 def edit(contribution_id: int):
     item = _contribution_or_404(contribution_id)
-    user = _user() if current_user.is_authenticated else None
+    user = me() if current_user.is_authenticated else None
     if user is None:
         require(Permission.EDIT, item)
     if not authorize(user, Permission.EDIT, item):
-        return _refusal(
+        return refuse(
             ForumError(
                 _(
                     "Cette contribution ne peut plus être modifiée : le délai de 30 minutes est "
@@ -292,7 +262,7 @@ def edit(contribution_id: int):
             commit()
         except ForumError as exc:
             db.session.rollback()
-            return _refusal(exc)
+            return refuse(exc)
         flash(_("Votre contribution est modifiée."), "success")
         return redirect(url_for("forums.contribution", contribution_id=item.id))
     status = 422 if request.method == "POST" else 200
@@ -307,11 +277,11 @@ def withdraw(contribution_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.withdraw(db.session, _user(), item)
+        services.withdraw(db.session, me(), item)
         commit()
     except ForumError as exc:
         db.session.rollback()
-        return _refusal(exc)
+        return refuse(exc)
     flash(
         _("Votre contribution est retirée. Elle reste consultable, marquée comme retirée."), "info"
     )
@@ -319,27 +289,27 @@ def withdraw(contribution_id: int):
 
 
 @bp.route("/contributions/<int:contribution_id>/vote", methods=["POST"])
-@_limit("RATELIMIT_VOTE")
+@limit("RATELIMIT_VOTE", LIMIT_MESSAGE)
 def vote(contribution_id: int):
     item = db.session.get(Contribution, contribution_id)
     if item is None:
-        return _refusal(ForumError(_("Cette contribution n'existe pas."), 404))
+        return refuse(ForumError(_("Cette contribution n'existe pas."), 404))
     if not current_user.is_authenticated:
-        if _wants_json():
+        if wants_json():
             return jsonify({"error": _("Connectez-vous pour voter.")}), 401
         require(Permission.VOTE, item)
     form = forms.VoteForm()
     if not form.validate_on_submit():
-        return _refusal(ForumError(_("Vote inconnu ou formulaire expiré."), 422))
+        return refuse(ForumError(_("Vote inconnu ou formulaire expiré."), 422))
     try:
-        result = services.vote(db.session, _user(), item, form.value.data)
+        result = services.vote(db.session, me(), item, form.value.data)
         commit()
     except ForumError as exc:
         db.session.rollback()
-        return _refusal(exc)
+        return refuse(exc)
     except IntegrityError:
         return _conflict()
-    if _wants_json():
+    if wants_json():
         return jsonify(
             {
                 "adopt_count": result.adopt_count,
@@ -353,43 +323,43 @@ def vote(contribution_id: int):
         None: _("Votre vote est retiré."),
     }
     flash(messages[result.mine], "success")
-    back = _safe_next(request.form.get("next")) or url_for(
+    back = safe_next(request.form.get("next")) or url_for(
         "forums.contribution", contribution_id=item.id
     )
     return redirect(f"{back}#contribution-{item.id}")
 
 
 @bp.route("/contributions/<int:contribution_id>/commentaires", methods=["POST"])
-@_limit("RATELIMIT_COMMENT")
+@limit("RATELIMIT_COMMENT", LIMIT_MESSAGE)
 def comment(contribution_id: int):
     item = _contribution_or_404(contribution_id)
     if not current_user.is_authenticated:
         require(Permission.COMMENT, item)
     form = forms.CommentForm()
     if not form.validate_on_submit():
-        threads = queries.comment_threads(db.session, item, _user().id)
+        threads = queries.comment_threads(db.session, item, me().id)
         return (
             render_template(
                 "forums/contribution.html",
                 contribution=item,
                 threads=threads,
-                my_vote=services.my_vote(db.session, _user(), item),
+                my_vote=services.my_vote(db.session, me(), item),
                 vote_form=forms.VoteForm(),
                 comment_form=form,
                 reply_to=_reply_target(item, form.parent.data),
                 action_form=forms.ActionForm(),
                 polarities=list(Polarity),
-                moderator=is_moderator(_user()),
+                moderator=is_moderator(me()),
             ),
             422,
         )
     parent = form.parent.data
     if parent and not parent.isdigit():
-        return _refusal(ForumError(_("Le commentaire auquel vous répondez n'existe pas."), 404))
+        return refuse(ForumError(_("Le commentaire auquel vous répondez n'existe pas."), 404))
     try:
         created = services.add_comment(
             db.session,
-            _user(),
+            me(),
             item,
             form.polarity.data,
             form.body.data,
@@ -398,7 +368,7 @@ def comment(contribution_id: int):
         commit()
     except ForumError as exc:
         db.session.rollback()
-        return _refusal(exc)
+        return refuse(exc)
     if created.held_for_review:
         flash(
             _("Votre commentaire sera publié après relecture (il contient des coordonnées)."),

@@ -24,6 +24,7 @@ from consult.db import utcnow
 from consult.models import AuthorSnapshot, User
 from consult.territories import catalog
 from consult.text import find_personal_data, plain_text
+from consult.web import ConsultError
 from retex.models import (
     CONTENT_FIELDS,
     ESTABLISHMENTS,
@@ -52,14 +53,8 @@ SIGNATURES = (
 )
 
 
-class RetexError(Exception):
+class RetexError(ConsultError):
     """A refusal the view shows in French with the given HTTP status."""
-
-    def __init__(self, message: str, status: int = 409, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.field = field
 
 
 @dataclass(frozen=True)

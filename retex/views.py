@@ -13,7 +13,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -29,9 +28,9 @@ from sqlalchemy.exc import IntegrityError
 
 from consult import csvout
 from consult.db import commit, db
-from consult.extensions import limiter
 from consult.permissions import require
 from consult.views import render_error
+from consult.web import limit, refuse
 from retex import forms, queries, services
 from retex.models import (
     RetexAttachment,
@@ -46,14 +45,6 @@ bp = Blueprint("retex", __name__, url_prefix="/retex")
 
 PER_PAGE = 20
 ATTACHMENT_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
-
-
-def _limit(key: str):
-    return limiter.limit(
-        lambda: current_app.config[key],
-        methods=["POST"],
-        error_message=lambda: _("Trop de demandes. Réessayez dans quelques minutes."),
-    )
 
 
 def _sheet_or_404(sheet_id: int) -> RetexSheet:
@@ -169,19 +160,9 @@ def _sheet_data(form: forms.SheetForm) -> SheetData:
     return SheetData(**values)
 
 
-def _refuse(form, template: str, exc: RetexError, **context):
-    db.session.rollback()
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
-    else:
-        flash(exc.message, "error")
-    return render_template(template, form=form, **context), exc.status
-
-
 @bp.route("/nouvelle", methods=["GET", "POST"])
 @login_required
-@_limit("RATELIMIT_RETEX_WRITE")
+@limit("RATELIMIT_RETEX_WRITE")
 def new():
     require(Permission.CREATE)
     form = forms.SheetForm()
@@ -190,7 +171,7 @@ def new():
             sheet = services.create_sheet(db.session, current_user, _sheet_data(form))
             commit()
         except RetexError as exc:
-            return _refuse(form, "retex/edit.html", exc, sheet=None)
+            return refuse(exc, form=form, template="retex/edit.html", sheet=None)
         flash(_("Brouillon enregistré. Soumettez-le à relecture quand il est prêt."), "success")
         return redirect(url_for("retex.follow", sheet_id=sheet.id))
     return render_template("retex/edit.html", form=form, sheet=None), _status()
@@ -210,7 +191,7 @@ def _form_from(sheet: RetexSheet) -> forms.SheetForm:
 
 @bp.route("/<int:sheet_id>/modifier", methods=["GET", "POST"])
 @login_required
-@_limit("RATELIMIT_RETEX_WRITE")
+@limit("RATELIMIT_RETEX_WRITE")
 def edit(sheet_id: int):
     sheet = _sheet_or_404(sheet_id)
     require(Permission.EDIT, sheet)
@@ -220,7 +201,7 @@ def edit(sheet_id: int):
             services.update_sheet(db.session, sheet, _sheet_data(form))
             commit()
         except RetexError as exc:
-            return _refuse(form, "retex/edit.html", exc, sheet=sheet)
+            return refuse(exc, form=form, template="retex/edit.html", sheet=sheet)
         flash(_("Fiche enregistrée."), "success")
         return redirect(url_for("retex.follow", sheet_id=sheet.id))
     return render_template("retex/edit.html", form=form, sheet=sheet), _status()
@@ -262,7 +243,7 @@ def _workflow(sheet_id: int, permission: Permission, action) -> Response:
         if permission is Permission.REVIEW:
             form.comment.errors = [exc.message]
             return _follow_page(sheet, exc.status, comment_form=form)
-        return render_error(exc.status, exc.message)
+        return refuse(exc)
     except IntegrityError:
         return render_error(409, _("Cette fiche vient d'être modifiée par quelqu'un d'autre."))
     flash(message, "success")
@@ -271,7 +252,7 @@ def _workflow(sheet_id: int, permission: Permission, action) -> Response:
 
 @bp.route("/<int:sheet_id>/soumettre", methods=["POST"])
 @login_required
-@_limit("RATELIMIT_RETEX_WRITE")
+@limit("RATELIMIT_RETEX_WRITE")
 def submit(sheet_id: int):
     def action(sheet, _form):
         services.submit(db.session, sheet, current_user)
@@ -282,7 +263,7 @@ def submit(sheet_id: int):
 
 @bp.route("/<int:sheet_id>/renvoyer", methods=["POST"])
 @login_required
-@_limit("RATELIMIT_RETEX_WRITE")
+@limit("RATELIMIT_RETEX_WRITE")
 def send_back(sheet_id: int):
     def action(sheet, form):
         services.return_with_comment(db.session, sheet, current_user, form.comment.data or "")
@@ -293,7 +274,7 @@ def send_back(sheet_id: int):
 
 @bp.route("/<int:sheet_id>/publier", methods=["POST"])
 @login_required
-@_limit("RATELIMIT_RETEX_WRITE")
+@limit("RATELIMIT_RETEX_WRITE")
 def publish(sheet_id: int):
     def action(sheet, form):
         revision = services.publish(db.session, sheet, current_user, form.comment.data or "")
@@ -324,7 +305,7 @@ def mine():
 
 @bp.route("/<int:sheet_id>/pieces-jointes", methods=["POST"])
 @login_required
-@_limit("RATELIMIT_RETEX_UPLOAD")
+@limit("RATELIMIT_RETEX_UPLOAD")
 def upload(sheet_id: int):
     sheet = _sheet_or_404(sheet_id)
     require(Permission.EDIT, sheet)
@@ -355,7 +336,7 @@ def _attachment_or_404(attachment_id: int) -> RetexAttachment:
 
 @bp.route("/pieces-jointes/<int:attachment_id>/supprimer", methods=["POST"])
 @login_required
-@_limit("RATELIMIT_RETEX_WRITE")
+@limit("RATELIMIT_RETEX_WRITE")
 def delete_attachment(attachment_id: int):
     attachment = _attachment_or_404(attachment_id)
     require(Permission.ATTACHMENT_DELETE, attachment)

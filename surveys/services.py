@@ -15,6 +15,7 @@ from consult.db import utcnow
 from consult.models import Audience, User
 from consult.territories import catalog
 from consult.text import find_personal_data
+from consult.web import ConsultError
 from surveys import engine
 from surveys.models import (
     AccessCode,
@@ -33,13 +34,8 @@ MAX_BATCH = 500
 MAX_CODE_DAYS = 180
 
 
-class SurveyError(Exception):
+class SurveyError(ConsultError):
     """A refusal, with a French message and the HTTP status the view answers with."""
-
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 # --- Definitions ---------------------------------------------------------------------------------

@@ -22,18 +22,19 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from consult import csvout
 from consult.api import SUPPRESSION_THRESHOLD
 from consult.db import commit, db, utcnow
-from consult.extensions import limiter
 from consult.inputs import bounded_int
 from consult.models import AUDIENCE_LABELS, Audience, Role
 from consult.permissions import can, require
 from consult.territories import catalog
 from consult.views import CSP, render_error
+from consult.web import limit, me, refuse
 from surveys import engine, exports, forms, queries, services
 from surveys.permissions import Permission
 from surveys.services import Respondent, SurveyError
@@ -43,12 +44,7 @@ CODE_SESSION_KEY = "survey_code"
 ACTIONS = ("precedent", "suivant", "brouillon")
 
 
-def _limit(key: str):
-    return limiter.limit(
-        lambda: current_app.config[key],
-        methods=["POST"],
-        error_message=lambda: _("Trop de tentatives. Réessayez dans quelques minutes."),
-    )
+LIMIT_MESSAGE = _l("Trop de tentatives. Réessayez dans quelques minutes.")
 
 
 def _now() -> datetime:
@@ -72,11 +68,6 @@ def _respondent(questionnaire) -> Respondent | None:
     if current_user.is_authenticated:
         return Respondent.of_user(current_user)
     return None
-
-
-def _refuse(exc: SurveyError):
-    db.session.rollback()
-    return render_error(exc.status, exc.message)
 
 
 def _need_respondent(questionnaire):
@@ -121,7 +112,7 @@ def index():
 
 
 @bp.route("/commencer", methods=["POST"])
-@_limit("RATELIMIT_SURVEY_ANSWER")
+@limit("RATELIMIT_SURVEY_ANSWER", LIMIT_MESSAGE)
 def start():
     questionnaire = _questionnaire()
     if not forms.PageForm().validate_on_submit():
@@ -133,7 +124,7 @@ def start():
         draft = services.start(db.session, questionnaire, respondent, _now())
         commit()
     except SurveyError as exc:
-        return _refuse(exc)
+        return refuse(exc)
     except IntegrityError:
         db.session.rollback()
         # Two tabs started at once: the other one created the draft.
@@ -144,7 +135,7 @@ def start():
 
 
 @bp.route("/code", methods=["GET", "POST"])
-@_limit("RATELIMIT_SURVEY_CODE")
+@limit("RATELIMIT_SURVEY_CODE", LIMIT_MESSAGE)
 def code():
     questionnaire = _questionnaire()
     form = forms.CodeForm()
@@ -219,7 +210,7 @@ def _page_context(questionnaire, respondent, draft, number, errors=None, posted=
 
 
 @bp.route("/page/<int:number>", methods=["GET", "POST"])
-@_limit("RATELIMIT_SURVEY_ANSWER")
+@limit("RATELIMIT_SURVEY_ANSWER", LIMIT_MESSAGE)
 def page(number: int):
     questionnaire = _questionnaire()
     respondent = _need_respondent(questionnaire)
@@ -255,7 +246,7 @@ def page(number: int):
             now=_now(),
         )
     except SurveyError as exc:
-        return _refuse(exc)
+        return refuse(exc)
     if errors:
         db.session.rollback()
         context = _page_context(
@@ -296,7 +287,7 @@ def _review_items(questionnaire, respondent, answers):
 
 
 @bp.route("/relecture", methods=["GET", "POST"])
-@_limit("RATELIMIT_SURVEY_ANSWER")
+@limit("RATELIMIT_SURVEY_ANSWER", LIMIT_MESSAGE)
 def review():
     questionnaire = _questionnaire()
     respondent = _need_respondent(questionnaire)
@@ -319,7 +310,7 @@ def review():
             services.submit(db.session, questionnaire, respondent, draft, _now())
             commit()
         except SurveyError as exc:
-            return _refuse(exc)
+            return refuse(exc)
         except IntegrityError:
             db.session.rollback()
             return render_error(409, _("Votre réponse a déjà été envoyée. Merci !"))
@@ -351,7 +342,7 @@ def _coordinated_academies() -> list[str]:
 @bp.route("/codes/")
 def batches():
     require(Permission.CODES_MANAGE)
-    user = current_user._get_current_object()
+    user = me()
     return render_template(
         "surveys/batches.html",
         batches=services.batches_for(db.session, user, user.has_role(Role.ADMIN)),
@@ -362,7 +353,7 @@ def batches():
 
 
 @bp.route("/codes/nouveau", methods=["GET", "POST"])
-@_limit("RATELIMIT_SURVEY_ANSWER")
+@limit("RATELIMIT_SURVEY_ANSWER", LIMIT_MESSAGE)
 def new_batch():
     require(Permission.CODES_MANAGE)
     questionnaire = _questionnaire()
@@ -373,7 +364,7 @@ def new_batch():
             batch = services.create_batch(
                 db.session,
                 questionnaire,
-                current_user._get_current_object(),
+                me(),
                 label=form.label.data,
                 audience=form.audience.data,
                 academie_code=form.academie.data,

@@ -6,10 +6,9 @@ Answers are cached per compilation: a new compilation changes the key, so nothin
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from flask import Blueprint, Flask, request, url_for
+from flask import Blueprint, Flask, url_for
 from flask_babel import force_locale
 from marshmallow import Schema, fields, validate
 
@@ -124,10 +123,9 @@ def _common(compilation: Any) -> dict[str, Any]:
 
 
 def _cache_key(compilation: Any, *parts: str) -> str:
-    # The answers hold absolute links built from the request's host: keyed by it, a forged
-    # Host header can only ever poison its own entry.
-    host = hashlib.sha256(request.host_url.encode()).hexdigest()[:8]
-    return ":".join(["synthesis-api", exports.compilation_key(compilation), host, *parts])
+    # Absolute links in the answers are built on SITE_URL (consult.web), never on the Host
+    # header: one entry serves every client and a forged host cannot multiply entries.
+    return ":".join(["synthesis-api", exports.compilation_key(compilation), *parts])
 
 
 @bp.route("/syntheses")

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from consult.db import db
 from consult.permissions import can
-from consult.views import render_error
+from consult.web import ConsultError, refuse
 from synthesis import exports
 from synthesis.blueprint import bp
 from synthesis.permissions import Permission
@@ -29,11 +29,9 @@ FORMAT_LABELS = {
 }
 
 
-class _Refusal(Exception):
+class _Refusal(ConsultError):
     def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code)
 
 
 def _scope(kind: str, ident: str) -> exports.Scope:
@@ -76,10 +74,6 @@ def _files(scope: exports.Scope, public: bool) -> exports.ExportSet:
     raise _Refusal(404, _("La dernière compilation ne comprend pas ce territoire."))
 
 
-def _refused(refusal: _Refusal) -> Any:
-    return render_error(refusal.code, refusal.message)
-
-
 def scope_args(scope: exports.Scope) -> dict[str, str]:
     return {"kind": scope.kind, "ident": scope.slug}
 
@@ -116,7 +110,7 @@ def export_page(kind: str, ident: str):
         files = _files(scope, public)
         detailed_allowed = can(Permission.EXPORT_DETAILED)
     except _Refusal as refusal:
-        return _refused(refusal)
+        return refuse(refusal)
     docs = exports.table_docs()
     tables = [
         {
@@ -184,7 +178,7 @@ def export_table(kind: str, ident: str, table: str, fmt: str):
         if table not in files.tables:
             raise _Refusal(404, _("Cette table de synthèse n'existe pas."))
     except _Refusal as refusal:
-        return _refused(refusal)
+        return refuse(refusal)
     return _send(
         files.table_path(table, fmt), files.filename(table, fmt), exports.FORMATS[fmt], public
     )
@@ -198,7 +192,7 @@ def export_zip(kind: str, ident: str):
         public = _public()
         files = _files(scope, public)
     except _Refusal as refusal:
-        return _refused(refusal)
+        return refuse(refusal)
     return _send(files.zip_path, files.zip_filename, exports.ZIP_MIMETYPE, public)
 
 

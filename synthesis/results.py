@@ -20,9 +20,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from consult.db import utcnow
-from consult.models import AUDIENCE_PLURALS, Audience, AuditEvent, Role, User
+from consult.models import AUDIENCE_PLURALS, Audience, Role, User
 from consult.territories import academie_label, catalog
 from consult.text import find_personal_data
+from consult.web import ConsultError, audit
 from synthesis import catalog as tables
 from synthesis import privacy
 from synthesis.results_models import (
@@ -50,14 +51,10 @@ SUPPRESSED = f"< {privacy.THRESHOLD}"
 LABELS_KEY = "_labels"
 
 
-class ResultsError(Exception):
+class ResultsError(ConsultError):
     """A refusal the view shows in French with the given HTTP status."""
 
-    def __init__(self, message: str, status: int = 422, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.field = field
+    status = 422
 
 
 # --- Scopes -----------------------------------------------------------------------------------
@@ -863,21 +860,18 @@ def publish(session: Session, info: ScopeInfo, user: User) -> SynthesisPublicati
     # The draft became the version; the next one starts from it (start_draft).
     session.delete(draft)
     session.flush()
-    session.add(
-        AuditEvent(
-            actor_id=user.id,
-            action="synthesis.publish",
-            target_type="synthesis_publication",
-            target_id=str(version.id),
-            detail={
-                "scope_kind": info.kind,
-                "scope_code": info.code,
-                "version": number,
-                "proposals": len(version.proposals),
-                "figures": names if figures else [],
-                "compilation_id": version.compilation_id,
-            },
-        )
+    audit(
+        session,
+        user,
+        "synthesis.publish",
+        "synthesis_publication",
+        version.id,
+        scope_kind=info.kind,
+        scope_code=info.code,
+        version=number,
+        proposals=len(version.proposals),
+        figures=names if figures else [],
+        compilation_id=version.compilation_id,
     )
     session.flush()
     return version

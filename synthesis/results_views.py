@@ -13,7 +13,6 @@ from flask import (
     Flask,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -28,11 +27,11 @@ from sqlalchemy.exc import IntegrityError
 from consult import csvout
 from consult.cache import cached_json
 from consult.db import commit, db
-from consult.extensions import limiter
-from consult.models import User
 from consult.permissions import authorize
 from consult.territories import catalog
 from consult.text import render_markdown
+from consult.web import attach_error, limit, site_url
+from consult.web import me as _me
 from synthesis import pdf, results
 from synthesis import results_forms as forms
 from synthesis.blueprint import bp
@@ -47,14 +46,6 @@ from synthesis.results_models import (
 FIGURES_CACHE_SECONDS = 3600
 
 
-def _limit():
-    return limiter.limit(
-        lambda: current_app.config["RATELIMIT_SYNTHESIS_WRITE"],
-        methods=["POST"],
-        error_message=lambda: _("Trop de demandes. Réessayez dans quelques minutes."),
-    )
-
-
 def _error(code: int, message: str):
     from consult.views import render_error
 
@@ -66,10 +57,6 @@ def public_url(endpoint: str, info: ScopeInfo, **values) -> str:
     if info.kind == "national":
         return url_for(endpoint, kind="national", slug="", **values)
     return url_for(endpoint, kind=info.kind, slug=info.slug, **values)
-
-
-def _base_url() -> str:
-    return request.host_url.rstrip("/")
 
 
 def _info(publication: SynthesisPublication) -> ScopeInfo:
@@ -202,7 +189,7 @@ def results_pdf(kind: str, slug: str, number: int):
     if publication is None:
         abort(404)
     # Versions published through the services alone (demo data, scripts) have no stored PDF.
-    data = publication.pdf or pdf.render(publication, info, _base_url())
+    data = publication.pdf or pdf.render(publication, info, site_url())
     filename = f"synthese-{info.key}-v{publication.version}.pdf"
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -230,10 +217,6 @@ def results_table_csv(kind: str, slug: str, number: int, name: str):
 
 
 # --- Composer ---------------------------------------------------------------------------------
-
-
-def _me() -> User:
-    return db.session.get(User, current_user.id)
 
 
 def _may_compose(info: ScopeInfo) -> bool:
@@ -337,9 +320,7 @@ def _composer_page(info: ScopeInfo, status: int = 200, **overrides):
 
 def _refuse(info: ScopeInfo, exc: ResultsError, form=None, **overrides):
     db.session.rollback()
-    field = getattr(form, exc.field, None) if form is not None and exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
+    if attach_error(form, exc):
         return _composer_page(info, exc.status, **overrides)
     return _composer_page(info, exc.status, error=exc.message, **overrides)
 
@@ -359,7 +340,7 @@ def composer(key: str):
 
 @bp.route("/resultats/composer/<key>/brouillon", methods=["POST"])
 @login_required
-@_limit()
+@limit("RATELIMIT_SYNTHESIS_WRITE")
 def composer_start(key: str):
     info, refusal = _composer_scope(key)
     if refusal is not None:
@@ -376,7 +357,7 @@ def composer_start(key: str):
 
 @bp.route("/resultats/composer/<key>/texte", methods=["POST"])
 @login_required
-@_limit()
+@limit("RATELIMIT_SYNTHESIS_WRITE")
 def composer_text(key: str):
     info, refusal = _composer_scope(key)
     if refusal is not None:
@@ -404,7 +385,7 @@ def composer_text(key: str):
 
 @bp.route("/resultats/composer/<key>/propositions", methods=["POST"])
 @login_required
-@_limit()
+@limit("RATELIMIT_SYNTHESIS_WRITE")
 def composer_add_proposal(key: str):
     info, refusal = _composer_scope(key)
     if refusal is not None:
@@ -464,7 +445,7 @@ def _draft_item(model, item_id: int):
 
 @bp.route("/resultats/composer/propositions/<int:proposal_id>", methods=["POST"])
 @login_required
-@_limit()
+@limit("RATELIMIT_SYNTHESIS_WRITE")
 def composer_update_proposal(proposal_id: int):
     proposal, info, refusal = _draft_item(SynthesisProposal, proposal_id)
     if refusal is not None:
@@ -488,7 +469,7 @@ def composer_update_proposal(proposal_id: int):
 
 @bp.route("/resultats/composer/propositions/<int:proposal_id>/supprimer", methods=["POST"])
 @login_required
-@_limit()
+@limit("RATELIMIT_SYNTHESIS_WRITE")
 def composer_delete_proposal(proposal_id: int):
     proposal, info, refusal = _draft_item(SynthesisProposal, proposal_id)
     if refusal is not None:
@@ -503,7 +484,7 @@ def composer_delete_proposal(proposal_id: int):
 
 @bp.route("/resultats/composer/propositions/<int:proposal_id>/sources", methods=["POST"])
 @login_required
-@_limit()
+@limit("RATELIMIT_SYNTHESIS_WRITE")
 def composer_add_source(proposal_id: int):
     proposal, info, refusal = _draft_item(SynthesisProposal, proposal_id)
     if refusal is not None:
@@ -522,7 +503,7 @@ def composer_add_source(proposal_id: int):
 
 @bp.route("/resultats/composer/sources/<int:source_id>/supprimer", methods=["POST"])
 @login_required
-@_limit()
+@limit("RATELIMIT_SYNTHESIS_WRITE")
 def composer_remove_source(source_id: int):
     source, info, refusal = _draft_item(SynthesisSource, source_id)
     if refusal is not None:
@@ -538,7 +519,7 @@ def composer_remove_source(source_id: int):
 
 @bp.route("/resultats/composer/<key>/publier", methods=["POST"])
 @login_required
-@_limit()
+@limit("RATELIMIT_SYNTHESIS_WRITE")
 def composer_publish(key: str):
     info, refusal = _composer_scope(key)
     if refusal is not None:
@@ -548,7 +529,7 @@ def composer_publish(key: str):
     try:
         version = results.publish(db.session, info, _me())
         # Laid out once, in the same transaction: a PDF that cannot be made publishes nothing.
-        results.freeze_pdf(db.session, version, pdf.render(version, info, _base_url()))
+        results.freeze_pdf(db.session, version, pdf.render(version, info, site_url()))
         number = version.version
         commit()
     except ResultsError as exc:

@@ -13,7 +13,6 @@ from datetime import timedelta
 from flask import (
     Flask,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -22,19 +21,19 @@ from flask import (
 )
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from consult import jobs
 from consult.cache import cached_json
 from consult.db import commit, db, utcnow
-from consult.extensions import limiter
 from consult.hooks import hooks
 from consult.permissions import can, require
 from consult.territorial import territory as territories
 from consult.territories import catalog
 from consult.views import CSP, render_error
+from consult.web import limit
+from consult.web import me as _me
 from synthesis import charts, forms, geo, store, tasks
 from synthesis.blueprint import bp
 from synthesis.models import QUEUED, Compilation, ReferencePopulation
@@ -57,18 +56,6 @@ PAGE_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") +
 # Pages drawn by _render: the synthesis pages, and the national one redrawn with the reference
 # form's errors.
 CHART_ENDPOINTS = {"synthesis.index", "synthesis.territory", "synthesis.upload_reference"}
-
-
-def _limit(key: str):
-    return limiter.limit(
-        lambda: current_app.config[key],
-        methods=["POST"],
-        error_message=lambda: _("Trop de demandes. Réessayez dans quelques minutes."),
-    )
-
-
-def _me():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 # --- Pages --------------------------------------------------------------------------------------
@@ -244,7 +231,7 @@ def academies_geojson():
 
 
 @bp.route("/syntheses/recompiler", methods=["POST"])
-@_limit("RATELIMIT_SYNTHESIS_WRITE")
+@limit("RATELIMIT_SYNTHESIS_WRITE")
 def recompile():
     require(Permission.COMPILE)
     form = forms.RecompileForm()
@@ -293,7 +280,7 @@ def compilation_status():
 
 
 @bp.route("/syntheses/reference", methods=["POST"])
-@_limit("RATELIMIT_SYNTHESIS_WRITE")
+@limit("RATELIMIT_SYNTHESIS_WRITE")
 def upload_reference():
     require(Permission.MANAGE_REFERENCE)
     from synthesis import weighting

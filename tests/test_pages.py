@@ -61,7 +61,12 @@ def test_secure_cookies_and_hsts_in_production(database_url) -> None:
     from tests.conftest import make_test_app
 
     prod = make_test_app(
-        database_url, ENV_NAME="production", SECRET_KEY="p" * 40, SESSION_COOKIE_SECURE=True
+        database_url,
+        ENV_NAME="production",
+        SECRET_KEY="p" * 40,
+        SESSION_COOKIE_SECURE=True,
+        SITE_URL="https://consult.test",
+        SINGLE_PROCESS=True,
     )
     response = prod.test_client().get("/compte/connexion", base_url="https://consult.test")
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if "consult_session=" in c)

@@ -722,7 +722,7 @@ def test_feeds_are_cached_when_configured(app, client, session) -> None:
         from consult.cache import cache
 
         with app.app_context():
-            cache().delete("territorial:feed:ics:academie:16:localhost")
+            cache().delete("territorial:feed:ics:academie:16")
     assert "Après la mise en cache" not in first.decode("utf-8")
     assert "Après la mise en cache" in client.get("/territoires/toulouse/agenda.ics").get_data(
         as_text=True

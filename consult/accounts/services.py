@@ -22,17 +22,17 @@ from consult.security import (
     verify_password,
 )
 from consult.territories import catalog
+from consult.web import ConsultError, audit
 
 RESET_SALT = "consult.password-reset"
 
 
-class AccountError(Exception):
-    """A refusal the view shows to the user (message already translated)."""
+class AccountError(ConsultError):
+    """A refusal the view shows to the user (message already translated). Its second argument
+    is the form field, as the account forms put every refusal under one."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    def __init__(self, message: str, field: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, status, field)
 
 
 @dataclass
@@ -43,20 +43,6 @@ class ProfileData:
     departement_code: str | None = None
     school_level: str | None = None
     other_actor_kind: str | None = None
-
-
-def audit(session: Session, actor: User | None, action: str, target: Any, **detail: Any) -> None:
-    target_type = type(target).__name__.lower()
-    target_id = str(getattr(target, "id", None) or getattr(target, "code", ""))
-    session.add(
-        AuditEvent(
-            actor_id=actor.id if actor is not None else None,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            detail=detail,
-        )
-    )
 
 
 def pseudonym_taken(session: Session, pseudonym: str, exclude_id: int | None = None) -> bool:

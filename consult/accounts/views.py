@@ -7,7 +7,6 @@ again with a 422, refusals from the services with 409 or 422, never a 500.
 from __future__ import annotations
 
 import json
-from urllib.parse import urljoin, urlsplit
 
 from flask import (
     Blueprint,
@@ -21,39 +20,22 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
 from consult.accounts import forms, services
 from consult.accounts.services import AccountError, ProfileData
 from consult.db import commit, db
-from consult.extensions import limiter
 from consult.hooks import hooks
 from consult.mail import send_mail
 from consult.permissions import Permission, permission_required
+from consult.web import absolute_url, limit, safe_next
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
 
 
-def _limit(key: str):
-    return limiter.limit(
-        lambda: current_app.config[key],
-        methods=["POST"],
-        error_message=lambda: _("Trop de tentatives. Réessayez dans quelques minutes."),
-    )
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths, so ?next= cannot send people elsewhere."""
-    if not target or len(target) > 500 or "\\" in target:
-        return None
-    host = urlsplit(request.host_url)
-    resolved = urlsplit(urljoin(request.host_url, target))
-    if resolved.scheme != host.scheme or resolved.netloc != host.netloc:
-        return None
-    if not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
+LIMIT_MESSAGE = _l("Trop de tentatives. Réessayez dans quelques minutes.")
 
 
 def _render(template: str, status: int = 200, **context: object) -> tuple[str, int]:
@@ -82,7 +64,7 @@ def _start_session(user: object, remember: bool = False) -> None:
 
 
 @bp.route("/inscription", methods=["GET", "POST"])
-@_limit("RATELIMIT_REGISTER")
+@limit("RATELIMIT_REGISTER", LIMIT_MESSAGE)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("account.index"))
@@ -113,12 +95,12 @@ def register():
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
-@_limit("RATELIMIT_LOGIN")
+@limit("RATELIMIT_LOGIN", LIMIT_MESSAGE)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("account.index"))
     form = forms.LoginForm()
-    next_url = _safe_next(request.args.get("next"))
+    next_url = safe_next(request.args.get("next"))
     if form.validate_on_submit():
         user = services.authenticate(db.session, form.email.data, form.password.data)
         if user is None:
@@ -188,7 +170,7 @@ def profile():
 
 @bp.route("/securite", methods=["GET", "POST"])
 @permission_required(Permission.ACCOUNT_EDIT)
-@_limit("RATELIMIT_REAUTH")
+@limit("RATELIMIT_REAUTH", LIMIT_MESSAGE)
 def security():
     user = current_user._get_current_object()
     password_form = forms.PasswordChangeForm(prefix="pw", user=user)
@@ -237,15 +219,13 @@ def security():
 
 
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
-@_limit("RATELIMIT_RESET")
+@limit("RATELIMIT_RESET", LIMIT_MESSAGE)
 def forgot_password():
     form = forms.PasswordResetRequestForm()
     if form.validate_on_submit():
         user = services.user_for_reset_request(db.session, form.email.data)
         if user is not None and user.email:
-            link = url_for(
-                "account.reset_password", token=services.make_reset_token(user), _external=True
-            )
+            link = absolute_url("account.reset_password", token=services.make_reset_token(user))
             minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
             send_mail(
                 user.email,
@@ -265,7 +245,7 @@ def forgot_password():
 
 
 @bp.route("/reinitialiser/<token>", methods=["GET", "POST"])
-@_limit("RATELIMIT_RESET")
+@limit("RATELIMIT_RESET", LIMIT_MESSAGE)
 def reset_password(token: str):
     user = services.user_from_reset_token(db.session, token)
     if user is None:
@@ -282,7 +262,7 @@ def reset_password(token: str):
 
 @bp.route("/mes-donnees", methods=["GET", "POST"])
 @permission_required(Permission.ACCOUNT_VIEW)
-@_limit("RATELIMIT_REAUTH")
+@limit("RATELIMIT_REAUTH", LIMIT_MESSAGE)
 def download_data():
     user = current_user._get_current_object()
     form = forms.ReauthForm()
@@ -303,7 +283,7 @@ def download_data():
 
 @bp.route("/suppression", methods=["GET", "POST"])
 @permission_required(Permission.ACCOUNT_EDIT)
-@_limit("RATELIMIT_REAUTH")
+@limit("RATELIMIT_REAUTH", LIMIT_MESSAGE)
 def delete():
     user = current_user._get_current_object()
     form = forms.DeletionForm()

@@ -13,22 +13,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consult.db import Base, utcnow
-from consult.models import AuditEvent, Role, User
+from consult.models import Role, User
 from consult.moderation import Kind, kinds, load_target
 from consult.moderation.models import Moderatable, Report, ReportReason
 from consult.moderation.permissions import Permission
 from consult.permissions import authorize
+from consult.web import ConsultError, audit
 
 REPORT_TEXT_MAX = 1000
 REASON_MAX = 500
 DEFAULT_REPORT_THRESHOLD = 3
 
 
-class ModerationError(Exception):
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class ModerationError(ConsultError):
+    """A refusal from moderation (see consult.web.ConsultError)."""
 
 
 def report_threshold() -> int:
@@ -49,20 +47,6 @@ def _target(session: Session, kind: str, target_id: int) -> tuple[Kind, Any]:
     if found is None:
         raise ModerationError(_("Ce contenu n'existe pas ou n'existe plus."), 404)
     return found
-
-
-def _audit(
-    session: Session, actor: User | None, action: str, kind: str, target_id: int, **detail: Any
-) -> None:
-    session.add(
-        AuditEvent(
-            actor_id=actor.id if actor else None,
-            action=action,
-            target_type=kind,
-            target_id=str(target_id),
-            detail=detail,
-        )
-    )
 
 
 def _changed(session: Session, registered: Kind, target: Any, was_visible: bool) -> None:
@@ -122,8 +106,8 @@ def report(
         target.hidden_at = utcnow()
         target.hidden_reason = auto_hide_reason()
         _changed(session, registered, target, was_visible)
-        _audit(session, None, "moderation.auto_hide", kind, target_id, reports=reporters)
-    _audit(session, reporter, "moderation.report", kind, target_id, reason=reason)
+        audit(session, None, "moderation.auto_hide", kind, target_id, reports=reporters)
+    audit(session, reporter, "moderation.report", kind, target_id, reason=reason)
     return entry
 
 
@@ -154,7 +138,7 @@ def hide(session: Session, moderator: User, kind: str, target_id: int, reason: s
     target.held_for_review = False
     _changed(session, registered, target, was_visible)
     _resolve_reports(session, kind, target_id)
-    _audit(session, moderator, "moderation.hide", kind, target_id, reason=reason)
+    audit(session, moderator, "moderation.hide", kind, target_id, reason=reason)
     return target
 
 
@@ -169,7 +153,7 @@ def restore(
     target.held_for_review = False
     _changed(session, registered, target, was_visible)
     _resolve_reports(session, kind, target_id)
-    _audit(session, moderator, "moderation.restore", kind, target_id, reason=reason)
+    audit(session, moderator, "moderation.restore", kind, target_id, reason=reason)
     return target
 
 
@@ -184,7 +168,7 @@ def approve(session: Session, moderator: User, kind: str, target_id: int) -> Any
     target.hidden_reason = None
     _changed(session, registered, target, was_visible)
     _resolve_reports(session, kind, target_id)
-    _audit(session, moderator, "moderation.approve", kind, target_id)
+    audit(session, moderator, "moderation.approve", kind, target_id)
     return target
 
 
@@ -211,7 +195,7 @@ def block_user(session: Session, moderator: User, user: User, reason: str) -> Us
     reason = _clean_reason(reason, required=True)
     user.blocked_at = utcnow()
     user.blocked_reason = reason
-    _audit(session, moderator, "moderation.block_user", "user", user.id, reason=reason)
+    audit(session, moderator, "moderation.block_user", "user", user.id, reason=reason)
     return user
 
 
@@ -222,7 +206,7 @@ def unblock_user(session: Session, moderator: User, user: User) -> User:
         raise ModerationError(_("Ce compte n'est pas bloqué."), 409)
     user.blocked_at = None
     user.blocked_reason = None
-    _audit(session, moderator, "moderation.unblock_user", "user", user.id)
+    audit(session, moderator, "moderation.unblock_user", "user", user.id)
     return user
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -14,59 +13,39 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from consult.db import commit, db
-from consult.extensions import limiter
 from consult.models import User
 from consult.moderation import forms, load_target, services
 from consult.moderation.permissions import Permission
 from consult.moderation.services import ModerationError
 from consult.permissions import permission_required, require
+from consult.web import limit, me, refuse, safe_next
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
 
-def _limit(key: str):
-    return limiter.limit(
-        lambda: current_app.config[key],
-        methods=["POST"],
-        error_message=lambda: _("Trop de signalements. Réessayez plus tard."),
-    )
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths, so ?next= cannot send people elsewhere."""
-    if not target or len(target) > 500 or "\\" in target:
-        return None
-    if not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
-def _error_page(error: ModerationError):
-    from consult.views import render_error
-
-    return render_error(error.status, error.message)
+LIMIT_MESSAGE = _l("Trop de signalements. Réessayez plus tard.")
 
 
 @bp.route("/signaler/<kind>/<int:target_id>", methods=["GET", "POST"])
-@_limit("RATELIMIT_REPORT")
+@limit("RATELIMIT_REPORT", LIMIT_MESSAGE)
 def report(kind: str, target_id: int):
     found = load_target(db.session, kind, target_id)
     if found is None:
         abort(404)
     registered, target = found
     require(Permission.REPORT)
-    back = _safe_next(request.values.get("next")) or registered.url(target)
+    back = safe_next(request.values.get("next")) or registered.url(target)
     form = forms.ReportForm()
     status = 200
     if form.validate_on_submit():
         try:
             services.report(
                 db.session,
-                current_user._get_current_object(),
+                me(),
                 kind,
                 target_id,
                 form.reason.data,
@@ -75,9 +54,9 @@ def report(kind: str, target_id: int):
             commit()
         except ModerationError as exc:
             db.session.rollback()
-            return _error_page(exc)
+            return refuse(exc)
         except IntegrityError:
-            return _error_page(ModerationError(_("Vous avez déjà signalé ce contenu."), 409))
+            return refuse(ModerationError(_("Vous avez déjà signalé ce contenu."), 409))
         flash(_("Merci, votre signalement a été transmis à l'équipe de modération."), "success")
         return redirect(back)
     if request.method == "POST":
@@ -98,23 +77,21 @@ def report(kind: str, target_id: int):
 @bp.route("/")
 @permission_required(Permission.MODERATE)
 def queue():
-    items = services.queue(db.session, current_user._get_current_object())
+    items = services.queue(db.session, me())
     return render_template(
         "moderation/queue.html",
         items=items,
         decision_form=forms.DecisionForm(),
         block_form=forms.BlockForm(),
-        can_block=services.can_block(current_user._get_current_object()),
+        can_block=services.can_block(me()),
     )
 
 
 def _decide(kind: str, target_id: int, action: str):
     form = forms.DecisionForm()
     if not form.validate_on_submit():
-        return _error_page(
-            ModerationError(_("Le motif est trop long ou le formulaire a expiré."), 422)
-        )
-    moderator = current_user._get_current_object()
+        return refuse(ModerationError(_("Le motif est trop long ou le formulaire a expiré."), 422))
+    moderator = me()
     try:
         if action == "hide":
             services.hide(db.session, moderator, kind, target_id, form.reason.data)
@@ -128,9 +105,9 @@ def _decide(kind: str, target_id: int, action: str):
         commit()
     except ModerationError as exc:
         db.session.rollback()
-        return _error_page(exc)
+        return refuse(exc)
     flash(message, "success")
-    return redirect(_safe_next(request.form.get("next")) or url_for("moderation.queue"))
+    return redirect(safe_next(request.form.get("next")) or url_for("moderation.queue"))
 
 
 @bp.route("/<kind>/<int:target_id>/masquer", methods=["POST"])
@@ -159,14 +136,14 @@ def block_user(user_id: int):
         abort(404)
     form = forms.BlockForm()
     if not form.validate_on_submit():
-        return _error_page(
+        return refuse(
             ModerationError(_("Indiquez le motif du blocage (500 caractères au plus)."), 422)
         )
     try:
-        services.block_user(db.session, current_user._get_current_object(), user, form.reason.data)
+        services.block_user(db.session, me(), user, form.reason.data)
         commit()
     except ModerationError as exc:
         db.session.rollback()
-        return _error_page(exc)
+        return refuse(exc)
     flash(_("Le compte %(name)s est bloqué.", name=user.public_name), "success")
-    return redirect(_safe_next(request.form.get("next")) or url_for("moderation.queue"))
+    return redirect(safe_next(request.form.get("next")) or url_for("moderation.queue"))

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
-from flask import current_app, request, url_for
+from flask import current_app
 from icalendar import Calendar
 from icalendar import Event as ICalEvent
 
@@ -14,16 +14,13 @@ from consult.models import AUDIENCE_PLURALS, Audience
 from consult.territorial.models import Event, NewsItem
 from consult.territorial.territory import Territory
 from consult.text import plain_text
+from consult.web import absolute_url, site_host
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC)
-
-
-def _host() -> str:
-    return request.host.split(":")[0] or "consult"
 
 
 def ical(territory: Territory, events: Iterable[Event]) -> bytes:
@@ -35,7 +32,7 @@ def ical(territory: Territory, events: Iterable[Event]) -> bytes:
     cal.add("x-wr-calname", f"Consult — {territory.label}")
     for event in events:
         item = ICalEvent()
-        item.add("uid", f"event-{event.id}@{_host()}")
+        item.add("uid", f"event-{event.id}@{site_host()}")
         item.add("dtstamp", _utc(event.updated_at or event.created_at))
         item.add("dtstart", _utc(event.starts_at))
         item.add("dtend", _utc(event.ends_at))
@@ -52,7 +49,7 @@ def ical(territory: Territory, events: Iterable[Event]) -> bytes:
             item.add("location", event.place)
         elif event.online_url:
             item.add("location", event.online_url)
-        page = url_for("territories.event", event_id=event.id, _external=True)
+        page = absolute_url("territories.event", event_id=event.id)
         item.add("url", event.online_url or page)
         cal.add_component(item)
     return cal.to_ical()
@@ -80,7 +77,7 @@ def atom(territory: Territory, items: list[NewsItem], self_url: str, page_url: s
 
     for item in items:
         entry = sub(feed, "entry")
-        link = url_for("territories.news_item", news_id=item.id, _external=True)
+        link = absolute_url("territories.news_item", news_id=item.id)
         sub(entry, "id", link)
         sub(entry, "title", item.title)
         sub(entry, "published", _utc(item.published_at).isoformat())

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consult.db import utcnow
-from consult.models import AuditEvent, AuthorSnapshot, User
+from consult.models import AuthorSnapshot, User
 from consult.territorial.models import (
     Event,
     EventRegistration,
@@ -25,29 +25,11 @@ from consult.territorial.models import (
 from consult.territorial.permissions import manages_scope
 from consult.territories import catalog
 from consult.text import find_personal_data
+from consult.web import ConsultError, audit
 
 
-class TerritorialError(Exception):
+class TerritorialError(ConsultError):
     """A refusal shown to the user (message already translated) with its HTTP status."""
-
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-def _audit(
-    session: Session, actor: User | None, action: str, kind: str, target_id: Any, **detail: Any
-) -> None:
-    session.add(
-        AuditEvent(
-            actor_id=actor.id if actor else None,
-            action=action,
-            target_type=kind,
-            target_id=str(target_id),
-            detail=detail,
-        )
-    )
 
 
 # --- Ideas -----
@@ -116,7 +98,7 @@ def answer_idea(session: Session, coordinator: User, idea: Idea, status: str, an
     idea.answer = answer.strip()
     idea.answered_at = utcnow()
     idea.answered_by_id = coordinator.id
-    _audit(session, coordinator, "idea.answer", "idea", idea.id, status=status)
+    audit(session, coordinator, "idea.answer", "idea", idea.id, status=status)
 
 
 # --- Events -----
@@ -172,7 +154,7 @@ def create_event(session: Session, user: User, data: EventData) -> Event:
     event = Event(created_by_id=user.id, registered_count=0, **_event_values(data))
     session.add(event)
     session.flush()
-    _audit(session, user, "event.create", "event", event.id)
+    audit(session, user, "event.create", "event", event.id)
     return event
 
 
@@ -193,11 +175,11 @@ def update_event(session: Session, user: User, event: Event, data: EventData) ->
     for key, value in _event_values(data).items():
         setattr(event, key, value)
     session.flush()
-    _audit(session, user, "event.update", "event", event.id)
+    audit(session, user, "event.update", "event", event.id)
 
 
 def delete_event(session: Session, user: User, event: Event) -> None:
-    _audit(session, user, "event.delete", "event", event.id, title=event.title)
+    audit(session, user, "event.delete", "event", event.id, title=event.title)
     session.delete(event)
     session.flush()
 
@@ -278,7 +260,7 @@ def publish_news(
     )
     session.add(item)
     session.flush()
-    _audit(session, user, "news.publish", "news", item.id)
+    audit(session, user, "news.publish", "news", item.id)
     return item
 
 
@@ -296,11 +278,11 @@ def update_news(
     item.scope_kind, item.scope_code = scope_kind, scope_code
     item.title, item.body = title.strip(), body.strip()
     session.flush()
-    _audit(session, user, "news.update", "news", item.id)
+    audit(session, user, "news.update", "news", item.id)
 
 
 def delete_news(session: Session, user: User, item: NewsItem) -> None:
-    _audit(session, user, "news.delete", "news", item.id, title=item.title)
+    audit(session, user, "news.delete", "news", item.id, title=item.title)
     session.delete(item)
     session.flush()
 

@@ -22,7 +22,6 @@ from sqlalchemy.exc import IntegrityError
 from consult import dates
 from consult.cache import cache
 from consult.db import commit, db, utcnow
-from consult.extensions import limiter
 from consult.hooks import hooks
 from consult.permissions import require
 from consult.territorial import feeds, forms, queries, services, territory
@@ -33,27 +32,11 @@ from consult.territorial.services import EventData, TerritorialError
 from consult.territorial.territory import Territory
 from consult.territories import catalog
 from consult.views import render_error
+from consult.web import absolute_url, limit, me, refuse
 
 bp = Blueprint("territories", __name__, url_prefix="/territoires")
 
 FEED_SIZE = 50
-
-
-def _limit(key: str):
-    return limiter.limit(
-        lambda: current_app.config[key],
-        methods=["POST"],
-        error_message=lambda: _("Trop de demandes. Réessayez dans quelques minutes."),
-    )
-
-
-def _me():
-    return current_user._get_current_object()
-
-
-def _refused(exc: TerritorialError):
-    db.session.rollback()
-    return render_error(exc.status, exc.message)
 
 
 def _conflict():
@@ -96,12 +79,13 @@ def _get_or_404(model, ident: int):
     return obj
 
 
-def _territory_url(item: Territory) -> str:
+def _territory_url(item: Territory, external: bool = False) -> str:
+    # External links are built on SITE_URL (consult.web.ConsultFlask), never the Host header.
     if item.kind == "academie":
-        return url_for("territories.academie", slug=item.slug)
+        return url_for("territories.academie", slug=item.slug, _external=external)
     if item.kind == "region":
-        return url_for("territories.region", slug=item.slug)
-    return url_for("territories.index")
+        return url_for("territories.region", slug=item.slug, _external=external)
+    return url_for("territories.index", _external=external)
 
 
 # --- Territories -----
@@ -196,9 +180,9 @@ def region_ideas(slug: str):
 
 @bp.route("/idees/nouvelle", methods=["GET", "POST"])
 @login_required
-@_limit("RATELIMIT_IDEA")
+@limit("RATELIMIT_IDEA")
 def new_idea():
-    user = _me()
+    user = me()
     if user.academie_code not in catalog().academies:
         return render_error(
             403, _("Indiquez votre académie dans votre profil pour proposer une idée.")
@@ -211,7 +195,7 @@ def new_idea():
             idea = services.post_idea(db.session, user, form.title.data, form.body.data)
             commit()
         except TerritorialError as exc:
-            return _refused(exc)
+            return refuse(exc)
         if idea.held_for_review:
             flash(
                 _(
@@ -229,7 +213,7 @@ def new_idea():
 @bp.route("/idees/<int:idea_id>")
 def idea(idea_id: int):
     item = _get_or_404(Idea, idea_id)
-    if not can_see_idea(_me() if current_user.is_authenticated else None, item):
+    if not can_see_idea(me() if current_user.is_authenticated else None, item):
         abort(404)
     answer_form = forms.AnswerForm(
         formdata=None, data={"status": item.status, "answer": item.answer}
@@ -247,17 +231,17 @@ def idea(idea_id: int):
 
 @bp.route("/idees/<int:idea_id>/soutenir", methods=["POST"])
 @login_required
-@_limit("RATELIMIT_SUPPORT")
+@limit("RATELIMIT_SUPPORT")
 def support(idea_id: int):
     item = _get_or_404(Idea, idea_id)
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.support_idea(db.session, _me(), item)
+        services.support_idea(db.session, me(), item)
         commit()
     except TerritorialError as exc:
-        return _refused(exc)
+        return refuse(exc)
     except IntegrityError:
         return render_error(409, _("Vous soutenez déjà cette idée."))
     flash(_("Votre soutien est enregistré."), "success")
@@ -266,13 +250,13 @@ def support(idea_id: int):
 
 @bp.route("/idees/<int:idea_id>/reponse", methods=["POST"])
 @login_required
-@_limit("RATELIMIT_TERRITORIAL_WRITE")
+@limit("RATELIMIT_TERRITORIAL_WRITE")
 def answer(idea_id: int):
     item = _get_or_404(Idea, idea_id)
     require(Permission.IDEA_ANSWER, item)
     form = forms.AnswerForm()
     if form.validate_on_submit():
-        services.answer_idea(db.session, _me(), item, form.status.data, form.answer.data)
+        services.answer_idea(db.session, me(), item, form.status.data, form.answer.data)
         commit()
         flash(_("La réponse est publiée."), "success")
         return redirect(url_for("territories.idea", idea_id=item.id))
@@ -334,7 +318,7 @@ def _ics(item: Territory, filename: str) -> Response:
         return feeds.ical(item, events).decode("utf-8")
 
     return Response(
-        _cached_feed(f"ics:{item.key}:{request.host}", build),
+        _cached_feed(f"ics:{item.key}", build),
         mimetype="text/calendar",
         headers={
             "Content-Disposition": f'inline; filename="{filename}.ics"',
@@ -393,7 +377,7 @@ def _event_data(form: forms.EventForm) -> EventData:
 
 
 def _editable_scopes() -> list[tuple[str, str]]:
-    scopes = managed_territories(_me())
+    scopes = managed_territories(me())
     if not scopes:
         abort(403)
     return scopes
@@ -401,7 +385,7 @@ def _editable_scopes() -> list[tuple[str, str]]:
 
 @bp.route("/evenements/nouveau", methods=["GET", "POST"])
 @login_required
-@_limit("RATELIMIT_TERRITORIAL_WRITE")
+@limit("RATELIMIT_TERRITORIAL_WRITE")
 def new_event():
     require(Permission.EVENT_MANAGE)
     form = forms.EventForm()
@@ -410,10 +394,10 @@ def new_event():
         form.territory.data = request.args["territoire"][:20]
     if form.validate_on_submit():
         try:
-            item = services.create_event(db.session, _me(), _event_data(form))
+            item = services.create_event(db.session, me(), _event_data(form))
             commit()
         except TerritorialError as exc:
-            return _refused(exc)
+            return refuse(exc)
         flash(_("L'événement est publié."), "success")
         return redirect(url_for("territories.event", event_id=item.id))
     return render_template("territorial/event_form.html", form=form, event=None), _form_status()
@@ -421,7 +405,7 @@ def new_event():
 
 @bp.route("/evenements/<int:event_id>/modifier", methods=["GET", "POST"])
 @login_required
-@_limit("RATELIMIT_TERRITORIAL_WRITE")
+@limit("RATELIMIT_TERRITORIAL_WRITE")
 def edit_event(event_id: int):
     item = _get_or_404(Event, event_id)
     require(Permission.EVENT_MANAGE, item)
@@ -439,10 +423,10 @@ def edit_event(event_id: int):
     form.set_territories(_editable_scopes())
     if form.validate_on_submit():
         try:
-            services.update_event(db.session, _me(), item, _event_data(form))
+            services.update_event(db.session, me(), item, _event_data(form))
             commit()
         except TerritorialError as exc:
-            return _refused(exc)
+            return refuse(exc)
         flash(_("L'événement est modifié."), "success")
         return redirect(url_for("territories.event", event_id=item.id))
     return render_template("territorial/event_form.html", form=form, event=item), _form_status()
@@ -456,7 +440,7 @@ def delete_event(event_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     target = territory.from_scope(item.scope_kind, item.scope_code) or territory.NATIONAL
-    services.delete_event(db.session, _me(), item)
+    services.delete_event(db.session, me(), item)
     commit()
     flash(_("L'événement est supprimé."), "success")
     return redirect(_territory_url(target))
@@ -464,17 +448,17 @@ def delete_event(event_id: int):
 
 @bp.route("/evenements/<int:event_id>/inscription", methods=["POST"])
 @login_required
-@_limit("RATELIMIT_REGISTRATION")
+@limit("RATELIMIT_REGISTRATION")
 def register(event_id: int):
     item = _get_or_404(Event, event_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     require(Permission.EVENT_REGISTER, item)
     try:
-        services.register(db.session, _me(), item)
+        services.register(db.session, me(), item)
         commit()
     except TerritorialError as exc:
-        return _refused(exc)
+        return refuse(exc)
     except IntegrityError:
         return _conflict()
     flash(_("Votre inscription est enregistrée."), "success")
@@ -483,16 +467,16 @@ def register(event_id: int):
 
 @bp.route("/evenements/<int:event_id>/desinscription", methods=["POST"])
 @login_required
-@_limit("RATELIMIT_REGISTRATION")
+@limit("RATELIMIT_REGISTRATION")
 def unregister(event_id: int):
     item = _get_or_404(Event, event_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        services.unregister(db.session, _me(), item)
+        services.unregister(db.session, me(), item)
         commit()
     except TerritorialError as exc:
-        return _refused(exc)
+        return refuse(exc)
     flash(_("Votre inscription est annulée."), "success")
     return redirect(url_for("territories.event", event_id=item.id))
 
@@ -506,12 +490,12 @@ def _atom(item: Territory, self_endpoint: str, **kwargs: str) -> Response:
         return feeds.atom(
             item,
             list(news),
-            url_for(self_endpoint, _external=True, **kwargs),
-            request.host_url.rstrip("/") + _territory_url(item),
+            absolute_url(self_endpoint, **kwargs),
+            _territory_url(item, external=True),
         ).decode("utf-8")
 
     return Response(
-        _cached_feed(f"atom:{item.key}:{request.host}", build),
+        _cached_feed(f"atom:{item.key}", build),
         mimetype="application/atom+xml",
         headers={"Cache-Control": "public, max-age=300"},
     )
@@ -565,7 +549,7 @@ def news_item(news_id: int):
 
 @bp.route("/actualites/nouvelle", methods=["GET", "POST"])
 @login_required
-@_limit("RATELIMIT_TERRITORIAL_WRITE")
+@limit("RATELIMIT_TERRITORIAL_WRITE")
 def new_news():
     require(Permission.NEWS_MANAGE)
     form = forms.NewsForm()
@@ -576,11 +560,11 @@ def new_news():
         kind, _sep, code = form.territory.data.partition(":")
         try:
             item = services.publish_news(
-                db.session, _me(), kind, code, form.title.data, form.body.data
+                db.session, me(), kind, code, form.title.data, form.body.data
             )
             commit()
         except TerritorialError as exc:
-            return _refused(exc)
+            return refuse(exc)
         flash(_("L'actualité est publiée."), "success")
         return redirect(url_for("territories.news_item", news_id=item.id))
     return render_template("territorial/news_form.html", form=form, item=None), _form_status()
@@ -588,7 +572,7 @@ def new_news():
 
 @bp.route("/actualites/<int:news_id>/modifier", methods=["GET", "POST"])
 @login_required
-@_limit("RATELIMIT_TERRITORIAL_WRITE")
+@limit("RATELIMIT_TERRITORIAL_WRITE")
 def edit_news(news_id: int):
     item = _get_or_404(NewsItem, news_id)
     require(Permission.NEWS_MANAGE, item)
@@ -603,11 +587,11 @@ def edit_news(news_id: int):
         kind, _sep, code = form.territory.data.partition(":")
         try:
             services.update_news(
-                db.session, _me(), item, kind, code, form.title.data, form.body.data
+                db.session, me(), item, kind, code, form.title.data, form.body.data
             )
             commit()
         except TerritorialError as exc:
-            return _refused(exc)
+            return refuse(exc)
         flash(_("L'actualité est modifiée."), "success")
         return redirect(url_for("territories.news_item", news_id=item.id))
     return render_template("territorial/news_form.html", form=form, item=item), _form_status()
@@ -621,7 +605,7 @@ def delete_news(news_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     target = territory.from_scope(item.scope_kind, item.scope_code) or territory.NATIONAL
-    services.delete_news(db.session, _me(), item)
+    services.delete_news(db.session, me(), item)
     commit()
     flash(_("L'actualité est supprimée."), "success")
     return redirect(_territory_url(target))
