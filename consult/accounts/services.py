@@ -18,6 +18,7 @@ from consult.security import (
     email_key,
     fold,
     hash_password,
+    is_reserved_pseudonym,
     needs_rehash,
     verify_password,
 )
@@ -87,12 +88,23 @@ def _check_territory(academie_code: str, departement_code: str | None) -> None:
         )
 
 
+def _check_not_reserved(pseudonym: str) -> None:
+    # The forms already refuse it; this covers every other caller (CLI, demo, admin).
+    from flask_babel import gettext as _
+
+    if is_reserved_pseudonym(pseudonym):
+        raise AccountError(
+            _("Ce pseudonyme est réservé. Merci d'en choisir un autre."), "pseudonym"
+        )
+
+
 def register(session: Session, profile: ProfileData, email: str, password: str) -> User:
     """Create an account. Duplicate checks give a clear message; the unique constraints on
     the folded keys settle races between two simultaneous registrations."""
     from flask_babel import gettext as _
 
     _check_territory(profile.academie_code, profile.departement_code)
+    _check_not_reserved(profile.pseudonym)
     if pseudonym_taken(session, profile.pseudonym):
         raise AccountError(_("Ce pseudonyme est déjà pris. Choisissez-en un autre."), "pseudonym")
     if email_taken(session, email):
@@ -162,6 +174,7 @@ def update_profile(session: Session, user: User, profile: ProfileData) -> None:
     from flask_babel import gettext as _
 
     _check_territory(profile.academie_code, profile.departement_code)
+    _check_not_reserved(profile.pseudonym)
     if pseudonym_taken(session, profile.pseudonym, exclude_id=user.id):
         raise AccountError(_("Ce pseudonyme est déjà pris. Choisissez-en un autre."), "pseudonym")
     before = {
