@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from consult.db import utcnow
 from consult.models import AuthorSnapshot, User
+from consult.permissions import may_participate, participation_refusal
 from consult.text import find_personal_data, plain_text
 from forums.models import (
     BODY_MAX,
@@ -55,8 +56,8 @@ def _must_hold(author: User, *texts: str) -> bool:
 
 
 def _check_writer(user: User) -> None:
-    if user.is_blocked:
-        raise ForumError(_("Votre compte est bloqué : vous ne pouvez plus participer."), 403)
+    if not may_participate(user):
+        raise ForumError(participation_refusal(), 403)
 
 
 def _check_open(theme: Theme) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from consult.db import commit, db
 from consult.extensions import limiter
 from consult.models import Audience
-from consult.permissions import authorize, require
+from consult.permissions import authorize, may_participate, require
 from consult.territories import catalog
 from forums import forms, queries, services
 from forums.models import Comment, Contribution, Polarity
@@ -267,8 +267,8 @@ def contribution(contribution_id: int):
 def edit(contribution_id: int):
     item = _contribution_or_404(contribution_id)
     user = _user() if current_user.is_authenticated else None
-    if user is None:
-        require(Permission.EDIT, item)
+    if not may_participate(user):
+        require(Permission.EDIT, item)  # login page, or the blocked-account refusal
     if not authorize(user, Permission.EDIT, item):
         return _refusal(
             ForumError(

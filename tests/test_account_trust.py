@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from consult.models import User
 from consult.security import is_reserved_pseudonym, pseudonym_problem
+from tests.factories import DEFAULT_PASSWORD
 
 REGISTER = "/compte/inscription"
 VALID = {
@@ -88,3 +89,238 @@ def test_service_refuses_the_deleted_label_without_the_form(app, session) -> Non
 def test_reserved_message_is_french(app) -> None:
     with app.test_request_context():
         assert "réservé" in pseudonym_problem("Compte supprimé")
+
+
+# --- Blocked accounts cannot act anywhere -----------------------------------------------------
+
+BLOCKED_TEXT = "Votre compte est bloqué"
+
+
+def _snapshot(session) -> dict[str, list]:
+    """Every row of every table: a refused write must leave all of them as they were."""
+    from consult.db import Base
+
+    session.flush()
+    session.expire_all()
+    return {
+        table.name: sorted(map(repr, session.execute(table.select()).all()))
+        for table in Base.metadata.sorted_tables
+    }
+
+
+@pytest.fixture
+def world(session, app, monkeypatch):
+    """A participant holding every role that writes somewhere, plus one target per action."""
+    from datetime import timedelta
+
+    from consult.db import utcnow
+    from consult.territorial.models import EventRegistration
+    from synthesis import views as synthesis_views
+    from tests.factories import RoleGrantFactory, UserFactory
+    from tests.forums_factories import ContributionFactory, first_subtheme
+    from tests.retex_factories import make_sheet
+    from tests.surveys_factories import load_small
+    from tests.territorial_factories import EventFactory, IdeaFactory
+
+    questionnaire = load_small(session)
+    monkeypatch.setitem(app.config, "SURVEY_SLUG", questionnaire.slug)
+    # A compilation thread could not see this test's transaction.
+    monkeypatch.setattr(synthesis_views, "start_background", lambda app, ident: None)
+    me = UserFactory(academie_code="16", pseudonym="Bloquable")
+    for role, kind, code in [
+        ("moderator", "national", ""),
+        ("analyst", "national", ""),
+        ("coordinator", "academie", "16"),
+    ]:
+        RoleGrantFactory(user=me, role=role, scope_kind=kind, scope_code=code)
+    other = UserFactory(academie_code="16")
+    mine = ContributionFactory(author=me)
+    theirs = ContributionFactory(author=other)
+    idea = IdeaFactory(author=other)
+    event = EventFactory(capacity=30)
+    attended = EventFactory(capacity=30, registered_count=1)
+    session.add(
+        EventRegistration(
+            event_id=attended.id,
+            user_id=me.id,
+            author_audience="professeur",
+            author_academie_code="16",
+        )
+    )
+    draft = make_sheet(me)
+    submitted = make_sheet(other, status="submitted")
+    session.flush()
+    session.refresh(me)
+    day = (utcnow() + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M")
+    later = (utcnow() + timedelta(days=20, hours=2)).strftime("%Y-%m-%dT%H:%M")
+    return {
+        "me": me,
+        "routes": [
+            (
+                "forums.contribute",
+                f"/forums/{mine.theme.slug}/contribuer",
+                {
+                    "subtheme": str(first_subtheme().id),
+                    "title": "Une idée neuve pour la classe",
+                    "body": "Un texte assez long pour être accepté par le forum.",
+                    "checked": "1",
+                },
+            ),
+            (
+                "forums.edit",
+                f"/forums/contributions/{mine.id}/modifier",
+                {
+                    "subtheme": str(mine.subtheme_id),
+                    "title": "Titre modifié du tout au tout",
+                    "body": "Corps modifié, assez long pour passer.",
+                },
+            ),
+            ("forums.withdraw", f"/forums/contributions/{mine.id}/retirer", {}),
+            ("forums.vote", f"/forums/contributions/{theirs.id}/vote", {"value": "adopt"}),
+            (
+                "forums.comment",
+                f"/forums/contributions/{theirs.id}/commentaires",
+                {"polarity": "pour", "body": "Je suis bien d'accord avec cela."},
+            ),
+            (
+                "moderation.report",
+                f"/moderation/signaler/contribution/{theirs.id}",
+                {"reason": "spam", "text": "Publicité"},
+            ),
+            (
+                "moderation.hide",
+                f"/moderation/contribution/{theirs.id}/masquer",
+                {"reason": "Hors sujet"},
+            ),
+            (
+                "moderation.block",
+                f"/moderation/utilisateurs/{other.id}/bloquer",
+                {"reason": "Insultes"},
+            ),
+            (
+                "territorial.idea",
+                "/territoires/idees/nouvelle",
+                {"title": "Des casiers pour les tablettes", "body": "Pour ranger le matériel."},
+            ),
+            ("territorial.support", f"/territoires/idees/{idea.id}/soutenir", {}),
+            (
+                "territorial.answer",
+                f"/territoires/idees/{idea.id}/reponse",
+                {"status": "accepted", "answer": "Bonne idée, nous la retenons."},
+            ),
+            ("territorial.register", f"/territoires/evenements/{event.id}/inscription", {}),
+            ("territorial.unregister", f"/territoires/evenements/{attended.id}/desinscription", {}),
+            (
+                "territorial.event",
+                "/territoires/evenements/nouveau",
+                {
+                    "territory": "academie:16",
+                    "title": "Atelier numérique",
+                    "description": "Venez.",
+                    "starts_at": day,
+                    "ends_at": later,
+                    "place": "Rectorat",
+                    "audiences": ["parent"],
+                },
+            ),
+            (
+                "territorial.news",
+                "/territoires/actualites/nouvelle",
+                {"territory": "academie:16", "title": "Nouvelle importante", "body": "Du texte."},
+            ),
+            ("surveys.start", "/questionnaire/commencer", {}),
+            ("surveys.page", "/questionnaire/page/1", {"action": "suivant"}),
+            ("surveys.review", "/questionnaire/relecture", {}),
+            ("surveys.code", "/questionnaire/code", {"code": "ABCD-EFGH-JKLM"}),
+            (
+                "surveys.codes",
+                "/questionnaire/codes/nouveau",
+                {"academie": "16", "count": "5", "label": "Classe de 3e"},
+            ),
+            ("retex.create", "/retex/nouvelle", _retex_form()),
+            ("retex.edit", f"/retex/{draft.id}/modifier", _retex_form()),
+            ("retex.submit", f"/retex/{draft.id}/soumettre", {}),
+            ("retex.publish", f"/retex/{submitted.id}/publier", {}),
+            ("retex.return", f"/retex/{submitted.id}/renvoyer", {"comment": "À revoir."}),
+            ("results.start", "/resultats/composer/academie-16/brouillon", {}),
+            ("synthesis.recompile", "/syntheses/recompiler", {}),
+        ],
+    }
+
+
+def _retex_form() -> dict:
+    from tests.retex_factories import form_data
+
+    return form_data(title="Une fiche d'expérience", territory="academie:16")
+
+
+ROUTE_IDS = [
+    "forums.contribute", "forums.edit", "forums.withdraw", "forums.vote", "forums.comment",
+    "moderation.report", "moderation.hide", "moderation.block", "territorial.idea",
+    "territorial.support", "territorial.answer", "territorial.register",
+    "territorial.unregister", "territorial.event", "territorial.news", "surveys.start",
+    "surveys.page", "surveys.review", "surveys.code", "surveys.codes", "retex.create",
+    "retex.edit", "retex.submit", "retex.publish", "retex.return", "results.start",
+    "synthesis.recompile",
+]  # fmt: skip
+
+
+def _route(world, name):
+    return next(r for r in world["routes"] if r[0] == name)
+
+
+def test_route_list_covers_every_participation_action(world) -> None:
+    assert [r[0] for r in world["routes"]] == ROUTE_IDS
+
+
+@pytest.mark.parametrize("name", ROUTE_IDS)
+def test_blocked_account_gets_403_and_writes_nothing(client, session, world, name) -> None:
+    from consult.db import utcnow
+
+    _name, url, data = _route(world, name)
+    client.login(world["me"].email)
+    token = client.csrf_token("/")
+    world["me"].blocked_at = utcnow()
+    world["me"].blocked_reason = "Propos insultants"
+    before = _snapshot(session)
+    response = client.post(url, data={**data, "csrf_token": token})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 403, body[:2000]
+    assert BLOCKED_TEXT in body
+    assert _snapshot(session) == before
+
+
+@pytest.mark.parametrize("name", ROUTE_IDS)
+def test_same_action_is_allowed_when_not_blocked(client, session, world, name) -> None:
+    """The control: the refusal above comes from the block, not from the route or its data."""
+    _name, url, data = _route(world, name)
+    client.login(world["me"].email)
+    token = client.csrf_token("/")
+    if name in {"surveys.page", "surveys.review"}:
+        client.post("/questionnaire/commencer", data={"csrf_token": token})
+    response = client.post(url, data={**data, "csrf_token": token})
+    body = response.get_data(as_text=True)
+    assert response.status_code not in (403, 500), body[:2000]
+    assert BLOCKED_TEXT not in body
+
+
+def test_blocked_account_still_reads_and_leaves(client, session, world) -> None:
+    from consult.db import utcnow
+
+    client.login(world["me"].email)
+    world["me"].blocked_at = utcnow()
+    session.flush()
+    assert client.get("/compte/").status_code == 200
+    assert client.get("/forums/").status_code == 200
+    response = client.submit("/compte/mes-donnees", {"current_password": DEFAULT_PASSWORD})
+    assert response.status_code == 200
+
+
+def test_participation_rule_is_one_function(user) -> None:
+    from consult.db import utcnow
+    from consult.permissions import Permission, authorize, may_participate
+
+    assert may_participate(user) and authorize(user, Permission.PARTICIPATE)
+    user.blocked_at = utcnow()
+    assert not may_participate(user) and not authorize(user, Permission.PARTICIPATE)
+    assert not may_participate(None)

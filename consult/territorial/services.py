@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from consult.db import utcnow
 from consult.models import AuditEvent, AuthorSnapshot, User
+from consult.permissions import may_participate, participation_refusal
 from consult.territorial.models import (
     Event,
     EventRegistration,
@@ -53,8 +54,15 @@ def _audit(
 # --- Ideas -----
 
 
+def _check_participant(user: User) -> None:
+    # The views check the policy too; the services hold the rule for every other caller.
+    if not may_participate(user):
+        raise TerritorialError(participation_refusal(), 403)
+
+
 def post_idea(session: Session, author: User, title: str, body: str) -> Idea:
     """The idea goes to the author's académie as it is now (snapshot rule)."""
+    _check_participant(author)
     if author.academie_code not in catalog().academies:
         raise TerritorialError(
             _("Indiquez votre académie dans votre profil pour proposer une idée."), 403
@@ -76,6 +84,7 @@ def post_idea(session: Session, author: User, title: str, body: str) -> Idea:
 def support_idea(session: Session, user: User, idea: Idea) -> None:
     """One support per person and idea (unique constraint), counter kept exact in the same
     transaction by an atomic increment."""
+    _check_participant(user)
     if idea.author_id == user.id:
         raise TerritorialError(_("Vous ne pouvez pas soutenir votre propre idée."), 403)
     if not idea.is_visible:
@@ -205,6 +214,7 @@ def delete_event(session: Session, user: User, event: Event) -> None:
 def register(session: Session, user: User, event: Event) -> None:
     """One registration per person (unique constraint); the capacity holds under concurrency
     because the increment is conditional and row-locking: a full event updates no row."""
+    _check_participant(user)
     if event.capacity is None:
         raise TerritorialError(_("Cet événement n'a pas d'inscription sur la plateforme."), 409)
     if event.ends_at < utcnow():
@@ -231,6 +241,7 @@ def register(session: Session, user: User, event: Event) -> None:
 
 
 def unregister(session: Session, user: User, event: Event) -> None:
+    _check_participant(user)
     removed = session.execute(
         delete(EventRegistration).where(
             EventRegistration.event_id == event.id, EventRegistration.user_id == user.id
