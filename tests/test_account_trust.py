@@ -324,3 +324,158 @@ def test_participation_rule_is_one_function(user) -> None:
     user.blocked_at = utcnow()
     assert not may_participate(user) and not authorize(user, Permission.PARTICIPATE)
     assert not may_participate(None)
+
+
+# --- Deletion erases personal data in every package -------------------------------------------
+
+SECRET = "ZYXSECRET"
+
+
+@pytest.fixture
+def holdings(session, app, monkeypatch, tmp_path):
+    """One of every kind of thing an account can hold, its private parts marked with SECRET."""
+    import io
+
+    from consult.moderation.models import Report
+    from consult.territorial.models import EventRegistration, IdeaSupport
+    from forums.models import Vote
+    from retex import services as retex_services
+    from surveys.models import SurveyDraft
+    from tests.factories import UserFactory
+    from tests.forums_factories import CommentFactory, ContributionFactory
+    from tests.retex_factories import PDF, make_sheet
+    from tests.surveys_factories import load_small
+    from tests.territorial_factories import EventFactory, IdeaFactory
+
+    monkeypatch.setitem(app.config, "RETEX_UPLOAD_DIR", str(tmp_path))
+    questionnaire = load_small(session)
+    me = UserFactory(
+        academie_code="16", pseudonym=f"Pseudo{SECRET}", email=f"{SECRET.lower()}@exemple.test"
+    )
+    other = UserFactory(academie_code="16")
+    reviewer = UserFactory(academie_code="16")
+    from tests.factories import RoleGrantFactory
+
+    RoleGrantFactory(user=reviewer, role="coordinator", scope_kind="academie", scope_code="16")
+    session.refresh(reviewer)
+    public = ContributionFactory(author=me, title="Public", body="Texte public")
+    held = ContributionFactory(author=me, held_for_review=True, body=f"Appelez {SECRET}")
+    CommentFactory(
+        author=me,
+        contribution=ContributionFactory(author=other),
+        held_for_review=True,
+        body=f"Mon numéro {SECRET}",
+    )
+    CommentFactory(author=other, contribution=held, body="Réponse sur un contenu retenu")
+    session.add(
+        Vote(
+            contribution_id=held.id,
+            user_id=other.id,
+            value="adopt",
+            author_audience="parent",
+            author_academie_code="16",
+        )
+    )
+    held_idea = IdeaFactory(author=me, held_for_review=True, title=f"Idée {SECRET}")
+    session.add(
+        IdeaSupport(
+            idea_id=held_idea.id,
+            user_id=other.id,
+            author_audience="parent",
+            author_academie_code="16",
+        )
+    )
+    event = EventFactory(capacity=10, registered_count=1)
+    session.add(
+        EventRegistration(
+            event_id=event.id,
+            user_id=me.id,
+            author_audience="professeur",
+            author_academie_code="16",
+        )
+    )
+    session.add(
+        Report(
+            kind="contribution",
+            target_id=public.id + 1000,
+            reporter_id=me.id,
+            reason="spam",
+            text=f"Signalé par {SECRET}",
+        )
+    )
+    session.add(
+        SurveyDraft(
+            questionnaire_id=questionnaire.id,
+            user_id=me.id,
+            answers={"Q7": f"réponse {SECRET}"},
+            page=1,
+        )
+    )
+    session.commit()  # a savepoint release: the request context below has its own session
+    with app.test_request_context():
+        from consult.db import db
+
+        inner = db.session
+        draft = make_sheet(me, title=f"Brouillon {SECRET}")
+        retex_services.add_attachment(inner, draft, io.BytesIO(PDF), f"{SECRET}.pdf", SECRET)
+        published = make_sheet(me, status="published", reviewer=reviewer, title="Fiche publiée")
+        retex_services.add_attachment(
+            inner, published, io.BytesIO(PDF), f"nouveau{SECRET}.pdf", "pas encore relue"
+        )
+        published.title = f"Nouvelle version {SECRET}"
+        published.status = "draft"
+        published_id = published.id
+        inner.commit()
+    return {"me": me, "public": public, "published": published_id, "questionnaire": questionnaire}
+
+
+def _every_row(session) -> str:
+    from consult.db import Base
+
+    session.flush()
+    session.expire_all()
+    return "\n".join(
+        repr(row)
+        for table in Base.metadata.sorted_tables
+        for row in session.execute(table.select()).all()
+    )
+
+
+def test_personal_data_download_lists_everything_held(client, session, holdings) -> None:
+    import json
+
+    client.login(holdings["me"].email)
+    response = client.submit("/compte/mes-donnees", {"current_password": DEFAULT_PASSWORD})
+    data = json.loads(response.get_data(as_text=True))
+    assert {c["body"] for c in data["forum_comments"]} == {f"Mon numéro {SECRET}"}
+    assert len(data["forum_contributions"]) == 2
+    assert [i["title"] for i in data["territorial_ideas"]] == [f"Idée {SECRET}"]
+    assert len(data["territorial_event_registrations"]) == 1
+    assert data["reports"][0]["text"] == f"Signalé par {SECRET}"
+    assert data["questionnaire"]["brouillons"][0]["reponses"] == {"Q7": f"réponse {SECRET}"}
+    files = [a["filename"] for s in data["retex_sheets"] for a in s["attachments"]]
+    assert sorted(files) == sorted([f"{SECRET}.pdf", f"nouveau{SECRET}.pdf"])
+
+
+def test_account_deletion_leaves_nothing_personal(client, session, holdings, tmp_path) -> None:
+    from consult.territorial.models import Event
+    from retex.models import RetexAttachment, RetexSheet
+
+    me = holdings["me"]
+    assert SECRET in _every_row(session)
+    client.login(me.email)
+    response = client.submit(
+        "/compte/suppression", {"current_password": DEFAULT_PASSWORD, "confirm": "y"}
+    )
+    assert response.status_code == 302
+    rows = _every_row(session)
+    assert SECRET not in rows
+    assert SECRET.lower() not in rows.lower()
+    # What was public stays public, under the deleted label.
+    assert "Texte public" in rows
+    published = session.get(RetexSheet, holdings["published"])
+    assert published.title == "Fiche publiée" and published.status == "published"
+    assert session.scalar(select(func.count()).select_from(RetexAttachment)) == 0
+    assert session.scalar(select(Event.registered_count)) == 0
+    # The erased attachments' files are removed once the deletion is committed.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], list(tmp_path.iterdir())

@@ -379,7 +379,15 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
 
 def delete_account(session: Session, user: User) -> None:
     """Ideas, supports and news stay public under « Compte supprimé »; registrations to events
-    are personal (who attends what) and go, freeing their places."""
+    are personal (who attends what) and go, freeing their places. Ideas held because they
+    carried the author's contact details were never public: they go, with their supports."""
+    held = select(Idea.id).where(Idea.author_id == user.id, Idea.held_for_review.is_(True))
+    session.execute(delete(IdeaSupport).where(IdeaSupport.idea_id.in_(held)))
+    session.execute(
+        delete(Idea)
+        .where(Idea.author_id == user.id, Idea.held_for_review.is_(True))
+        .execution_options(synchronize_session=False)
+    )
     rows = (
         session.execute(
             select(EventRegistration.event_id).where(EventRegistration.user_id == user.id)
