@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from consult.db import utcnow
 from consult.models import AuthorSnapshot, User
 from consult.permissions import may_participate, participation_refusal
-from consult.text import find_personal_data, plain_text
+from consult.text import hold_for_personal_data, plain_text
 from forums.models import (
     BODY_MAX,
     COMMENT_MAX,
@@ -50,9 +50,9 @@ def _excerpt(body: str) -> str:
     return text[: EXCERPT_LENGTH - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _must_hold(author: User, *texts: str) -> bool:
-    # Minors' contact details never go public before a moderator has looked.
-    return author.is_minor and any(find_personal_data(t) for t in texts)
+def _must_hold(author: User, *texts: str, confirmed: bool = False) -> bool:
+    # Contact details never go public before a moderator has looked (consult.text's rule).
+    return hold_for_personal_data(author, *texts, confirmed=confirmed)
 
 
 def _check_writer(user: User) -> None:
@@ -111,6 +111,8 @@ def post_contribution(
     subtheme_id: int | None,
     title: str,
     body: str,
+    *,
+    personal_data_confirmed: bool = False,
 ) -> Contribution:
     _check_writer(author)
     _check_open(theme)
@@ -123,7 +125,7 @@ def post_contribution(
         title=title,
         body=body,
         excerpt=_excerpt(body),
-        held_for_review=_must_hold(author, title, body),
+        held_for_review=_must_hold(author, title, body, confirmed=personal_data_confirmed),
         shuffle_key=secrets.randbelow(SHUFFLE_RANGE),
         **AuthorSnapshot.snapshot_of(author),
     )
@@ -139,6 +141,8 @@ def edit_contribution(
     subtheme_id: int | None,
     title: str,
     body: str,
+    *,
+    personal_data_confirmed: bool = False,
 ) -> Contribution:
     _check_writer(author)
     if contribution.author_id != author.id:
@@ -153,11 +157,14 @@ def edit_contribution(
             _("Le délai de 30 minutes pour modifier cette contribution est écoulé."), 409
         )
     subtheme = _subtheme(session, contribution.theme, subtheme_id)
-    contribution.title, contribution.body = _clean_title(title), _clean_body(body)
+    title, body = _clean_title(title), _clean_body(body)
+    # Decided before anything changes: an unconfirmed warning leaves the contribution as it was.
+    hold = _must_hold(author, title, body, confirmed=personal_data_confirmed)
+    contribution.title, contribution.body = title, body
     contribution.subtheme_id = subtheme.id
     contribution.excerpt = _excerpt(contribution.body)
     contribution.updated_at = utcnow()
-    if _must_hold(author, contribution.title, contribution.body):
+    if hold:
         contribution.held_for_review = True
     return contribution
 
@@ -308,6 +315,8 @@ def add_comment(
     polarity: str | None,
     body: str,
     parent_id: int | None = None,
+    *,
+    personal_data_confirmed: bool = False,
 ) -> Comment:
     _check_debatable(author, contribution)
     parent = None
@@ -333,7 +342,7 @@ def add_comment(
         author_id=author.id,
         polarity=polarity,
         body=body,
-        held_for_review=_must_hold(author, body),
+        held_for_review=_must_hold(author, body, confirmed=personal_data_confirmed),
         **AuthorSnapshot.snapshot_of(author),
     )
     session.add(comment)

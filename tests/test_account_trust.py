@@ -479,3 +479,131 @@ def test_account_deletion_leaves_nothing_personal(client, session, holdings, tmp
     assert session.scalar(select(Event.registered_count)) == 0
     # The erased attachments' files are removed once the deletion is committed.
     assert sorted(p.name for p in tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+
+
+# --- Contact details in public text: pupils held, adults warned then held ----------------------
+
+PHONE_TEXT = "Pour en parler, appelez-moi au 06 12 34 56 78 après les cours."
+EMAIL_TEXT = "Écrivez-moi : prof.martin@exemple.fr, je réponds vite."
+WARNING = "Coordonnées personnelles dans votre texte"
+
+
+@pytest.fixture
+def pii_forms(session):
+    """Each public-text form: (url, form data, model, the page to fetch a token from)."""
+    from consult.territorial.models import Idea
+    from forums.models import Comment, Contribution
+    from tests.factories import UserFactory
+    from tests.forums_factories import ContributionFactory, first_subtheme, theme
+
+    other = UserFactory(academie_code="16")
+    target = ContributionFactory(author=other)
+    return {
+        "contribution": (
+            f"/forums/{theme().slug}/contribuer",
+            {
+                "subtheme": str(first_subtheme().id),
+                "title": "Une proposition pour les classes",
+                "body": PHONE_TEXT,
+                "checked": "1",
+            },
+            Contribution,
+        ),
+        "comment": (
+            f"/forums/contributions/{target.id}/commentaires",
+            {"polarity": "pour", "body": EMAIL_TEXT},
+            Comment,
+        ),
+        "idea": (
+            "/territoires/idees/nouvelle",
+            {"title": "Des ateliers pour les parents", "body": PHONE_TEXT},
+            Idea,
+        ),
+    }
+
+
+def _count(session, model, **where) -> int:
+    query = select(func.count()).select_from(model)
+    for name, value in where.items():
+        query = query.where(getattr(model, name) == value)
+    return session.scalar(query)
+
+
+@pytest.mark.parametrize("kind", ["contribution", "comment", "idea"])
+def test_adult_is_warned_then_held_after_confirming(client, session, pii_forms, kind) -> None:
+    from tests.factories import UserFactory
+
+    url, data, model = pii_forms[kind]
+    adult = UserFactory(academie_code="16", audience="parent")
+    before = _count(session, model)
+    client.login(adult.email)
+    token = client.csrf_token("/")
+    response = client.post(url, data={**data, "csrf_token": token})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert WARNING in body and "confirm_personal_data" in body
+    assert "relu par l&#39;équipe de modération" in body or "relu par l'équipe" in body
+    assert _count(session, model) == before  # nothing written yet
+    response = client.post(url, data={**data, "csrf_token": token, "confirm_personal_data": "y"})
+    assert response.status_code == 302
+    assert _count(session, model, author_id=adult.id, held_for_review=True) == 1
+    assert _count(session, model, author_id=adult.id, held_for_review=False) == 0
+
+
+@pytest.mark.parametrize("kind", ["contribution", "comment", "idea"])
+def test_pupil_is_held_without_question(client, session, pii_forms, kind) -> None:
+    from tests.factories import UserFactory
+
+    url, data, model = pii_forms[kind]
+    pupil = UserFactory(academie_code="16", audience="eleve", school_level="lycee")
+    client.login(pupil.email)
+    response = client.post(url, data={**data, "csrf_token": client.csrf_token("/")})
+    assert response.status_code == 302
+    assert _count(session, model, author_id=pupil.id, held_for_review=True) == 1
+
+
+@pytest.mark.parametrize("kind", ["contribution", "comment", "idea"])
+def test_text_without_contact_details_is_published(client, session, pii_forms, kind) -> None:
+    from tests.factories import UserFactory
+
+    url, data, model = pii_forms[kind]
+    adult = UserFactory(academie_code="16")
+    client.login(adult.email)
+    clean = {k: ("Un texte sans coordonnées, assez long." if k == "body" else v)
+             for k, v in data.items()}  # fmt: skip
+    response = client.post(url, data={**clean, "csrf_token": client.csrf_token("/")})
+    assert response.status_code == 302
+    assert _count(session, model, author_id=adult.id, held_for_review=False) == 1
+
+
+def test_editing_in_a_phone_number_warns_then_holds(client, session) -> None:
+    from forums.models import Contribution
+    from tests.factories import UserFactory
+    from tests.forums_factories import ContributionFactory
+
+    adult = UserFactory()
+    item = ContributionFactory(author=adult, title="Titre d'origine", body="Corps d'origine")
+    url = f"/forums/contributions/{item.id}/modifier"
+    data = {"subtheme": str(item.subtheme_id), "title": "Titre d'origine", "body": PHONE_TEXT}
+    client.login(adult.email)
+    response = client.submit(url, data)
+    assert response.status_code == 422 and WARNING in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Contribution, item.id).body == "Corps d'origine"
+    response = client.submit(url, data | {"confirm_personal_data": "y"})
+    assert response.status_code == 302
+    session.expire_all()
+    changed = session.get(Contribution, item.id)
+    assert changed.body == PHONE_TEXT and changed.held_for_review
+    client.logout()
+    assert client.get(f"/forums/contributions/{item.id}").status_code == 404
+
+
+def test_held_rule_is_one_function(user) -> None:
+    from consult.text import PersonalDataNotConfirmed, hold_for_personal_data
+
+    assert hold_for_personal_data(user, "rien") is False
+    with pytest.raises(PersonalDataNotConfirmed) as warned:
+        hold_for_personal_data(user, "a", EMAIL_TEXT + PHONE_TEXT)
+    assert warned.value.kinds == ["email", "phone"]
+    assert hold_for_personal_data(user, PHONE_TEXT, confirmed=True) is True

@@ -25,7 +25,7 @@ from consult.territorial.models import (
 )
 from consult.territorial.permissions import manages_scope
 from consult.territories import catalog
-from consult.text import find_personal_data
+from consult.text import hold_for_personal_data
 
 
 class TerritorialError(Exception):
@@ -60,7 +60,9 @@ def _check_participant(user: User) -> None:
         raise TerritorialError(participation_refusal(), 403)
 
 
-def post_idea(session: Session, author: User, title: str, body: str) -> Idea:
+def post_idea(
+    session: Session, author: User, title: str, body: str, *, personal_data_confirmed: bool = False
+) -> Idea:
     """The idea goes to the author's académie as it is now (snapshot rule)."""
     _check_participant(author)
     if author.academie_code not in catalog().academies:
@@ -72,8 +74,10 @@ def post_idea(session: Session, author: User, title: str, body: str) -> Idea:
         author_id=author.id,
         title=title.strip(),
         body=body.strip(),
-        # Minors' contact details wait for a moderator before anyone sees them.
-        held_for_review=author.is_minor and bool(find_personal_data(f"{title}\n{body}")),
+        # Contact details wait for a moderator before anyone sees them (consult.text's rule).
+        held_for_review=hold_for_personal_data(
+            author, title, body, confirmed=personal_data_confirmed
+        ),
         **AuthorSnapshot.snapshot_of(author),
     )
     session.add(idea)
