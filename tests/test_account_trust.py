@@ -607,3 +607,11 @@ def test_held_rule_is_one_function(user) -> None:
         hold_for_personal_data(user, "a", EMAIL_TEXT + PHONE_TEXT)
     assert warned.value.kinds == ["email", "phone"]
     assert hold_for_personal_data(user, PHONE_TEXT, confirmed=True) is True
+
+
+def test_personal_data_page_says_what_the_file_holds(client, holdings) -> None:
+    client.login(holdings["me"].email)
+    page = client.get("/compte/mes-donnees").get_data(as_text=True)
+    assert "<code>attachments</code> : 2" in page
+    assert "<code>territorial_ideas</code> : 1" in page
+    assert SECRET not in page.replace(f"Pseudo{SECRET}", "")

@@ -278,6 +278,29 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
     return data
 
 
+def personal_data_summary(data: dict[str, Any]) -> list[tuple[str, int]]:
+    """(section, number of items) for every list the download holds, nested ones included
+    (Retex attachments sit inside their sheets): the page says what the file will contain."""
+    counts: dict[str, int] = {}
+
+    def walk(key: str, value: Any) -> None:
+        if isinstance(value, list):
+            if value:
+                counts[key] = counts.get(key, 0) + len(value)
+            for item in value:
+                if isinstance(item, dict):
+                    for sub_key, sub in item.items():
+                        walk(sub_key, sub)
+        elif isinstance(value, dict):
+            for sub_key, sub in value.items():
+                walk(sub_key, sub)
+
+    for key, value in data.items():
+        if key != "account":
+            walk(key, value)
+    return sorted(counts.items())
+
+
 def delete_account(session: Session, user: User) -> None:
     """Erase personal data; public contributions stay, shown as « Compte supprimé »."""
     for erase in hooks().account_deletion:
