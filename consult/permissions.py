@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app
+from flask import abort, current_app, make_response
 from flask_login import current_user
 
 from consult.models import Role, ScopeKind, User
@@ -35,6 +35,9 @@ class Permission(enum.StrEnum):
     # Unsuppressed aggregates (analysts and admins only).
     ANALYSIS_VIEW = "analysis.view"
     MODERATE = "moderation.act"
+    # Any write that shows in or feeds the consultation (post, vote, comment, report, support,
+    # sign up, answer, write a Retex sheet, compose results, moderate...).
+    PARTICIPATE = "participation.act"
 
 
 _POLICIES: dict[type[enum.Enum], Policy] = {}
@@ -50,6 +53,50 @@ def _active(user: Any) -> User | None:
     if not user.is_active:
         return None
     return user
+
+
+# --- Participation: the one rule every package policy calls --------------------------------------
+
+
+def may_participate(user: Any) -> bool:
+    """May this account act at all (anything beyond reading, its own account and leaving)?
+
+    Blocking is not expressed through Flask-Login's ``is_active``: an inactive user cannot log
+    in, and a blocked person must still be able to read why, download their data and delete
+    their account. So ``is_active`` means "not deleted", and every package policy asks this
+    function before any participation action.
+    """
+    return (
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.is_active
+        and not user.is_blocked
+    )
+
+
+def participation_refusal() -> str:
+    from flask_babel import gettext as _
+
+    return _(
+        "Votre compte est bloqué par la modération : vous pouvez lire la consultation, "
+        "télécharger vos données ou supprimer votre compte, mais plus participer."
+    )
+
+
+def refuse_blocked() -> None:
+    """Abort with the 403 page that says the account is blocked."""
+    from consult.views import render_error
+
+    abort(make_response(render_error(403, participation_refusal())))
+
+
+def require_participation() -> None:
+    """For views whose action needs no object: login, then the participation rule."""
+    if may_participate(current_user):
+        return
+    if not current_user.is_authenticated:
+        abort(current_app.login_manager.unauthorized())
+    refuse_blocked()
 
 
 def authorize(user: Any, permission: enum.Enum, obj: Any = None) -> bool:
@@ -69,6 +116,9 @@ def require(permission: enum.Enum, obj: Any = None) -> None:
         return
     if not current_user.is_authenticated:
         abort(current_app.login_manager.unauthorized())  # redirect to the login page
+    if not may_participate(current_user):
+        # Whatever the permission, a blocked account hears why, not a bare "forbidden".
+        refuse_blocked()
     abort(403)
 
 
@@ -81,6 +131,8 @@ def permission_required(permission: enum.Enum) -> Callable[[F], F]:
             if not authorize(current_user, permission):
                 if not current_user.is_authenticated:
                     return current_app.login_manager.unauthorized()
+                if not may_participate(current_user):
+                    refuse_blocked()
                 abort(403)
             return view(*args, **kwargs)
 
@@ -128,7 +180,9 @@ def core_policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bo
         case Permission.ANALYSIS_VIEW:
             return is_admin or user.has_role(Role.ANALYST)
         case Permission.MODERATE:
-            return is_admin or user.has_role(Role.MODERATOR)
+            return may_participate(user) and (is_admin or user.has_role(Role.MODERATOR))
+        case Permission.PARTICIPATE:
+            return may_participate(user)
         case Permission.TERRITORY_COORDINATE:
             if obj is None:
                 return is_admin or user.has_role(Role.COORDINATOR)

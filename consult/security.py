@@ -110,6 +110,11 @@ def pseudonym_problem(pseudonym: str) -> str | None:
             min=PSEUDONYM_MIN_LENGTH,
             max=PSEUDONYM_MAX_LENGTH,
         )
+    if is_reserved_pseudonym(value):
+        return _(
+            "Ce pseudonyme est réservé (il désigne un compte supprimé ou l'équipe de la "
+            "plateforme). Merci d'en choisir un autre."
+        )
     if _EMAIL_LIKE_RE.search(value):
         return _(
             "Le pseudonyme ne doit pas ressembler à une adresse électronique ou à un site : "
@@ -132,9 +137,48 @@ def pseudonym_problem(pseudonym: str) -> str | None:
             rf"\b{re.escape(word)}\b", folded
         ):
             return _("Ce pseudonyme n'est pas accepté. Merci d'en choisir un autre.")
-    if compact in {"admin", "administrateur", "moderateur", "moderation", "compte supprime"}:
-        return _("Ce pseudonyme est réservé. Merci d'en choisir un autre.")
     return None
+
+
+# Names the platform itself shows: the label of a deleted author (French and English, the two
+# locales) and the staff. Compared by skeleton, so spacing, case, accents or disguises do not help.
+_RESERVED_SKELETONS = frozenset(
+    {
+        "comptesupprime",
+        "deletedaccount",
+        "admin",
+        "administrateur",
+        "moderateur",
+        "moderation",
+    }
+)
+# Latin look-alikes NFKC leaves alone (Cyrillic, Greek) and digits used as letters: enough to
+# stop « Соmptе suррrimé » written with Cyrillic о, е, р.
+_CONFUSABLES = str.maketrans(
+    {
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
+        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s",
+        "ԁ": "d", "ԛ": "q", "ԝ": "w", "ո": "n", "ս": "u",
+        "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+        "τ": "t", "υ": "u", "χ": "x", "μ": "m",
+        "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
+        "ı": "i", "ℓ": "l",
+    }
+)  # fmt: skip
+
+
+def pseudonym_skeleton(value: str) -> str:
+    """NFKC, casefold, look-alikes mapped to Latin, accents stripped, letters only:
+    « COMPTE  Supprimé », « compte_supprime » and fullwidth or Cyrillic disguises share one
+    skeleton."""
+    value = unicodedata.normalize("NFKC", value).casefold().translate(_CONFUSABLES)
+    value = unicodedata.normalize("NFKD", value)
+    value = "".join(c for c in value if not unicodedata.combining(c))
+    return re.sub(r"[^a-z]", "", value.translate(_CONFUSABLES))
+
+
+def is_reserved_pseudonym(value: str) -> bool:
+    return pseudonym_skeleton(value) in _RESERVED_SKELETONS
 
 
 def password_problem(password: str, pseudonym: str = "", email: str = "") -> str | None:

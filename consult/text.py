@@ -1,8 +1,8 @@
 """User text: limited Markdown rendered safely, and detection of personal data (emails, phones).
 
 Every package that shows text people wrote goes through :func:`render_markdown`; every package
-that must keep minors' contact details out of public view uses :func:`find_personal_data` and
-:func:`mask_personal_data`.
+that publishes text people wrote asks :func:`hold_for_personal_data` whether it must wait for a
+moderator, and uses :func:`mask_personal_data` in exports and quotes.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
+from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
@@ -76,3 +77,48 @@ def mask_personal_data(text: str | None) -> str:
         return ""
     text = EMAIL_RE.sub("[adresse masquée]", text)
     return PHONE_RE.sub("[téléphone masqué]", text)
+
+
+# --- Contact details in public text: the one rule -----------------------------------------------
+
+
+class PersonalDataNotConfirmed(Exception):
+    """An adult's public text holds contact details and they have not confirmed publishing it:
+    the form is shown again with :func:`personal_data_warning` and a confirmation box."""
+
+    def __init__(self, kinds: list[str]) -> None:
+        super().__init__(", ".join(kinds))
+        self.kinds = kinds
+
+
+def hold_for_personal_data(author: Any, *texts: str | None, confirmed: bool = False) -> bool:
+    """Must this public text wait for a moderator (``held_for_review``)?
+
+    Contact details never go public unreviewed, whoever writes them: a pupil's text is held
+    at once (pupils are minors, they are not asked); an adult is warned first and, once they
+    confirm, the text is held too. Raises :class:`PersonalDataNotConfirmed` for an adult who
+    has not confirmed yet.
+    """
+    kinds = sorted({kind for text in texts for kind in find_personal_data(text)})
+    if not kinds:
+        return False
+    if author.is_minor or confirmed:
+        return True
+    raise PersonalDataNotConfirmed(kinds)
+
+
+def personal_data_warning(kinds: list[str]) -> str:
+    from flask_babel import gettext as _
+
+    if kinds == ["email"]:
+        found = _("une adresse électronique")
+    elif kinds == ["phone"]:
+        found = _("un numéro de téléphone")
+    else:
+        found = _("une adresse électronique et un numéro de téléphone")
+    return _(
+        "Votre texte contient %(found)s. Tout le monde pourra le lire : retirez-le si ce sont "
+        "des coordonnées personnelles. Si vous publiez quand même, votre texte sera relu par "
+        "l'équipe de modération avant d'être visible.",
+        found=found,
+    )

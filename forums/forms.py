@@ -7,10 +7,11 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from consult.forms import PersonalDataConfirmation
 from forums.models import BODY_MAX, COMMENT_MAX, POLARITY_LABELS, TITLE_MAX, Polarity, Theme
 
 
-class ContributionForm(FlaskForm):
+class ContributionForm(PersonalDataConfirmation, FlaskForm):
     subtheme = SelectField(
         _l("Sous-thème"),
         coerce=str,
@@ -44,7 +45,7 @@ class ContributionForm(FlaskForm):
         ]
 
 
-class CommentForm(FlaskForm):
+class CommentForm(PersonalDataConfirmation, FlaskForm):
     polarity = RadioField(
         _l("Votre avis sur cette contribution"),
         choices=[SelectChoice(p.value, POLARITY_LABELS[p]) for p in Polarity],

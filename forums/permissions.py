@@ -8,6 +8,7 @@ from typing import Any
 
 from consult.db import utcnow
 from consult.models import Role, User
+from consult.permissions import may_participate
 
 EDIT_WINDOW = timedelta(minutes=30)
 
@@ -28,7 +29,7 @@ def is_moderator(user: User | None) -> bool:
 
 
 def _writable(user: User | None) -> bool:
-    return user is not None and not user.is_blocked
+    return may_participate(user)
 
 
 def _open_for_debate(contribution: Any) -> bool:

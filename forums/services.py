@@ -14,7 +14,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from consult.db import utcnow
 from consult.models import AuthorSnapshot, User
-from consult.text import find_personal_data, plain_text
+from consult.permissions import may_participate, participation_refusal
+from consult.text import hold_for_personal_data, plain_text
 from consult.web import ConsultError
 from forums.models import (
     BODY_MAX,
@@ -47,14 +48,14 @@ def _excerpt(body: str) -> str:
     return text[: EXCERPT_LENGTH - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _must_hold(author: User, *texts: str) -> bool:
-    # Minors' contact details never go public before a moderator has looked.
-    return author.is_minor and any(find_personal_data(t) for t in texts)
+def _must_hold(author: User, *texts: str, confirmed: bool = False) -> bool:
+    # Contact details never go public before a moderator has looked (consult.text's rule).
+    return hold_for_personal_data(author, *texts, confirmed=confirmed)
 
 
 def _check_writer(user: User) -> None:
-    if user.is_blocked:
-        raise ForumError(_("Votre compte est bloqué : vous ne pouvez plus participer."), 403)
+    if not may_participate(user):
+        raise ForumError(participation_refusal(), 403)
 
 
 def _check_open(theme: Theme) -> None:
@@ -108,6 +109,8 @@ def post_contribution(
     subtheme_id: int | None,
     title: str,
     body: str,
+    *,
+    personal_data_confirmed: bool = False,
 ) -> Contribution:
     _check_writer(author)
     _check_open(theme)
@@ -120,7 +123,7 @@ def post_contribution(
         title=title,
         body=body,
         excerpt=_excerpt(body),
-        held_for_review=_must_hold(author, title, body),
+        held_for_review=_must_hold(author, title, body, confirmed=personal_data_confirmed),
         shuffle_key=secrets.randbelow(SHUFFLE_RANGE),
         **AuthorSnapshot.snapshot_of(author),
     )
@@ -136,6 +139,8 @@ def edit_contribution(
     subtheme_id: int | None,
     title: str,
     body: str,
+    *,
+    personal_data_confirmed: bool = False,
 ) -> Contribution:
     _check_writer(author)
     if contribution.author_id != author.id:
@@ -150,11 +155,14 @@ def edit_contribution(
             _("Le délai de 30 minutes pour modifier cette contribution est écoulé."), 409
         )
     subtheme = _subtheme(session, contribution.theme, subtheme_id)
-    contribution.title, contribution.body = _clean_title(title), _clean_body(body)
+    title, body = _clean_title(title), _clean_body(body)
+    # Decided before anything changes: an unconfirmed warning leaves the contribution as it was.
+    hold = _must_hold(author, title, body, confirmed=personal_data_confirmed)
+    contribution.title, contribution.body = title, body
     contribution.subtheme_id = subtheme.id
     contribution.excerpt = _excerpt(contribution.body)
     contribution.updated_at = utcnow()
-    if _must_hold(author, contribution.title, contribution.body):
+    if hold:
         contribution.held_for_review = True
     return contribution
 
@@ -305,6 +313,8 @@ def add_comment(
     polarity: str | None,
     body: str,
     parent_id: int | None = None,
+    *,
+    personal_data_confirmed: bool = False,
 ) -> Comment:
     _check_debatable(author, contribution)
     parent = None
@@ -330,7 +340,7 @@ def add_comment(
         author_id=author.id,
         polarity=polarity,
         body=body,
-        held_for_review=_must_hold(author, body),
+        held_for_review=_must_hold(author, body, confirmed=personal_data_confirmed),
         **AuthorSnapshot.snapshot_of(author),
     )
     session.add(comment)

@@ -25,8 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from consult.db import commit, db
 from consult.inputs import bounded_int
 from consult.models import Audience
-from consult.permissions import authorize, require
+from consult.permissions import authorize, may_participate, require
 from consult.territories import catalog
+from consult.text import PersonalDataNotConfirmed
 from consult.web import limit, me, refuse, safe_next, wants_json
 from forums import forms, queries, services
 from forums.models import Comment, Contribution, Polarity
@@ -181,11 +182,19 @@ def new(slug: str):
                 int(form.subtheme.data),
                 form.title.data,
                 form.body.data,
+                personal_data_confirmed=form.confirm_personal_data.data,
             )
             commit()
         except ForumError as exc:
             db.session.rollback()
             return refuse(exc)
+        except PersonalDataNotConfirmed as exc:
+            db.session.rollback()
+            form.personal_data_kinds = exc.kinds
+            page = render_template(
+                "forums/new.html", theme=theme, form=form, similar=[], step="write"
+            )
+            return page, 422
         if contribution.held_for_review:
             flash(
                 _(
@@ -237,8 +246,8 @@ def contribution(contribution_id: int):
 def edit(contribution_id: int):
     item = _contribution_or_404(contribution_id)
     user = me() if current_user.is_authenticated else None
-    if user is None:
-        require(Permission.EDIT, item)
+    if not may_participate(user):
+        require(Permission.EDIT, item)  # login page, or the blocked-account refusal
     if not authorize(user, Permission.EDIT, item):
         return refuse(
             ForumError(
@@ -257,12 +266,31 @@ def edit(contribution_id: int):
     if form.validate_on_submit():
         try:
             services.edit_contribution(
-                db.session, user, item, int(form.subtheme.data), form.title.data, form.body.data
+                db.session,
+                user,
+                item,
+                int(form.subtheme.data),
+                form.title.data,
+                form.body.data,
+                personal_data_confirmed=form.confirm_personal_data.data,
             )
             commit()
         except ForumError as exc:
             db.session.rollback()
             return refuse(exc)
+        except PersonalDataNotConfirmed as exc:
+            db.session.rollback()
+            form.personal_data_kinds = exc.kinds
+            return render_template("forums/edit.html", contribution=item, form=form), 422
+        if item.held_for_review:
+            flash(
+                _(
+                    "Votre contribution contient une adresse ou un numéro de téléphone : "
+                    "elle sera publiée après relecture par l'équipe de modération."
+                ),
+                "warning",
+            )
+            return redirect(url_for("forums.contribution", contribution_id=item.id))
         flash(_("Votre contribution est modifiée."), "success")
         return redirect(url_for("forums.contribution", contribution_id=item.id))
     status = 422 if request.method == "POST" else 200
@@ -336,7 +364,8 @@ def comment(contribution_id: int):
     if not current_user.is_authenticated:
         require(Permission.COMMENT, item)
     form = forms.CommentForm()
-    if not form.validate_on_submit():
+
+    def form_again():
         threads = queries.comment_threads(db.session, item, me().id)
         return (
             render_template(
@@ -353,6 +382,9 @@ def comment(contribution_id: int):
             ),
             422,
         )
+
+    if not form.validate_on_submit():
+        return form_again()
     parent = form.parent.data
     if parent and not parent.isdigit():
         return refuse(ForumError(_("Le commentaire auquel vous répondez n'existe pas."), 404))
@@ -364,11 +396,16 @@ def comment(contribution_id: int):
             form.polarity.data,
             form.body.data,
             int(parent) if parent and parent.isdigit() else None,
+            personal_data_confirmed=form.confirm_personal_data.data,
         )
         commit()
     except ForumError as exc:
         db.session.rollback()
         return refuse(exc)
+    except PersonalDataNotConfirmed as exc:
+        db.session.rollback()
+        form.personal_data_kinds = exc.kinds
+        return form_again()
     if created.held_for_review:
         flash(
             _("Votre commentaire sera publié après relecture (il contient des coordonnées)."),

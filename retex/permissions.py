@@ -6,7 +6,7 @@ import enum
 from typing import Any
 
 from consult.models import Role, ScopeKind, User
-from consult.permissions import coordinates, register_policy
+from consult.permissions import coordinates, may_participate, register_policy
 from consult.territories import catalog
 from retex.models import RetexAttachment, RetexSheet, SheetStatus, TerritoryLevel
 
@@ -53,7 +53,7 @@ def _may_review(user: User, sheet: RetexSheet) -> bool:
 
 
 def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
-    if user is None or user.is_blocked:
+    if not may_participate(user):
         return permission is Permission.ATTACHMENT_VIEW and _public_attachment(obj)
     match permission:
         case Permission.CREATE:

@@ -384,6 +384,21 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
                 "published_version": s.published_version,
                 "created_at": s.created_at.isoformat(),
                 **{k: v for k, v in s.content().items() if k in CONTENT_FIELDS},
+                # The files themselves are downloadable from the sheet's page; the export
+                # lists what the platform holds.
+                "attachments": [
+                    {
+                        "id": a.id,
+                        "filename": a.filename,
+                        "label": a.label,
+                        "content_type": a.content_type,
+                        "size": a.size,
+                        "sha256": a.sha256,
+                        "public": a.public,
+                        "created_at": a.created_at.isoformat(),
+                    }
+                    for a in s.attachments
+                ],
             }
             for s in sheets
         ],
@@ -411,4 +426,24 @@ def erase_account(session: Session, user: User) -> None:
             attachment_path(attachment) for attachment in sheet.attachments
         )
         session.delete(sheet)
+    # A published sheet may carry unpublished work (a new draft, files not yet reviewed): that
+    # work is as private as a first draft. The working copy goes back to the public version.
+    published = session.scalars(
+        select(RetexSheet).where(RetexSheet.author_id == user.id, RetexSheet.published_version > 0)
+    ).all()
+    for sheet in published:
+        for attachment in [a for a in sheet.attachments if not a.public]:
+            session.info.setdefault(DOOMED_KEY, []).append(attachment_path(attachment))
+            sheet.attachments.remove(attachment)
+        revision = session.scalar(
+            select(RetexRevision).where(
+                RetexRevision.sheet_id == sheet.id,
+                RetexRevision.version == sheet.published_version,
+            )
+        )
+        if revision is not None:
+            for name, value in revision.content().items():
+                setattr(sheet, name, value)
+        sheet.status = SheetStatus.PUBLISHED.value
+        sheet.submitted_at = None
     session.flush()

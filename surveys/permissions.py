@@ -6,7 +6,7 @@ import enum
 from typing import Any
 
 from consult.models import Role, ScopeKind, User
-from consult.permissions import coordinates, register_policy
+from consult.permissions import coordinates, may_participate, register_policy
 
 
 class Permission(enum.StrEnum):
@@ -18,6 +18,8 @@ class Permission(enum.StrEnum):
     # Row-level exports and free-text browsing: analysts only (never personal data).
     EXPORT = "surveys.export"
     DEFINITION_EDIT = "surveys.definition_edit"
+    # Object: None. Answering with an account (an access code alone needs no account).
+    ANSWER = "surveys.answer"
 
 
 def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
@@ -26,7 +28,11 @@ def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
     is_admin = user.has_role(Role.ADMIN)
     analyst = is_admin or user.has_role(Role.ANALYST)
     match permission:
+        case Permission.ANSWER:
+            return may_participate(user)
         case Permission.CODES_MANAGE:
+            if not may_participate(user):
+                return False
             if obj is None:
                 return is_admin or user.has_role(Role.COORDINATOR)
             return coordinates(user, str(obj), ScopeKind.ACADEMIE)
@@ -35,7 +41,7 @@ def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
         case Permission.RESULTS_UNSUPPRESSED | Permission.EXPORT:
             return analyst
         case Permission.DEFINITION_EDIT:
-            return is_admin
+            return is_admin and may_participate(user)
     return False
 
 

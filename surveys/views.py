@@ -83,6 +83,21 @@ def _private():
     g.no_store = True
 
 
+# Writes that answer the questionnaire. An access code alone needs no account, but a signed-in
+# account that may not participate (blocked) answers neither way.
+ANSWER_ENDPOINTS = frozenset({"surveys.start", "surveys.code", "surveys.page", "surveys.review"})
+
+
+@bp.before_request
+def _participation():
+    if (
+        request.method == "POST"
+        and request.endpoint in ANSWER_ENDPOINTS
+        and current_user.is_authenticated
+    ):
+        require(Permission.ANSWER)
+
+
 @bp.route("/")
 def index():
     questionnaire = services.current_questionnaire(db.session, current_app.config["SURVEY_SLUG"])

@@ -6,7 +6,7 @@ import enum
 from typing import Any
 
 from consult.models import Role, ScopeKind, User
-from consult.permissions import coordinates, register_policy
+from consult.permissions import coordinates, may_participate, register_policy
 
 
 class Permission(enum.StrEnum):
@@ -27,7 +27,7 @@ def _analyst(user: User) -> bool:
 
 
 def may_compose(user: User | None, kind: str, code: str) -> bool:
-    if user is None or user.is_blocked:
+    if not may_participate(user):
         return False
     if user.has_role(Role.ADMIN):
         return True
@@ -41,7 +41,7 @@ def may_compose(user: User | None, kind: str, code: str) -> bool:
 
 
 def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
-    if user is None or user.is_blocked:
+    if not may_participate(user):
         return False
     match permission:
         case (

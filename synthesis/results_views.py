@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from consult import csvout
 from consult.cache import cached_json
 from consult.db import commit, db
-from consult.permissions import authorize
+from consult.permissions import authorize, may_participate, refuse_blocked
 from consult.territories import catalog
 from consult.text import render_markdown
 from consult.web import attach_error, limit, site_url
@@ -229,6 +229,8 @@ def _composer_scope(key: str):
         info = results.scope_from_key(key)
     except ResultsError as exc:
         return None, _error(exc.status, exc.message)
+    if not may_participate(current_user):
+        refuse_blocked()
     if not _may_compose(info):
         return None, _error(
             403,

@@ -78,12 +78,22 @@ def test_post_contribution_keeps_author_snapshot(session) -> None:
         ("eleve", "Écrivez-moi à lea@exemple.test", True),
         ("eleve", "Appelez le 06 12 34 56 78", True),
         ("eleve", "Aucune coordonnée ici", False),
-        ("parent", "Écrivez-moi à lea@exemple.test", False),
+        # Adults are warned first (tests/test_account_trust.py); once they confirm, held too.
+        ("parent", "Écrivez-moi à lea@exemple.test", True),
+        ("parent", "Aucune coordonnée ici", False),
     ],
 )
 def test_minors_personal_data_is_held(session, audience, text, held) -> None:
     author = UserFactory(audience=audience, school_level="lycee" if audience == "eleve" else None)
-    c = services.post_contribution(session, author, theme(), first_subtheme().id, "Titre", text)
+    c = services.post_contribution(
+        session,
+        author,
+        theme(),
+        first_subtheme().id,
+        "Titre",
+        text,
+        personal_data_confirmed=audience != "eleve",
+    )
     assert c.held_for_review is held
     assert c.is_visible is not held
 

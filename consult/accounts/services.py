@@ -18,6 +18,7 @@ from consult.security import (
     email_key,
     fold,
     hash_password,
+    is_reserved_pseudonym,
     needs_rehash,
     verify_password,
 )
@@ -73,12 +74,23 @@ def _check_territory(academie_code: str, departement_code: str | None) -> None:
         )
 
 
+def _check_not_reserved(pseudonym: str) -> None:
+    # The forms already refuse it; this covers every other caller (CLI, demo, admin).
+    from flask_babel import gettext as _
+
+    if is_reserved_pseudonym(pseudonym):
+        raise AccountError(
+            _("Ce pseudonyme est réservé. Merci d'en choisir un autre."), "pseudonym"
+        )
+
+
 def register(session: Session, profile: ProfileData, email: str, password: str) -> User:
     """Create an account. Duplicate checks give a clear message; the unique constraints on
     the folded keys settle races between two simultaneous registrations."""
     from flask_babel import gettext as _
 
     _check_territory(profile.academie_code, profile.departement_code)
+    _check_not_reserved(profile.pseudonym)
     if pseudonym_taken(session, profile.pseudonym):
         raise AccountError(_("Ce pseudonyme est déjà pris. Choisissez-en un autre."), "pseudonym")
     if email_taken(session, email):
@@ -148,6 +160,7 @@ def update_profile(session: Session, user: User, profile: ProfileData) -> None:
     from flask_babel import gettext as _
 
     _check_territory(profile.academie_code, profile.departement_code)
+    _check_not_reserved(profile.pseudonym)
     if pseudonym_taken(session, profile.pseudonym, exclude_id=user.id):
         raise AccountError(_("Ce pseudonyme est déjà pris. Choisissez-en un autre."), "pseudonym")
     before = {
@@ -249,6 +262,29 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
     for contribute in hooks().personal_data:
         data.update(contribute(session, user))
     return data
+
+
+def personal_data_summary(data: dict[str, Any]) -> list[tuple[str, int]]:
+    """(section, number of items) for every list the download holds, nested ones included
+    (Retex attachments sit inside their sheets): the page says what the file will contain."""
+    counts: dict[str, int] = {}
+
+    def walk(key: str, value: Any) -> None:
+        if isinstance(value, list):
+            if value:
+                counts[key] = counts.get(key, 0) + len(value)
+            for item in value:
+                if isinstance(item, dict):
+                    for sub_key, sub in item.items():
+                        walk(sub_key, sub)
+        elif isinstance(value, dict):
+            for sub_key, sub in value.items():
+                walk(sub_key, sub)
+
+    for key, value in data.items():
+        if key != "account":
+            walk(key, value)
+    return sorted(counts.items())
 
 
 def delete_account(session: Session, user: User) -> None:

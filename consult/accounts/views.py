@@ -278,7 +278,8 @@ def download_data():
         )
         response.headers["Cache-Control"] = "no-store"
         return response
-    return _render("account/data.html", _form_status(form), form=form)
+    summary = services.personal_data_summary(services.personal_data(db.session, user))
+    return _render("account/data.html", _form_status(form), form=form, summary=summary)
 
 
 @bp.route("/suppression", methods=["GET", "POST"])

@@ -7,7 +7,7 @@ import enum
 from typing import Any
 
 from consult.models import Role, ScopeKind, User
-from consult.permissions import coordinates, register_policy
+from consult.permissions import coordinates, may_participate, register_policy
 
 
 class Permission(enum.StrEnum):
@@ -28,7 +28,7 @@ def target_academie(obj: Any) -> str | None:
 
 
 def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
-    if user is None or user.is_blocked:
+    if not may_participate(user):
         return False
     match permission:
         case Permission.REPORT:

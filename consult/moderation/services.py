@@ -17,7 +17,7 @@ from consult.models import Role, User
 from consult.moderation import Kind, kinds, load_target
 from consult.moderation.models import Moderatable, Report, ReportReason
 from consult.moderation.permissions import Permission
-from consult.permissions import authorize
+from consult.permissions import authorize, may_participate
 from consult.web import ConsultError, audit
 
 REPORT_TEXT_MAX = 1000
@@ -174,11 +174,7 @@ def approve(session: Session, moderator: User, kind: str, target_id: int) -> Any
 
 def can_block(user: User | None) -> bool:
     # Blocking is national: territorial coordinators moderate content, not accounts.
-    return bool(
-        user is not None
-        and not user.is_blocked
-        and (user.has_role(Role.ADMIN) or user.has_role(Role.MODERATOR))
-    )
+    return may_participate(user) and (user.has_role(Role.ADMIN) or user.has_role(Role.MODERATOR))
 
 
 def block_user(session: Session, moderator: User, user: User, reason: str) -> User:

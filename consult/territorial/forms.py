@@ -18,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
 
+from consult.forms import PersonalDataConfirmation
 from consult.models import AUDIENCE_PLURALS, Audience
 from consult.territorial.models import (
     ANSWER_MAX,
@@ -41,7 +42,7 @@ class HttpUrl:
             raise ValidationError(_l("Le lien doit commencer par https:// ou http://."))
 
 
-class IdeaForm(FlaskForm):
+class IdeaForm(PersonalDataConfirmation, FlaskForm):
     title = StringField(
         _l("Titre de l'idée"),
         validators=[

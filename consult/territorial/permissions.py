@@ -8,7 +8,7 @@ import enum
 from typing import Any
 
 from consult.models import Role, ScopeKind, User
-from consult.permissions import coordinates, register_policy
+from consult.permissions import coordinates, may_participate, register_policy
 
 
 class Permission(enum.StrEnum):
@@ -43,7 +43,7 @@ def _scope_of(obj: Any) -> tuple[str, str] | None:
 
 
 def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
-    if user is None or user.is_blocked:
+    if not may_participate(user):
         return False
     match permission:
         case Permission.IDEA_POST:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from consult.db import utcnow
 from consult.models import AuthorSnapshot, User
+from consult.permissions import may_participate, participation_refusal
 from consult.territorial.models import (
     Event,
     EventRegistration,
@@ -24,7 +25,7 @@ from consult.territorial.models import (
 )
 from consult.territorial.permissions import manages_scope
 from consult.territories import catalog
-from consult.text import find_personal_data
+from consult.text import hold_for_personal_data
 from consult.web import ConsultError, audit
 
 
@@ -35,8 +36,17 @@ class TerritorialError(ConsultError):
 # --- Ideas -----
 
 
-def post_idea(session: Session, author: User, title: str, body: str) -> Idea:
+def _check_participant(user: User) -> None:
+    # The views check the policy too; the services hold the rule for every other caller.
+    if not may_participate(user):
+        raise TerritorialError(participation_refusal(), 403)
+
+
+def post_idea(
+    session: Session, author: User, title: str, body: str, *, personal_data_confirmed: bool = False
+) -> Idea:
     """The idea goes to the author's académie as it is now (snapshot rule)."""
+    _check_participant(author)
     if author.academie_code not in catalog().academies:
         raise TerritorialError(
             _("Indiquez votre académie dans votre profil pour proposer une idée."), 403
@@ -46,8 +56,10 @@ def post_idea(session: Session, author: User, title: str, body: str) -> Idea:
         author_id=author.id,
         title=title.strip(),
         body=body.strip(),
-        # Minors' contact details wait for a moderator before anyone sees them.
-        held_for_review=author.is_minor and bool(find_personal_data(f"{title}\n{body}")),
+        # Contact details wait for a moderator before anyone sees them (consult.text's rule).
+        held_for_review=hold_for_personal_data(
+            author, title, body, confirmed=personal_data_confirmed
+        ),
         **AuthorSnapshot.snapshot_of(author),
     )
     session.add(idea)
@@ -58,6 +70,7 @@ def post_idea(session: Session, author: User, title: str, body: str) -> Idea:
 def support_idea(session: Session, user: User, idea: Idea) -> None:
     """One support per person and idea (unique constraint), counter kept exact in the same
     transaction by an atomic increment."""
+    _check_participant(user)
     if idea.author_id == user.id:
         raise TerritorialError(_("Vous ne pouvez pas soutenir votre propre idée."), 403)
     if not idea.is_visible:
@@ -187,6 +200,7 @@ def delete_event(session: Session, user: User, event: Event) -> None:
 def register(session: Session, user: User, event: Event) -> None:
     """One registration per person (unique constraint); the capacity holds under concurrency
     because the increment is conditional and row-locking: a full event updates no row."""
+    _check_participant(user)
     if event.capacity is None:
         raise TerritorialError(_("Cet événement n'a pas d'inscription sur la plateforme."), 409)
     if event.ends_at < utcnow():
@@ -213,6 +227,7 @@ def register(session: Session, user: User, event: Event) -> None:
 
 
 def unregister(session: Session, user: User, event: Event) -> None:
+    _check_participant(user)
     removed = session.execute(
         delete(EventRegistration).where(
             EventRegistration.event_id == event.id, EventRegistration.user_id == user.id
@@ -350,7 +365,15 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
 
 def delete_account(session: Session, user: User) -> None:
     """Ideas, supports and news stay public under « Compte supprimé »; registrations to events
-    are personal (who attends what) and go, freeing their places."""
+    are personal (who attends what) and go, freeing their places. Ideas held because they
+    carried the author's contact details were never public: they go, with their supports."""
+    held = select(Idea.id).where(Idea.author_id == user.id, Idea.held_for_review.is_(True))
+    session.execute(delete(IdeaSupport).where(IdeaSupport.idea_id.in_(held)))
+    session.execute(
+        delete(Idea)
+        .where(Idea.author_id == user.id, Idea.held_for_review.is_(True))
+        .execution_options(synchronize_session=False)
+    )
     rows = (
         session.execute(
             select(EventRegistration.event_id).where(EventRegistration.user_id == user.id)

@@ -31,6 +31,7 @@ from consult.territorial.permissions import Permission, can_see_idea, managed_te
 from consult.territorial.services import EventData, TerritorialError
 from consult.territorial.territory import Territory
 from consult.territories import catalog
+from consult.text import PersonalDataNotConfirmed
 from consult.views import render_error
 from consult.web import absolute_url, limit, me, refuse
 
@@ -192,10 +193,21 @@ def new_idea():
     form = forms.IdeaForm()
     if form.validate_on_submit():
         try:
-            idea = services.post_idea(db.session, user, form.title.data, form.body.data)
+            idea = services.post_idea(
+                db.session,
+                user,
+                form.title.data,
+                form.body.data,
+                personal_data_confirmed=form.confirm_personal_data.data,
+            )
             commit()
         except TerritorialError as exc:
             return refuse(exc)
+        except PersonalDataNotConfirmed as exc:
+            db.session.rollback()
+            form.personal_data_kinds = exc.kinds
+            page = render_template("territorial/idea_form.html", form=form, territory=home)
+            return page, 422
         if idea.held_for_review:
             flash(
                 _(
