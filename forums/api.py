@@ -112,15 +112,11 @@ def contributions():
 @bp.route("/contributions/<int:contribution_id>")
 def contribution(contribution_id: int):
     item = db.session.get(Contribution, contribution_id)
-    if item is None or not item.is_visible:
+    if item is None or not item.is_public:
         abort(404)
     comments = db.session.scalars(
         select(Comment)
-        .where(
-            Comment.contribution_id == item.id,
-            Comment.hidden_at.is_(None),
-            Comment.held_for_review.is_(False),
-        )
+        .where(Comment.contribution_id == item.id, Comment.is_visible)
         .order_by(Comment.id)
     ).all()
     data = contribution_json(item) | {

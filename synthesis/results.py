@@ -575,7 +575,7 @@ def resolve_source(
         from forums.models import Contribution
 
         item = session.get(Contribution, int(key))
-        if item is None or not item.is_visible or item.is_withdrawn:
+        if item is None or not item.is_public:
             raise _gone(_("La contribution n°%(id)s n'existe pas ou n'est pas publique.", id=key))
         return SourceSpec(
             kind, item.id, None, None, _short(item.title), f"/forums/contributions/{item.id}"
@@ -584,7 +584,7 @@ def resolve_source(
         from consult.territorial.models import Idea
 
         item = session.get(Idea, int(key))
-        if item is None or not item.is_visible:
+        if item is None or not item.is_public:
             raise _gone(_("L'idée n°%(id)s n'existe pas ou n'est pas publique.", id=key))
         what = _("L'idée n°%(id)s", id=key)
         _territory_check(info, item.academie_code, what)
@@ -1116,9 +1116,7 @@ def _demo_publish(session: Session, info: ScopeInfo, user: User) -> None:
             select(Contribution.id)
             .where(
                 Contribution.theme_id == theme.id,
-                Contribution.hidden_at.is_(None),
-                Contribution.held_for_review.is_(False),
-                Contribution.withdrawn_at.is_(None),
+                Contribution.is_public,
             )
             .order_by(Contribution.wilson.desc(), Contribution.id)
             .limit(1)
@@ -1144,8 +1142,7 @@ def _demo_sources(session: Session, info: ScopeInfo) -> list[str]:
     idea = session.scalar(
         select(Idea.id)
         .where(
-            Idea.hidden_at.is_(None),
-            Idea.held_for_review.is_(False),
+            Idea.is_public,
             Idea.academie_code.in_(info.academie_codes()),
         )
         .order_by(Idea.support_count.desc(), Idea.id)
@@ -1153,7 +1150,7 @@ def _demo_sources(session: Session, info: ScopeInfo) -> list[str]:
     )
     if idea:
         found.append(f"idee:{idea}")
-    sheets = select(RetexSheet.id).where(RetexSheet.published_version > 0)
+    sheets = select(RetexSheet.id).where(RetexSheet.is_public)
     if info.kind != "national":
         sheets = sheets.where(RetexSheet.academie_code.in_(info.academie_codes()))
     sheet = session.scalar(sheets.order_by(RetexSheet.id.desc()).limit(1))

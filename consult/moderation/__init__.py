@@ -87,6 +87,40 @@ def kind_for_object(obj: object) -> Kind | None:
     return None
 
 
+def is_public(obj: object) -> bool:
+    """Anyone may read it: the model's ``is_public`` (one definition per kind, Python and SQL)."""
+    return bool(obj.is_public)  # type: ignore[attr-defined]
+
+
+def visible_to(user: Any, obj: object) -> bool:
+    """Visible to this person: public, or theirs, or theirs to moderate (a moderator, or the
+    coordinator of the académie the target belongs to). Blocked accounts still see their own
+    content (they are told why it is hidden) but moderate nothing."""
+    if is_public(obj):
+        return True
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if getattr(obj, "author_id", None) == user.id:
+        return True
+    from consult.moderation.permissions import Permission
+    from consult.permissions import authorize
+
+    return authorize(user, Permission.MODERATE, obj)
+
+
+def public_sql(model: type, alias: str, dialect: Any) -> str:
+    """The model's ``is_public`` rule as a SQL condition on ``alias``, for the raw SQL readers
+    (search, the synthesis engine) so they never keep a copy of the rule."""
+    from sqlalchemy import literal_column, select
+    from sqlalchemy.orm import aliased
+
+    entity = aliased(model, name=alias)
+    statement = select(literal_column("1")).select_from(entity).where(entity.is_public)  # type: ignore[attr-defined]
+    compiled = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    # The outer WHERE comes first; a correlated EXISTS (comments) keeps its own inside.
+    return "(" + compiled.split("\nWHERE ", 1)[1] + ")"
+
+
 def init_app(app: Flask) -> None:
     from consult.hooks import hooks
     from consult.moderation import (

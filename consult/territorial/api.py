@@ -119,7 +119,7 @@ def ideas():
 @bp.route("/ideas/<int:idea_id>")
 def idea(idea_id: int):
     item = db.session.get(Idea, idea_id)
-    if item is None or not item.is_visible:
+    if item is None or not item.is_public:
         abort(404)
     return jsonify(idea_json(item))
 

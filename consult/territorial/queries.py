@@ -62,8 +62,7 @@ def visible_ideas_query(academie_codes: tuple[str, ...]) -> Select:
         .options(AUTHOR_ONLY)
         .where(
             Idea.academie_code.in_(academie_codes),
-            Idea.hidden_at.is_(None),
-            Idea.held_for_review.is_(False),
+            Idea.is_public,
         )
     )
 
