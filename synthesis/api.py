@@ -16,6 +16,7 @@ from consult.api import api_error
 from consult.cache import cached_json
 from consult.db import db
 from consult.hooks import hooks
+from consult.moderation import visibility_generation
 
 # Imported here, before ``init_app`` registers the shared ``synthesis`` blueprint, so the
 # download routes it declares on that blueprint exist by then.
@@ -65,7 +66,11 @@ def _cache_key(compilation: Any, *parts: str) -> str:
     # The answers hold absolute links built from the request's host: keyed by it, a forged
     # Host header can only ever poison its own entry.
     host = hashlib.sha256(request.host_url.encode()).hexdigest()[:8]
-    return ":".join(["synthesis-api", exports.compilation_key(compilation), host, *parts])
+    # The visibility generation: answers list items, which moderation may hide at any time.
+    generation = visibility_generation()
+    return ":".join(
+        ["synthesis-api", exports.compilation_key(compilation), host, generation, *parts]
+    )
 
 
 @bp.route("/syntheses")

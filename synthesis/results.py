@@ -206,23 +206,65 @@ _WITH_PROPOSALS = selectinload(SynthesisPublication.proposals).selectinload(
 
 
 def latest(session: Session, info: ScopeInfo) -> SynthesisPublication | None:
-    return session.scalar(
-        _versions_query(info.kind, info.code)
-        .where(SynthesisPublication.version > DRAFT)
-        .order_by(SynthesisPublication.version.desc())
-        .limit(1)
-        .options(_WITH_PROPOSALS)
+    return mark_removed_sources(
+        session,
+        session.scalar(
+            _versions_query(info.kind, info.code)
+            .where(SynthesisPublication.version > DRAFT)
+            .order_by(SynthesisPublication.version.desc())
+            .limit(1)
+            .options(_WITH_PROPOSALS)
+        ),
     )
 
 
 def published(session: Session, info: ScopeInfo, version: int) -> SynthesisPublication | None:
     if version <= DRAFT:
         return None
-    return session.scalar(
-        _versions_query(info.kind, info.code)
-        .where(SynthesisPublication.version == version)
-        .options(_WITH_PROPOSALS)
+    return mark_removed_sources(
+        session,
+        session.scalar(
+            _versions_query(info.kind, info.code)
+            .where(SynthesisPublication.version == version)
+            .options(_WITH_PROPOSALS)
+        ),
     )
+
+
+def mark_removed_sources(
+    session: Session, publication: SynthesisPublication | None
+) -> SynthesisPublication | None:
+    """Flag the sources whose item is no longer public (hidden, held, withdrawn since the
+    version was published): pages show « contenu retiré par la modération » instead of their
+    title and link. The version itself stays frozen: nothing is written. One query per kind."""
+    if publication is None:
+        return None
+    from consult.territorial.models import Idea
+    from forums.models import Contribution
+    from retex.models import RetexSheet
+
+    models = {
+        SourceKind.CONTRIBUTION.value: Contribution,
+        SourceKind.IDEA.value: Idea,
+        SourceKind.RETEX.value: RetexSheet,
+    }
+    sources = [
+        s
+        for p in publication.proposals
+        for s in p.sources
+        if s.kind in models and s.target_id is not None
+    ]
+    for kind, model in models.items():
+        ids = {s.target_id for s in sources if s.kind == kind}
+        if not ids:
+            continue
+        public = set(
+            session.scalars(select(model.id).where(model.id.in_(sorted(ids)), model.is_public))
+        )
+        for source in sources:
+            if source.kind == kind:
+                source.removed = source.target_id not in public
+    return publication
 
 
 def latest_by_scope(session: Session) -> dict[tuple[str, str], SynthesisPublication]:

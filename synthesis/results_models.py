@@ -61,6 +61,9 @@ SOURCE_KIND_LABELS = {
 }
 
 
+REMOVED_LABEL = _l("contenu retiré par la modération")
+
+
 class SynthesisPublication(Base):
     """One version of a scope's synthesis; version 0 is the working draft (one per scope, by
     the unique constraint), versions ≥ 1 are published and never modified."""
@@ -169,6 +172,14 @@ class SynthesisSource(Base):
     finding: Mapped[str] = mapped_column(String(LABEL_MAX), default="")
 
     proposal: Mapped[SynthesisProposal] = relationship(back_populates="sources")
+
+    # Not a column: set on the way out (results.mark_removed_sources) when the cited item is
+    # no longer public, so a frozen version stops quoting what moderation took down.
+    removed = False
+
+    @property
+    def shown_label(self) -> str:
+        return str(REMOVED_LABEL) if self.removed else self.label
 
     @property
     def kind_enum(self) -> SourceKind:

@@ -193,3 +193,99 @@ def test_coordinator_sees_a_submitted_sheet(client, session) -> None:
     client.login(_coordinator_of_sheet().email)
     page = client.get(f"/retex/{sheet.id}/suivi")
     assert page.status_code == 200 and "SUBM7" in page.get_data(as_text=True)
+
+
+# --- Moderation reaches what was already compiled ---------------------------------------------
+
+
+def _compile_by_hand(session, contributions, comment):
+    """A compilation whose top list and topic quotes name the given items."""
+    import pandas as pd
+
+    from synthesis import catalog, store
+
+    compilation = store.start(session)
+    top_columns = catalog.spec("forum_top").column_names
+    top = pd.DataFrame(
+        [
+            dict.fromkeys(top_columns)
+            | {
+                "ranking": "adoption",
+                "rank": i + 1,
+                "contribution_id": item.id,
+                "title": item.title,
+            }
+            | {"adopt": 50, "refuse": 1, "people": 60}
+            for i, item in enumerate(contributions)
+        ],
+        columns=top_columns,
+    )
+    topic_columns = catalog.spec("topics").column_names
+    topics = pd.DataFrame(
+        [
+            dict.fromkeys(topic_columns)
+            | {"corpus": "contributions", "topic": 1, "size": 40, "people": 40}
+            | {
+                "quote_1": contributions[0].title,
+                "quote_1_ref": f"contribution:{contributions[0].id}",
+            }
+            | {
+                "quote_2": contributions[1].title,
+                "quote_2_ref": f"contribution:{contributions[1].id}",
+            }
+            | {"quote_3": comment.body, "quote_3_ref": f"comment:{comment.id}"}
+        ],
+        columns=topic_columns,
+    )
+    store.save(
+        session,
+        compilation,
+        catalog.resolve_scope("national", ""),
+        {"forum_top": top, "topics": topics},
+    )
+    compilation.status = "done"
+    compilation.finished_at = utcnow()
+    session.flush()
+    return compilation
+
+
+def test_hidden_or_withdrawn_after_compilation_leaves_top_lists_and_quotes(session) -> None:
+    from synthesis import store
+
+    kept, hidden_later = ContributionFactory(title="Gardée"), ContributionFactory(title="CACHEE5")
+    comment = CommentFactory(contribution=kept, body="Commentaire RETIRE6")
+    _compile_by_hand(session, [kept, hidden_later], comment)
+    tables = store.load(session, "national", public=True, tables=["forum_top", "topics"])
+    assert set(tables["forum_top"]["contribution_id"]) == {kept.id, hidden_later.id}
+    hidden_later.hidden_at = utcnow()
+    comment.held_for_review = True
+    session.flush()
+    tables = store.load(session, "national", public=True, tables=["forum_top", "topics"])
+    assert list(tables["forum_top"]["contribution_id"]) == [kept.id]
+    quotes = tables["topics"].iloc[0]
+    assert quotes["quote_1"] == "Gardée"
+    assert quotes["quote_2"] is None and quotes["quote_2_ref"] is None
+    assert quotes["quote_3"] is None and quotes["quote_3_ref"] is None
+    # Analysts' raw tables are the compilation as it was.
+    raw = store.load(session, "national", public=False, tables=["forum_top"])
+    assert len(raw["forum_top"]) == 2
+
+
+def test_syntheses_api_and_page_stop_showing_a_hidden_item_at_once(app, client, session) -> None:
+    kept, hidden_later = ContributionFactory(title="Gardée"), ContributionFactory(title="CACHEE8")
+    comment = CommentFactory(contribution=kept, body="Commentaire")
+    _compile_by_hand(session, [kept, hidden_later], comment)
+    assert "CACHEE8" in client.get("/api/v1/syntheses/national/forum_top").get_data(as_text=True)
+    from forums import services
+
+    with app.test_request_context():  # as in the withdraw view
+        services.withdraw(session, hidden_later.author, hidden_later)
+    session.flush()
+    for url in (
+        "/api/v1/syntheses/national/forum_top",
+        "/api/v1/syntheses/national",
+        "/syntheses/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "CACHEE8" not in response.get_data(as_text=True), url

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from consult.db import Base, utcnow
 from consult.models import AuditEvent, Role, User
-from consult.moderation import Kind, kinds, load_target, visible_to
+from consult.moderation import Kind, kinds, load_target, visibility_changed, visible_to
 from consult.moderation.models import Moderatable, Report, ReportReason
 from consult.moderation.permissions import Permission
 from consult.permissions import authorize
@@ -66,6 +66,7 @@ def _audit(
 
 
 def _changed(session: Session, registered: Kind, target: Any, was_visible: bool) -> None:
+    visibility_changed(session)
     if registered.on_change is not None and target.is_visible != was_visible:
         registered.on_change(session, target, was_visible)
 
