@@ -193,7 +193,7 @@ def versions(session: Session, info: ScopeInfo) -> list[SynthesisPublication]:
     return list(
         session.scalars(
             _versions_query(info.kind, info.code)
-            .where(SynthesisPublication.version > DRAFT)
+            .where(SynthesisPublication.is_public)
             .order_by(SynthesisPublication.version.desc())
         )
     )
@@ -210,7 +210,7 @@ def latest(session: Session, info: ScopeInfo) -> SynthesisPublication | None:
         session,
         session.scalar(
             _versions_query(info.kind, info.code)
-            .where(SynthesisPublication.version > DRAFT)
+            .where(SynthesisPublication.is_public)
             .order_by(SynthesisPublication.version.desc())
             .limit(1)
             .options(_WITH_PROPOSALS)
@@ -275,7 +275,7 @@ def latest_by_scope(session: Session) -> dict[tuple[str, str], SynthesisPublicat
             SynthesisPublication.scope_code,
             func.max(SynthesisPublication.version).label("version"),
         )
-        .where(SynthesisPublication.version > DRAFT)
+        .where(SynthesisPublication.is_public)
         .group_by(SynthesisPublication.scope_kind, SynthesisPublication.scope_code)
         .subquery()
     )
@@ -297,7 +297,7 @@ def version_counts(session: Session) -> dict[tuple[str, str], int]:
             SynthesisPublication.scope_code,
             func.count(),
         )
-        .where(SynthesisPublication.version > DRAFT)
+        .where(SynthesisPublication.is_public)
         .group_by(SynthesisPublication.scope_kind, SynthesisPublication.scope_code)
     )
     return {(k, c): n for k, c, n in rows}
@@ -320,7 +320,7 @@ def citations(session: Session, kind: str, target_id: int) -> list[SynthesisPubl
         .where(
             SynthesisSource.kind == kind,
             SynthesisSource.target_id == target_id,
-            SynthesisPublication.version > DRAFT,
+            SynthesisPublication.is_public,
         )
         .distinct()
     ).all()

@@ -28,6 +28,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.db import Base, utcnow
@@ -119,6 +120,12 @@ class SynthesisPublication(Base):
     @property
     def is_draft(self) -> bool:
         return self.version == DRAFT
+
+    # Public: a published version (the working draft is its composers' only), in Python and
+    # SQL alike.
+    @hybrid_property
+    def is_public(self) -> bool:
+        return self.version > DRAFT
 
 
 class SynthesisProposal(Base):

@@ -289,3 +289,32 @@ def test_syntheses_api_and_page_stop_showing_a_hidden_item_at_once(app, client, 
         response = client.get(url)
         assert response.status_code == 200, url
         assert "CACHEE8" not in response.get_data(as_text=True), url
+
+
+def test_the_rule_is_written_once() -> None:
+    """Grep finds no second definition: readers call ``is_public`` / ``visible_to``."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    copies = re.compile(
+        r"hidden_at\.is_\(None\)|hidden_at IS NULL|held_for_review\.is_\(False\)"
+        r"|NOT \w+\.held_for_review|withdrawn_at\.is_\(None\)|withdrawn_at IS NULL"
+        r"|published_version > 0|version > DRAFT"
+    )
+    homes = {
+        "consult/moderation/models.py",
+        "forums/models.py",
+        "retex/models.py",
+        "synthesis/results_models.py",
+    }
+    found = []
+    for package in ("consult", "forums", "retex", "surveys", "synthesis"):
+        for path in (root / package).rglob("*.py"):
+            relative = path.relative_to(root).as_posix()
+            if relative in homes:
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if copies.search(line):
+                    found.append(f"{relative}:{number}: {line.strip()}")
+    assert not found, "visibility rule copied:\n" + "\n".join(found)

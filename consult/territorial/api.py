@@ -135,7 +135,7 @@ def events():
 @bp.route("/events/<int:event_id>")
 def event(event_id: int):
     item = db.session.get(Event, event_id)
-    if item is None:
+    if item is None or not item.is_public:
         abort(404)
     return jsonify(event_json(item))
 

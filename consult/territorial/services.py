@@ -78,7 +78,7 @@ def support_idea(session: Session, user: User, idea: Idea) -> None:
     transaction by an atomic increment."""
     if idea.author_id == user.id:
         raise TerritorialError(_("Vous ne pouvez pas soutenir votre propre idée."), 403)
-    if not idea.is_visible:
+    if not idea.is_public:
         raise TerritorialError(_("Cette idée n'est pas visible."), 404)
     try:
         with session.begin_nested():
