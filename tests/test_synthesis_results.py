@@ -290,7 +290,9 @@ def test_published_version_never_changes_after_edits_recompilation_or_moderation
     compose(client, NATIONAL, session, sources, title="Première synthèse")
     client.submit(NATIONAL + "publier", page=NATIONAL)
     before = article(client.get("/resultats/nationale/version-1/").get_data(as_text=True))
-    before_pdf = pdf_text(client.get("/resultats/nationale/version-1/synthese.pdf").data)[0]
+    before_pdf, before_links = pdf_text(
+        client.get("/resultats/nationale/version-1/synthese.pdf").data
+    )
 
     # A new draft starts from version 1 and is edited; the figures are recompiled; the cited
     # contribution is hidden by a moderator.
@@ -322,7 +324,13 @@ def test_published_version_never_changes_after_edits_recompilation_or_moderation
     assert after.count("<li>") == before.count("<li>")
     assert after.split("<h2")[0] == before.split("<h2")[0]
     assert "Première synthèse" in after and "<td>150</td>" in after and "<td>500</td>" not in after
-    assert pdf_text(client.get("/resultats/nationale/version-1/synthese.pdf").data)[0] == before_pdf
+    after_pdf, after_links = pdf_text(
+        client.get("/resultats/nationale/version-1/synthese.pdf").data
+    )
+    assert any(contribution_url in link for link in before_links)
+    assert not any(contribution_url in link for link in after_links)
+    assert "modération" in after_pdf and "modération" not in before_pdf
+    assert after_pdf.split("Sources")[0] == before_pdf.split("Sources")[0]
 
     # Version 2 carries the edits and the new figures; version 1 stays readable.
     assert client.submit(NATIONAL + "publier", page=NATIONAL).status_code == 302
