@@ -163,6 +163,20 @@ def _seed(session) -> Seed:
     session.flush()
     seed.ids["attachment"] = [attachment.id]
 
+    # Working drafts of syntheses: their composers' only (national: analysts; a territory's:
+    # its coordination).
+    from synthesis import results
+
+    analyst = RoleGrantFactory(role="analyst").user
+    for info, name in (
+        (results.scope("national"), "nationaldraft"),
+        (results.scope("academie", HOME), "academiedraft"),
+    ):
+        draft = results.start_draft(session, info, analyst if name == "nationaldraft" else reviewer)
+        draft.title = _marker(seed, name, name)
+        draft.introduction = _marker(seed, name, name + "intro")
+    session.flush()
+
     seed.ids["event"] = [EventFactory().id]
     seed.ids["news"] = [NewsFactory().id]
     seed.report_targets = (
@@ -185,7 +199,7 @@ def _seed(session) -> Seed:
             scope_code=ELSEWHERE,
             user__academie_code=ELSEWHERE,
         ).user,
-        "analyst": RoleGrantFactory(role="analyst").user,
+        "analyst": analyst,
     }
     for user in [*seed.users.values(), reviewer]:
         if user is not None:
@@ -202,7 +216,7 @@ ALLOWED = {
     "author": {"forum", "idea", "retex"},
     "moderator": {"forum", "idea"},
     "coordinator_elsewhere": set(),
-    "analyst": set(),
+    "analyst": {"nationaldraft"},
 }
 
 
@@ -326,3 +340,7 @@ def test_the_crawler_sees_what_a_role_may_see(app, client, session) -> None:
     held, draft = seed.ids["contribution"][1], seed.ids["sheet"][1]
     assert "ZQHELDCONTRIBMARK" in client.get(f"/forums/contributions/{held}").get_data(as_text=True)
     assert "ZQDRAFTSHEETMARK" in client.get(f"/retex/{draft}/suivi").get_data(as_text=True)
+    client.logout()
+    client.login(seed.users["analyst"].email)
+    page = client.get("/resultats/composer/nationale/").get_data(as_text=True)
+    assert "ZQNATIONALDRAFTMARK" in page
