@@ -27,16 +27,18 @@ def plain_paragraphs(text: str | None) -> Markup:
 
 def _counters() -> dict[str, int]:
     from forums.models import Comment, Contribution, Vote
-    from forums.queries import visible
 
     session = db.session
     return {
         "forum_contributions": session.scalar(
-            select(func.count()).select_from(Contribution).where(visible())
+            select(func.count()).select_from(Contribution).where(Contribution.is_public)
         )
         or 0,
         "forum_votes": session.scalar(select(func.count()).select_from(Vote)) or 0,
-        "forum_comments": session.scalar(select(func.count()).select_from(Comment)) or 0,
+        "forum_comments": session.scalar(
+            select(func.count()).select_from(Comment).where(Comment.is_public)
+        )
+        or 0,
     }
 
 

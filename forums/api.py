@@ -205,15 +205,11 @@ def contributions(args: dict[str, Any]):
 )
 def contribution(contribution_id: int):
     item = db.session.get(Contribution, contribution_id)
-    if item is None or not item.is_visible:
+    if item is None or not item.is_public:
         return api_error(404, detail=_("Contribution inconnue ou non publiée."))
     comments = db.session.scalars(
         select(Comment)
-        .where(
-            Comment.contribution_id == item.id,
-            Comment.hidden_at.is_(None),
-            Comment.held_for_review.is_(False),
-        )
+        .where(Comment.contribution_id == item.id, Comment.is_visible)
         .order_by(Comment.id)
     ).all()
     return _contribution(item) | {

@@ -17,7 +17,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    exists,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.db import Base, utcnow
@@ -135,6 +138,17 @@ class Contribution(Moderatable, AuthorSnapshot, Base):
     def is_withdrawn(self) -> bool:
         return self.withdrawn_at is not None
 
+    # Public: past moderation and not withdrawn by its author (a withdrawn contribution
+    # stays readable by its author and moderators only).
+    @hybrid_property
+    def is_public(self) -> bool:
+        return self.is_visible and self.withdrawn_at is None
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_sql(cls):
+        return and_(cls.is_visible, cls.withdrawn_at.is_(None))
+
     @property
     def vote_count(self) -> int:
         return self.adopt_count + self.refuse_count
@@ -177,6 +191,22 @@ class Comment(Moderatable, AuthorSnapshot, Base):
 
     author: Mapped[User] = relationship(lazy="joined")
     contribution: Mapped[Contribution] = relationship()
+
+    # Public: past moderation, on a public contribution (a comment never outlives the
+    # contribution it answers: withdrawn or hidden, its debate goes with it).
+    @hybrid_property
+    def is_public(self) -> bool:
+        return self.is_visible and self.contribution.is_public
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_sql(cls):
+        return and_(
+            cls.is_visible,
+            exists()
+            .where(Contribution.id == cls.contribution_id, Contribution.is_public)
+            .correlate_except(Contribution),
+        )
 
     @property
     def polarity_enum(self) -> Polarity:

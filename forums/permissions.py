@@ -33,17 +33,16 @@ def _writable(user: User | None) -> bool:
 
 
 def _open_for_debate(contribution: Any) -> bool:
-    return (
-        contribution.is_visible and not contribution.is_withdrawn and contribution.theme.is_open()
-    )
+    return contribution.is_public and contribution.theme.is_open()
 
 
 def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
     match permission:
         case Permission.VIEW:
-            if obj.is_visible:
-                return True
-            return user is not None and (obj.author_id == user.id or is_moderator(user))
+            # Withdrawn, hidden or held: its author and the moderators only.
+            from consult.moderation import visible_to
+
+            return visible_to(user, obj)
         case Permission.CONTRIBUTE:
             return _writable(user) and (obj is None or obj.is_open())
         case Permission.VOTE:

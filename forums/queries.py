@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import BigInteger, and_, cast, func, or_, select, tuple_
+from sqlalchemy import BigInteger, cast, func, or_, select, tuple_
 from sqlalchemy.orm import Session, defaultload
 
 from consult.api import MAX_ID
@@ -43,14 +43,6 @@ class Filters:
         )
 
 
-def visible():
-    return and_(
-        Contribution.hidden_at.is_(None),
-        Contribution.held_for_review.is_(False),
-        Contribution.withdrawn_at.is_(None),
-    )
-
-
 def _without_grants(entity):
     # Authors are shown by pseudonym only: their role grants (loaded eagerly for the
     # logged-in user) would cost one more query per page.
@@ -58,7 +50,9 @@ def _without_grants(entity):
 
 
 def _filtered(theme_id: int | None, filters: Filters):
-    query = select(Contribution).where(visible()).options(_without_grants(Contribution))
+    query = (
+        select(Contribution).where(Contribution.is_public).options(_without_grants(Contribution))
+    )
     if theme_id is not None:
         query = query.where(Contribution.theme_id == theme_id)
     if filters.subtheme_id:
@@ -182,7 +176,12 @@ def similar_contributions(
 def _in_order(session: Session, ids: list[int]) -> list[Contribution]:
     if not ids:
         return []
-    found = {c.id: c for c in session.scalars(select(Contribution).where(Contribution.id.in_(ids)))}
+    found = {
+        c.id: c
+        for c in session.scalars(
+            select(Contribution).where(Contribution.id.in_(ids), Contribution.is_public)
+        )
+    }
     return [found[i] for i in ids if i in found]
 
 
@@ -194,7 +193,7 @@ def theme_counts(session: Session) -> dict[int, dict[str, int]]:
             func.coalesce(func.sum(Contribution.adopt_count + Contribution.refuse_count), 0),
             func.coalesce(func.sum(Contribution.comment_count), 0),
         )
-        .where(visible())
+        .where(Contribution.is_public)
         .group_by(Contribution.theme_id)
     ).all()
     return {
@@ -221,17 +220,13 @@ def comment_threads(
     session: Session, contribution: Contribution, viewer_id: int | None = None
 ) -> dict[str, list[Thread]]:
     """Top-level comments by polarity, each with its replies. Hidden and held comments show
-    only to their author (who sees why)."""
+    only to their author (who sees why). The contribution itself was checked by the caller
+    (``visible_to``), so the comments' own moderation state decides."""
     rows = session.scalars(
         select(Comment)
         .options(_without_grants(Comment))
         .where(Comment.contribution_id == contribution.id)
-        .where(
-            or_(
-                and_(Comment.hidden_at.is_(None), Comment.held_for_review.is_(False)),
-                Comment.author_id == (viewer_id or -1),
-            )
-        )
+        .where(or_(Comment.is_visible, Comment.author_id == (viewer_id or -1)))
         .order_by(Comment.id)
     ).all()
     threads: dict[int, Thread] = {}
@@ -272,8 +267,7 @@ def author_activity(session: Session, user_id: int, limit: int = 10) -> dict:
         .where(
             Comment.contribution_id.in_(ids),
             Comment.author_id != user_id,
-            Comment.hidden_at.is_(None),
-            Comment.held_for_review.is_(False),
+            Comment.is_public,
         )
         .order_by(Comment.id.desc())
         .limit(limit)

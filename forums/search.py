@@ -10,12 +10,20 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from consult.moderation import public_sql
+
 WORD_RE = re.compile(r"[^\W_]{2,}", re.UNICODE)
 MAX_WORDS = 12
 CANDIDATES = 500
 # What the PostgreSQL GIN index is built on; queries repeat it verbatim so the planner uses it.
 PG_DOCUMENT = "to_tsvector('french', c.title || ' ' || c.body)"
-VISIBLE = "c.hidden_at IS NULL AND NOT c.held_for_review AND c.withdrawn_at IS NULL"
+
+
+def _public(session: Session) -> str:
+    # The contribution's one visibility rule (forums.models.Contribution.is_public) as SQL.
+    from forums.models import Contribution
+
+    return public_sql(Contribution, "c", session.get_bind().dialect)
 
 
 def words(query: str) -> list[str]:
@@ -42,7 +50,7 @@ class PostgresSearch:
         sql = text(
             "SELECT id FROM ("  # noqa: S608 - fixed fragments
             f"SELECT c.id, ts_rank({PG_DOCUMENT}, q) AS rank FROM forum_contribution c, "
-            f"{tsquery} AS q WHERE {PG_DOCUMENT} @@ q AND {VISIBLE} {theme} "
+            f"{tsquery} AS q WHERE {PG_DOCUMENT} @@ q AND {_public(session)} {theme} "
             f"LIMIT {CANDIDATES}) AS m ORDER BY rank DESC, id DESC LIMIT :limit OFFSET :offset"
         )
         params = {"q": q, "theme": theme_id, "limit": limit, "offset": offset}
@@ -81,7 +89,7 @@ class SqliteSearch:
         sql = text(
             "SELECT c.id FROM forum_contribution_fts f "  # noqa: S608 - fixed fragments
             "JOIN forum_contribution c ON c.id = f.rowid "
-            f"WHERE forum_contribution_fts MATCH :match AND {VISIBLE} {theme} "
+            f"WHERE forum_contribution_fts MATCH :match AND {_public(session)} {theme} "
             "ORDER BY f.rank, c.id DESC LIMIT :limit OFFSET :offset"
         )
         params = {"match": match, "theme": theme_id, "limit": limit, "offset": offset}

@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from consult.db import utcnow
 from consult.models import AuthorSnapshot, User
+from consult.moderation import visibility_changed
 from consult.permissions import may_participate, participation_refusal
 from consult.text import hold_for_personal_data, plain_text
 from consult.web import ConsultError
@@ -173,6 +174,7 @@ def withdraw(session: Session, author: User, contribution: Contribution) -> Cont
     if contribution.is_withdrawn:
         raise ForumError(_("Cette contribution est déjà retirée."), 409)
     contribution.withdrawn_at = utcnow()
+    visibility_changed(session)
     return contribution
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.db import Base, utcnow
@@ -195,7 +196,9 @@ class RetexSheet(_Content, AuthorSnapshot, Base):
     def status_enum(self) -> SheetStatus:
         return SheetStatus(self.status)
 
-    @property
+    # Public once a version is published (drafts, submitted and returned sheets that never
+    # were published stay with their author and reviewers): the one rule, Python and SQL.
+    @hybrid_property
     def is_public(self) -> bool:
         return self.published_version > 0
 

@@ -66,8 +66,11 @@ def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
                 SheetStatus.RETURNED,
             }
         case Permission.VIEW_WORK:
-            return _is_author(user, obj) or reviews_territory(
-                user, obj.territory_level, obj.territory_code
+            # Reviewers see a sheet once it has been submitted to them: a never-submitted
+            # draft (and its attachments) stays its author's.
+            return _is_author(user, obj) or (
+                obj.submitted_at is not None
+                and reviews_territory(user, obj.territory_level, obj.territory_code)
             )
         case Permission.REVIEW:
             return obj.status_enum is SheetStatus.SUBMITTED and _may_review(user, obj)

@@ -26,12 +26,16 @@ class Filters:
 
 def current_revisions() -> Select:
     """The current published version of every public sheet."""
-    return select(RetexRevision).join(
-        RetexSheet,
-        and_(
-            RetexSheet.id == RetexRevision.sheet_id,
-            RetexSheet.published_version == RetexRevision.version,
-        ),
+    return (
+        select(RetexRevision)
+        .join(
+            RetexSheet,
+            and_(
+                RetexSheet.id == RetexRevision.sheet_id,
+                RetexSheet.published_version == RetexRevision.version,
+            ),
+        )
+        .where(RetexSheet.is_public)
     )
 
 
@@ -158,7 +162,7 @@ def api_page(
 
 
 def count_published(session: Session) -> int:
-    return session.scalar(select(func.count()).where(RetexSheet.published_version > 0)) or 0
+    return session.scalar(select(func.count()).where(RetexSheet.is_public)) or 0
 
 
 def review_queue(session: Session, user, limit: int = 200) -> list[RetexSheet]:

@@ -15,6 +15,7 @@ from marshmallow import Schema, fields, validate
 from consult.api import TERRITORY_CODE, DateTime, api_error, operation
 from consult.cache import cached_json
 from consult.db import db
+from consult.moderation import visibility_generation
 
 # Imported here, before ``init_app`` registers the shared ``synthesis`` blueprint, so the
 # download routes it declares on that blueprint exist by then.
@@ -124,8 +125,10 @@ def _common(compilation: Any) -> dict[str, Any]:
 
 def _cache_key(compilation: Any, *parts: str) -> str:
     # Absolute links in the answers are built on SITE_URL (consult.web), never on the Host
-    # header: one entry serves every client and a forged host cannot multiply entries.
-    return ":".join(["synthesis-api", exports.compilation_key(compilation), *parts])
+    # header: one entry serves every client and a forged host cannot multiply entries. The
+    # visibility generation: answers list items, which moderation may hide at any time.
+    generation = visibility_generation()
+    return ":".join(["synthesis-api", exports.compilation_key(compilation), generation, *parts])
 
 
 @bp.route("/syntheses")

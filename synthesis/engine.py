@@ -68,11 +68,15 @@ def _day(dialect: str, column: str) -> str:
     return f"substr({column}, 1, 10)"
 
 
-def _visible(alias: str, withdrawn: bool = False) -> str:
-    clause = f"{alias}.hidden_at IS NULL AND {alias}.held_for_review = :false"
-    if withdrawn:
-        clause += f" AND {alias}.withdrawn_at IS NULL"
-    return clause
+def _visible(session: Session, kind: str, alias: str) -> str:
+    """The kind's one visibility rule (its model's ``is_public``) as SQL on ``alias``."""
+    from consult.moderation import public_sql
+    from consult.territorial.models import Idea
+    from forums.models import Comment, Contribution
+    from retex.models import RetexSheet
+
+    models = {"contribution": Contribution, "comment": Comment, "idea": Idea, "retex": RetexSheet}
+    return public_sql(models[kind], alias, session.get_bind().dialect)
 
 
 def _read(
@@ -213,7 +217,7 @@ def read_sources(session: Session) -> Sources:
         f"SELECT c.id, c.author_id AS user_id, c.theme_id AS theme, c.subtheme_id AS subtheme, "  # noqa: S608 - fixed fragments
         f"c.author_academie_code AS academie_code, c.author_audience AS audience, "
         f"{_day(dialect, 'c.created_at')} AS day FROM forum_contribution c "
-        f"WHERE {_visible('c', withdrawn=True)}",
+        f"WHERE {_visible(session, 'contribution', 'c')}",
         **cats,
     )
     votes = _read(
@@ -222,7 +226,7 @@ def read_sources(session: Session) -> Sources:
         f"v.author_audience AS audience, CASE WHEN v.value = 'adopt' THEN 1 ELSE 0 END AS adopt, "
         f"{_day(dialect, 'v.created_at')} AS day FROM forum_vote v "
         f"JOIN forum_contribution c ON c.id = v.contribution_id "
-        f"WHERE {_visible('c', withdrawn=True)}",
+        f"WHERE {_visible(session, 'contribution', 'c')}",
         **cats,
     )
     comments = _read(
@@ -231,15 +235,14 @@ def read_sources(session: Session) -> Sources:
         f"m.author_academie_code AS academie_code, m.author_audience AS audience, "
         f"CASE WHEN m.polarity = 'pour' THEN 1 ELSE 0 END AS pour, "
         f"{_day(dialect, 'm.created_at')} AS day FROM forum_comment m "
-        f"JOIN forum_contribution c ON c.id = m.contribution_id "
-        f"WHERE {_visible('m')} AND {_visible('c', withdrawn=True)}",
+        f"WHERE {_visible(session, 'comment', 'm')}",
         **cats,
     )
     ideas = _read(
         session,
         f"SELECT i.author_id AS user_id, i.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
         f"i.author_audience AS audience, {_day(dialect, 'i.created_at')} AS day "
-        f"FROM territorial_idea i WHERE {_visible('i')}",
+        f"FROM territorial_idea i WHERE {_visible(session, 'idea', 'i')}",
         **cats,
     )
     supports = _read(
@@ -247,7 +250,7 @@ def read_sources(session: Session) -> Sources:
         f"SELECT s.user_id, s.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
         f"s.author_audience AS audience, {_day(dialect, 's.created_at')} AS day "
         f"FROM territorial_idea_support s JOIN territorial_idea i ON i.id = s.idea_id "
-        f"WHERE {_visible('i')}",
+        f"WHERE {_visible(session, 'idea', 'i')}",
         **cats,
     )
     sheets = _read(
@@ -257,7 +260,7 @@ def read_sources(session: Session) -> Sources:
         f"r.title, r.themes, r.audiences, r.school_level, r.published_at "
         f"FROM retex_sheet s JOIN retex_revision r "
         f"ON r.sheet_id = s.id AND r.version = s.published_version "
-        f"WHERE s.published_version > 0",
+        f"WHERE {_visible(session, 'retex', 's')}",
     )
     for df in (contributions, votes, comments, ideas, supports, sheets):
         df["user_id"] = pd.to_numeric(df["user_id"]).astype("float64")
@@ -1235,21 +1238,21 @@ def read_texts(session: Session, scope: Scope, limit: int) -> dict[str, pd.DataF
         "contributions": (
             "SELECT c.id, c.author_id AS person, c.title || '. ' || c.body AS text "  # noqa: S608 - fixed fragments, values bound
             "FROM forum_contribution c "
-            f"WHERE {_visible('c', withdrawn=True)}{where_acad.format(a='c')} "
+            f"WHERE {_visible(session, 'contribution', 'c')}{where_acad.format(a='c')} "
             "ORDER BY c.id DESC LIMIT :limit",
             "contribution",
         ),
         "comments": (
             "SELECT m.id, m.author_id AS person, m.body AS text FROM forum_comment m "  # noqa: S608 - fixed fragments, values bound
-            "JOIN forum_contribution c ON c.id = m.contribution_id "
-            f"WHERE {_visible('m')} AND {_visible('c', withdrawn=True)}{where_acad.format(a='m')} "
+            f"WHERE {_visible(session, 'comment', 'm')}{where_acad.format(a='m')} "
             "ORDER BY m.id DESC LIMIT :limit",
             "comment",
         ),
         "ideas": (
             "SELECT i.id, i.author_id AS person, i.title || '. ' || i.body AS text "  # noqa: S608 - fixed fragments, values bound
             "FROM territorial_idea i "
-            f"WHERE {_visible('i')}{where_acad.format(a='i')} ORDER BY i.id DESC LIMIT :limit",
+            f"WHERE {_visible(session, 'idea', 'i')}{where_acad.format(a='i')} "
+            "ORDER BY i.id DESC LIMIT :limit",
             "idea",
         ),
     }

@@ -43,7 +43,7 @@ from consult.territories import academie_label, catalog
 from consult.text import mask_personal_data
 from surveys.exports import write_ods, write_xlsx
 from synthesis import catalog as syn
-from synthesis import privacy, store
+from synthesis import store
 from synthesis.models import Compilation
 
 FORMATS: dict[str, str] = {
@@ -311,13 +311,13 @@ def load_bundle(
 def _load_one(
     session: Session, scope: Scope, name: str, public: bool, compilation: Compilation
 ) -> dict[str, pd.DataFrame] | None:
-    # Same reading as store.load, for one table.
-    row = store.scope_row(session, scope.kind, scope.code, compilation)
-    if row is None or name not in syn.TABLES:
+    # store.load itself, for one table: suppression and the visibility check on the way out
+    # stay in one place.
+    if name not in syn.TABLES:
         return None
-    data = row.payload.get(name) or {"columns": syn.spec(name).column_names, "rows": []}
-    df = store.from_payload(name, data)
-    return {name: privacy.suppress(name, df) if public else df}
+    return store.load(
+        session, scope.kind, scope.code, public=public, compilation=compilation, tables=[name]
+    )
 
 
 def row_counts(session: Session, scope: Scope, compilation: Compilation) -> dict[str, int] | None:

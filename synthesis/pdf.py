@@ -171,6 +171,10 @@ def _proposals(pdf: _Document, publication: SynthesisPublication, base_url: str)
                     pdf.set_x(pdf.l_margin + 4)
                     pdf.set_text_color(0, 0, 0)
                     kind = SourceKind(source.kind).label
+                    if source.removed:
+                        # Moderation took the item down since publication: no title, no link.
+                        _para(pdf, 4.5, f"• {kind} : « {source.shown_label} »")
+                        continue
                     line = f"• {kind} : {source.label}"
                     if source.finding:
                         line += f" — {source.finding}"

@@ -191,7 +191,7 @@ def versions(session: Session, info: ScopeInfo) -> list[SynthesisPublication]:
     return list(
         session.scalars(
             _versions_query(info.kind, info.code)
-            .where(SynthesisPublication.version > DRAFT)
+            .where(SynthesisPublication.is_public)
             .order_by(SynthesisPublication.version.desc())
         )
     )
@@ -204,23 +204,65 @@ _WITH_PROPOSALS = selectinload(SynthesisPublication.proposals).selectinload(
 
 
 def latest(session: Session, info: ScopeInfo) -> SynthesisPublication | None:
-    return session.scalar(
-        _versions_query(info.kind, info.code)
-        .where(SynthesisPublication.version > DRAFT)
-        .order_by(SynthesisPublication.version.desc())
-        .limit(1)
-        .options(_WITH_PROPOSALS)
+    return mark_removed_sources(
+        session,
+        session.scalar(
+            _versions_query(info.kind, info.code)
+            .where(SynthesisPublication.is_public)
+            .order_by(SynthesisPublication.version.desc())
+            .limit(1)
+            .options(_WITH_PROPOSALS)
+        ),
     )
 
 
 def published(session: Session, info: ScopeInfo, version: int) -> SynthesisPublication | None:
     if version <= DRAFT:
         return None
-    return session.scalar(
-        _versions_query(info.kind, info.code)
-        .where(SynthesisPublication.version == version)
-        .options(_WITH_PROPOSALS)
+    return mark_removed_sources(
+        session,
+        session.scalar(
+            _versions_query(info.kind, info.code)
+            .where(SynthesisPublication.version == version)
+            .options(_WITH_PROPOSALS)
+        ),
     )
+
+
+def mark_removed_sources(
+    session: Session, publication: SynthesisPublication | None
+) -> SynthesisPublication | None:
+    """Flag the sources whose item is no longer public (hidden, held, withdrawn since the
+    version was published): pages show « contenu retiré par la modération » instead of their
+    title and link. The version itself stays frozen: nothing is written. One query per kind."""
+    if publication is None:
+        return None
+    from consult.territorial.models import Idea
+    from forums.models import Contribution
+    from retex.models import RetexSheet
+
+    models = {
+        SourceKind.CONTRIBUTION.value: Contribution,
+        SourceKind.IDEA.value: Idea,
+        SourceKind.RETEX.value: RetexSheet,
+    }
+    sources = [
+        s
+        for p in publication.proposals
+        for s in p.sources
+        if s.kind in models and s.target_id is not None
+    ]
+    for kind, model in models.items():
+        ids = {s.target_id for s in sources if s.kind == kind}
+        if not ids:
+            continue
+        public = set(
+            session.scalars(select(model.id).where(model.id.in_(sorted(ids)), model.is_public))
+        )
+        for source in sources:
+            if source.kind == kind:
+                source.removed = source.target_id not in public
+    return publication
 
 
 def latest_by_scope(session: Session) -> dict[tuple[str, str], SynthesisPublication]:
@@ -231,7 +273,7 @@ def latest_by_scope(session: Session) -> dict[tuple[str, str], SynthesisPublicat
             SynthesisPublication.scope_code,
             func.max(SynthesisPublication.version).label("version"),
         )
-        .where(SynthesisPublication.version > DRAFT)
+        .where(SynthesisPublication.is_public)
         .group_by(SynthesisPublication.scope_kind, SynthesisPublication.scope_code)
         .subquery()
     )
@@ -253,7 +295,7 @@ def version_counts(session: Session) -> dict[tuple[str, str], int]:
             SynthesisPublication.scope_code,
             func.count(),
         )
-        .where(SynthesisPublication.version > DRAFT)
+        .where(SynthesisPublication.is_public)
         .group_by(SynthesisPublication.scope_kind, SynthesisPublication.scope_code)
     )
     return {(k, c): n for k, c, n in rows}
@@ -276,7 +318,7 @@ def citations(session: Session, kind: str, target_id: int) -> list[SynthesisPubl
         .where(
             SynthesisSource.kind == kind,
             SynthesisSource.target_id == target_id,
-            SynthesisPublication.version > DRAFT,
+            SynthesisPublication.is_public,
         )
         .distinct()
     ).all()
@@ -573,7 +615,7 @@ def resolve_source(
         from forums.models import Contribution
 
         item = session.get(Contribution, int(key))
-        if item is None or not item.is_visible or item.is_withdrawn:
+        if item is None or not item.is_public:
             raise _gone(_("La contribution n°%(id)s n'existe pas ou n'est pas publique.", id=key))
         return SourceSpec(
             kind, item.id, None, None, _short(item.title), f"/forums/contributions/{item.id}"
@@ -582,7 +624,7 @@ def resolve_source(
         from consult.territorial.models import Idea
 
         item = session.get(Idea, int(key))
-        if item is None or not item.is_visible:
+        if item is None or not item.is_public:
             raise _gone(_("L'idée n°%(id)s n'existe pas ou n'est pas publique.", id=key))
         what = _("L'idée n°%(id)s", id=key)
         _territory_check(info, item.academie_code, what)
@@ -1124,9 +1166,7 @@ def _demo_publish(session: Session, info: ScopeInfo, user: User) -> None:
             select(Contribution.id)
             .where(
                 Contribution.theme_id == theme.id,
-                Contribution.hidden_at.is_(None),
-                Contribution.held_for_review.is_(False),
-                Contribution.withdrawn_at.is_(None),
+                Contribution.is_public,
             )
             .order_by(Contribution.wilson.desc(), Contribution.id)
             .limit(1)
@@ -1152,8 +1192,7 @@ def _demo_sources(session: Session, info: ScopeInfo) -> list[str]:
     idea = session.scalar(
         select(Idea.id)
         .where(
-            Idea.hidden_at.is_(None),
-            Idea.held_for_review.is_(False),
+            Idea.is_public,
             Idea.academie_code.in_(info.academie_codes()),
         )
         .order_by(Idea.support_count.desc(), Idea.id)
@@ -1161,7 +1200,7 @@ def _demo_sources(session: Session, info: ScopeInfo) -> list[str]:
     )
     if idea:
         found.append(f"idee:{idea}")
-    sheets = select(RetexSheet.id).where(RetexSheet.published_version > 0)
+    sheets = select(RetexSheet.id).where(RetexSheet.is_public)
     if info.kind != "national":
         sheets = sheets.where(RetexSheet.academie_code.in_(info.academie_codes()))
     sheet = session.scalar(sheets.order_by(RetexSheet.id.desc()).limit(1))

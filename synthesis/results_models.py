@@ -28,6 +28,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.db import Base, utcnow
@@ -59,6 +60,9 @@ SOURCE_KIND_LABELS = {
     SourceKind.RETEX: _l("Fiche Retex"),
     SourceKind.QUESTION: _l("Question du questionnaire"),
 }
+
+
+REMOVED_LABEL = _l("contenu retiré par la modération")
 
 
 class SynthesisPublication(Base):
@@ -117,6 +121,12 @@ class SynthesisPublication(Base):
     def is_draft(self) -> bool:
         return self.version == DRAFT
 
+    # Public: a published version (the working draft is its composers' only), in Python and
+    # SQL alike.
+    @hybrid_property
+    def is_public(self) -> bool:
+        return self.version > DRAFT
+
 
 class SynthesisProposal(Base):
     """A synthesis proposal under a forum theme, with the sources it draws on."""
@@ -169,6 +179,14 @@ class SynthesisSource(Base):
     finding: Mapped[str] = mapped_column(String(LABEL_MAX), default="")
 
     proposal: Mapped[SynthesisProposal] = relationship(back_populates="sources")
+
+    # Not a column: set on the way out (results.mark_removed_sources) when the cited item is
+    # no longer public, so a frozen version stops quoting what moderation took down.
+    removed = False
+
+    @property
+    def shown_label(self) -> str:
+        return str(REMOVED_LABEL) if self.removed else self.label
 
     @property
     def kind_enum(self) -> SourceKind:

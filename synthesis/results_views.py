@@ -188,13 +188,15 @@ def results_pdf(kind: str, slug: str, number: int):
     publication = results.published(db.session, info, number)
     if publication is None:
         abort(404)
-    # Versions published through the services alone (demo data, scripts) have no stored PDF.
-    data = publication.pdf or pdf.render(publication, info, site_url())
+    # Versions published through the services alone (demo data, scripts) have no stored PDF;
+    # a version citing an item moderation has since taken down is laid out again without it.
+    removed = any(s.removed for p in publication.proposals for s in p.sources)
+    data = (not removed and publication.pdf) or pdf.render(publication, info, site_url())
     filename = f"synthese-{info.key}-v{publication.version}.pdf"
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    # A published version never changes.
-    response.headers["Cache-Control"] = "public, max-age=86400"
+    # A published version never changes (moderation aside: then a short cache).
+    response.headers["Cache-Control"] = "public, max-age=" + ("300" if removed else "86400")
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -189,7 +189,83 @@ def load(
         data = row.payload.get(name) or {"columns": catalog.spec(name).column_names, "rows": []}
         df = from_payload(name, data)
         loaded[name] = privacy.suppress(name, df) if public else df
+    if public:
+        _drop_what_is_no_longer_public(session, loaded)
     return loaded
+
+
+# Tables that name items people wrote: the column holding the item's id and its kind. Topic
+# quotes carry "<kind>:<id>" references instead.
+ITEM_COLUMNS = {
+    "forum_top": ("contribution_id", "contribution"),
+    "forum_consensus": ("contribution_id", "contribution"),
+    "forum_consensus_matrix": ("contribution_id", "contribution"),
+    "retex_recent": ("sheet_id", "retex"),
+}
+QUOTE_COLUMNS = tuple(f"quote_{i}" for i in range(1, 4))
+
+
+def _item_models() -> dict[str, type]:
+    from consult.territorial.models import Idea
+    from forums.models import Comment, Contribution
+    from retex.models import RetexSheet
+
+    return {"contribution": Contribution, "comment": Comment, "idea": Idea, "retex": RetexSheet}
+
+
+def _parse_ref(ref: Any) -> tuple[str, int] | None:
+    kind, _sep, ident = str(ref or "").partition(":")
+    return (kind, int(ident)) if ident.isdigit() else None
+
+
+def _drop_what_is_no_longer_public(session: Session, tables: dict[str, pd.DataFrame]) -> None:
+    """Moderation reaches what was already compiled: rows naming an item hidden, held or
+    withdrawn since the compilation leave the top lists, and its quotes leave the topics, at
+    once (one query of ids per kind, whatever the number of tables)."""
+    cited: dict[str, set[int]] = {}
+    for name, (column, kind) in ITEM_COLUMNS.items():
+        df = tables.get(name)
+        if df is not None and not df.empty and column in df.columns:
+            cited.setdefault(kind, set()).update(int(v) for v in df[column].dropna())
+    topics = tables.get("topics")
+    if topics is not None and not topics.empty:
+        for column in QUOTE_COLUMNS:
+            if f"{column}_ref" in topics.columns:
+                for ref in topics[f"{column}_ref"]:
+                    parsed = _parse_ref(ref)
+                    if parsed is not None:
+                        cited.setdefault(parsed[0], set()).add(parsed[1])
+    models = _item_models()
+    public: dict[str, set[int]] = {}
+    for kind, ids in cited.items():
+        model = models.get(kind)
+        if model is None or not ids:
+            continue
+        public[kind] = set(
+            session.scalars(select(model.id).where(model.id.in_(sorted(ids)), model.is_public))
+        )
+    if all(cited[k] <= public.get(k, set()) for k in cited):
+        return
+    for name, (column, kind) in ITEM_COLUMNS.items():
+        df = tables.get(name)
+        if df is not None and not df.empty and column in df.columns:
+            keep = df[column].map(lambda v, k=kind: pd.isna(v) or int(v) in public.get(k, set()))
+            tables[name] = df[keep.astype(bool)].reset_index(drop=True)
+    if topics is not None and not topics.empty:
+        topics = topics.copy()
+        for column in QUOTE_COLUMNS:
+            ref_column = f"{column}_ref"
+            if ref_column not in topics.columns:
+                continue
+            gone = topics[ref_column].map(
+                lambda ref: (
+                    (p := _parse_ref(ref)) is not None
+                    and p[0] in public
+                    and p[1] not in public[p[0]]
+                )
+            )
+            topics.loc[gone.astype(bool), [column, ref_column]] = None
+        tables["topics"] = topics
 
 
 def meta(

@@ -28,6 +28,7 @@ from consult import jobs
 from consult.cache import cached_json
 from consult.db import commit, db, utcnow
 from consult.hooks import hooks
+from consult.moderation import visibility_generation
 from consult.permissions import can, require
 from consult.territorial import territory as territories
 from consult.territories import catalog
@@ -64,6 +65,8 @@ CHART_ENDPOINTS = {"synthesis.index", "synthesis.territory", "synthesis.upload_r
 def _key(compilation: Compilation, *parts: object) -> str:
     # The finish time is part of the key: a rolled-back or reset database may reuse ids.
     stamp = compilation.finished_at.isoformat() if compilation.finished_at else ""
+    # And the visibility generation: pages list items, which moderation may hide at any time.
+    parts = (visibility_generation(), *parts)
     return ":".join(["synthesis", str(compilation.id), stamp, *map(str, parts)])
 
 

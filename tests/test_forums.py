@@ -151,7 +151,7 @@ def test_edit_window_and_first_vote(session) -> None:
     assert "30 minutes" in info.value.message
 
 
-def test_withdraw_keeps_the_page_and_leaves_the_lists(client, session) -> None:
+def test_withdraw_keeps_the_page_for_its_author_and_leaves_the_lists(client, session) -> None:
     c = ContributionFactory()
     services.withdraw(session, c.author, c)
     with pytest.raises(ForumError):
@@ -161,6 +161,9 @@ def test_withdraw_keeps_the_page_and_leaves_the_lists(client, session) -> None:
     assert info.value.status == 409
     session.flush()
     assert c not in queries.list_contributions(session, c.theme_id, queries.Filters()).items
+    # Withdrawn is not public (Contribution.is_public): its author still reads it.
+    assert client.get(f"/forums/contributions/{c.id}").status_code == 404
+    client.login(c.author.email)
     page = client.get(f"/forums/contributions/{c.id}").get_data(as_text=True)
     assert "retirée par son auteur" in page
 

@@ -54,7 +54,8 @@ MATRIX = [
     ("draft", "GET", "/retex/nouvelle", LOGGED_IN, 200),
     ("draft", "GET", "/retex/mes-fiches", LOGGED_IN, 200),
     ("draft", "GET", "/retex/{id}/modifier", {"author"}, 200),
-    ("draft", "GET", "/retex/{id}/suivi", {"author"} | REVIEWERS, 200),
+    # A never-submitted draft stays its author's: reviewers see it once submitted.
+    ("draft", "GET", "/retex/{id}/suivi", {"author"}, 200),
     ("draft", "POST", "/retex/{id}/soumettre", {"author"}, 302),
     ("draft", "POST", "/retex/{id}/publier", set(), 302),
     ("submitted", "GET", "/retex/{id}/modifier", set(), 200),

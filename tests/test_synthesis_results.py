@@ -293,7 +293,9 @@ def test_published_version_never_changes_after_edits_recompilation_or_moderation
     compose(client, NATIONAL, session, sources, title="Première synthèse")
     client.submit(NATIONAL + "publier", page=NATIONAL)
     before = article(client.get("/resultats/nationale/version-1/").get_data(as_text=True))
-    before_pdf = pdf_text(client.get("/resultats/nationale/version-1/synthese.pdf").data)[0]
+    before_pdf, before_links = pdf_text(
+        client.get("/resultats/nationale/version-1/synthese.pdf").data
+    )
 
     # A new draft starts from version 1 and is edited; the figures are recompiled; the cited
     # contribution is hidden by a moderator.
@@ -317,9 +319,21 @@ def test_published_version_never_changes_after_edits_recompilation_or_moderation
     session.flush()
 
     after = article(client.get("/resultats/nationale/version-1/").get_data(as_text=True))
-    assert after == before
+    # Frozen, except that moderation reaches the cited contribution: its title leaves the page.
+    contribution_url = f"/forums/contributions/{sources['contribution'].id}"
+    assert contribution_url in before and contribution_url not in after
+    assert "contenu retiré par la modération" in after
+    assert "contenu retiré par la modération" not in before
+    assert after.count("<li>") == before.count("<li>")
+    assert after.split("<h2")[0] == before.split("<h2")[0]
     assert "Première synthèse" in after and "<td>150</td>" in after and "<td>500</td>" not in after
-    assert pdf_text(client.get("/resultats/nationale/version-1/synthese.pdf").data)[0] == before_pdf
+    after_pdf, after_links = pdf_text(
+        client.get("/resultats/nationale/version-1/synthese.pdf").data
+    )
+    assert any(contribution_url in link for link in before_links)
+    assert not any(contribution_url in link for link in after_links)
+    assert "modération" in after_pdf and "modération" not in before_pdf
+    assert after_pdf.split("Sources")[0] == before_pdf.split("Sources")[0]
 
     # Version 2 carries the edits and the new figures; version 1 stays readable.
     assert client.submit(NATIONAL + "publier", page=NATIONAL).status_code == 302

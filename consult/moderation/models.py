@@ -14,8 +14,10 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
     false,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consult.db import Base, utcnow
@@ -58,9 +60,28 @@ class Moderatable:
     def is_hidden(self) -> bool:
         return self.hidden_at is not None
 
-    @property
+    # The moderation half of the visibility rule, in Python (``obj.is_visible``) and SQL
+    # (``Model.is_visible`` in a WHERE clause): not hidden (by a moderator or by reports) and
+    # not held for review. Each model's ``is_public`` adds its own states (withdrawn...).
+    @hybrid_property
     def is_visible(self) -> bool:
         return self.hidden_at is None and not self.held_for_review
+
+    @is_visible.inplace.expression
+    @classmethod
+    def _is_visible_sql(cls):
+        return and_(cls.hidden_at.is_(None), cls.held_for_review.is_(False))
+
+    # "Anyone may read it": the one rule every reader (pages, API, search, feeds, exports,
+    # counters, syntheses) uses. Models with more states than moderation override it.
+    @hybrid_property
+    def is_public(self) -> bool:
+        return self.is_visible
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_sql(cls):
+        return cls.is_visible
 
 
 class Report(Base):

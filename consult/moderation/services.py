@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from consult.db import Base, utcnow
 from consult.models import Role, User
-from consult.moderation import Kind, kinds, load_target
+from consult.moderation import Kind, kinds, load_target, visibility_changed, visible_to
 from consult.moderation.models import Moderatable, Report, ReportReason
 from consult.moderation.permissions import Permission
 from consult.permissions import authorize, may_participate
@@ -50,6 +50,7 @@ def _target(session: Session, kind: str, target_id: int) -> tuple[Kind, Any]:
 
 
 def _changed(session: Session, registered: Kind, target: Any, was_visible: bool) -> None:
+    visibility_changed(session)
     if registered.on_change is not None and target.is_visible != was_visible:
         registered.on_change(session, target, was_visible)
 
@@ -68,6 +69,9 @@ def report(
     """File a report; past the threshold of distinct reporters the target is hidden pending
     review."""
     registered, target = _target(session, kind, target_id)
+    if not visible_to(reporter, target):
+        # Held or hidden content does not exist for those who may not read it.
+        raise ModerationError(_("Ce contenu n'existe pas ou n'existe plus."), 404)
     if getattr(target, "author_id", None) == reporter.id:
         raise ModerationError(_("Vous ne pouvez pas signaler votre propre contenu."), 403)
     if not authorize(reporter, Permission.REPORT, target):

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from consult.db import commit, db
 from consult.models import User
-from consult.moderation import forms, load_target, services
+from consult.moderation import forms, load_target, services, visible_to
 from consult.moderation.permissions import Permission
 from consult.moderation.services import ModerationError
 from consult.permissions import permission_required, require
@@ -38,6 +38,9 @@ def report(kind: str, target_id: int):
         abort(404)
     registered, target = found
     require(Permission.REPORT)
+    # Ids are sequential: never confirm, let alone print, what this person may not read.
+    if not visible_to(me(), target):
+        abort(404)
     back = safe_next(request.values.get("next")) or registered.url(target)
     form = forms.ReportForm()
     status = 200

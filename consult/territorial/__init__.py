@@ -15,9 +15,7 @@ def _counters() -> dict[str, int]:
 
     return {
         "territorial_ideas": db.session.scalar(
-            select(func.count())
-            .select_from(Idea)
-            .where(Idea.hidden_at.is_(None), Idea.held_for_review.is_(False))
+            select(func.count()).select_from(Idea).where(Idea.is_public)
         )
         or 0,
         "territorial_events": db.session.scalar(select(func.count()).select_from(Event)) or 0,

@@ -189,7 +189,7 @@ def ideas(args: dict[str, Any]):
 )
 def idea(idea_id: int):
     item = db.session.get(IdeaModel, idea_id)
-    if item is None or not item.is_visible:
+    if item is None or not item.is_public:
         return api_error(404, detail=_("Idée inconnue ou non publiée."))
     return _idea(item)
 
@@ -218,6 +218,6 @@ def events(args: dict[str, Any]):
 )
 def event(event_id: int):
     item = db.session.get(EventModel, event_id)
-    if item is None:
+    if item is None or not item.is_public:
         return api_error(404, detail=_("Événement inconnu."))
     return _event(item)

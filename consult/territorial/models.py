@@ -16,7 +16,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.db import Base, utcnow
@@ -131,6 +133,17 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
+    # Written by coordinators and published as soon as saved: no non-public state. Declared
+    # so every kind answers the same question the same way (readers filter on it).
+    @hybrid_property
+    def is_public(self) -> bool:
+        return True
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_sql(cls):
+        return true()
+
     @property
     def places_left(self) -> int | None:
         if self.capacity is None:
@@ -170,3 +183,14 @@ class NewsItem(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     author: Mapped[User | None] = relationship(lazy="joined")
+
+    # Written by coordinators and published as soon as saved: no non-public state. Declared
+    # so every kind answers the same question the same way (readers filter on it).
+    @hybrid_property
+    def is_public(self) -> bool:
+        return True
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_sql(cls):
+        return true()

@@ -49,7 +49,7 @@ def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
         case Permission.IDEA_POST:
             return user.academie_code is not None and (obj is None or obj == user.academie_code)
         case Permission.IDEA_SUPPORT:
-            return obj is not None and obj.author_id != user.id and obj.is_visible
+            return obj is not None and obj.author_id != user.id and obj.is_public
         case Permission.IDEA_ANSWER:
             return obj is not None and coordinates(user, obj.academie_code, ScopeKind.ACADEMIE)
         case Permission.EVENT_MANAGE | Permission.NEWS_MANAGE:
@@ -65,15 +65,9 @@ def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
 def can_see_idea(user: User | None, idea: Any) -> bool:
     """Hidden or held ideas stay visible to their author, the territory's coordinators and the
     moderators (who decide on them); everyone else gets a 404."""
-    if idea.is_visible:
-        return True
-    if user is None:
-        return False
-    return (
-        idea.author_id == user.id
-        or user.has_role(Role.MODERATOR)
-        or coordinates(user, idea.academie_code, ScopeKind.ACADEMIE)
-    )
+    from consult.moderation import visible_to
+
+    return visible_to(user, idea)
 
 
 def managed_territories(user: User | None) -> list[tuple[str, str]]:

@@ -25,7 +25,7 @@ def _scope_filter(model: type[Event] | type[NewsItem], territory: Territory):
 
 
 def events_query(territory: Territory, *, upcoming: bool = True) -> Select:
-    stmt = select(Event)
+    stmt = select(Event).where(Event.is_public)
     where = _scope_filter(Event, territory)
     if where is not None:
         stmt = stmt.where(where)
@@ -41,7 +41,11 @@ def upcoming_events(session: Session, territory: Territory, limit: int = 5) -> l
 
 
 def news_query(territory: Territory) -> Select:
-    stmt = select(NewsItem).options(joinedload(NewsItem.author).lazyload(User.grants))
+    stmt = (
+        select(NewsItem)
+        .where(NewsItem.is_public)
+        .options(joinedload(NewsItem.author).lazyload(User.grants))
+    )
     where = _scope_filter(NewsItem, territory)
     if where is not None:
         stmt = stmt.where(where)
@@ -62,8 +66,7 @@ def visible_ideas_query(academie_codes: tuple[str, ...]) -> Select:
         .options(AUTHOR_ONLY)
         .where(
             Idea.academie_code.in_(academie_codes),
-            Idea.hidden_at.is_(None),
-            Idea.held_for_review.is_(False),
+            Idea.is_public,
         )
     )
 
@@ -153,7 +156,7 @@ def events_between(session: Session, start: datetime, end: datetime) -> list[Eve
     return list(
         session.scalars(
             select(Event)
-            .where(Event.starts_at < end, Event.ends_at >= start)
+            .where(Event.is_public, Event.starts_at < end, Event.ends_at >= start)
             .order_by(Event.starts_at)
         )
     )

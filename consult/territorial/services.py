@@ -73,7 +73,7 @@ def support_idea(session: Session, user: User, idea: Idea) -> None:
     _check_participant(user)
     if idea.author_id == user.id:
         raise TerritorialError(_("Vous ne pouvez pas soutenir votre propre idée."), 403)
-    if not idea.is_visible:
+    if not idea.is_public:
         raise TerritorialError(_("Cette idée n'est pas visible."), 404)
     try:
         with session.begin_nested():
