@@ -115,7 +115,6 @@ def world(session, app, monkeypatch):
 
     from consult.db import utcnow
     from consult.territorial.models import EventRegistration
-    from synthesis import views as synthesis_views
     from tests.factories import RoleGrantFactory, UserFactory
     from tests.forums_factories import ContributionFactory, first_subtheme
     from tests.retex_factories import make_sheet
@@ -124,8 +123,6 @@ def world(session, app, monkeypatch):
 
     questionnaire = load_small(session)
     monkeypatch.setitem(app.config, "SURVEY_SLUG", questionnaire.slug)
-    # A compilation thread could not see this test's transaction.
-    monkeypatch.setattr(synthesis_views, "start_background", lambda app, ident: None)
     me = UserFactory(academie_code="16", pseudonym="Bloquable")
     for role, kind, code in [
         ("moderator", "national", ""),
