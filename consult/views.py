@@ -15,9 +15,11 @@ from flask import (
     url_for,
 )
 from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from consult import counters
@@ -169,15 +171,29 @@ def init_app(app: Flask) -> None:
     hooks(app).counter_labels["participants"] = _l("participants inscrits")
 
     @app.template_filter("suppressed")
-    def suppressed(value: int | None) -> str:
-        """Public figures built on 1 to 9 people are shown as "< 10" (privacy)."""
+    def suppressed(value: int | None, hidden: bool = False) -> str:
+        """A count of PEOPLE for the public: 1 to 9 people (or a cell the disclosure control
+        hid as such) read « < 10 ». Jinja escapes the « < » (the Nu checker rejects a raw one).
+        Other hidden figures (shares, means, counts of things, cells hidden to protect another
+        one) take the neutral ``masked`` marker instead: « < 10 » would be false for them."""
         from consult.api import SUPPRESSION_THRESHOLD
 
+        if hidden:
+            return f"< {SUPPRESSION_THRESHOLD}"
         if value is None:
             return "–"
         if 0 < value < SUPPRESSION_THRESHOLD:
             return f"< {SUPPRESSION_THRESHOLD}"
         return format_decimal(value)
+
+    @app.template_global()
+    def masked() -> Markup:
+        """The neutral marker of a figure hidden by the statistical secret (not a count of
+        fewer than 10 people): the visible words say it, the title adds why."""
+        return Markup('<span class="consult-secret" title="{title}">{text}</span>').format(
+            title=_("Masqué pour qu’on ne puisse pas recalculer un effectif de moins de 10 personnes"),
+            text=_("secret statistique"),
+        )
 
     @app.template_filter("date_long")
     def date_long(value: date) -> str:
@@ -203,6 +219,12 @@ def init_app(app: Flask) -> None:
         return code
 
     app.add_template_global(academie_label)
+    # Figures about public content are printed as they are, 0 to 9 included.
+    app.add_template_filter(format_decimal, "number")
+
+    @app.template_global()
+    def audience_plural(value: str) -> str:
+        return str(Audience(value).plural_label)
 
     @app.template_global()
     def counter_label(key: str) -> str:
