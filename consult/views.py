@@ -191,7 +191,7 @@ def init_app(app: Flask) -> None:
         """The neutral marker of a figure hidden by the statistical secret (not a count of
         fewer than 10 people): the visible words say it, the title adds why."""
         return Markup('<span class="consult-secret" title="{title}">{text}</span>').format(
-            title=_("Masqué pour qu’on ne puisse pas recalculer un effectif de moins de 10 personnes"),
+            title=_("Masqué : il permettrait de recalculer un effectif de moins de 10 personnes"),
             text=_("secret statistique"),
         )
 

@@ -1,0 +1,225 @@
+"""Disclosure control of the coordinators' questionnaire results (cells, row and column totals,
+shares and means of one question, and the responses per audience).
+
+Hiding the cells under 10 people is not enough when totals are printed: a column total minus
+the shown cells gives the hidden one back (18 cells were recovered that way). So the results are
+protected as a set of additive relations (total = sum of parts), the way τ-ARGUS does it for one
+linked table:
+
+1. primary suppression: a count of 1 to 9 people is hidden and reads « < 10 »;
+2. secondary suppression: any relation left with a single hidden cell takes the smallest shown
+   non-zero cell with it (marked « secret statistique », not « < 10 », which would be false);
+3. an audit solves, for every primary cell, the linear programme an attacker would write (every
+   relation, the hidden cells' bounds as the markers tell them: 1 to 9 for « < 10 », 10 and more
+   for a secondary cell) and, while one is pinned to a single whole value, hides one more cell of
+   its relations. Only relations that hold in the data are written (a multiple-choice question's
+   options do not add up to its respondents), so the attacker is never weaker than the audit.
+
+This is the surveys-only, single-table form of the rule; the synthesis compilation has its own
+compile-wide layer (synthesis/privacy.py). The threshold is that one (synthesis.privacy.THRESHOLD).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+SHOWN, SMALL, SECRET = "shown", "small", "secret"
+MAX_ROUNDS = 500
+
+
+def threshold() -> int:
+    from synthesis.privacy import THRESHOLD
+
+    return THRESHOLD
+
+
+@dataclass
+class Protection:
+    """The status of every cell: shown, small (« < 10 ») or secret (hidden to protect another)."""
+
+    status: dict[Hashable, str] = field(default_factory=dict)
+
+    def of(self, key: Hashable) -> str:
+        return self.status.get(key, SHOWN)
+
+    def hidden(self, key: Hashable) -> bool:
+        return self.of(key) != SHOWN
+
+    @property
+    def hidden_count(self) -> int:
+        return sum(1 for s in self.status.values() if s != SHOWN)
+
+
+Relation = tuple[Hashable, Sequence[Hashable]]  # (total, parts)
+
+
+def _holding(values: dict[Hashable, int], relations: Iterable[Relation]) -> list[list[Hashable]]:
+    """Relations true in the data, as cell lists with the total first."""
+    kept = []
+    for total, parts in relations:
+        parts = [p for p in parts if p in values]
+        if total in values and len(parts) >= 1 and values[total] == sum(values[p] for p in parts):
+            kept.append([total, *parts])
+    return kept
+
+
+def _components(hidden: set[Hashable], equations: list[list[Hashable]]) -> dict[Hashable, int]:
+    parent: dict[Hashable, Hashable] = {k: k for k in hidden}
+
+    def find(k: Hashable) -> Hashable:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for eq in equations:
+        members = [k for k in eq if k in hidden]
+        for other in members[1:]:
+            parent[find(other)] = find(members[0])
+    roots: dict[Hashable, int] = {}
+    return {k: roots.setdefault(find(k), len(roots)) for k in hidden}
+
+
+def pinned(
+    values: dict[Hashable, int], status: dict[Hashable, str], equations: list[list[Hashable]]
+) -> list[Hashable]:
+    """The small cells an attacker pins to one whole value (LP min and max over the relations)."""
+    import numpy as np
+    from scipy.optimize import linprog
+
+    limit = threshold()
+    hidden = {k for k, s in status.items() if s != SHOWN}
+    if not hidden:
+        return []
+    ceiling = max(values.values()) if values else limit
+    component = _components(hidden, equations)
+    found = []
+    for comp in set(component.values()):
+        cells = sorted((k for k in hidden if component[k] == comp), key=repr)
+        index = {k: i for i, k in enumerate(cells)}
+        rows, rhs = [], []
+        for eq in equations:
+            if not any(k in index for k in eq):
+                continue
+            row = np.zeros(len(cells))
+            constant = 0.0
+            for position, key in enumerate(eq):
+                sign = 1.0 if position == 0 else -1.0  # total - sum(parts) = 0
+                if key in index:
+                    row[index[key]] += sign
+                else:
+                    constant -= sign * values[key]
+            rows.append(row)
+            rhs.append(constant)
+        bounds = [
+            (1, limit - 1) if status[k] == SMALL else (limit, max(ceiling, limit)) for k in cells
+        ]
+        a_eq = np.array(rows) if rows else None
+        b_eq = np.array(rhs) if rows else None
+        for key in cells:
+            if status[key] != SMALL:
+                continue
+            objective = np.zeros(len(cells))
+            objective[index[key]] = 1.0
+            low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            if not (low.success and high.success):
+                continue
+            if math.floor(-high.fun + 1e-6) - math.ceil(low.fun - 1e-6) < 1:
+                found.append(key)
+    return found
+
+
+def protect(values: dict[Hashable, int], relations: Iterable[Relation]) -> Protection:
+    limit = threshold()
+    status = {k: (SMALL if 0 < v < limit else SHOWN) for k, v in values.items()}
+    equations = _holding(values, relations)
+
+    def companion(eq_cells: Iterable[list[Hashable]]) -> Hashable | None:
+        """The smallest shown non-zero cell of these relations (parts before totals)."""
+        best = None
+        for eq in eq_cells:
+            for position, key in enumerate(eq):
+                if status[key] == SHOWN and values[key] > 0:
+                    rank = (position == 0, values[key], repr(key))
+                    if best is None or rank < best[0]:
+                        best = (rank, key)
+        return best[1] if best else None
+
+    for _round in range(MAX_ROUNDS):
+        changed = False
+        for eq in equations:
+            if sum(1 for k in eq if status[k] != SHOWN) == 1:
+                key = companion([eq])
+                if key is not None:
+                    status[key] = SECRET
+                    changed = True
+        if changed:
+            continue
+        exposed = pinned(values, status, equations)
+        if not exposed:
+            break
+        for cell in exposed:
+            key = companion(eq for eq in equations if cell in eq)
+            if key is not None:
+                status[key] = SECRET
+                changed = True
+        if not changed:
+            # Nothing left to hide beside them: hide the relations' totals as a last resort.
+            break
+    return Protection({k: s for k, s in status.items() if s != SHOWN})
+
+
+def question(results, unsuppressed: bool) -> Protection:
+    """Every count printed for one question (surveys/question_results.html), protected together."""
+    if unsuppressed:
+        return Protection()
+    values: dict[Hashable, int] = {}
+    relations: list[Relation] = []
+    keys = [key for key, _label in results.keys]
+    audiences = sorted(results.by_audience)
+    academies = sorted(a for a in results.by_academie if a)
+    values[("r", "*")] = results.overall.respondents
+    for aud in audiences:
+        values[("r", aud)] = results.by_audience[aud].respondents
+    relations.append((("r", "*"), [("r", a) for a in audiences]))
+    if results.question.type == "number":
+        return protect(values, relations)
+    for acad in academies:
+        values[("ar", acad)] = results.by_academie[acad].respondents
+    relations.append((("r", "*"), [("ar", a) for a in academies]))
+    for key in keys:
+        values[("c", key, "*")] = results.overall.counts[key]
+        for aud in audiences:
+            values[("c", key, aud)] = results.by_audience[aud].counts[key]
+        for acad in academies:
+            values[("a", acad, key)] = results.by_academie[acad].counts[key]
+        relations.append((("c", key, "*"), [("c", key, a) for a in audiences]))
+        relations.append((("c", key, "*"), [("a", a, key) for a in academies]))
+    # Options add up to the respondents for single choices and scales (kept only where true).
+    relations.append((("r", "*"), [("c", k, "*") for k in keys]))
+    for aud in audiences:
+        relations.append((("r", aud), [("c", k, aud) for k in keys]))
+    for acad in academies:
+        relations.append((("ar", acad), [("a", acad, k) for k in keys]))
+    if results.question.type == "ranking":
+        for key in keys:
+            values[("f", key, "*")] = results.overall.first[key]
+            for aud in audiences:
+                values[("f", key, aud)] = results.by_audience[aud].first[key]
+            relations.append((("f", key, "*"), [("f", key, a) for a in audiences]))
+        relations.append((("r", "*"), [("f", k, "*") for k in keys]))
+        for aud in audiences:
+            relations.append((("r", aud), [("f", k, aud) for k in keys]))
+    return protect(values, relations)
+
+
+def response_counts(counts: dict[str, int], audiences: Sequence[str], unsuppressed: bool):
+    """The responses per audience and their total (surveys/results.html)."""
+    if unsuppressed:
+        return Protection()
+    values = {("r", a): counts.get(a, 0) for a in audiences}
+    values[("r", "*")] = sum(counts.values())
+    return protect(values, [(("r", "*"), [("r", a) for a in audiences])])
