@@ -6,14 +6,19 @@ the shown cells gives the hidden one back (18 cells were recovered that way). So
 protected as a set of additive relations (total = sum of parts), the way τ-ARGUS does it for one
 linked table:
 
-1. primary suppression: a count of 1 to 9 people is hidden and reads « < 10 »;
+1. primary suppression: a count of 1 to 9 people is hidden;
 2. secondary suppression: any relation left with a single hidden cell takes the smallest shown
-   non-zero cell with it (marked « secret statistique », not « < 10 », which would be false);
+   non-zero cell with it;
 3. an audit solves, for every primary cell, the linear programme an attacker would write (every
-   relation, the hidden cells' bounds as the markers tell them: 1 to 9 for « < 10 », 10 and more
-   for a secondary cell) and, while one is pinned to a single whole value, hides one more cell of
-   its relations. Only relations that hold in the data are written (a multiple-choice question's
-   options do not add up to its respondents), so the attacker is never weaker than the audit.
+   relation; every hidden cell at least 1, since zeros are printed) and, while one is pinned to a
+   single whole value, hides one more cell of its relations. Only relations that hold in the data
+   are written (a multiple-choice question's options do not add up to its respondents), so the
+   attacker is never weaker than the audit.
+
+Every hidden cell wears the same neutral marker, « secret statistique »: « < 10 » on the small
+ones only would tell the attacker that the others are 10 or more, and that is enough to pin a
+small cell beside a printed total (11 respondents = a protecting cell of 10 or more + a small
+one: the small one is 1). τ-ARGUS publishes all suppressed cells with one symbol for that reason.
 
 This is the surveys-only, single-table form of the rule; the synthesis compilation has its own
 compile-wide layer (synthesis/privacy.py). The threshold is that one (synthesis.privacy.THRESHOLD).
@@ -89,11 +94,9 @@ def pinned(
     import numpy as np
     from scipy.optimize import linprog
 
-    limit = threshold()
     hidden = {k for k, s in status.items() if s != SHOWN}
     if not hidden:
         return []
-    ceiling = max(values.values()) if values else limit
     component = _components(hidden, equations)
     found = []
     for comp in set(component.values()):
@@ -113,9 +116,9 @@ def pinned(
                     constant -= sign * values[key]
             rows.append(row)
             rhs.append(constant)
-        bounds = [
-            (1, limit - 1) if status[k] == SMALL else (limit, max(ceiling, limit)) for k in cells
-        ]
+        # Every hidden cell wears the same marker, so the attacker only knows it is not zero
+        # (zeros are printed): small and protecting cells alike lie in [1, +inf).
+        bounds = [(1, None)] * len(cells)
         a_eq = np.array(rows) if rows else None
         b_eq = np.array(rhs) if rows else None
         for key in cells:
@@ -132,9 +135,17 @@ def pinned(
     return found
 
 
-def protect(values: dict[Hashable, int], relations: Iterable[Relation]) -> Protection:
+def protect(
+    values: dict[Hashable, int],
+    relations: Iterable[Relation],
+    fixed: dict[Hashable, str] | None = None,
+) -> Protection:
+    """``fixed`` cells are published elsewhere with a status this table cannot change (they
+    take part in the relations and the audit, never in the choice of a companion)."""
     limit = threshold()
+    fixed = fixed or {}
     status = {k: (SMALL if 0 < v < limit else SHOWN) for k, v in values.items()}
+    status.update(fixed)
     equations = _holding(values, relations)
 
     def companion(eq_cells: Iterable[list[Hashable]]) -> Hashable | None:
@@ -142,7 +153,7 @@ def protect(values: dict[Hashable, int], relations: Iterable[Relation]) -> Prote
         best = None
         for eq in eq_cells:
             for position, key in enumerate(eq):
-                if status[key] == SHOWN and values[key] > 0:
+                if status[key] == SHOWN and values[key] > 0 and key not in fixed:
                     rank = (position == 0, values[key], repr(key))
                     if best is None or rank < best[0]:
                         best = (rank, key)
@@ -169,15 +180,29 @@ def protect(values: dict[Hashable, int], relations: Iterable[Relation]) -> Prote
         if not changed:
             # Nothing left to hide beside them: hide the relations' totals as a last resort.
             break
-    return Protection({k: s for k, s in status.items() if s != SHOWN})
+    return Protection({k: s for k, s in status.items() if s != SHOWN and k not in fixed})
 
 
-def question(results, unsuppressed: bool) -> Protection:
-    """Every count printed for one question (surveys/question_results.html), protected together."""
+def question(
+    results, unsuppressed: bool, responses: dict[str, int] | None = None, audiences=()
+) -> Protection:
+    """Every count printed for one question (surveys/question_results.html), protected together
+    and with the responses per audience of the results home page (``responses``, protected
+    there by ``response_counts``): a required question's respondents are those responses."""
     if unsuppressed:
         return Protection()
     values: dict[Hashable, int] = {}
     relations: list[Relation] = []
+    fixed: dict[Hashable, str] = {}
+    if responses is not None:
+        published = response_counts(responses, audiences, False)
+        for aud in audiences:
+            values[("resp", aud)] = responses.get(aud, 0)
+            fixed[("resp", aud)] = published.of(("r", aud))
+            relations.append((("r", aud), [("resp", aud)]))
+        values[("resp", "*")] = sum(responses.values())
+        fixed[("resp", "*")] = published.of(("r", "*"))
+        relations.append((("r", "*"), [("resp", "*")]))
     keys = [key for key, _label in results.keys]
     audiences = sorted(results.by_audience)
     academies = sorted(a for a in results.by_academie if a)
@@ -186,7 +211,7 @@ def question(results, unsuppressed: bool) -> Protection:
         values[("r", aud)] = results.by_audience[aud].respondents
     relations.append((("r", "*"), [("r", a) for a in audiences]))
     if results.question.type == "number":
-        return protect(values, relations)
+        return protect(values, relations, fixed)
     for acad in academies:
         values[("ar", acad)] = results.by_academie[acad].respondents
     relations.append((("r", "*"), [("ar", a) for a in academies]))
@@ -213,7 +238,7 @@ def question(results, unsuppressed: bool) -> Protection:
         relations.append((("r", "*"), [("f", k, "*") for k in keys]))
         for aud in audiences:
             relations.append((("r", aud), [("f", k, aud) for k in keys]))
-    return protect(values, relations)
+    return protect(values, relations, fixed)
 
 
 def response_counts(counts: dict[str, int], audiences: Sequence[str], unsuppressed: bool):

@@ -511,7 +511,12 @@ def question_results(code: str):
             **context,
         )
     results = queries.question_results(db.session, questionnaire, question)
-    protection = disclosure.question(results, context["unsuppressed"])
+    protection = disclosure.question(
+        results,
+        context["unsuppressed"],
+        queries.response_counts(db.session, questionnaire),
+        list(definition.audiences),
+    )
     return render_template(
         "surveys/question_results.html",
         results=results,
