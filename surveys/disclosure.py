@@ -26,9 +26,9 @@ compile-wide layer (synthesis/privacy.py). The threshold is that one (synthesis.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 SHOWN, SMALL, SECRET = "shown", "small", "secret"
 MAX_ROUNDS = 500
@@ -88,50 +88,76 @@ def _components(hidden: set[Hashable], equations: list[list[Hashable]]) -> dict[
 
 
 def pinned(
-    values: dict[Hashable, int], status: dict[Hashable, str], equations: list[list[Hashable]]
+    values: dict[Hashable, int],
+    status: dict[Hashable, str],
+    equations: list[list[Hashable]],
+    cache: dict[frozenset, list[Hashable]] | None = None,
 ) -> list[Hashable]:
-    """The small cells an attacker pins to one whole value (LP min and max over the relations)."""
-    import numpy as np
-    from scipy.optimize import linprog
+    """The small cells an attacker pins to one whole value (LP min and max over the relations).
 
+    Only the connected components of relations holding hidden cells are solved, and a component
+    whose hidden cells did not change since the last round is not solved again (``cache``)."""
     hidden = {k for k, s in status.items() if s != SHOWN}
     if not hidden:
         return []
+    cache = {} if cache is None else cache
     component = _components(hidden, equations)
+    members: dict[int, list[Hashable]] = {}
+    for key, comp in component.items():
+        members.setdefault(comp, []).append(key)
     found = []
-    for comp in set(component.values()):
-        cells = sorted((k for k in hidden if component[k] == comp), key=repr)
-        index = {k: i for i, k in enumerate(cells)}
-        rows, rhs = [], []
-        for eq in equations:
-            if not any(k in index for k in eq):
-                continue
-            row = np.zeros(len(cells))
-            constant = 0.0
-            for position, key in enumerate(eq):
-                sign = 1.0 if position == 0 else -1.0  # total - sum(parts) = 0
-                if key in index:
-                    row[index[key]] += sign
-                else:
-                    constant -= sign * values[key]
-            rows.append(row)
-            rhs.append(constant)
-        # Every hidden cell wears the same marker, so the attacker only knows it is not zero
-        # (zeros are printed): small and protecting cells alike lie in [1, +inf).
-        bounds = [(1, None)] * len(cells)
-        a_eq = np.array(rows) if rows else None
-        b_eq = np.array(rhs) if rows else None
-        for key in cells:
-            if status[key] != SMALL:
-                continue
-            objective = np.zeros(len(cells))
-            objective[index[key]] = 1.0
-            low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-            high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-            if not (low.success and high.success):
-                continue
-            if math.floor(-high.fun + 1e-6) - math.ceil(low.fun - 1e-6) < 1:
-                found.append(key)
+    for cells in members.values():
+        signature = frozenset(cells)
+        if signature not in cache:
+            cache[signature] = _pinned_in(values, status, equations, sorted(cells, key=repr))
+        found.extend(cache[signature])
+    return found
+
+
+def _pinned_in(
+    values: dict[Hashable, int],
+    status: dict[Hashable, str],
+    equations: list[list[Hashable]],
+    cells: list[Hashable],
+) -> list[Hashable]:
+    import numpy as np
+    from scipy.optimize import linprog
+
+    index = {k: i for i, k in enumerate(cells)}
+    rows, rhs = [], []
+    for eq in equations:
+        if not any(k in index for k in eq):
+            continue
+        row = np.zeros(len(cells))
+        constant = 0.0
+        for position, key in enumerate(eq):
+            sign = 1.0 if position == 0 else -1.0  # total - sum(parts) = 0
+            if key in index:
+                row[index[key]] += sign
+            else:
+                constant -= sign * values[key]
+        rows.append(row)
+        rhs.append(constant)
+    # Every hidden cell wears the same marker, so the attacker only knows it is not zero
+    # (zeros are printed): small and protecting cells alike lie in [1, +inf).
+    bounds = [(1, None)] * len(cells)
+    a_eq = np.array(rows) if rows else None
+    b_eq = np.array(rhs) if rows else None
+    found = []
+    for key in cells:
+        if status[key] != SMALL:
+            continue
+        value = values[key]
+        objective = np.zeros(len(cells))
+        objective[index[key]] = 1.0
+        # The true value is feasible: the cell is free as soon as value + 1 or value - 1 is.
+        high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if high.status == 3 or (high.success and -high.fun >= value + 1 - 1e-6):
+            continue
+        low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if low.success and low.fun <= value - 1 + 1e-6:
+            continue
+        found.append(key)
     return found
 
 
@@ -141,9 +167,25 @@ def protect(
     fixed: dict[Hashable, str] | None = None,
 ) -> Protection:
     """``fixed`` cells are published elsewhere with a status this table cannot change (they
-    take part in the relations and the audit, never in the choice of a companion)."""
+    take part in the relations and the audit, never in the choice of a companion).
+
+    Stable (same figures, same cells hidden) and memoised: a sparse question costs up to a
+    couple of seconds of linear programmes, and its results page is read again and again
+    between two new responses."""
+    frozen = (
+        tuple(values.items()),
+        tuple((total, tuple(parts)) for total, parts in relations),
+        tuple((fixed or {}).items()),
+    )
+    return Protection(dict(_protect(frozen)))
+
+
+@lru_cache(maxsize=256)
+def _protect(frozen) -> tuple[tuple[Hashable, str], ...]:
+    values = dict(frozen[0])
+    relations = list(frozen[1])
+    fixed = dict(frozen[2])
     limit = threshold()
-    fixed = fixed or {}
     status = {k: (SMALL if 0 < v < limit else SHOWN) for k, v in values.items()}
     status.update(fixed)
     equations = _holding(values, relations)
@@ -159,17 +201,21 @@ def protect(
                         best = (rank, key)
         return best[1] if best else None
 
+    cache: dict[frozenset, list[Hashable]] = {}
     for _round in range(MAX_ROUNDS):
         changed = False
         for eq in equations:
-            if sum(1 for k in eq if status[k] != SHOWN) == 1:
+            hidden = [k for k in eq if status[k] != SHOWN]
+            # One hidden cell is the total minus the others; hidden cells that are all 1 are
+            # each 1 (a hidden cell is never 0): both need one more hidden cell.
+            if len(hidden) == 1 or (hidden and all(values[k] == 1 for k in hidden)):
                 key = companion([eq])
                 if key is not None:
                     status[key] = SECRET
                     changed = True
         if changed:
             continue
-        exposed = pinned(values, status, equations)
+        exposed = pinned(values, status, equations, cache)
         if not exposed:
             break
         for cell in exposed:
@@ -180,7 +226,7 @@ def protect(
         if not changed:
             # Nothing left to hide beside them: hide the relations' totals as a last resort.
             break
-    return Protection({k: s for k, s in status.items() if s != SHOWN and k not in fixed})
+    return tuple((k, s) for k, s in status.items() if s != SHOWN and k not in fixed)
 
 
 def question(

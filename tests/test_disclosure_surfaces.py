@@ -407,3 +407,33 @@ def test_attacker_recovers_no_small_cell_from_questionnaire_results(
 )
 def test_figure_reader(text, expected) -> None:
     assert figure(text) == expected
+
+
+# --- The results protection on its own -----------------------------------------------------------
+
+
+def test_protection_hides_a_companion_beside_a_lone_small_cell() -> None:
+    from surveys import disclosure
+
+    values = {"total": 15, "a": 12, "b": 3}
+    protection = disclosure.protect(values, [("total", ["a", "b"])])
+    assert protection.hidden("b") and protection.hidden("a") and not protection.hidden("total")
+
+
+def test_protection_never_leaves_small_cells_that_must_all_be_one() -> None:
+    """Three hidden audiences sharing a printed total of 3 are each 1: a fourth cell goes."""
+    from surveys import disclosure
+
+    values = {"total": 23, "a": 1, "b": 1, "c": 1, "d": 20}
+    protection = disclosure.protect(values, [("total", ["a", "b", "c", "d"])])
+    assert protection.hidden("d")
+    printed = {k: (disclosure.SECRET if protection.hidden(k) else v) for k, v in values.items()}
+    assert not recovered(printed, [("total", ["a", "b", "c", "d"])], values, secret_floor=1)
+
+
+def test_protection_ignores_relations_false_in_the_data() -> None:
+    """A multiple-choice question's options do not add up to its respondents: no companion."""
+    from surveys import disclosure
+
+    values = {"r": 20, "x": 15, "y": 14}
+    assert disclosure.protect(values, [("r", ["x", "y"])]).hidden_count == 0
