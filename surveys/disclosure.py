@@ -31,6 +31,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 SHOWN, SMALL, SECRET = "shown", "small", "secret"
+# A figure the page does not print (respondents without a known académie): the attacker only
+# knows it is 0 or more. Always a fixed status.
+UNPRINTED = "unprinted"
 MAX_ROUNDS = 500
 
 
@@ -140,14 +143,17 @@ def _pinned_in(
         rhs.append(constant)
     # Every hidden cell wears the same marker, so the attacker only knows it is not zero
     # (zeros are printed): small and protecting cells alike lie in [1, +inf).
-    bounds = [(1, None)] * len(cells)
+    bounds = [(0, None) if status[k] == UNPRINTED else (1, None) for k in cells]
     a_eq = np.array(rows) if rows else None
     b_eq = np.array(rhs) if rows else None
     found = []
+    limit = threshold()
     for key in cells:
-        if status[key] != SMALL:
-            continue
         value = values[key]
+        # Small cells, printed hidden or not printed at all (the respondents without an
+        # académie: total minus the académies would give them).
+        if not (status[key] == SMALL or (status[key] == UNPRINTED and 0 < value < limit)):
+            continue
         objective = np.zeros(len(cells))
         objective[index[key]] = 1.0
         # The true value is feasible: the cell is free as soon as value + 1 or value - 1 is.
@@ -251,13 +257,24 @@ def question(
         relations.append((("r", "*"), [("resp", "*")]))
     keys = [key for key, _label in results.keys]
     audiences = sorted(results.by_audience)
-    academies = sorted(a for a in results.by_academie if a)
+    from consult.territories import catalog
+
+    known = catalog().academies
+    # The page prints the académies of the reference data; the others (respondents without an
+    # académie) still count in the totals, so they stay in the relations as unknowns.
+    academies = sorted(a for a in results.by_academie if a in known)
+    unprinted = sorted((a for a in results.by_academie if a not in known), key=repr)
     values[("r", "*")] = results.overall.respondents
     for aud in audiences:
         values[("r", aud)] = results.by_audience[aud].respondents
     relations.append((("r", "*"), [("r", a) for a in audiences]))
     if results.question.type == "number":
         return protect(values, relations, fixed)
+    for acad in unprinted:
+        fixed[("ar", acad)] = UNPRINTED
+        for key in keys:
+            fixed[("a", acad, key)] = UNPRINTED
+    academies = academies + unprinted
     for acad in academies:
         values[("ar", acad)] = results.by_academie[acad].respondents
     relations.append((("r", "*"), [("ar", a) for a in academies]))

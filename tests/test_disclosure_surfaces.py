@@ -437,3 +437,68 @@ def test_protection_ignores_relations_false_in_the_data() -> None:
 
     values = {"r": 20, "x": 15, "y": 14}
     assert disclosure.protect(values, [("r", ["x", "y"])]).hidden_count == 0
+
+
+def _full_attack(results, protection) -> dict:
+    """Every cell of one question's tables as printed, every relation (the unprinted académie
+    bucket an unknown), solved."""
+    from surveys import disclosure
+
+    keys = [k for k, _label in results.keys]
+    cells: dict[Hashable, int] = {("r", "*"): results.overall.respondents}
+    relations: list[tuple[Hashable, list[Hashable]]] = []
+    for aud, split in results.by_audience.items():
+        cells[("r", aud)] = split.respondents
+        for k in keys:
+            cells[("c", k, aud)] = split.counts[k]
+    for acad, split in results.by_academie.items():
+        cells[("ar", acad)] = split.respondents
+        for k in keys:
+            cells[("a", acad, k)] = split.counts[k]
+    for k in keys:
+        cells[("c", k, "*")] = results.overall.counts[k]
+        relations.append((("c", k, "*"), [("c", k, a) for a in results.by_audience]))
+        relations.append((("c", k, "*"), [("a", a, k) for a in results.by_academie]))
+    relations.append((("r", "*"), [("r", a) for a in results.by_audience]))
+    relations.append((("r", "*"), [("ar", a) for a in results.by_academie]))
+    relations.append((("r", "*"), [("c", k, "*") for k in keys]))
+    for aud in results.by_audience:
+        relations.append((("r", aud), [("c", k, aud) for k in keys]))
+    for acad in results.by_academie:
+        relations.append((("ar", acad), [("a", acad, k) for k in keys]))
+    printed = {
+        key: disclosure.SECRET if protection.hidden(key) else value
+        for key, value in cells.items()
+        if not (key[0] in ("a", "ar") and key[1] == "")
+    }
+    return recovered(printed, relations, cells, secret_floor=1)
+
+
+def test_respondents_without_an_academie_stay_in_the_relations(app) -> None:
+    """Their bucket is not printed but still counts in the totals: the protection must keep it
+    in the relations as an unknown (it used to drop those relations as false)."""
+    from types import SimpleNamespace
+
+    from surveys import disclosure
+    from surveys.queries import QuestionResults, Split
+
+    def split(**counts: int) -> Split:
+        made = Split(respondents=sum(counts.values()))
+        made.counts.update(counts)
+        return made
+
+    results = QuestionResults(
+        question=SimpleNamespace(type="single"),
+        keys=[("oui", "Oui"), ("non", "Non"), ("nsp", "NSP")],
+        overall=split(oui=30, non=13, nsp=24),
+        by_audience={"eleve": split(oui=30, non=13, nsp=24)},
+        by_academie={
+            "16": split(oui=20, non=1, nsp=12),
+            "13": split(oui=10, non=10, nsp=12),
+            "": split(non=2),
+        },
+    )
+    with app.app_context():
+        protection = disclosure.question(results, False)
+        assert protection.hidden(("a", "16", "non"))
+        assert not _full_attack(results, protection)
