@@ -172,10 +172,10 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("suppressed")
     def suppressed(value: int | None, hidden: bool = False) -> str:
-        """A count of PEOPLE for the public: 1 to 9 people (or a cell the disclosure control
-        hid as such) read « < 10 ». Jinja escapes the « < » (the Nu checker rejects a raw one).
-        Other hidden figures (shares, means, counts of things, cells hidden to protect another
-        one) take the neutral ``masked`` marker instead: « < 10 » would be false for them."""
+        """A count of PEOPLE known to be 1 to 9 reads « < 10 » (Jinja escapes the « < »: the Nu
+        checker rejects a raw one). Anything else hidden (shares, means, counts of things, and
+        every cell of a table protected against differencing, where small and protecting cells
+        must look alike) takes the neutral ``masked()`` marker instead."""
         from consult.api import SUPPRESSION_THRESHOLD
 
         if hidden:
@@ -188,10 +188,10 @@ def init_app(app: Flask) -> None:
 
     @app.template_global()
     def masked() -> Markup:
-        """The neutral marker of a figure hidden by the statistical secret (not a count of
-        fewer than 10 people): the visible words say it, the title adds why."""
+        """The neutral marker of a figure hidden by the statistical secret: the visible words
+        say it, the title adds why (the pages also explain it in a sentence)."""
         return Markup('<span class="consult-secret" title="{title}">{text}</span>').format(
-            title=_("Masqué : il permettrait de recalculer un effectif de moins de 10 personnes"),
+            title=_("Moins de 10 personnes, ou chiffre qui permettrait d’en recalculer un"),
             text=_("secret statistique"),
         )
 
