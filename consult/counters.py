@@ -1,7 +1,19 @@
-"""Public participation counters for the home page, cached for a short while."""
+"""Public participation counters for the home page and the territory pages.
+
+Two kinds of figures, never mixed (synthesis/README.md draws the same line):
+- facts about public content (contributions, ideas, Retex sheets, events, tallies summed over
+  public items) are counted live by each package's ``hooks().counters``;
+- figures about people (participants, questionnaire respondents) come ONLY from the latest
+  compilation's public ``participation`` table, read through ``synthesis.store.load(public=True)``.
+  That table is protected once over every scope, so the home page (nation), a région page and its
+  académies' pages print figures that add up without giving a hidden cell back; a live count
+  beside it (total minus the shown audiences) would undo that protection. Before the first
+  compilation no people figure is shown at all.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -13,22 +25,78 @@ from consult.models import Audience
 
 CACHE_KEY = "counters:participation"
 
+# Home counters that count people: never live, read from the compilation instead (a package's
+# hook may still report them; they are dropped here).
+PEOPLE_COUNTERS = ("participants", "survey_responses")
+ALL = "*"
+
+
+def _cell(row: dict[str, Any] | None) -> dict[str, Any]:
+    """One published figure: its value (None when hidden) and whether it is hidden."""
+    if row is None:
+        # No row: nobody of that kind in the compilation (the compiled table has no zero rows).
+        return {"value": 0, "hidden": False}
+    hidden = bool(row.get("suppressed")) or row.get("value") is None
+    return {"value": None if hidden else int(row["value"]), "hidden": hidden}
+
+
+def compiled_people(kind: str, code: str = "") -> dict[str, Any] | None:
+    """People figures of one scope (national, region, academie) from the latest compilation,
+    in their protected public form; None before the first compilation. JSON-ready (cached).
+
+    ``detailed`` is False when the breakdown by audience would be (nearly) all hidden: pages
+    then show the territory's total and one sentence instead of a wall of « < 10 »."""
+    from synthesis import store
+
+    session = db.session
+    compilation = store.latest(session)
+    if compilation is None:
+        return None
+    tables = store.load(
+        session, kind, code, public=True, compilation=compilation, tables=["participation"]
+    )
+    if tables is None:
+        return None
+    df = tables["participation"]
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    if not df.empty:
+        for record in df.to_dict("records"):
+            rows[(str(record["indicator"]), str(record["audience"]))] = record
+    by_audience = [
+        {"audience": a.value, **_cell(rows.get(("participants", a.value)))} for a in Audience
+    ]
+    present = [c for c in by_audience if c["hidden"] or c["value"]]
+    shown = [c for c in present if not c["hidden"]]
+    finished = compilation.finished_at
+    return {
+        "as_of": finished.date().isoformat() if finished else None,
+        "participants": _cell(rows.get(("participants", ALL))),
+        "survey_responses": _cell(rows.get(("survey_responses", ALL))),
+        "by_audience": by_audience,
+        # A breakdown is worth showing when at least two audiences can be read.
+        "detailed": len(shown) >= 2,
+    }
+
 
 def compute() -> dict[str, Any]:
-    from consult.accounts.services import count_participants
-
-    by_audience = count_participants(db.session)
-    totals: dict[str, int] = {"participants": sum(by_audience.values())}
+    totals: dict[str, int] = {}
     for contribute in hooks().counters:
         totals.update(contribute())
-    return {
-        "totals": totals,
-        "by_audience": {a.value: by_audience.get(a.value, 0) for a in Audience},
-    }
+    for key in PEOPLE_COUNTERS:
+        totals.pop(key, None)
+    return {"totals": totals, "people": compiled_people("national")}
+
+
+def with_dates(stats: dict[str, Any]) -> dict[str, Any]:
+    """The cached form holds ISO dates; pages format a real date."""
+    people = stats.get("people")
+    if people and isinstance(people.get("as_of"), str):
+        stats = {**stats, "people": {**people, "as_of": date.fromisoformat(people["as_of"])}}
+    return stats
 
 
 def participation() -> dict[str, Any]:
     ttl = current_app.config["COUNTERS_CACHE_SECONDS"]
     if ttl <= 0:
-        return compute()
-    return cached_json(CACHE_KEY, ttl, compute)
+        return with_dates(compute())
+    return with_dates(cached_json(CACHE_KEY, ttl, compute))

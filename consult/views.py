@@ -15,9 +15,11 @@ from flask import (
     url_for,
 )
 from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from consult import counters, dates
@@ -164,15 +166,29 @@ def init_app(app: Flask) -> None:
     hooks(app).counter_labels["participants"] = _l("participants inscrits")
 
     @app.template_filter("suppressed")
-    def suppressed(value: int | None) -> str:
-        """Public figures built on 1 to 9 people are shown as "< 10" (privacy)."""
+    def suppressed(value: int | None, hidden: bool = False) -> str:
+        """A count of PEOPLE known to be 1 to 9 reads « < 10 » (Jinja escapes the « < »: the Nu
+        checker rejects a raw one). Anything else hidden (shares, means, counts of things, and
+        every cell of a table protected against differencing, where small and protecting cells
+        must look alike) takes the neutral ``masked()`` marker instead."""
         from consult.api import SUPPRESSION_THRESHOLD
 
+        if hidden:
+            return f"< {SUPPRESSION_THRESHOLD}"
         if value is None:
             return "–"
         if 0 < value < SUPPRESSION_THRESHOLD:
             return f"< {SUPPRESSION_THRESHOLD}"
         return format_decimal(value)
+
+    @app.template_global()
+    def masked() -> Markup:
+        """The neutral marker of a figure hidden by the statistical secret: the visible words
+        say it, the title adds why (the pages also explain it in a sentence)."""
+        return Markup('<span class="consult-secret" title="{title}">{text}</span>').format(
+            title=_("Moins de 10 personnes, ou chiffre qui permettrait d’en recalculer un"),
+            text=_("secret statistique"),
+        )
 
     @app.template_filter("date_long")
     def date_long(value: date) -> str:
@@ -196,6 +212,12 @@ def init_app(app: Flask) -> None:
         return code
 
     app.add_template_global(academie_label)
+    # Figures about public content are printed as they are, 0 to 9 included.
+    app.add_template_filter(format_decimal, "number")
+
+    @app.template_global()
+    def audience_plural(value: str) -> str:
+        return str(Audience(value).plural_label)
 
     @app.template_global()
     def counter_label(key: str) -> str:

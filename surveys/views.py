@@ -27,7 +27,6 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from consult import csvout
-from consult.api import SUPPRESSION_THRESHOLD
 from consult.db import commit, db, utcnow
 from consult.inputs import bounded_int
 from consult.models import AUDIENCE_LABELS, Audience, Role
@@ -35,7 +34,7 @@ from consult.permissions import can, require
 from consult.territories import catalog
 from consult.views import CSP, render_error
 from consult.web import limit, me, refuse
-from surveys import engine, exports, forms, queries, services
+from surveys import disclosure, engine, exports, forms, queries, services
 from surveys.permissions import Permission
 from surveys.services import Respondent, SurveyError
 
@@ -427,15 +426,19 @@ def results():
     require(Permission.RESULTS_VIEW)
     questionnaire = _questionnaire()
     counts = queries.response_counts(db.session, questionnaire)
+    unsuppressed = can(Permission.RESULTS_UNSUPPRESSED)
     return render_template(
         "surveys/results.html",
         questionnaire=questionnaire,
         definition=questionnaire.definition,
         counts=counts,
         total=sum(counts.values()),
+        protection=disclosure.response_counts(
+            counts, list(questionnaire.definition.audiences), unsuppressed
+        ),
         audience_label=AUDIENCE_LABELS,
         Audience=Audience,
-        unsuppressed=can(Permission.RESULTS_UNSUPPRESSED),
+        unsuppressed=unsuppressed,
     )
 
 
@@ -459,19 +462,19 @@ def plotly_js():
     return send_file(path, mimetype="text/javascript", max_age=365 * 24 * 3600)
 
 
-def _chart(results: queries.QuestionResults, unsuppressed: bool) -> dict | None:
+def _chart(results: queries.QuestionResults, protection: disclosure.Protection) -> dict | None:
     """Shares per audience for the optional chart; the same figures as the table, with the
-    same suppression (a suppressed cell is left out of the chart too)."""
+    same protection (a share whose count or base is hidden is left out of the chart too)."""
     if results.question.type == "number" or not results.overall.respondents:
         return None
     series = []
     for audience, split in sorted(results.by_audience.items()):
         values = []
         for key, _label in results.keys:
-            count = split.counts[key]
-            visible = unsuppressed or (
-                count >= SUPPRESSION_THRESHOLD and split.respondents >= SUPPRESSION_THRESHOLD
+            visible = not (
+                protection.hidden(("c", key, audience)) or protection.hidden(("r", audience))
             )
+            count = split.counts[key]
             values.append(
                 round(100 * count / split.respondents, 1) if visible and split.respondents else None
             )
@@ -514,10 +517,17 @@ def question_results(code: str):
             **context,
         )
     results = queries.question_results(db.session, questionnaire, question)
+    protection = disclosure.question(
+        results,
+        context["unsuppressed"],
+        queries.response_counts(db.session, questionnaire),
+        list(definition.audiences),
+    )
     return render_template(
         "surveys/question_results.html",
         results=results,
-        chart=_chart(results, context["unsuppressed"]),
+        protection=protection,
+        chart=_chart(results, protection),
         **context,
     )
 

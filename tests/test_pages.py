@@ -172,19 +172,51 @@ def test_language_switch_rejects_unknown_language(client) -> None:
     assert '<html lang="fr"' in client.get("/").get_data(as_text=True)
 
 
-def test_home_shows_calendar_and_counters_with_suppression(app, client, session) -> None:
+def _compile(session) -> None:
+    from synthesis import engine
+
+    engine.compile_all(session, topics=False)
+    session.flush()
+
+
+def _active(user) -> None:
+    """Participants are people who took part (here: one published idea each)."""
+    from tests.territorial_factories import IdeaFactory
+
+    IdeaFactory(author=user)
+
+
+def test_home_people_figures_come_from_the_compilation(app, client, session) -> None:
     for _ in range(12):
-        UserFactory(audience="professeur")
+        _active(UserFactory(audience="professeur", academie_code="16"))
     for _ in range(3):
-        UserFactory(audience="agent")
+        _active(UserFactory(audience="agent", academie_code="16"))
+    session.flush()
     html = client.get("/").get_data(as_text=True)
     assert "Calendrier" in html
     assert "La consultation est ouverte" in html
-    teachers = re.search(r"Professeurs</th><td>([^<]+)</td>", html).group(1)
-    agents = re.search(r"Agents</th><td>([^<]+)</td>", html).group(1)
-    assert teachers == "12"
-    assert agents == "&lt; 10"
-    assert re.search(r"Élèves</th><td>0</td>", html)
+    # Before any compilation: no people figure at all, never a live count.
+    assert "seront publiés avec la première synthèse" in html
+    assert "Professeurs</th>" not in html and "&lt; 10" not in html
+    _compile(session)
+    html = client.get("/").get_data(as_text=True)
+    # Only one audience can be read: no breakdown, the total and one sentence.
+    assert "Trop peu de participants pour détailler par public." in html
+    assert "Professeurs</th>" not in html
+    assert "Participants aux forums, boîtes à idées et Retex : 15" in html
+    for _ in range(12):
+        _active(UserFactory(audience="eleve", academie_code="16", school_level="college"))
+    for _ in range(15):
+        _active(UserFactory(audience="parent", academie_code="16"))
+    session.flush()
+    _compile(session)
+    html = client.get("/").get_data(as_text=True)
+    cells = dict(re.findall(r'<th scope="row">([^<]+)</th><td>(.*?)</td>', html))
+    assert cells["Parents"] == "15"
+    # The 3 agents are hidden, and one of the 12s with them (else the total gives them back).
+    assert "secret statistique" in cells["Agents"]
+    assert sorted(cells[a] == "12" for a in ("Élèves", "Professeurs")) == [False, True]
+    assert "&lt; 10" not in html
 
 
 def test_home_calendar_phases(app, client) -> None:

@@ -119,17 +119,34 @@ def test_unknown_territory_or_item_is_a_french_404(client, session, path) -> Non
     assert "Page introuvable" in _text(response)
 
 
-def test_participation_counters_are_suppressed_under_ten(client, session) -> None:
+def test_participation_counters_come_from_the_compilation(client, session) -> None:
+    from synthesis import engine
+
+    def active(audience: str) -> None:
+        # Mayotte: tiny numbers.
+        IdeaFactory(author=UserFactory(academie_code="43", audience=audience))
+
     for _ in range(3):
-        UserFactory(academie_code="43", audience="parent")  # Mayotte: tiny numbers
+        active("parent")
+    session.flush()
     html = _text(client.get("/territoires/mayotte/"))
-    row = re.search(r"Parents</th><td>([^<]*)</td>", html)
-    assert row and row.group(1) == "&lt; 10"
+    assert "seront publiés avec la première synthèse" in html
+    assert "Parents</th>" not in html
+    assert "Idées publiées : 3" in html
+    engine.compile_all(session, topics=False)
+    html = _text(client.get("/territoires/mayotte/"))
+    assert "Trop peu de participants pour détailler par public." in html
+    assert "Parents</th>" not in html
     for _ in range(10):
-        UserFactory(academie_code="43", audience="parent")
+        active("parent")
+    for _ in range(11):
+        active("professeur")
+    session.flush()
+    engine.compile_all(session, topics=False)
     html = _text(client.get("/territoires/mayotte/"))
     row = re.search(r"Parents</th><td>([^<]*)</td>", html)
     assert row and row.group(1) == "13"
+    assert re.search(r"Total</th><td>24</td>", html)
 
 
 def test_territory_panels_are_rendered_with_the_territory(app, client, session) -> None:

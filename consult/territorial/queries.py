@@ -8,8 +8,8 @@ from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from consult.db import utcnow
-from consult.models import Audience, User
-from consult.territorial.models import Event, Idea, IdeaSupport, NewsItem
+from consult.models import User
+from consult.territorial.models import Event, Idea, NewsItem
 from consult.territorial.territory import Territory
 
 PAGE_SIZE = 20
@@ -100,46 +100,39 @@ def ideas_page(
 
 
 def cached_participation(session: Session, territory: Territory) -> dict[str, object]:
-    """The counters are aggregates over every account of the territory: kept as long as the
-    home page's counters (COUNTERS_CACHE_SECONDS)."""
+    """Kept as long as the home page's counters (COUNTERS_CACHE_SECONDS)."""
     from flask import current_app
 
     from consult.cache import cached_json
+    from consult.counters import with_dates
 
     ttl = current_app.config["COUNTERS_CACHE_SECONDS"]
     if ttl <= 0:
-        return participation(session, territory)
-    return cached_json(
-        f"territorial:participation:{territory.key}", ttl, lambda: participation(session, territory)
+        return with_dates(participation(session, territory))
+    return with_dates(
+        cached_json(
+            f"territorial:participation:{territory.key}",
+            ttl,
+            lambda: participation(session, territory),
+        )
     )
 
 
 def participation(session: Session, territory: Territory) -> dict[str, object]:
-    """Registered participants by audience, ideas and supports for the territory's académies.
-    Pages show these through the ``suppressed`` filter (under 10 people → « < 10 »)."""
-    codes = territory.academie_codes
-    by_audience = dict(
-        session.execute(
-            select(User.audience, func.count())
-            .where(User.academie_code.in_(codes), User.deleted_at.is_(None))
-            .group_by(User.audience)
-        ).all()
-    )
-    ideas = session.scalar(select(func.count()).select_from(visible_ideas_query(codes).subquery()))
-    supporters = session.scalar(
-        select(func.count(func.distinct(IdeaSupport.user_id)))
-        .join(Idea, Idea.id == IdeaSupport.idea_id)
-        .where(Idea.academie_code.in_(codes))
-    )
-    authors = session.scalar(
-        select(func.count(func.distinct(Idea.author_id))).where(Idea.academie_code.in_(codes))
-    )
+    """Live facts about public content (visible ideas and the supports they show), and the
+    territory's people figures from the latest compilation (``consult.counters``: never a live
+    count of people, which differenced with the région's or the nation's would give back a
+    hidden cell)."""
+    from consult.counters import compiled_people
+
+    ideas = visible_ideas_query(territory.academie_codes).subquery()
+    count, supports = session.execute(
+        select(func.count(), func.coalesce(func.sum(ideas.c.support_count), 0))
+    ).one()
     return {
-        "by_audience": [(a.value, by_audience.get(a.value, 0)) for a in Audience],
-        "participants": sum(by_audience.values()),
-        "ideas": ideas or 0,
-        "idea_authors": authors or 0,
-        "supporters": supporters or 0,
+        "ideas": count or 0,
+        "idea_supports": int(supports or 0),
+        "people": compiled_people(territory.kind, territory.code),
     }
 
 
