@@ -101,7 +101,7 @@ class ContributionQuery(QuerySchema):
     seed = Integer(minimum=0, maximum=2**31 - 1, metadata={"description": "Graine de « hasard »"})
     cursor = Text(
         max_length=80,
-        pattern=r"^[0-9][0-9._e+-]{0,79}$",
+        pattern=r"^[0-9][0-9._e+:T-]{0,79}$",
         metadata={"description": "Curseur renvoyé par la page précédente (next_cursor)"},
     )
     limit = Integer(minimum=1, maximum=100, metadata={"description": "Taille de page (1 à 100)"})
