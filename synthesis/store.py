@@ -236,35 +236,35 @@ def _drop_what_is_no_longer_public(session: Session, tables: dict[str, pd.DataFr
                     if parsed is not None:
                         cited.setdefault(parsed[0], set()).add(parsed[1])
     models = _item_models()
-    public: dict[str, set[int]] = {}
+    # Ids that exist and are no longer public. An id the database does not hold is kept (hand
+    # payloads and imports name items of other databases); the one way a compiled item is
+    # erased (edited into held content, then its account deleted) shows its compiled, once
+    # public, title again until the next compilation.
+    gone: dict[str, set[int]] = {}
     for kind, ids in cited.items():
         model = models.get(kind)
         if model is None or not ids:
             continue
-        public[kind] = set(
-            session.scalars(select(model.id).where(model.id.in_(sorted(ids)), model.is_public))
+        gone[kind] = set(
+            session.scalars(select(model.id).where(model.id.in_(sorted(ids)), ~model.is_public))
         )
-    if all(cited[k] <= public.get(k, set()) for k in cited):
+    if not any(gone.values()):
         return
     for name, (column, kind) in ITEM_COLUMNS.items():
         df = tables.get(name)
         if df is not None and not df.empty and column in df.columns:
-            keep = df[column].map(lambda v, k=kind: pd.isna(v) or int(v) in public.get(k, set()))
-            tables[name] = df[keep.astype(bool)].reset_index(drop=True)
+            drop = df[column].map(lambda v, k=kind: not pd.isna(v) and int(v) in gone.get(k, ()))
+            tables[name] = df[~drop.astype(bool)].reset_index(drop=True)
     if topics is not None and not topics.empty:
         topics = topics.copy()
         for column in QUOTE_COLUMNS:
             ref_column = f"{column}_ref"
             if ref_column not in topics.columns:
                 continue
-            gone = topics[ref_column].map(
-                lambda ref: (
-                    (p := _parse_ref(ref)) is not None
-                    and p[0] in public
-                    and p[1] not in public[p[0]]
-                )
+            removed = topics[ref_column].map(
+                lambda ref: (p := _parse_ref(ref)) is not None and p[1] in gone.get(p[0], ())
             )
-            topics.loc[gone.astype(bool), [column, ref_column]] = None
+            topics.loc[removed.astype(bool), [column, ref_column]] = None
         tables["topics"] = topics
 
 
