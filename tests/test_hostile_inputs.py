@@ -387,3 +387,19 @@ def test_malformed_page_numbers_fall_back_to_the_first_page(client, session, val
         client.get("/forums/recherche", query_string={"q": "x", "page": value}).status_code == 200
     )
     assert client.get("/admin/journal", query_string={"avant": value}).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["²", HUGE_NUMBER, "-3"])
+def test_malformed_ids_in_forum_filters_and_replies_are_ignored(client, session, value) -> None:
+    contribution = ContributionFactory()
+    client.login(UserFactory().email)
+    assert client.get(f"/forums/{TEACHING}/", query_string={"sous_theme": value}).status_code == 200
+    page = f"/forums/contributions/{contribution.id}"
+    assert client.get(page, query_string={"repondre": value}).status_code == 200
+    response = client.submit(
+        f"{page}/commentaires",
+        {"polarity": "pour", "body": "Une réponse", "parent": value},
+        page=page,
+    )
+    assert response.status_code in {404, 422}  # no such comment / longer than any id field
+    assert session.scalar(select(func.count()).select_from(Comment)) == 0
