@@ -1,9 +1,9 @@
 """Hostile inputs on every route: no 500, and nothing saved before is lost.
 
 The corpus walks ``app.url_map`` itself, so a route added tomorrow is attacked too:
-- every GET route with hostile path parameters (numbers beyond the id range, NUL bytes, markup, right-
-  to-left override, emoji, long strings) and, with plausible path parameters, hostile values in
-  every query parameter the code reads (names found by scanning the sources);
+- every GET route with hostile path parameters (numbers beyond the id range, NUL bytes, markup,
+  right-to-left override, emoji, long strings) and, with plausible path parameters, hostile values
+  in every query parameter the code reads (names found by scanning the sources);
 - every POST route as a logged-in administrator (who may reach every form) with every form field
   seen on the site set to each hostile value, a valid CSRF token included so the forms' own
   validation runs.
