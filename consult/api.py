@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from consult.extensions import csrf
+from consult.inputs import MAX_ID
 from consult.territories import catalog
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -33,9 +34,6 @@ PREFIX = "/api/v1"
 
 # Public aggregates built on fewer people than this are suppressed (API, pages, exports).
 SUPPRESSION_THRESHOLD = 10
-# Identifiers and counters are INTEGER columns (32-bit signed on PostgreSQL): a larger value
-# names no row, and PostgreSQL would refuse to compare it (SQLite overflows past 64 bits).
-MAX_ID = 2**31 - 1
 # Territory codes of the 2020 reference (académies and régions académiques: two digits).
 TERRITORY_CODE = r"^[0-9]{2}$"
 

@@ -1,5 +1,5 @@
-"""Inputs that must never reach a view as a 500: ids beyond 64 bits, NUL characters, oversized
-form bodies, malformed numbers in query strings.
+"""Inputs that must never reach a view as a 500: ids beyond the INTEGER range, NUL characters,
+oversized form bodies, malformed numbers in query strings.
 
 Registered first in :func:`consult.create_app`, so the ``int`` URL converter applies to every
 route and the checks run before any other ``before_request`` hook (CSRF included).
@@ -14,9 +14,10 @@ from werkzeug.routing import IntegerConverter, ValidationError
 
 from consult.db import SAFE_METHODS
 
-# The largest id either database can store (a signed 64-bit integer: PostgreSQL's bigint, SQLite's
-# INTEGER). A bigger number names nothing; handed to the driver it overflows (a 500).
-MAX_ID = 2**63 - 1
+# The largest id or number a route can name: ids and version numbers are INTEGER columns, 32-bit
+# signed in PostgreSQL (SQLite would take 64 bits, but the schema is the same on both). A bigger
+# number names nothing; handed to the database it fails ("integer out of range", a 500).
+MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
@@ -33,7 +34,7 @@ class IdConverter(IntegerConverter):
 def bounded_int(value: str | None, default: int, minimum: int = 1, maximum: int = MAX_ID) -> int:
     """A whole number from a query string, or ``default`` when it is missing, malformed (signs
     aside, only ASCII digits: ``"²".isdigit()`` is true yet ``int("²")`` fails) or outside
-    ``minimum..maximum`` (a page -5, an id beyond 64 bits)."""
+    ``minimum..maximum`` (a page -5, an id beyond the INTEGER range)."""
     text = (value or "").strip()
     digits = text.removeprefix("-")
     if not digits.isascii() or not digits.isdigit() or len(digits) > 19:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, cast, func, or_, select, tuple_
 from sqlalchemy.orm import Session, defaultload
 
-from consult.api import MAX_ID
+from consult.inputs import MAX_ID, bounded_int
 from consult.models import Audience, User
 from consult.territories import catalog
 from forums.models import Comment, Contribution, Polarity, Theme, Vote
@@ -37,7 +37,7 @@ class Filters:
         """Unknown values are ignored, as a select box would never send them."""
         values = {a.value for a in Audience}
         return cls(
-            subtheme_id=int(subtheme) if subtheme and subtheme.isdigit() else None,
+            subtheme_id=bounded_int(subtheme, 0) or None,
             audience=audience if audience in values else None,
             academie=academie if academie in catalog().academies else None,
         )

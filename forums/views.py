@@ -216,9 +216,10 @@ def new(slug: str):
 
 def _reply_target(item: Contribution, raw: str | None):
     """The top-level comment a reply is being written to (?repondre=<id>), if valid."""
-    if not raw or not raw.isdigit() or len(raw) > 12:
+    number = bounded_int(raw, 0)
+    if not number:
         return None
-    parent = db.session.get(Comment, int(raw))
+    parent = db.session.get(Comment, number)
     if parent is None or parent.contribution_id != item.id or parent.parent_id is not None:
         return None
     return parent if parent.is_visible else None
@@ -385,8 +386,8 @@ def comment(contribution_id: int):
 
     if not form.validate_on_submit():
         return form_again()
-    parent = form.parent.data
-    if parent and not parent.isdigit():
+    parent = bounded_int(form.parent.data, 0) if form.parent.data else None
+    if parent == 0:
         return refuse(ForumError(_("Le commentaire auquel vous répondez n'existe pas."), 404))
     try:
         created = services.add_comment(
@@ -395,7 +396,7 @@ def comment(contribution_id: int):
             item,
             form.polarity.data,
             form.body.data,
-            int(parent) if parent and parent.isdigit() else None,
+            parent,
             personal_data_confirmed=form.confirm_personal_data.data,
         )
         commit()

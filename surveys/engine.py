@@ -489,7 +489,8 @@ def clean_answer(question: Question, raw: list[str]) -> Any:
             if len(raw) != 1:
                 raise AnswerError("Indiquez un seul nombre.")
             text = raw[0].replace("\u202f", "").replace(" ", "")
-            if not text.lstrip("-").isdigit() or len(text) > 12:
+            # isascii: "²".isdigit() is true, yet int("²") fails.
+            if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 12:
                 raise AnswerError("Indiquez un nombre entier.")
             number = int(text)
             assert question.min is not None and question.max is not None
