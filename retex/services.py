@@ -429,7 +429,7 @@ def erase_account(session: Session, user: User) -> None:
     # A published sheet may carry unpublished work (a new draft, files not yet reviewed): that
     # work is as private as a first draft. The working copy goes back to the public version.
     published = session.scalars(
-        select(RetexSheet).where(RetexSheet.author_id == user.id, RetexSheet.published_version > 0)
+        select(RetexSheet).where(RetexSheet.author_id == user.id, RetexSheet.is_public)
     ).all()
     for sheet in published:
         for attachment in [a for a in sheet.attachments if not a.public]:

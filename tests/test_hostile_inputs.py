@@ -284,9 +284,8 @@ def test_no_page_answers_500_to_hostile_paths_or_query_strings(app, client, sess
 def test_no_form_answers_500_to_hostile_values_and_nothing_is_lost(
     app, client, session, monkeypatch
 ) -> None:
-    # A recompilation runs in a thread that cannot share the test's transaction; its form is
-    # what is attacked here, not the compilation.
-    monkeypatch.setattr("synthesis.views.start_background", lambda _app, _id: None)
+    # The recompilation form is what is attacked here, not the compilation job it queues.
+    monkeypatch.setattr("synthesis.tasks.submit_compilation", lambda *_args, **_kw: None)
     admin, ids, witness = _world(session)
     session.commit()
     before = _witness_state(session, witness)

@@ -119,6 +119,8 @@ def test_login_never_redirects_off_site(client, user, monkeypatch) -> None:
             query_string={"next": target},
         )
         assert_on_site(response)
+        if response.status_code == 400 and "\x00" in target:
+            continue  # a NUL byte is refused outright (consult.inputs)
         assert response.headers["Location"] == "/compte/", target
     client.logout()
     response = client.submit(
@@ -137,11 +139,16 @@ def test_report_form_never_redirects_off_site(app, client, session, monkeypatch)
         item = ContributionFactory()
         url = f"/moderation/signaler/contribution/{item.id}"
         page = client.get(url, query_string={"next": target})
+        if "\x00" in target:
+            assert page.status_code == 400, target  # a NUL byte is refused outright
+            continue
         assert page.status_code == 200, target
         response = client.submit(
             url, {"reason": "spam", "next": target}, page=url, query_string={"next": target}
         )
         assert_on_site(response)
+        if response.status_code == 400 and "\x00" in target:
+            continue  # a NUL byte is refused outright (consult.inputs)
         assert response.headers["Location"].startswith(f"/forums/contributions/{item.id}"), target
 
 
@@ -154,6 +161,8 @@ def test_vote_never_redirects_off_site(client, session) -> None:
         value = "adopt" if index % 2 == 0 else "refuse"
         response = client.submit(f"{page}/vote", {"value": value, "next": target}, page=page)
         assert_on_site(response)
+        if response.status_code == 400 and "\x00" in target:
+            continue  # a NUL byte is refused outright (consult.inputs)
         assert response.headers["Location"].startswith(page), target
 
 
@@ -168,6 +177,8 @@ def test_moderation_actions_never_redirect_off_site(client, session) -> None:
             page="/moderation/",
         )
         assert_on_site(response)
+        if response.status_code == 400 and "\x00" in target:
+            continue  # a NUL byte is refused outright (consult.inputs)
         assert response.headers["Location"] == "/moderation/", target
         participant = UserFactory()
         response = client.submit(
@@ -176,6 +187,8 @@ def test_moderation_actions_never_redirect_off_site(client, session) -> None:
             page="/moderation/",
         )
         assert_on_site(response)
+        if response.status_code == 400 and "\x00" in target:
+            continue  # a NUL byte is refused outright (consult.inputs)
         assert response.headers["Location"] == "/moderation/", target
 
 
