@@ -41,7 +41,8 @@ node_modules/.installed: package.json package-lock.json .npmrc
 	npm ci
 	touch $@
 
-static/dsfr/.built: node_modules/.installed scripts/build-assets.mjs
+# The DSFR bundle holds the components the templates use: rebuilt when they change.
+static/dsfr/.built: node_modules/.installed scripts/build-assets.mjs $(wildcard templates/*.html templates/*/*.html templates/*/*/*.html static/css/*.css static/js/*.js static/synthesis/*)
 	node scripts/build-assets.mjs
 	touch $@
 
