@@ -42,7 +42,9 @@ node_modules/.installed: package.json package-lock.json .npmrc
 	touch $@
 
 # The DSFR bundle holds the components the templates use: rebuilt when they change.
-static/dsfr/.built: node_modules/.installed scripts/build-assets.mjs $(wildcard templates/*.html templates/*/*.html templates/*/*/*.html static/css/*.css static/js/*.js static/synthesis/*)
+static/dsfr/.built: node_modules/.installed $(VENV)/.installed scripts/build-assets.mjs $(wildcard templates/*.html templates/*/*.html templates/*/*/*.html static/css/*.css static/js/*.js static/synthesis/*)
+	mkdir -p static/vendor
+	$(BIN)/python -c 'import pathlib, plotly, shutil; shutil.copy(pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js", "static/vendor/plotly.min.js")'
 	node scripts/build-assets.mjs
 	touch $@
 

@@ -123,6 +123,22 @@ def serve_static(filename: str) -> Response:
     return response
 
 
+def send_static_compressed(filename: str, cache_control: str) -> Response | None:
+    """A file under static/ through its pre-compressed variant when there is a fresh one the
+    client accepts (for routes that serve a built file under their own URL); None if absent."""
+    folder = current_app.static_folder
+    assert folder is not None
+    path = safe_join(folder, filename)
+    if path is None or not os.path.isfile(path):
+        return None
+    response = _precompressed(folder, filename, path) or send_from_directory(
+        folder, filename, max_age=0
+    )
+    response.vary.add("Accept-Encoding")
+    response.headers["Cache-Control"] = cache_control
+    return response
+
+
 def _precompressed(folder: str, real: str, path: str) -> Response | None:
     for encoding, suffix in (("br", ".br"), ("gzip", ".gz")):
         variant = path + suffix

@@ -31,7 +31,9 @@ def _cached(response) -> bool:
 def measure(client, path: str) -> tuple[int, int]:
     page = client.get(path, headers=HEADERS)
     body = page.get_data()
-    html = (brotli.decompress(body) if page.headers.get("Content-Encoding") == "br" else body).decode()
+    if page.headers.get("Content-Encoding") == "br":
+        body = brotli.decompress(body)
+    html = body.decode()
     first = repeat = _size(page)
     for url in dict.fromkeys(ASSET_RE.findall(html)):
         asset = client.get(url, headers=HEADERS)
