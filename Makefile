@@ -42,9 +42,7 @@ node_modules/.installed: package.json package-lock.json .npmrc
 	touch $@
 
 # The DSFR bundle holds the components the templates use: rebuilt when they change.
-static/dsfr/.built: node_modules/.installed $(VENV)/.installed scripts/build-assets.mjs $(wildcard templates/*.html templates/*/*.html templates/*/*/*.html static/css/*.css static/js/*.js static/synthesis/*)
-	mkdir -p static/vendor
-	$(BIN)/python -c 'import pathlib, plotly, shutil; shutil.copy(pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js", "static/vendor/plotly.min.js")'
+static/dsfr/.built: node_modules/.installed scripts/build-assets.mjs $(wildcard templates/*.html templates/*/*.html templates/*/*/*.html static/css/*.css static/js/*.js static/synthesis/*)
 	node scripts/build-assets.mjs
 	touch $@
 
@@ -78,4 +76,4 @@ serve-prod: install
 	$(BIN)/gunicorn --workers $(or $(WORKERS),2) --bind $(HOST):$(PORT) --access-logfile - app:app
 
 clean:
-	rm -rf $(VENV) node_modules static/dsfr .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules static/dsfr static/vendor .pytest_cache .ruff_cache

@@ -7,6 +7,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'node_modules', '@gouvfr', 'dsfr', 'dist');
@@ -116,6 +117,42 @@ console.log(`DSFR assets copied to ${target}`);
 console.log(`${BUNDLE}: core + ${kept.map((c) => c.name).join(', ')} + icons ${keptFamilies.map((f) => f.name).join(', ')}`);
 console.log(`  ${bundle.length} bytes (the full dsfr.min.css + icons.min.css: ${statSync(join(dist, 'dsfr.min.css')).size + statSync(join(iconRoot, 'icons.min.css')).size})`);
 if (missing.length) console.log(`  classes named in the code but not defined by the bundle (JS states, custom): ${missing.sort().join(' ')}`);
+
+// A partial plotly.js holding only the trace types the charts draw (synthesis/charts.py,
+// static/js/surveys-charts.js): bar, scatter (always in plotly's core), heatmap, choroplethmap.
+const PLOTLY_TRACES = ['bar', 'heatmap', 'choroplethmap'];
+const vendor = join(root, 'static', 'vendor');
+mkdirSync(vendor, { recursive: true });
+// plotly.js imports maplibre's stylesheet; like plotly's own bundles, it is injected by the
+// script (the chart pages allow inline styles for plotly), so no second request.
+const inlineCss = {
+  name: 'inline-css',
+  setup(builder) {
+    builder.onLoad({ filter: /\.css$/ }, (args) => ({
+      contents: `(function(){if(typeof document==='undefined')return;var s=document.createElement('style');s.textContent=${JSON.stringify(readFileSync(args.path, 'utf8'))};document.head.appendChild(s);})();`,
+      loader: 'js',
+    }));
+  },
+};
+await build({
+  stdin: {
+    contents: `var Plotly = require('plotly.js/lib/core');\nPlotly.register([${PLOTLY_TRACES.map((t) => `require('plotly.js/lib/${t}')`).join(', ')}]);\nmodule.exports = Plotly;`,
+    resolveDir: root,
+    loader: 'js',
+  },
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  globalName: 'Plotly',
+  target: 'es2016',
+  define: { global: 'window', 'define.amd': 'false' },
+  alias: { stream: 'stream-browserify' },
+  plugins: [inlineCss],
+  legalComments: 'eof',
+  logLevel: 'warning',
+  outfile: join(vendor, 'plotly.min.js'),
+});
+console.log(`plotly.js partial bundle (${PLOTLY_TRACES.join(', ')}, scatter): ${statSync(join(vendor, 'plotly.min.js')).size} bytes`);
 
 // Pre-compressed variants, written after their source so the server sees them as fresh.
 const TEXT = /\.(css|js|mjs|svg|json|txt|webmanifest|html|xml)$/;
