@@ -166,3 +166,56 @@ def test_home_first_visit_weighs_under_150_kb_compressed(client) -> None:
         total += len(body)
         asset.close()
     assert total < 150 * 1024, f"first visit of / weighs {total} bytes"
+
+
+def _built(path: Path) -> Path:
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make assets` (node scripts/build-assets.mjs)")
+    return path
+
+
+def test_dsfr_bundle_holds_the_used_components_only(client) -> None:
+    bundle = _built(STATIC / "dsfr" / "consult-dsfr.min.css").read_text()
+    full = (STATIC / "dsfr" / "dsfr.min.css").stat().st_size
+    full += (STATIC / "dsfr" / "utility" / "icons" / "icons.min.css").stat().st_size
+    assert len(bundle) < 0.7 * full
+    # What the pages use is there...
+    html = _page(client, "/")
+    used = set(re.findall(r'class="([^"]+)"', html))
+    classes = {c for group in used for c in group.split() if c.startswith("fr-")}
+    full_css = (STATIC / "dsfr" / "dsfr.min.css").read_text()
+    for cls in sorted(classes):
+        if f".{cls}" in full_css:  # some are hooks the DSFR does not style
+            assert f".{cls}" in bundle, cls
+    for icon in ("fr-icon-download-line", "fr-icon-thumb-up-line", "fr-icon-calendar-line"):
+        assert f".{icon}" in bundle
+    # ... components no template uses are not.
+    for unused in ("fr-accordion__btn", "fr-tabs__tab", "fr-consent-banner", "fr-tooltip"):
+        assert f".{unused}" not in bundle
+    # Fonts and icons it points to are fingerprinted, so they are cached a year too.
+    font = re.search(r"url\((fonts/Marianne-Regular\.[0-9a-f]{12}\.woff2)\)", bundle)
+    assert font, "the font url() is fingerprinted"
+    response = client.get(f"/static/dsfr/{font[1]}")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == static_assets.IMMUTABLE
+    response.close()
+
+
+def test_plotly_bundle_holds_the_chart_traces_only(client) -> None:
+    import plotly
+
+    bundle = _built(STATIC / "vendor" / "plotly.min.js")
+    full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    assert bundle.stat().st_size < 0.75 * full.stat().st_size
+    text = bundle.read_text()
+    for trace in ("bar", "heatmap", "choroplethmap", "scatter"):
+        assert f'"{trace}"' in text, trace
+    for trace in ("scatter3d", "parcoords"):
+        assert f'"{trace}"' not in text, trace
+    url = "/static/" + static_assets.hashed_filename(str(STATIC), "vendor/plotly.min.js")
+    response = client.get(url, headers={"Accept-Encoding": "br"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == static_assets.IMMUTABLE
+    assert response.headers["Content-Encoding"] == "br"
+    assert response.mimetype == "text/javascript"
+    response.close()
