@@ -151,10 +151,9 @@ def _precompressed(folder: str, real: str, path: str) -> Response | None:
         response.content_type = guessed or "application/octet-stream"
         if guessed and guessed.startswith("text/"):
             response.content_type = f"{guessed}; charset=utf-8"
+        # The variant's own ETag (from its own file) already differs from the plain file's,
+        # and send_file checked If-None-Match against it: a 304 stays possible.
         response.headers["Content-Encoding"] = encoding
-        etag, weak = response.get_etag()
-        if etag:
-            response.set_etag(f"{etag}-{encoding}", weak=weak)
         return response
     return None
 

@@ -219,3 +219,17 @@ def test_plotly_bundle_holds_the_chart_traces_only(client) -> None:
     assert response.headers["Content-Encoding"] == "br"
     assert response.mimetype == "text/javascript"
     response.close()
+
+
+def test_precompressed_static_revalidates_with_304(client) -> None:
+    url = "/static/" + static_assets.hashed_filename(str(STATIC), "dsfr/consult-dsfr.min.css")
+    first = client.get(url, headers={"Accept-Encoding": "br"})
+    assert first.headers["Content-Encoding"] == "br"
+    etag = first.headers["ETag"]
+    first.close()
+    again = client.get(url, headers={"Accept-Encoding": "br", "If-None-Match": etag})
+    assert again.status_code == 304
+    plain = client.get(url, headers={"If-None-Match": etag})
+    assert plain.status_code == 200  # the identity body has another ETag
+    assert "Content-Encoding" not in plain.headers
+    plain.close()
