@@ -41,7 +41,8 @@ node_modules/.installed: package.json package-lock.json .npmrc
 	npm ci
 	touch $@
 
-static/dsfr/.built: node_modules/.installed scripts/build-assets.mjs
+# The DSFR bundle holds the components the templates use: rebuilt when they change.
+static/dsfr/.built: node_modules/.installed scripts/build-assets.mjs $(wildcard templates/*.html templates/*/*.html templates/*/*/*.html static/css/*.css static/js/*.js static/synthesis/*)
 	node scripts/build-assets.mjs
 	touch $@
 
@@ -75,4 +76,4 @@ serve-prod: install
 	$(BIN)/gunicorn --workers $(or $(WORKERS),2) --bind $(HOST):$(PORT) --access-logfile - app:app
 
 clean:
-	rm -rf $(VENV) node_modules static/dsfr .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules static/dsfr static/vendor .pytest_cache .ruff_cache

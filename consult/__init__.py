@@ -71,10 +71,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     hooks.init_app(app)
     web.init_app(app)
     _register_extensions(app)
-    from consult import cache, jobs
+    from consult import cache, jobs, static_assets
 
     cache.init_app(app)
     jobs.init_app(app)
+    static_assets.init_app(app)
 
     from consult import accounts, admin, api, cli, views
 
