@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from consult.api import SUPPRESSION_THRESHOLD as THRESHOLD
 from synthesis import catalog
-
-THRESHOLD = 10
 
 
 def primary(df: pd.DataFrame) -> pd.Series:

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from consult import csvout
 from consult.db import utcnow
 from consult.models import AUDIENCE_PLURALS, Audience, Role, User
 from consult.territories import academie_label, catalog
@@ -46,7 +47,7 @@ SURVEY_FIGURES = {"survey_distribution", "survey_territory"}
 DISPLAY_ROWS = 200
 # The PDF is a document, not a data file: fewer rows, and the link to the full CSV.
 PDF_ROWS = 60
-SUPPRESSED = f"< {privacy.THRESHOLD}"
+SUPPRESSED = csvout.SUPPRESSED_TEXT
 # Display labels frozen with a version's figures (not a table: never offered for download).
 LABELS_KEY = "_labels"
 
