@@ -277,8 +277,9 @@ def test_attacker_recovers_no_small_cell_from_one_page(app, client, session) -> 
     strict=True,
     reason=(
         "nation minus its régions gives Mayotte's one participant back: the compiled "
-        "participation tables are still protected one scope at a time. The compile-wide layer "
-        "of synthesis/privacy.py (helper sdc) fixes it; remove this mark once it is merged."
+        "participation tables are still protected one scope at a time: the compile-wide layer "
+        "(docs/wip/compile-wide-disclosure-control.patch) is what closes it; remove this mark "
+        "when it lands."
     ),
 )
 def test_attacker_recovers_no_small_cell_across_territories(app, client, session) -> None:
