@@ -108,6 +108,7 @@ ERROR_TITLES = {
     404: _l("Page introuvable"),
     405: _l("Méthode non autorisée"),
     409: _l("Conflit"),
+    410: _l("Contenu retiré"),
     413: _l("Fichier ou formulaire trop volumineux"),
     422: _l("Données invalides"),
     429: _l("Trop de requêtes"),
@@ -121,6 +122,7 @@ ERROR_TEXTS = {
     404: _l("La page que vous cherchez n'existe pas ou a été déplacée."),
     405: _l("Cette adresse ne peut pas être utilisée de cette façon."),
     409: _l("Cette action entre en conflit avec une autre. Rechargez la page et réessayez."),
+    410: _l("Ce contenu a été retiré et n'est plus consultable."),
     413: _l("Ce que vous avez envoyé dépasse la taille autorisée."),
     422: _l("Les informations envoyées ne sont pas valides."),
     429: _l("Vous avez fait trop de demandes en peu de temps. Réessayez dans quelques minutes."),
@@ -129,13 +131,21 @@ ERROR_TEXTS = {
 }
 
 
-def render_error(code: int, detail: str | None = None):
+def render_error(
+    code: int,
+    detail: str | None = None,
+    *,
+    onward: tuple[str, str] | None = None,
+):
+    """The error page; ``onward`` is (url, label) of where to go next (a withdrawn
+    contribution's forum, say)."""
     return (
         render_template(
             "error.html",
             code=code,
             title=ERROR_TITLES.get(code, ERROR_TITLES[500]),
             text=detail or ERROR_TEXTS.get(code, ERROR_TEXTS[500]),
+            onward=onward,
         ),
         code,
     )

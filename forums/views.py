@@ -65,6 +65,25 @@ def _seed() -> int:
     return int(session["forum_seed"])
 
 
+def _gone(item: Contribution):
+    """A shared link to a contribution taken down says so (410) and where to go next, instead of
+    a bare 404; held contributions were never published and stay a 404."""
+    if item.withdrawn_at is not None:
+        text = _("Cette contribution a été retirée par son auteur.")
+    elif item.hidden_at is not None:
+        # Hidden by a moderator or, pending review, by three reports: both are moderation.
+        text = _("Cette contribution a été masquée par la modération.")
+    else:
+        return None
+    from consult.views import render_error
+
+    onward = (
+        url_for("forums.theme", slug=item.theme.slug),
+        _("Voir les autres contributions du forum « %(theme)s »", theme=item.theme.title),
+    )
+    return render_error(410, text, onward=onward)
+
+
 @bp.route("/")
 def index():
     themes = queries.themes(db.session)
@@ -227,6 +246,11 @@ def _reply_target(item: Contribution, raw: str | None):
 
 @bp.route("/contributions/<int:contribution_id>")
 def contribution(contribution_id: int):
+    item = db.session.get(Contribution, contribution_id)
+    if item is not None and not authorize(current_user, Permission.VIEW, item):
+        gone = _gone(item)
+        if gone is not None:
+            return gone
     item = _contribution_or_404(contribution_id)
     user = me() if current_user.is_authenticated else None
     return render_template(

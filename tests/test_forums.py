@@ -161,8 +161,13 @@ def test_withdraw_keeps_the_page_for_its_author_and_leaves_the_lists(client, ses
     assert info.value.status == 409
     session.flush()
     assert c not in queries.list_contributions(session, c.theme_id, queries.Filters()).items
-    # Withdrawn is not public (Contribution.is_public): its author still reads it.
-    assert client.get(f"/forums/contributions/{c.id}").status_code == 404
+    # Withdrawn is not public (Contribution.is_public): a shared link says so (410) and leads
+    # back to the forum; its author still reads it.
+    gone = client.get(f"/forums/contributions/{c.id}")
+    assert gone.status_code == 410
+    text = gone.get_data(as_text=True)
+    assert "retirée par son auteur" in text and c.title not in text
+    assert f'href="/forums/{c.theme.slug}/"' in text
     client.login(c.author.email)
     page = client.get(f"/forums/contributions/{c.id}").get_data(as_text=True)
     assert "retirée par son auteur" in page
@@ -392,7 +397,12 @@ def test_pages_escape_user_text(client, session) -> None:
         assert 'href="javascript:' not in page
     assert client.get("/forums/contributions/999999").status_code == 404
     hidden = ContributionFactory(hidden_at=utcnow(), hidden_reason="Hors sujet")
-    assert client.get(f"/forums/contributions/{hidden.id}").status_code == 404
+    gone = client.get(f"/forums/contributions/{hidden.id}")
+    assert gone.status_code == 410
+    assert "masquée par la modération" in gone.get_data(as_text=True)
+    assert hidden.title not in gone.get_data(as_text=True)
+    held = ContributionFactory(held_for_review=True)
+    assert client.get(f"/forums/contributions/{held.id}").status_code == 404
 
 
 def test_vote_without_javascript_redirects_back(client, session) -> None:
@@ -738,7 +748,7 @@ def test_done_when_scenario(client, session) -> None:
         )
         assert report.status_code == 302
         client.logout()
-    assert client.get(contribution_url).status_code == 404  # hidden pending review
+    assert client.get(contribution_url).status_code == 410  # hidden pending review
     moderator = RoleGrantFactory(role="moderator").user
     client.login(moderator.email)
     queue = client.get("/moderation/").get_data(as_text=True)

@@ -85,7 +85,10 @@ def test_withdrawn_contribution_leaves_the_public_api_and_page(client, session) 
     author = UserFactory()
     item = ContributionFactory(author=author, withdrawn_at=utcnow(), title="Retirée ZQXW")
     assert client.get(f"/api/v1/contributions/{item.id}").status_code == 404
-    assert client.get(f"/forums/contributions/{item.id}").status_code == 404
+    # A shared link says the contribution was taken down (410), never what it said.
+    gone = client.get(f"/forums/contributions/{item.id}")
+    assert gone.status_code == 410
+    assert "ZQXW" not in gone.get_data(as_text=True)
     client.login(author.email)
     page = client.get(f"/forums/contributions/{item.id}").get_data(as_text=True)
     assert "Retirée ZQXW" in page and "retirée par son auteur" in page
