@@ -34,7 +34,13 @@ def measure(client, path: str) -> tuple[int, int]:
     if page.headers.get("Content-Encoding") == "br":
         body = brotli.decompress(body)
     html = body.decode()
-    first = repeat = _size(page)
+    first = _size(page)
+    # A browser keeps the page with its validator and asks again with it: an unchanged page
+    # comes back as a 304 with headers only.
+    etag = page.headers.get("ETag")
+    again = client.get(path, headers={**HEADERS, "If-None-Match": etag} if etag else HEADERS)
+    repeat = _size(again)
+    again.close()
     for url in dict.fromkeys(ASSET_RE.findall(html)):
         asset = client.get(url, headers=HEADERS)
         first += _size(asset)

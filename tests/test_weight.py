@@ -233,3 +233,30 @@ def test_precompressed_static_revalidates_with_304(client) -> None:
     assert plain.status_code == 200  # the identity body has another ETag
     assert "Content-Encoding" not in plain.headers
     plain.close()
+
+
+def test_an_unchanged_page_revalidates_with_304_and_a_changed_one_does_not(client, user) -> None:
+    first = client.get("/forums/", headers={"Accept-Encoding": "br"})
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    assert etag.startswith('W/"')
+    assert "no-cache" in first.headers["Cache-Control"]
+    # The same page in another encoding is the same page: the weak tag still matches.
+    for accept in ("br", "gzip", ""):
+        again = client.get("/forums/", headers={"Accept-Encoding": accept, "If-None-Match": etag})
+        assert again.status_code == 304, accept
+        assert again.get_data() == b""
+    # A logged-in visitor sees another header, so another tag: never the anonymous page's 304.
+    client.login(user.email)
+    logged = client.get("/forums/", headers={"If-None-Match": etag})
+    assert logged.status_code == 200
+    assert logged.headers["ETag"] != etag
+
+
+def test_pages_that_must_not_be_stored_get_no_validator(client) -> None:
+    response = client.get("/compte/connexion")
+    if response.status_code == 200 and "no-store" in response.headers.get("Cache-Control", ""):
+        assert "ETag" not in response.headers
+    missing = client.get("/cette-page-n-existe-pas")
+    assert missing.status_code == 404
+    assert "ETag" not in missing.headers
