@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Response, stream_with_context
@@ -88,6 +89,24 @@ def stream(
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def restream(path: str | Path, sep: str) -> Iterator[bytes]:
+    """A file that ``stream`` wrote with « ; » (cached exports), given with another delimiter.
+    Its cells were guarded when written, so they are copied as they are (guarding them again
+    would turn a written ``-3`` into text)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=sep, lineterminator="\r\n")
+    if sep == SEMICOLON:
+        yield BOM.encode()
+    with open(path, encoding="utf-8-sig", newline="") as source:
+        for count, row in enumerate(csv.reader(source, delimiter=SEMICOLON), 1):
+            writer.writerow(row)
+            if count % FLUSH_ROWS == 0:
+                yield buffer.getvalue().encode("utf-8")
+                buffer.seek(0)
+                buffer.truncate()
     yield buffer.getvalue().encode("utf-8")
 
 

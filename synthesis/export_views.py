@@ -12,6 +12,7 @@ from typing import Any
 from flask import Response, current_app, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
+from consult import csvout
 from consult.db import db
 from consult.permissions import can
 from consult.web import ConsultError, refuse
@@ -179,9 +180,17 @@ def export_table(kind: str, ident: str, table: str, fmt: str):
             raise _Refusal(404, _("Cette table de synthèse n'existe pas."))
     except _Refusal as refusal:
         return refuse(refusal)
-    return _send(
-        files.table_path(table, fmt), files.filename(table, fmt), exports.FORMATS[fmt], public
-    )
+    path = files.table_path(table, fmt)
+    if fmt == "csv" and csvout.separator(request.args) != csvout.SEMICOLON:
+        # The cached file is the French-spreadsheet default; scripts asking for « , » get the
+        # same cells re-delimited, as every other CSV download of the platform does.
+        cache = f"public, max-age={PUBLIC_MAX_AGE}" if public else "private, no-store"
+        return csvout.response(
+            csvout.restream(path, csvout.COMMA),
+            files.filename(table, fmt),
+            Cache_Control=cache,
+        )
+    return _send(path, files.filename(table, fmt), exports.FORMATS[fmt], public)
 
 
 @bp.route("/syntheses/export/national.zip", defaults={"kind": "national", "ident": ""})

@@ -76,3 +76,15 @@ def test_retex_public_export_is_guarded(client, session) -> None:
     comma = client.get("/retex/export.csv?sep=comma").get_data(as_text=True)
     assert not comma.startswith("\ufeff")
     assert next(iter(csv.DictReader(io.StringIO(comma))))["title"].startswith("'=")
+
+
+def test_restream_changes_the_delimiter_without_guarding_twice(tmp_path) -> None:
+    path = tmp_path / "table.csv"
+    rows = [["=cmd|' /C calc'!A0", -3, "a;b, c", "01"], ["ok", 2.5, 'say "hi"', ""]]
+    path.write_bytes(b"".join(csvout.stream(["t", "n", "s", "code"], rows)))
+    comma = b"".join(csvout.restream(path, csvout.COMMA)).decode()
+    assert not comma.startswith("\ufeff")
+    read = list(csv.reader(io.StringIO(comma)))
+    assert read[0] == ["t", "n", "s", "code"]
+    assert read[1] == ["'=cmd|' /C calc'!A0", "-3", "a;b, c", "01"]
+    assert read[2] == ["ok", "2.5", 'say "hi"', ""]

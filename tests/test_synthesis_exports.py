@@ -232,6 +232,18 @@ def test_public_csv_suppresses_small_figures_and_their_complement(client, sessio
     assert "3" not in {r[2] for r in rows[1:]}
 
 
+def test_csv_with_commas_on_request_holds_the_same_cells(client, session, compiled):
+    semicolon = _csv(fetch(client, "/syntheses/export/national/forum_top.csv"))
+    response = fetch(client, "/syntheses/export/national/forum_top.csv?sep=comma")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "forum_top" in response.headers["Content-Disposition"]
+    body = response.get_data(as_text=True)
+    assert not body.startswith("\ufeff")
+    # The guarded cells stay guarded once, numbers stay numbers.
+    assert list(csv.reader(io.StringIO(body))) == semicolon
+
+
 def test_public_json_has_metadata_and_nulls(client, session, compiled):
     response = fetch(client, "/syntheses/export/national/participation.json")
     assert response.status_code == 200
