@@ -1,95 +1,479 @@
-"""Suppression of small figures on the way out to the public.
+"""Disclosure control: the one rule for every published figure about people (cell-key
+perturbation, as the ONS 2021 census and the ABS TableBuilder do).
 
-A row built from fewer than ``THRESHOLD`` people has its figures blanked. Blanking one part of a
-group is not enough when the group's total is shown: the hidden part would be the total minus the
-shown parts. So inside each group declared in ``catalog`` a lone suppressed part takes the
-next-smallest part with it, and the process repeats until nothing changes (a second suppression
-in one group can make a lone one appear in another).
+What is protected and what is not is decided in synthesis/README.md ("What is public content and
+what is protected"). For a protected count:
+
+- a row built from fewer than ``THRESHOLD`` people is hidden: its figures are not published and
+  read as the one neutral marker (``MARKER``);
+- every other protected count is published with a small deterministic noise drawn from ``PTABLE``
+  (at most ``D`` either way; zero stays zero; a positive count never becomes zero or negative; a
+  count of ``THRESHOLD`` or more is never printed below it). The noise is a function of the
+  **cell key**: an HMAC, keyed by a secret (``DISCLOSURE_KEY``, or one derived from
+  ``SECRET_KEY``), of the cell's canonical identity and its true value. The identity names the
+  population the figure counts, not the table it sits in (measure, territory as the finest code
+  that describes the population, audience, theme, day, question, option, contribution…, "*" for
+  a total), so the same cell printed in two tables, two scopes, a page and an export is the same
+  figure everywhere, and differencing tables or territories gives noise, not a hidden cell;
+- totals are cells of their own (perturbed, not summed from perturbed parts); shares are
+  recomputed from the perturbed counts.
+
+This replaces the complementary suppression per table that was here and the LP-audited secondary
+suppression of the coordinators' questionnaire results (surveys/disclosure.py now asks this
+module). Suppression alone could not hold across linked tables and territories (a région minus its
+académies, the nation minus its régions, a day split against a theme split), and making it hold
+(the WIP in docs/wip) cost 11× the compile time; a perturbation keyed by the cell's identity holds
+by construction and costs one HMAC per published cell.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
 from consult.api import SUPPRESSION_THRESHOLD as THRESHOLD
+from consult.csvout import SUPPRESSED_TEXT
 from synthesis import catalog
 
+ALL = catalog.ALL
+NATION = "FR"
+# The one neutral marker of a hidden figure, whatever it counts (pages, files, PDF).
+MARKER = SUPPRESSED_TEXT
 
-def primary(df: pd.DataFrame) -> pd.Series:
-    people = pd.to_numeric(df["people"], errors="coerce")
-    return (people < THRESHOLD).fillna(False).astype(bool)
+# The published ptable: noise -> probability. D = 2: with the threshold at 10, the smallest
+# published count is off by at most 20 %, and a hidden cell recovered by differencing two
+# published figures is only known within ±4 (±2 per figure), more than half its whole range of
+# 0-9. D = 3 would blur the small published counts by 30 % for little more protection: what
+# protects a hidden cell is that it is also hidden where it is printed again (same key) and that
+# every figure it could be recomputed from carries independent noise.
+D = 2
+PTABLE: tuple[tuple[int, float], ...] = ((-2, 0.1), (-1, 0.2), (0, 0.4), (1, 0.2), (2, 0.1))
+_CUMULATIVE = tuple(
+    (noise, float(np.cumsum([p for _n, p in PTABLE])[i])) for i, (noise, _p) in enumerate(PTABLE)
+)
+
+# Counts of public content (items anyone can list and count): exact at the nation for all
+# audiences together. Any split by audience, territory or day is about people and is protected.
+PUBLIC_INDICATORS = frozenset(
+    {
+        "contributions",
+        "votes",
+        "adopt",
+        "refuse",
+        "comments",
+        "pour",
+        "contre",
+        "ideas",
+        "idea_supports",
+        "retex_sheets",
+    }
+)
 
 
-def _complementary(df: pd.DataFrame, suppressed: pd.Series, group: catalog.Group) -> bool:
-    """One pass over one group definition; True when a part was added. Vectorised: the daily
-    and per-académie tables have tens of thousands of rows, and only the few groups with a lone
-    suppressed part need a decision."""
-    if group.part not in df.columns or any(k not in df.columns for k in group.keys):
+# --- The cell key --------------------------------------------------------------------------------
+
+_DEVELOPMENT_KEY = b"consult: no application, development disclosure key"
+# The key of the last application set up in this process: readers outside a request or an
+# application context (the CLI's helpers, tests) use the same key as the pages.
+_APP_KEY: bytes | None = None
+
+
+def key_for(config: Mapping[str, Any]) -> bytes:
+    """``DISCLOSURE_KEY`` when configured, else a key derived from ``SECRET_KEY`` (production
+    refuses to start without one). Changing it changes every published figure."""
+    dedicated = config.get("DISCLOSURE_KEY")
+    if dedicated:
+        return str(dedicated).encode()
+    base = str(config.get("SECRET_KEY") or "").encode() or _DEVELOPMENT_KEY
+    return hmac.digest(base, b"consult disclosure cell key v1", "sha256")
+
+
+def init_app(app: Any) -> None:
+    global _APP_KEY
+    _APP_KEY = key_for(app.config)
+
+
+def secret() -> bytes:
+    try:
+        from flask import current_app
+
+        return key_for(current_app.config)
+    except RuntimeError:
+        return _APP_KEY or _DEVELOPMENT_KEY
+
+
+def territory(kind: str, code: str = "") -> str:
+    """The finest code that describes a scope's population: the nation is FR, a région with a
+    single académie is that académie (its figures are the académie's figures)."""
+    if kind == "national":
+        return NATION
+    if kind == "region":
+        from consult.territories import catalog as territories
+
+        region = territories().regions.get(code)
+        if region is not None and len(region.academie_codes) == 1:
+            return academie(region.academie_codes[0])
+        return f"R:{code}"
+    return academie(code)
+
+
+def academie(code: str) -> str:
+    return f"A:{code}"
+
+
+def identity(measure: str, where: str, **dims: Any) -> str:
+    """The canonical name of a cell: measure, territory, then every other dimension that is not
+    a total, in a fixed order (a dimension left out or "*" is a total)."""
+    parts = [measure, where]
+    for name in sorted(dims):
+        value = dims[name]
+        if value is None or value is pd.NA or str(value) == ALL:
+            continue
+        parts.append(f"{name}={value}")
+    return "|".join(parts)
+
+
+def noise(cell: str, value: int, key: bytes) -> int:
+    digest = hmac.digest(key, f"{cell}#{value}".encode(), "sha256")
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    for step, upto in _CUMULATIVE:
+        if u < upto:
+            return step
+    return PTABLE[-1][0]
+
+
+def perturb(cell: str, value: int, key: bytes | None = None) -> int:
+    """The published form of a protected count (shown, i.e. not hidden)."""
+    value = int(value)
+    if value <= 0:
+        return 0
+    floor = THRESHOLD if value >= THRESHOLD else 1
+    return max(floor, value + noise(cell, value, key or secret()))
+
+
+def hidden(people: Any) -> bool:
+    """A protected row built from fewer than THRESHOLD people is not published."""
+    try:
+        return int(people) < THRESHOLD
+    except (TypeError, ValueError):
         return False
-    part = df[group.part].astype(str)
-    is_total = part == group.total if group.total is not None else pd.Series(False, df.index)
-    is_part = part.isin(group.members) if group.members is not None else ~is_total
-    if group.keys:
-        gid = df[list(group.keys)].astype(str).groupby(list(group.keys), sort=False).ngroup()
-    else:
-        gid = pd.Series(0, index=df.index)
-    frame = pd.DataFrame(
-        {
-            "gid": gid.to_numpy(),
-            "hidden": suppressed.to_numpy(),
-            "people": pd.to_numeric(df["people"], errors="coerce").fillna(0).to_numpy(),
-            "row": range(len(df)),
-        },
-        index=df.index,
-    )
-    parts = frame[is_part.to_numpy()]
-    per_group = parts.groupby("gid")["hidden"].agg(["size", "sum"])
-    lone = per_group.index[(per_group["size"] >= 2) & (per_group["sum"] == 1)]
-    if group.total is not None:
-        # Without a shown total the parts cannot be differenced.
-        shown_totals = frame[is_total.to_numpy() & ~frame["hidden"].to_numpy()]["gid"].unique()
-        lone = lone.intersection(pd.Index(shown_totals))
-    if len(lone) == 0:
+
+
+# --- Tables --------------------------------------------------------------------------------------
+
+# Canonical dimension of each table column (the identity's vocabulary).
+_DIMENSIONS = {
+    "audience": "audience",
+    "theme_slug": "theme",
+    "subtheme_slug": "subtheme",
+    "day": "day",
+    "contribution_id": "contribution",
+    "question_key": "question",
+    "option_key": "option",
+    "corpus": "corpus",
+    "topic": "topic",
+    "dimension": "dimension",
+    "value_key": "value",
+}
+# Tables whose rows are one indicator each (the ``value`` column's measure is the indicator).
+_INDICATOR_TABLES = ("participation", "participation_territory", "participation_daily")
+# The completed dimensions of the public tables: a breakdown lists every audience (or académie)
+# of the scope, zeros included, so a hidden cell may be 0 and the absence of a row tells nothing.
+_COMPLETE = {
+    "participation": (("indicator",), "audience"),
+    "participation_daily": (("day", "indicator"), "audience"),
+    "forum_themes": (("theme_slug", "subtheme_slug", "indicator"), "audience"),
+    "survey_distribution": (("question_key", "option_key"), "audience"),
+    "forum_consensus_matrix": (("contribution_id",), "audience"),
+}
+
+
+def _audiences() -> list[str]:
+    from consult.models import Audience
+
+    return [a.value for a in Audience]
+
+
+def _complete(name: str, df: pd.DataFrame, academies: Iterable[str]) -> pd.DataFrame:
+    """Zero rows for the missing parts of every breakdown (public tables only)."""
+    if df.empty:
+        return df
+    if name == "participation_territory":
+        grid = [(a, x) for a in academies for x in [*_audiences(), ALL]]
+        keys = df[["indicator"]].drop_duplicates()
+        rows = [
+            {"indicator": i, "academie_code": a, "audience": x}
+            for i in keys["indicator"]
+            for a, x in grid
+        ]
+        full = pd.DataFrame(rows, columns=["indicator", "academie_code", "audience"])
+        return _with_zeros(df, full, ["indicator", "academie_code", "audience"])
+    if name == "survey_territory":
+        keys = df[["question_key", "option_key"]].drop_duplicates()
+        full = keys.merge(pd.DataFrame({"academie_code": list(academies)}), how="cross")
+        return _with_zeros(df, full, ["question_key", "option_key", "academie_code"])
+    if name not in _COMPLETE:
+        return df
+    groups, part = _COMPLETE[name]
+    members = _audiences()
+    if any(c not in df.columns for c in (*groups, part)):
+        return df
+    keys = df[list(groups)].drop_duplicates()
+    full = keys.merge(pd.DataFrame({part: members}), how="cross")
+    return _with_zeros(df, full, [*groups, part])
+
+
+def _with_zeros(df: pd.DataFrame, full: pd.DataFrame, on: list[str]) -> pd.DataFrame:
+    key = pd.MultiIndex.from_frame(df[on].astype(str))
+    wanted = full.astype(str)
+    missing = wanted[~pd.MultiIndex.from_frame(wanted).isin(key)]
+    if missing.empty:
+        return df
+    spec_counts = [c for c in df.columns if c not in on]
+    zeros = missing.copy()
+    for column in spec_counts:
+        zeros[column] = 0 if pd.api.types.is_numeric_dtype(df[column]) else None
+    for column in on:  # keep the dimension's type (day strings, integer ids)
+        zeros[column] = zeros[column].astype(df[column].dtype, errors="ignore")
+    return pd.concat([df, zeros[df.columns]], ignore_index=True)
+
+
+class _Context:
+    """What protecting one scope's tables needs beside the table itself."""
+
+    def __init__(
+        self,
+        kind: str,
+        code: str,
+        raw: Callable[[str], pd.DataFrame | None] | None,
+        key: bytes,
+    ) -> None:
+        self.kind = kind
+        self.code = code
+        self.where = territory(kind, code)
+        self.raw = raw or (lambda _name: None)
+        self.key = key
+        self._responses: dict[tuple[str, str], int] | None = None
+
+    def responses(self, where: str, audience: str) -> int | None:
+        """Questionnaire responses of one population (for the base canonicalisation)."""
+        if self._responses is None:
+            found: dict[tuple[str, str], int] = {}
+            for name in ("participation", "participation_territory"):
+                df = self.raw(name)
+                if df is None or df.empty:
+                    continue
+                rows = df[df["indicator"] == "survey_responses"]
+                for record in rows.to_dict("records"):
+                    place = (
+                        academie(str(record["academie_code"]))
+                        if name == "participation_territory"
+                        else self.where
+                    )
+                    found[(place, str(record["audience"]))] = int(record["value"])
+            self._responses = found
+        return self._responses.get((where, audience))
+
+
+def _measure(name: str, column: str, row: Mapping[str, Any]) -> str:
+    if name in _INDICATOR_TABLES or name == "forum_themes":
+        indicator = str(row["indicator"])
+        return indicator if column == "value" else f"people:{indicator}"
+    if name == "forum_top":
+        if column == "people":
+            return "votes" if row.get("ranking") == "adopted" else "people:comments"
+        return column
+    if name in ("forum_consensus", "forum_consensus_matrix"):
+        return "votes" if column in ("people", "votes") else column
+    if name in ("survey_distribution", "survey_territory"):
+        return {"count": "answers", "people": "answers", "base": "base"}.get(column, column)
+    if name == "topics":
+        return "texts" if column == "size" else "people:texts"
+    if name == "retex":
+        return "retex_sheets" if column == "sheets" else "people:retex_sheets"
+    return column
+
+
+def _public_cell(name: str, column: str, row: Mapping[str, Any], where: str) -> bool:
+    """Figures about public content: exact (see README)."""
+    if name == "retex":
+        return column == "sheets"  # published sheets, each with its theme, level and académie
+    if where != NATION:
         return False
-    shown = parts[parts["gid"].isin(lone) & ~parts["hidden"]]
-    # The next-smallest part goes with the lone one (ties: the earlier row).
-    chosen = shown.sort_values(["gid", "people", "row"]).groupby("gid").head(1).index
-    suppressed.loc[chosen] = True
-    return True
+    if name in ("participation", "forum_themes"):
+        return (
+            column == "value"
+            and str(row.get("audience")) == ALL
+            and str(row.get("indicator")) in PUBLIC_INDICATORS
+        )
+    # The nation's ranked contributions: the counters printed on each contribution's card.
+    if name == "forum_top":
+        return column != "wilson"
+    if name == "forum_consensus":
+        return column in ("votes", "people", "audiences")
+    return False
 
 
-def suppression_mask(name: str, df: pd.DataFrame) -> pd.Series:
-    spec = catalog.spec(name)
-    if not spec.has_people or df.empty or "people" not in df.columns:
-        return pd.Series(False, index=df.index)
-    suppressed = primary(df).copy()
-    for _round in range(100):
-        changed = False
-        for group in spec.groups:
-            changed |= _complementary(df, suppressed, group)
-        if not changed:
-            break
-    return suppressed
+def _cell_identity(
+    name: str, column: str, row: Mapping[str, Any], ctx: _Context, dims: dict[str, Any]
+) -> str:
+    where = ctx.where
+    if "academie_code" in row and name in ("participation_territory", "survey_territory"):
+        where = academie(str(row["academie_code"]))
+    measure = _measure(name, column, row)
+    if measure == "base":
+        # A base that counts every response of its population is that population's responses.
+        audience = str(dims.get("audience", ALL))
+        if ctx.responses(where, audience) == int(row[column]):
+            return identity("survey_responses", where, audience=audience)
+        return identity("base", where, audience=audience, question=dims.get("question"))
+    if name in _INDICATOR_TABLES and measure in ("participants", "survey_responses"):
+        measure = str(row["indicator"])  # the value is a number of people
+    return identity(measure, where, **dims)
 
 
-def suppress(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    """The public form of a table: a ``suppressed`` column, figures None where it is True."""
+def protect(
+    name: str,
+    df: pd.DataFrame,
+    kind: str = "national",
+    code: str = "",
+    *,
+    raw: Callable[[str], pd.DataFrame | None] | None = None,
+    academies: Iterable[str] | None = None,
+    key: bytes | None = None,
+) -> pd.DataFrame:
+    """The public form of one table of one scope: breakdowns completed with zero rows, protected
+    counts perturbed by their cell key, rows under the threshold hidden (figures None,
+    ``suppressed`` True), shares recomputed from the published counts. ``raw`` gives the scope's
+    other raw tables (the questionnaire responses, the consensus matrix)."""
     spec = catalog.spec(name)
     out = df.reset_index(drop=True).copy()
-    mask = suppression_mask(name, out)
-    out = out.astype({c: "object" for c in spec.figure_columns if c in out.columns})
+    if not spec.has_people or "people" not in out.columns:
+        out["suppressed"] = False
+        return out
+    if academies is None:
+        academies = catalog.resolve_scope(kind, code).academie_codes
+    out = _complete(name, out, academies)
+    ctx = _Context(kind, code, raw, key or secret())
+    counts = [c.name for c in spec.columns if c.kind == "count" and c.name in out.columns]
+    records = out.to_dict("records")
+    published: dict[str, list[Any]] = {c: [] for c in counts}
+    mask: list[bool] = []
+    for row in records:
+        dims = {
+            canonical: row[column] for column, canonical in _DIMENSIONS.items() if column in row
+        }
+        if name == "survey_territory":
+            dims["audience"] = ALL
+        row_hidden = hidden(row.get("people"))
+        public_row = all(_public_cell(name, c, row, ctx.where) for c in counts if c != "people")
+        mask.append(row_hidden and not public_row)
+        first_of: dict[int, str] = {}
+        for column in counts:
+            value = row[column]
+            if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+                published[column].append(None)
+                continue
+            value = int(value)
+            if _public_cell(name, column, row, ctx.where):
+                published[column].append(value)
+                continue
+            if row_hidden or (column == "people" and hidden(value)):
+                published[column].append(None)
+                continue
+            if column == "audiences":  # a number of audiences, not of people
+                published[column].append(value)
+                continue
+            # Equal figures of one row count the same people (participants, a response per
+            # person, a voter per vote): one cell, one published figure.
+            cell = first_of.get(value) or _cell_identity(name, column, row, ctx, dims)
+            first_of.setdefault(value, cell)
+            published[column].append(perturb(cell, value, ctx.key))
+    for column in counts:
+        out[column] = pd.array(published[column], dtype="Int64")
+    hide = pd.Series(mask, index=out.index, dtype=bool)
+    _derived(name, out, hide, ctx)
     for column in spec.figure_columns:
-        if column in out.columns:
-            out.loc[mask, column] = None
+        if column in out.columns and column not in counts:
+            out[column] = out[column].astype("object")
+            out.loc[hide, column] = None
     if name == "topics":
-        # Open answers are never quoted in public; suppressed topics lose their quotes too.
+        # Open answers are never quoted in public; hidden topics lose their quotes too.
         quotes = [c for c in out.columns if c.startswith("quote_")]
-        hide = mask | (out.get("corpus", pd.Series(dtype=object)) == "open_answers")
+        drop = hide | (out.get("corpus", pd.Series(dtype=object)) == "open_answers")
         if quotes:
             out = out.astype(dict.fromkeys(quotes, "object"))
-            out.loc[hide, quotes] = None
+            out.loc[drop, quotes] = None
         if "keywords" in out.columns:
             out = out.astype({"keywords": "object"})
-            out.loc[mask, "keywords"] = None
-    out["suppressed"] = mask.to_numpy()
+            out.loc[hide, "keywords"] = None
+    out["suppressed"] = hide.to_numpy()
     return out
+
+
+def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
+    part = pd.to_numeric(part, errors="coerce").astype("Float64")
+    whole = pd.to_numeric(whole, errors="coerce").astype("Float64")
+    return (part / whole.where(whole > 0)).round(6)
+
+
+def _derived(name: str, out: pd.DataFrame, hide: pd.Series, ctx: _Context) -> None:
+    """Shares and scores recomputed from the published counts."""
+    if out.empty:
+        return
+    if name in ("survey_distribution", "survey_territory") and "share" in out.columns:
+        out["share"] = _ratio(out["count"], out["base"])
+    elif name == "forum_consensus_matrix":
+        out["share"] = _ratio(out["adopt"], out["adopt"].astype("Float64") + out["refuse"])
+    elif name == "forum_top" and ctx.where != NATION and "wilson" in out.columns:
+        adopt = pd.to_numeric(out["adopt"], errors="coerce").fillna(0).to_numpy(dtype=float)
+        refuse = pd.to_numeric(out["refuse"], errors="coerce").fillna(0).to_numpy(dtype=float)
+        from synthesis.engine import wilson_array
+
+        out["wilson"] = pd.array(np.round(wilson_array(adopt, refuse), 6), dtype="Float64")
+    elif name == "forum_consensus":
+        matrix = ctx.raw("forum_consensus_matrix")
+        if matrix is None or matrix.empty or "min_share" not in out.columns:
+            return
+        public = protect(
+            "forum_consensus_matrix", matrix, ctx.kind, ctx.code, key=ctx.key, academies=()
+        )
+        from synthesis.engine import MIN_AUDIENCE_VOTES
+
+        votes = public["adopt"].astype("Float64") + public["refuse"]
+        enough = public[(votes >= MIN_AUDIENCE_VOTES).fillna(False).to_numpy(dtype=bool)]
+        shares = enough.groupby("contribution_id")["share"].agg(["min", "max"])
+        ids = out["contribution_id"]
+        out["min_share"] = pd.array(ids.map(shares["min"]).astype("Float64"))
+        out["max_share"] = pd.array(ids.map(shares["max"]).astype("Float64"))
+
+
+# --- Cached public tables ------------------------------------------------------------------------
+
+
+_CACHE: dict[tuple, pd.DataFrame] = {}
+_CACHE_SIZE = 1024
+
+
+def cached(token: tuple | None, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """One protected table per (compilation, scope, table, key) per process: a finished
+    compilation never changes, so its public form is computed once and shared by pages, API,
+    exports and published versions (a copy each time: callers may edit what they get)."""
+    if token is None:
+        return build()
+    found = _CACHE.get(token)
+    if found is None:
+        found = build()
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[token] = found
+    return found.copy()
+
+
+def key_fingerprint(key: bytes | None = None) -> str:
+    return hashlib.sha256(key or secret()).hexdigest()[:16]

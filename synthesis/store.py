@@ -1,7 +1,9 @@
 """Compilations in and out of the database: every scope's tables as one JSON payload.
 
-Payloads hold the raw (unsuppressed) aggregates; ``load(..., public=True)`` suppresses on the
-way out, so a page, an export or the API can never forget to.
+Payloads hold the raw aggregates; ``load(..., public=True)`` applies the disclosure control
+(``privacy.protect``: cell-key perturbation, small rows hidden) on the way out, so a page, an
+export or the API can never forget to. A finished compilation's public tables are computed once
+per process and shared (``public_table``).
 """
 
 from __future__ import annotations
@@ -186,12 +188,44 @@ def load(
     )
     loaded: dict[str, pd.DataFrame] = {}
     for name in wanted:
-        data = row.payload.get(name) or {"columns": catalog.spec(name).column_names, "rows": []}
-        df = from_payload(name, data)
-        loaded[name] = privacy.suppress(name, df) if public else df
+        loaded[name] = public_table(row, name) if public else raw_table(row, name)
     if public:
         _drop_what_is_no_longer_public(session, loaded)
     return loaded
+
+
+def raw_table(row: CompiledScope, name: str) -> pd.DataFrame:
+    data = row.payload.get(name) or {"columns": catalog.spec(name).column_names, "rows": []}
+    return from_payload(name, data)
+
+
+def public_table(row: CompiledScope, name: str) -> pd.DataFrame:
+    """One table of one compiled scope in its public form (the disclosure control applied),
+    cached for a finished compilation: its payload never changes. Every public reader (pages,
+    API, exports, territory pages, home counters, published result versions) comes here."""
+    compilation = row.compilation
+    token = None
+    if compilation is not None and compilation.status == "done" and compilation.finished_at:
+        token = (
+            compilation.id,
+            compilation.finished_at.isoformat(),
+            row.scope_kind,
+            row.scope_code or "",
+            name,
+            privacy.key_fingerprint(),
+        )
+    scope = catalog.resolve_scope(row.scope_kind, row.scope_code or "")
+    return privacy.cached(
+        token,
+        lambda: privacy.protect(
+            name,
+            raw_table(row, name),
+            row.scope_kind,
+            row.scope_code or "",
+            raw=lambda other: raw_table(row, other),
+            academies=scope.academie_codes,
+        ),
+    )
 
 
 # Tables that name items people wrote: the column holding the item's id and its kind. Topic

@@ -31,6 +31,7 @@ from tests.territorial_factories import IdeaFactory
 
 SMALL, SECRET = "small", "secret"
 THRESHOLD = 10
+D = 2  # the published ptable's largest noise (synthesis/privacy.py)
 
 
 # --- The attacker ---------------------------------------------------------------------------------
@@ -54,11 +55,13 @@ def recovered(
     printed: dict[Hashable, int | str],
     relations: list[tuple[Hashable, list[Hashable]]],
     truth: dict[Hashable, int],
-    secret_floor: int,
+    noise: int = D,
 ) -> dict[Hashable, tuple[float, float]]:
     """The protected cells (true value 1 to 9) the attacker pins to one whole value, with their
-    LP interval. Unprinted cells are unknowns >= 0; « < 10 » is 1 to 9; the neutral marker is
-    ``secret_floor`` or more. Only relations true in the data are written."""
+    LP interval. The attacker knows the published ptable: a printed figure is its true value
+    within ``noise`` either way, and 10 or more (smaller ones are hidden); a printed 0 is 0;
+    the neutral marker (« secret statistique », or « < 10 ») is 0 to 9; an unprinted figure is
+    0 or more. Only relations true in the data are written."""
     relations = [
         (total, parts)
         for total, parts in relations
@@ -68,32 +71,28 @@ def recovered(
     found: dict[Hashable, tuple[float, float]] = {}
     for key in protected:
         if isinstance(printed.get(key), int):
-            found[key] = (printed[key], printed[key])  # printed as it is
+            found[key] = (printed[key], printed[key])  # a small cell printed at all
     unknown = sorted(
         {k for total, parts in relations for k in (total, *parts)} | set(protected),
         key=repr,
     )
-    unknown = [k for k in unknown if not isinstance(printed.get(k), int)]
     index = {k: i for i, k in enumerate(unknown)}
     rows, rhs = [], []
     for total, parts in relations:
         row = np.zeros(len(unknown))
-        constant = 0.0
         for key, sign in [(total, 1.0)] + [(p, -1.0) for p in parts]:
-            if key in index:
-                row[index[key]] += sign
-            else:
-                constant -= sign * printed[key]
-        if row.any():
-            rows.append(row)
-            rhs.append(constant)
+            row[index[key]] += sign
+        rows.append(row)
+        rhs.append(0.0)
     bounds = []
     for key in unknown:
         shown = printed.get(key)
-        if shown == SMALL:
-            bounds.append((1, THRESHOLD - 1))
-        elif shown == SECRET:
-            bounds.append((secret_floor, None))
+        if shown == 0:
+            bounds.append((0, 0))  # zero is kept zero
+        elif isinstance(shown, int):
+            bounds.append((max(THRESHOLD, shown - noise), shown + noise))
+        elif shown in (SMALL, SECRET):
+            bounds.append((0, THRESHOLD - 1))
         else:
             bounds.append((0, None))
     a_eq = np.array(rows) if rows else None
@@ -269,19 +268,10 @@ def test_attacker_recovers_no_small_cell_from_one_page(app, client, session) -> 
     session.flush()
     _compile(session)
     printed = _crawl(client, app)
-    found = recovered(printed, _relations(across=False), _truth(), secret_floor=1)
+    found = recovered(printed, _relations(across=False), _truth())
     assert not found, found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "nation minus its régions gives Mayotte's one participant back: the compiled "
-        "participation tables are still protected one scope at a time: the compile-wide layer "
-        "(docs/wip/compile-wide-disclosure-control.patch) is what closes it; remove this mark "
-        "when it lands."
-    ),
-)
 def test_attacker_recovers_no_small_cell_across_territories(app, client, session) -> None:
     """Also fails on the code before this change (a région minus its académies' live counts).
     The pages print only the compiled figures (test above), so this holds exactly as far as the
@@ -290,7 +280,7 @@ def test_attacker_recovers_no_small_cell_across_territories(app, client, session
     session.flush()
     _compile(session)
     printed = _crawl(client, app)
-    found = recovered(printed, _relations(across=True), _truth(), secret_floor=1)
+    found = recovered(printed, _relations(across=True), _truth())
     assert not found, found
 
 
@@ -388,7 +378,7 @@ def test_attacker_recovers_no_small_cell_from_questionnaire_results(
     client.login(coordinator.email)
     printed, relations = _survey_printed(client)
     assert printed[("r", "*")] == 25
-    found = recovered(printed, relations, truth, secret_floor=1)
+    found = recovered(printed, relations, truth)
     assert not found, found
     # The analyst still reads every figure.
     client.logout()
@@ -429,7 +419,7 @@ def test_protection_never_leaves_small_cells_that_must_all_be_one() -> None:
     protection = disclosure.protect(values, [("total", ["a", "b", "c", "d"])])
     assert protection.hidden("d")
     printed = {k: (disclosure.SECRET if protection.hidden(k) else v) for k, v in values.items()}
-    assert not recovered(printed, [("total", ["a", "b", "c", "d"])], values, secret_floor=1)
+    assert not recovered(printed, [("total", ["a", "b", "c", "d"])], values)
 
 
 def test_protection_ignores_relations_false_in_the_data() -> None:
@@ -472,7 +462,7 @@ def _full_attack(results, protection) -> dict:
         for key, value in cells.items()
         if not (key[0] in ("a", "ar") and key[1] == "")
     }
-    return recovered(printed, relations, cells, secret_floor=1)
+    return recovered(printed, relations, cells)
 
 
 def test_respondents_without_an_academie_stay_in_the_relations(app) -> None:
