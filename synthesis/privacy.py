@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from flask_babel import lazy_gettext as _l
 
 from consult.api import SUPPRESSION_THRESHOLD as THRESHOLD
 from consult.csvout import SUPPRESSED_TEXT
@@ -44,6 +45,13 @@ ALL = catalog.ALL
 NATION = "FR"
 # The one neutral marker of a hidden figure, whatever it counts (pages, files, PDF).
 MARKER = SUPPRESSED_TEXT
+
+# The one sentence printed near protected tables and in the exports' notes.
+NOTE = _l(
+    "Pour protéger les personnes, les effectifs publiés sont légèrement perturbés (de 2 au plus) "
+    "et ceux de moins de 10 personnes sont masqués (« secret statistique ») : un total peut "
+    "différer de la somme de ses parties."
+)
 
 # The published ptable: noise -> probability. D = 2: with the threshold at 10, the smallest
 # published count is off by at most 20 %, and a hidden cell recovered by differencing two
@@ -96,6 +104,7 @@ def key_for(config: Mapping[str, Any]) -> bytes:
 def init_app(app: Any) -> None:
     global _APP_KEY
     _APP_KEY = key_for(app.config)
+    app.add_template_global(lambda: NOTE, "disclosure_note")
 
 
 def secret() -> bytes:
