@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Mapping
+from itertools import product
 from typing import Any
 
 import numpy as np
@@ -193,10 +194,10 @@ _DIMENSIONS = {
 _INDICATOR_TABLES = ("participation", "participation_territory", "participation_daily")
 # The completed dimensions of the public tables: a breakdown lists every audience (or académie)
 # of the scope, zeros included, so a hidden cell may be 0 and the absence of a row tells nothing.
+# The participation tables also list every indicator and every day of the nation, and the forum
+# table every theme of the nation: an exact national figure (public content) minus territories
+# known to be zero because their row is missing would otherwise name the only author's territory.
 _COMPLETE = {
-    "participation": (("indicator",), "audience"),
-    "participation_daily": (("day", "indicator"), "audience"),
-    "forum_themes": (("theme_slug", "subtheme_slug", "indicator"), "audience"),
     "survey_distribution": (("question_key", "option_key"), "audience"),
     "forum_consensus_matrix": (("contribution_id",), "audience"),
 }
@@ -208,48 +209,80 @@ def _audiences() -> list[str]:
     return [a.value for a in Audience]
 
 
-def _complete(name: str, df: pd.DataFrame, academies: Iterable[str]) -> pd.DataFrame:
-    """Zero rows for the missing parts of every breakdown (public tables only)."""
-    if df.empty:
-        return df
-    if name == "participation_territory":
-        grid = [(a, x) for a in academies for x in [*_audiences(), ALL]]
-        keys = df[["indicator"]].drop_duplicates()
-        rows = [
-            {"indicator": i, "academie_code": a, "audience": x}
-            for i in keys["indicator"]
-            for a, x in grid
-        ]
-        full = pd.DataFrame(rows, columns=["indicator", "academie_code", "audience"])
-        return _with_zeros(df, full, ["indicator", "academie_code", "audience"])
+def _complete(
+    name: str,
+    df: pd.DataFrame,
+    academies: Iterable[str],
+    reference: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Zero rows for the missing parts of every breakdown (public tables only); ``reference``
+    is the same table of the nation (its keys are listed in every scope)."""
+    everyone = [*_audiences(), ALL]
+    if name in ("participation", "participation_territory"):
+        indicators = dict.fromkeys([*catalog.PARTICIPATION_INDICATORS, *df["indicator"]])
+        grid = pd.DataFrame(list(product(indicators, everyone)), columns=["indicator", "audience"])
+        on = ["indicator", "audience"]
+        if name == "participation_territory":
+            grid = grid.merge(pd.DataFrame({"academie_code": list(academies)}), how="cross")
+            on = ["indicator", "academie_code", "audience"]
+        return _with_zeros(df, grid, on)
+    if name == "participation_daily":
+        frames = [k for k in (df, reference) if k is not None and not k.empty]
+        if not frames:
+            return df
+        days = dict.fromkeys(d for k in frames for d in k["day"])
+        indicators = dict.fromkeys(
+            [*catalog.PARTICIPATION_INDICATORS, *(i for k in frames for i in k["indicator"])]
+        )
+        grid = pd.DataFrame(
+            list(product(days, indicators, everyone)), columns=["day", "indicator", "audience"]
+        )
+        return _with_zeros(df, grid, ["day", "indicator", "audience"])
+    if name == "forum_themes":
+        on = ["theme_slug", "subtheme_slug", "indicator"]
+        keys = pd.concat([k[on] for k in (df, reference) if k is not None and not k.empty])
+        if keys.empty:
+            return df
+        grid = keys.drop_duplicates().merge(pd.DataFrame({"audience": everyone}), how="cross")
+        return _with_zeros(df, grid, [*on, "audience"])
     if name == "survey_territory":
+        if df.empty:
+            return df
         keys = df[["question_key", "option_key"]].drop_duplicates()
         full = keys.merge(pd.DataFrame({"academie_code": list(academies)}), how="cross")
         return _with_zeros(df, full, ["question_key", "option_key", "academie_code"])
-    if name not in _COMPLETE:
+    if name not in _COMPLETE or df.empty:
         return df
     groups, part = _COMPLETE[name]
-    members = _audiences()
     if any(c not in df.columns for c in (*groups, part)):
         return df
     keys = df[list(groups)].drop_duplicates()
-    full = keys.merge(pd.DataFrame({part: members}), how="cross")
+    full = keys.merge(pd.DataFrame({part: _audiences()}), how="cross")
     return _with_zeros(df, full, [*groups, part])
 
 
 def _with_zeros(df: pd.DataFrame, full: pd.DataFrame, on: list[str]) -> pd.DataFrame:
     key = pd.MultiIndex.from_frame(df[on].astype(str))
-    wanted = full.astype(str)
+    wanted = full[on].astype(str).drop_duplicates()
     missing = wanted[~pd.MultiIndex.from_frame(wanted).isin(key)]
     if missing.empty:
         return df
-    spec_counts = [c for c in df.columns if c not in on]
     zeros = missing.copy()
-    for column in spec_counts:
-        zeros[column] = 0 if pd.api.types.is_numeric_dtype(df[column]) else None
+    for column in df.columns:
+        if column not in on:
+            zeros[column] = 0 if column in _COUNT_COLUMNS else None
     for column in on:  # keep the dimension's type (day strings, integer ids)
-        zeros[column] = zeros[column].astype(df[column].dtype, errors="ignore")
-    return pd.concat([df, zeros[df.columns]], ignore_index=True)
+        if df[column].dtype != object:
+            zeros[column] = zeros[column].astype(df[column].dtype, errors="ignore")
+    zeros = zeros[list(df.columns)]
+    if df.empty:
+        return zeros.reset_index(drop=True)
+    return pd.concat([df, zeros], ignore_index=True)
+
+
+_COUNT_COLUMNS = frozenset(
+    c.name for spec in catalog.TABLES.values() for c in spec.columns if c.kind == "count"
+)
 
 
 class _Context:
@@ -355,6 +388,7 @@ def protect(
     raw: Callable[[str], pd.DataFrame | None] | None = None,
     academies: Iterable[str] | None = None,
     key: bytes | None = None,
+    reference: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The public form of one table of one scope: breakdowns completed with zero rows, protected
     counts perturbed by their cell key, rows under the threshold hidden (figures None,
@@ -367,7 +401,7 @@ def protect(
         return out
     if academies is None:
         academies = catalog.resolve_scope(kind, code).academie_codes
-    out = _complete(name, out, academies)
+    out = _complete(name, out, academies, reference)
     ctx = _Context(kind, code, raw, key or secret())
     counts = [c.name for c in spec.columns if c.kind == "count" and c.name in out.columns]
     records = out.to_dict("records")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from synthesis import catalog, privacy
 from synthesis.models import Compilation, CompiledScope
@@ -215,6 +215,16 @@ def public_table(row: CompiledScope, name: str) -> pd.DataFrame:
             privacy.key_fingerprint(),
         )
     scope = catalog.resolve_scope(row.scope_kind, row.scope_code or "")
+    reference = None
+    if name in ("forum_themes", "participation_daily") and row.scope_kind != "national":
+        # Every scope lists the nation's themes and days (privacy._complete says why).
+        session = object_session(row)
+        national = (
+            scope_row(session, "national", "", compilation)
+            if session is not None and compilation is not None
+            else None
+        )
+        reference = raw_table(national, name) if national is not None else None
     return privacy.cached(
         token,
         lambda: privacy.protect(
@@ -224,6 +234,7 @@ def public_table(row: CompiledScope, name: str) -> pd.DataFrame:
             row.scope_code or "",
             raw=lambda other: raw_table(row, other),
             academies=scope.academie_codes,
+            reference=reference,
         ),
     )
 
