@@ -19,12 +19,13 @@ from flask import url_for
 from flask_babel import format_decimal, format_percent, get_locale, ngettext
 from flask_babel import gettext as _
 
+from consult import csvout
 from consult.models import AUDIENCE_PLURALS, Audience
 from consult.territories import academie_label, catalog
 from synthesis import geo
 
 ALL = "*"
-SUPPRESSED = "< 10"
+SUPPRESSED = csvout.SUPPRESSED_TEXT  # the one neutral marker
 MISSING = "–"
 AUDIENCES = [a.value for a in Audience]
 FONT = {"family": "Marianne, arial, sans-serif"}

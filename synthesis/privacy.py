@@ -49,19 +49,27 @@ MARKER = SUPPRESSED_TEXT
 
 # The one sentence printed near protected tables and in the exports' notes.
 NOTE = _l(
-    "Pour protéger les personnes, les effectifs publiés sont légèrement perturbés (de 2 au plus) "
+    "Pour protéger les personnes, les effectifs publiés sont légèrement perturbés (de 3 au plus) "
     "et ceux de moins de 10 personnes sont masqués (« secret statistique ») : un total peut "
     "différer de la somme de ses parties."
 )
 
-# The published ptable: noise -> probability. D = 2: with the threshold at 10, the smallest
-# published count is off by at most 20 %, and a hidden cell recovered by differencing two
-# published figures is only known within ±4 (±2 per figure), more than half its whole range of
-# 0-9. D = 3 would blur the small published counts by 30 % for little more protection: what
-# protects a hidden cell is that it is also hidden where it is printed again (same key) and that
-# every figure it could be recomputed from carries independent noise.
-D = 2
-PTABLE: tuple[tuple[int, float], ...] = ((-2, 0.1), (-1, 0.2), (0, 0.4), (1, 0.2), (2, 0.1))
+# The published ptable: noise -> probability. D = 3 rather than 2: the attacker knows the bound,
+# and national counts of public content are exact, so a chain of perturbed figures that all drew
+# the extreme noise in the same direction can pin the cells between them (with D = 2 and
+# P(±2) = 0.1, two aligned figures in a chain — 1 % — pinned a hidden cell of the hostile
+# datasets). With D = 3 and P(±3) = 0.04 the same chain needs a 0.16 % draw, and a published
+# count of 10 or more stays within 30 % of the truth, 80 % of the time within 10 %.
+D = 3
+PTABLE: tuple[tuple[int, float], ...] = (
+    (-3, 0.04),
+    (-2, 0.10),
+    (-1, 0.20),
+    (0, 0.32),
+    (1, 0.20),
+    (2, 0.10),
+    (3, 0.04),
+)
 _CUMULATIVE = tuple(
     (noise, float(np.cumsum([p for _n, p in PTABLE])[i])) for i, (noise, _p) in enumerate(PTABLE)
 )
@@ -82,6 +90,9 @@ PUBLIC_INDICATORS = frozenset(
         "retex_sheets",
     }
 )
+
+# Of those, the items whose date is printed on them (a vote's or a support's date is not).
+DATED_PUBLIC_INDICATORS = frozenset({"contributions", "comments", "ideas", "retex_sheets"})
 
 
 # --- The cell key --------------------------------------------------------------------------------
@@ -219,7 +230,10 @@ def _complete(
     is the same table of the nation (its keys are listed in every scope)."""
     everyone = [*_audiences(), ALL]
     if name in ("participation", "participation_territory"):
-        indicators = dict.fromkeys([*catalog.PARTICIPATION_INDICATORS, *df["indicator"]])
+        frames = [k for k in (df, reference) if k is not None and not k.empty]
+        indicators = dict.fromkeys(
+            [*catalog.PARTICIPATION_INDICATORS, *(i for k in frames for i in k["indicator"])]
+        )
         grid = pd.DataFrame(list(product(indicators, everyone)), columns=["indicator", "audience"])
         on = ["indicator", "audience"]
         if name == "participation_territory":
@@ -294,38 +308,22 @@ class _Context:
         code: str,
         raw: Callable[[str], pd.DataFrame | None] | None,
         key: bytes,
+        index: Mapping[str, int] | None,
     ) -> None:
         self.kind = kind
         self.code = code
         self.where = territory(kind, code)
         self.raw = raw or (lambda _name: None)
         self.key = key
-        self._responses: dict[tuple[str, str], int] | None = None
-
-    def responses(self, where: str, audience: str) -> int | None:
-        """Questionnaire responses of one population (for the base canonicalisation)."""
-        if self._responses is None:
-            found: dict[tuple[str, str], int] = {}
-            for name in ("participation", "participation_territory"):
-                df = self.raw(name)
-                if df is None or df.empty:
-                    continue
-                rows = df[df["indicator"] == "survey_responses"]
-                for record in rows.to_dict("records"):
-                    place = (
-                        academie(str(record["academie_code"]))
-                        if name == "participation_territory"
-                        else self.where
-                    )
-                    found[(place, str(record["audience"]))] = int(record["value"])
-            self._responses = found
-        return self._responses.get((where, audience))
+        self.index = index or {}
 
 
 def _measure(name: str, column: str, row: Mapping[str, Any]) -> str:
     if name in _INDICATOR_TABLES or name == "forum_themes":
         indicator = str(row["indicator"])
-        return indicator if column == "value" else f"people:{indicator}"
+        if column == "value" or indicator in ("participants", "survey_responses"):
+            return indicator  # (these two count people: value and people are one figure)
+        return f"people:{indicator}"
     if name == "forum_top":
         if column == "people":
             return "votes" if row.get("ranking") == "adopted" else "people:comments"
@@ -353,6 +351,13 @@ def _public_cell(name: str, column: str, row: Mapping[str, Any], where: str) -> 
             and str(row.get("audience")) == ALL
             and str(row.get("indicator")) in PUBLIC_INDICATORS
         )
+    if name == "participation_daily":
+        # Items whose date is printed on them: their count per day is public too.
+        return (
+            column == "value"
+            and str(row.get("audience")) == ALL
+            and str(row.get("indicator")) in DATED_PUBLIC_INDICATORS
+        )
     # The nation's ranked contributions: the counters printed on each contribution's card.
     if name == "forum_top":
         return column != "wilson"
@@ -361,21 +366,101 @@ def _public_cell(name: str, column: str, row: Mapping[str, Any], where: str) -> 
     return False
 
 
-def _cell_identity(
-    name: str, column: str, row: Mapping[str, Any], ctx: _Context, dims: dict[str, Any]
-) -> str:
-    where = ctx.where
+def _dims(name: str, row: Mapping[str, Any]) -> dict[str, str]:
+    dims = {
+        dim: str(row[column])
+        for column, dim in _DIMENSIONS.items()
+        if column in row and row[column] is not None and str(row[column]) != ALL
+    }
+    if name == "survey_territory":
+        dims.pop("audience", None)
+    return dims
+
+
+def _raw_cell(
+    name: str, column: str, row: Mapping[str, Any], where: str
+) -> tuple[str, str, dict[str, str]]:
+    """(measure, territory, dimensions) of one figure, before canonicalisation."""
     if "academie_code" in row and name in ("participation_territory", "survey_territory"):
         where = academie(str(row["academie_code"]))
+    dims = _dims(name, row)
     measure = _measure(name, column, row)
     if measure == "base":
-        # A base that counts every response of its population is that population's responses.
-        audience = str(dims.get("audience", ALL))
-        if ctx.responses(where, audience) == int(row[column]):
-            return identity("survey_responses", where, audience=audience)
-        return identity("base", where, audience=audience, question=dims.get("question"))
-    if name in _INDICATOR_TABLES and measure in ("participants", "survey_responses"):
-        measure = str(row["indicator"])  # the value is a number of people
+        dims.pop("option", None)  # one base for all the options of a question
+    return measure, where, dims
+
+
+def raw_cells(name: str, df: pd.DataFrame, kind: str, code: str = ""):
+    """Every count of one raw table of one scope as (identity, value): the compilation's cell
+    index is made of them (``index_of``)."""
+    spec = catalog.spec(name)
+    if not spec.has_people or df.empty:
+        return
+    where = territory(kind, code)
+    counts = [c.name for c in spec.columns if c.kind == "count" and c.name in df.columns]
+    for row in df.to_dict("records"):
+        for column in counts:
+            value = row[column]
+            if value is None or value is pd.NA:
+                continue
+            measure, place, dims = _raw_cell(name, column, row, where)
+            yield identity(measure, place, **dims), int(value)
+
+
+# Measures whose population contains another's: equal counts are then the same people.
+_MEASURE_PARENTS = {"answers": ("base", "option"), "first": ("answers", None),
+                    "base": ("survey_responses", "question")}  # fmt: skip
+_DROPPABLE = ("subtheme", "theme", "day", "audience")
+
+
+def _parent_territory(where: str) -> str | None:
+    if where == NATION:
+        return None
+    if where.startswith("A:"):
+        from consult.territories import catalog as territories
+
+        cat = territories()
+        found = cat.academies.get(where[2:])
+        if found is not None:
+            region = cat.regions.get(found.region_code)
+            if region is not None and len(region.academie_codes) > 1:
+                return f"R:{region.code}"
+    return NATION
+
+
+def canonical(
+    index: Mapping[str, int], measure: str, where: str, dims: Mapping[str, str], value: int
+) -> str:
+    """The identity of the coarsest cell counting exactly the same records.
+
+    A part whose total (over audiences, themes, days, académies of a région, régions of the
+    nation, or a containing population: the options of a question, its respondents, all
+    responses, all participants) has the same true value *is* that total: the other parts are
+    all zero. Printed under two identities, the same records would get two independent noises,
+    and an attacker could intersect them; under one they get one."""
+    dims = dict(dims)
+    changed = True
+    while changed:
+        changed = False
+        for dim in _DROPPABLE:
+            if dim in dims:
+                coarser = {k: v for k, v in dims.items() if k != dim}
+                if dim == "theme" and "subtheme" in coarser:
+                    continue
+                if index.get(identity(measure, where, **coarser)) == value:
+                    dims, changed = coarser, True
+        parent = _parent_territory(where)
+        if parent is not None and index.get(identity(measure, parent, **dims)) == value:
+            where, changed = parent, True
+        if measure in _MEASURE_PARENTS:
+            other, drop = _MEASURE_PARENTS[measure]
+            coarser = {k: v for k, v in dims.items() if k != drop}
+            if index.get(identity(other, where, **coarser)) == value:
+                measure, dims, changed = other, coarser, True
+        if measure.startswith("people:") and (
+            index.get(identity("participants", where, **dims)) == value
+        ):
+            measure, changed = "participants", True
     return identity(measure, where, **dims)
 
 
@@ -389,11 +474,14 @@ def protect(
     academies: Iterable[str] | None = None,
     key: bytes | None = None,
     reference: pd.DataFrame | None = None,
+    index: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """The public form of one table of one scope: breakdowns completed with zero rows, protected
     counts perturbed by their cell key, rows under the threshold hidden (figures None,
     ``suppressed`` True), shares recomputed from the published counts. ``raw`` gives the scope's
-    other raw tables (the questionnaire responses, the consensus matrix)."""
+    other raw tables (the consensus matrix); ``index`` the compilation's cells (every scope, raw
+    values) for the canonical identities; ``reference`` the nation's table (its keys are listed
+    in every scope)."""
     spec = catalog.spec(name)
     out = df.reset_index(drop=True).copy()
     if not spec.has_people or "people" not in out.columns:
@@ -402,17 +490,12 @@ def protect(
     if academies is None:
         academies = catalog.resolve_scope(kind, code).academie_codes
     out = _complete(name, out, academies, reference)
-    ctx = _Context(kind, code, raw, key or secret())
+    ctx = _Context(kind, code, raw, key or secret(), index)
     counts = [c.name for c in spec.columns if c.kind == "count" and c.name in out.columns]
     records = out.to_dict("records")
     published: dict[str, list[Any]] = {c: [] for c in counts}
     mask: list[bool] = []
     for row in records:
-        dims = {
-            canonical: row[column] for column, canonical in _DIMENSIONS.items() if column in row
-        }
-        if name == "survey_territory":
-            dims["audience"] = ALL
         row_hidden = hidden(row.get("people"))
         public_row = all(_public_cell(name, c, row, ctx.where) for c in counts if c != "people")
         mask.append(row_hidden and not public_row)
@@ -434,8 +517,10 @@ def protect(
                 continue
             # Equal figures of one row count the same people (participants, a response per
             # person, a voter per vote): one cell, one published figure.
-            cell = first_of.get(value) or _cell_identity(name, column, row, ctx, dims)
-            first_of.setdefault(value, cell)
+            cell = first_of.get(value)
+            if cell is None:
+                cell = canonical(ctx.index, *_raw_cell(name, column, row, ctx.where), value)
+                first_of[value] = cell
             published[column].append(perturb(cell, value, ctx.key))
     for column in counts:
         out[column] = pd.array(published[column], dtype="Int64")
@@ -484,7 +569,13 @@ def _derived(name: str, out: pd.DataFrame, hide: pd.Series, ctx: _Context) -> No
         if matrix is None or matrix.empty or "min_share" not in out.columns:
             return
         public = protect(
-            "forum_consensus_matrix", matrix, ctx.kind, ctx.code, key=ctx.key, academies=()
+            "forum_consensus_matrix",
+            matrix,
+            ctx.kind,
+            ctx.code,
+            key=ctx.key,
+            academies=(),
+            index=ctx.index,
         )
         from synthesis.engine import MIN_AUDIENCE_VOTES
 

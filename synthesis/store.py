@@ -199,35 +199,68 @@ def raw_table(row: CompiledScope, name: str) -> pd.DataFrame:
     return from_payload(name, data)
 
 
+def _token(compilation: Compilation | None) -> tuple | None:
+    """A finished compilation never changes: its public tables can be computed once."""
+    if compilation is None or compilation.status != "done" or not compilation.finished_at:
+        return None
+    return (compilation.id, compilation.finished_at.isoformat(), privacy.key_fingerprint())
+
+
+def cell_index(compilation: Compilation) -> dict[str, int]:
+    """Every raw count of every scope of a compilation by cell identity (privacy.canonical
+    names a cell by the coarsest one counting the same records). Built once per process for a
+    finished compilation."""
+    token = _token(compilation)
+    if token is not None and token in _INDEXES:
+        return _INDEXES[token]
+    index: dict[str, int] = {}
+    for scope in compilation.scopes:
+        for name in catalog.TABLE_NAMES:
+            data = scope.payload.get(name)
+            if data and data.get("rows"):
+                index.update(
+                    privacy.raw_cells(
+                        name, from_payload(name, data), scope.scope_kind, scope.scope_code or ""
+                    )
+                )
+    if token is not None:
+        if len(_INDEXES) >= 4:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        _INDEXES[token] = index
+    return index
+
+
+_INDEXES: dict[tuple, dict[str, int]] = {}
+COMPLETED_FROM_THE_NATION = (
+    "participation",
+    "participation_territory",
+    "participation_daily",
+    "forum_themes",
+)
+
+
 def public_table(row: CompiledScope, name: str) -> pd.DataFrame:
     """One table of one compiled scope in its public form (the disclosure control applied),
     cached for a finished compilation: its payload never changes. Every public reader (pages,
     API, exports, territory pages, home counters, published result versions) comes here."""
     compilation = row.compilation
-    token = None
-    if compilation is not None and compilation.status == "done" and compilation.finished_at:
-        token = (
-            compilation.id,
-            compilation.finished_at.isoformat(),
-            row.scope_kind,
-            row.scope_code or "",
-            name,
-            privacy.key_fingerprint(),
-        )
-    scope = catalog.resolve_scope(row.scope_kind, row.scope_code or "")
-    reference = None
-    if name in ("forum_themes", "participation_daily") and row.scope_kind != "national":
-        # Every scope lists the nation's themes and days (privacy._complete says why).
-        session = object_session(row)
-        national = (
-            scope_row(session, "national", "", compilation)
-            if session is not None and compilation is not None
-            else None
-        )
-        reference = raw_table(national, name) if national is not None else None
-    return privacy.cached(
-        token,
-        lambda: privacy.protect(
+    token = _token(compilation)
+    if token is not None:
+        token = (*token, row.scope_kind, row.scope_code or "", name)
+
+    def build() -> pd.DataFrame:
+        scope = catalog.resolve_scope(row.scope_kind, row.scope_code or "")
+        reference = None
+        if name in COMPLETED_FROM_THE_NATION and row.scope_kind != "national":
+            # Every scope lists the nation's indicators, themes and days (privacy._complete).
+            session = object_session(row)
+            national = (
+                scope_row(session, "national", "", compilation)
+                if session is not None and compilation is not None
+                else None
+            )
+            reference = raw_table(national, name) if national is not None else None
+        return privacy.protect(
             name,
             raw_table(row, name),
             row.scope_kind,
@@ -235,8 +268,10 @@ def public_table(row: CompiledScope, name: str) -> pd.DataFrame:
             raw=lambda other: raw_table(row, other),
             academies=scope.academie_codes,
             reference=reference,
-        ),
-    )
+            index=cell_index(compilation) if compilation is not None else None,
+        )
+
+    return privacy.cached(token, build)
 
 
 # Tables that name items people wrote: the column holding the item's id and its kind. Topic

@@ -31,7 +31,7 @@ from tests.territorial_factories import IdeaFactory
 
 SMALL, SECRET = "small", "secret"
 THRESHOLD = 10
-D = 2  # the published ptable's largest noise (synthesis/privacy.py)
+D = 3  # the published ptable's largest noise (synthesis/privacy.py)
 
 
 # --- The attacker ---------------------------------------------------------------------------------
