@@ -203,15 +203,6 @@ _DIMENSIONS = {
 }
 # Tables whose rows are one indicator each (the ``value`` column's measure is the indicator).
 _INDICATOR_TABLES = ("participation", "participation_territory", "participation_daily")
-# The completed dimensions of the public tables: a breakdown lists every audience (or académie)
-# of the scope, zeros included, so a hidden cell may be 0 and the absence of a row tells nothing.
-# The participation tables also list every indicator and every day of the nation, and the forum
-# table every theme of the nation: an exact national figure (public content) minus territories
-# known to be zero because their row is missing would otherwise name the only author's territory.
-_COMPLETE = {
-    "survey_distribution": (("question_key", "option_key"), "audience"),
-    "forum_consensus_matrix": (("contribution_id",), "audience"),
-}
 
 
 def _audiences() -> list[str]:
@@ -227,7 +218,13 @@ def _complete(
     reference: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Zero rows for the missing parts of every breakdown (public tables only); ``reference``
-    is the same table of the nation (its keys are listed in every scope)."""
+    is the same table of the nation (its keys are listed in every scope).
+
+    A breakdown lists every audience (or académie) of the scope, zeros included, so a hidden
+    cell may be 0 and the absence of a row tells nothing. The participation tables also list
+    every indicator and day of the nation, the forum table every theme of the nation: an exact
+    national figure (public content) minus territories known to be empty because their row is
+    missing would otherwise name the only author's territory."""
     everyone = [*_audiences(), ALL]
     if name in ("participation", "participation_territory"):
         frames = [k for k in (df, reference) if k is not None and not k.empty]
@@ -265,14 +262,17 @@ def _complete(
         keys = df[["question_key", "option_key"]].drop_duplicates()
         full = keys.merge(pd.DataFrame({"academie_code": list(academies)}), how="cross")
         return _with_zeros(df, full, ["question_key", "option_key", "academie_code"])
-    if name not in _COMPLETE or df.empty:
-        return df
-    groups, part = _COMPLETE[name]
-    if any(c not in df.columns for c in (*groups, part)):
-        return df
-    keys = df[list(groups)].drop_duplicates()
-    full = keys.merge(pd.DataFrame({part: _audiences()}), how="cross")
-    return _with_zeros(df, full, [*groups, part])
+    if name == "survey_distribution" and not df.empty:
+        # Every option for every audience that saw the question (not the audiences of another
+        # track: their absence is the questionnaire's design, not a figure).
+        keys = df[["question_key", "option_key", "audience"]]
+        grid = (
+            keys[["question_key", "option_key"]]
+            .drop_duplicates()
+            .merge(keys[["question_key", "audience"]].drop_duplicates(), on="question_key")
+        )
+        return _with_zeros(df, grid, ["question_key", "option_key", "audience"])
+    return df
 
 
 def _with_zeros(df: pd.DataFrame, full: pd.DataFrame, on: list[str]) -> pd.DataFrame:
