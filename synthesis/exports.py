@@ -320,11 +320,12 @@ def _load_one(
 
 
 def row_counts(session: Session, scope: Scope, compilation: Compilation) -> dict[str, int] | None:
-    """Rows per table without building the tables (suppression keeps every row)."""
+    """Rows per public table (the disclosure control completes breakdowns with zero rows; its
+    tables are cached per compilation, so this is cheap after the first reader)."""
     row = store.scope_row(session, scope.kind, scope.code, compilation)
     if row is None:
         return None
-    return {name: len((row.payload.get(name) or {}).get("rows") or []) for name in syn.TABLES}
+    return {name: len(store.public_table(row, name)) for name in syn.TABLES}
 
 
 # --- Cells --------------------------------------------------------------------------------------

@@ -251,9 +251,10 @@ def _complete(
         return _with_zeros(df, grid, ["day", "indicator", "audience"])
     if name == "forum_themes":
         on = ["theme_slug", "subtheme_slug", "indicator"]
-        keys = pd.concat([k[on] for k in (df, reference) if k is not None and not k.empty])
-        if keys.empty:
+        frames = [k[on] for k in (df, reference) if k is not None and not k.empty]
+        if not frames:
             return df
+        keys = pd.concat(frames)
         grid = keys.drop_duplicates().merge(pd.DataFrame({"audience": everyone}), how="cross")
         return _with_zeros(df, grid, [*on, "audience"])
     if name == "survey_territory":
