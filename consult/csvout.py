@@ -24,14 +24,14 @@ from typing import Any
 
 from flask import Response, stream_with_context
 
-from consult.api import SUPPRESSION_THRESHOLD
-
 CONTENT_TYPE = "text/csv; charset=utf-8"
 BOM = "\ufeff"
 SEMICOLON = ";"
 COMMA = ","
-# How a figure hidden by disclosure control reads in every file (CSV, XLSX, ODS).
-SUPPRESSED_TEXT = f"< {SUPPRESSION_THRESHOLD}"
+# How a figure hidden by disclosure control reads in every file (CSV, XLSX, ODS) and on every
+# page: one neutral marker, whatever the hidden figure counts (« < 10 » was false on a share, on a
+# number of votes cast by fewer than 10 people, or on Retex sheets).
+SUPPRESSED_TEXT = "secret statistique"
 # A spreadsheet opening the file would run a cell starting with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FLUSH_ROWS = 500

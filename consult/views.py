@@ -175,28 +175,12 @@ def init_app(app: Flask) -> None:
 
     hooks(app).counter_labels["participants"] = _l("participants inscrits")
 
-    @app.template_filter("suppressed")
-    def suppressed(value: int | None, hidden: bool = False) -> str:
-        """A count of PEOPLE known to be 1 to 9 reads « < 10 » (Jinja escapes the « < »: the Nu
-        checker rejects a raw one). Anything else hidden (shares, means, counts of things, and
-        every cell of a table protected against differencing, where small and protecting cells
-        must look alike) takes the neutral ``masked()`` marker instead."""
-        from consult.api import SUPPRESSION_THRESHOLD
-
-        if hidden:
-            return f"< {SUPPRESSION_THRESHOLD}"
-        if value is None:
-            return "–"
-        if 0 < value < SUPPRESSION_THRESHOLD:
-            return f"< {SUPPRESSION_THRESHOLD}"
-        return format_decimal(value)
-
     @app.template_global()
     def masked() -> Markup:
         """The neutral marker of a figure hidden by the statistical secret: the visible words
         say it, the title adds why (the pages also explain it in a sentence)."""
         return Markup('<span class="consult-secret" title="{title}">{text}</span>').format(
-            title=_("Moins de 10 personnes, ou chiffre qui permettrait d’en recalculer un"),
+            title=_("Moins de 10 personnes"),
             text=_("secret statistique"),
         )
 

@@ -13,8 +13,7 @@ from sqlalchemy import BigInteger, cast, func, or_, select, tuple_
 from sqlalchemy.orm import Session, defaultload
 
 from consult.inputs import MAX_ID, bounded_int
-from consult.models import Audience, User
-from consult.territories import catalog
+from consult.models import User
 from forums.models import Comment, Contribution, Polarity, Theme, Vote
 from forums.search import backend
 
@@ -28,19 +27,17 @@ class BadCursor(ValueError):
 
 @dataclass
 class Filters:
+    """What a theme list may be narrowed by: public content only. The author's audience and
+    académie are protected figures (synthesis/README.md, "What is public content and what is
+    protected"): a list filtered by them would recount, item by item, the cells the syntheses
+    perturb or hide, so there is no such filter (here or in the API)."""
+
     subtheme_id: int | None = None
-    audience: str | None = None
-    academie: str | None = None
 
     @classmethod
-    def clean(cls, subtheme: str | None, audience: str | None, academie: str | None) -> Filters:
+    def clean(cls, subtheme: str | None) -> Filters:
         """Unknown values are ignored, as a select box would never send them."""
-        values = {a.value for a in Audience}
-        return cls(
-            subtheme_id=bounded_int(subtheme, 0) or None,
-            audience=audience if audience in values else None,
-            academie=academie if academie in catalog().academies else None,
-        )
+        return cls(subtheme_id=bounded_int(subtheme, 0) or None)
 
 
 def _without_grants(entity):
@@ -57,10 +54,6 @@ def _filtered(theme_id: int | None, filters: Filters):
         query = query.where(Contribution.theme_id == theme_id)
     if filters.subtheme_id:
         query = query.where(Contribution.subtheme_id == filters.subtheme_id)
-    if filters.audience:
-        query = query.where(Contribution.author_audience == filters.audience)
-    if filters.academie:
-        query = query.where(Contribution.author_academie_code == filters.academie)
     return query
 
 

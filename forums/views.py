@@ -24,9 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from consult.db import commit, db
 from consult.inputs import bounded_int
-from consult.models import Audience
 from consult.permissions import authorize, may_participate, require
-from consult.territories import catalog
 from consult.text import PersonalDataNotConfirmed
 from consult.web import limit, me, refuse, safe_next, wants_json
 from forums import forms, queries, services
@@ -96,9 +94,7 @@ def index():
 def theme(slug: str):
     theme = _theme_or_404(slug)
     args = request.args
-    filters = queries.Filters.clean(
-        args.get("sous_theme", "")[:12], args.get("public", "")[:20], args.get("academie", "")[:3]
-    )
+    filters = queries.Filters.clean(args.get("sous_theme", "")[:12])
     if filters.subtheme_id and filters.subtheme_id not in {s.id for s in theme.subthemes}:
         filters.subtheme_id = None
     sort = args.get("tri", "adoption")
@@ -122,8 +118,6 @@ def theme(slug: str):
         page=page,
         filters=filters,
         sort=sort,
-        audiences=list(Audience),
-        academies=catalog().academies_sorted(),
         first_page=not args.get("apres"),
         my_votes=services.my_votes(
             db.session,

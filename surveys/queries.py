@@ -56,6 +56,17 @@ def response_counts(session: Session, questionnaire: Questionnaire) -> dict[str,
     return {audience: count for audience, count in rows}  # noqa: C416 - rows are Row objects
 
 
+def response_counts_by_academie(session: Session, questionnaire: Questionnaire) -> dict[str, int]:
+    """Responses per académie: a question every response answered counts the same people (one
+    disclosure cell, synthesis/privacy.py)."""
+    rows = session.execute(
+        select(SurveyResponse.author_academie_code, func.count())
+        .where(SurveyResponse.questionnaire_id == questionnaire.id)
+        .group_by(SurveyResponse.author_academie_code)
+    ).all()
+    return {academie or "": count for academie, count in rows}
+
+
 def _keys(question: engine.Question) -> list[tuple[Any, str]]:
     if question.type == "scale":
         return [

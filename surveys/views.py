@@ -480,10 +480,9 @@ def _chart(results: queries.QuestionResults, protection: disclosure.Protection) 
             visible = not (
                 protection.hidden(("c", key, audience)) or protection.hidden(("r", audience))
             )
-            count = split.counts[key]
-            values.append(
-                round(100 * count / split.respondents, 1) if visible and split.respondents else None
-            )
+            count = protection.figure(("c", key, audience), split.counts[key])
+            base = protection.figure(("r", audience), split.respondents)
+            values.append(round(100 * count / base, 1) if visible and base else None)
         series.append({"name": str(AUDIENCE_LABELS[Audience(audience)]), "values": values})
     return {"labels": [str(label) for _key, label in results.keys], "series": series}
 
@@ -528,6 +527,7 @@ def question_results(code: str):
         context["unsuppressed"],
         queries.response_counts(db.session, questionnaire),
         list(definition.audiences),
+        queries.response_counts_by_academie(db.session, questionnaire),
     )
     return render_template(
         "surveys/question_results.html",

@@ -12,9 +12,10 @@ from consult.api import register_api_blueprint
 
 def init_app(app: Flask) -> None:
     from consult.hooks import hooks
-    from synthesis import api, cli, demo, permissions, results_views, views  # noqa: F401
+    from synthesis import api, cli, demo, permissions, privacy, results_views, views  # noqa: F401
     from synthesis.blueprint import bp
 
+    privacy.init_app(app)
     app.config.setdefault("RATELIMIT_SYNTHESIS_WRITE", "30 per minute")
     app.register_blueprint(bp)
     register_api_blueprint(app, api.bp)

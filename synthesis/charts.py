@@ -19,12 +19,13 @@ from flask import url_for
 from flask_babel import format_decimal, format_percent, get_locale, ngettext
 from flask_babel import gettext as _
 
+from consult import csvout
 from consult.models import AUDIENCE_PLURALS, Audience
 from consult.territories import academie_label, catalog
 from synthesis import geo
 
 ALL = "*"
-SUPPRESSED = "< 10"
+SUPPRESSED = csvout.SUPPRESSED_TEXT  # the one neutral marker
 MISSING = "–"
 AUDIENCES = [a.value for a in Audience]
 FONT = {"family": "Marianne, arial, sans-serif"}
@@ -994,13 +995,25 @@ def weighting_note(meta: dict | None, detailed: bool) -> str | None:
     effective = info.get("effective_n")
     if respondents is None or effective is None:
         return _("Parts pondérées par %(method)s.", method=method)
-    small = respondents < 10 and not detailed
+    if not detailed:
+        from synthesis import privacy
+
+        if privacy.hidden(respondents):
+            return _(
+                "Parts pondérées par %(method)s sur la population de référence, avec moins de "
+                "10 répondants.",
+                method=method,
+            )
+        # The respondents are a protected count: the same published figure as elsewhere.
+        respondents = privacy.perturb(
+            privacy.identity("survey_responses", privacy.NATION), int(respondents)
+        )
     note = _(
         "Parts pondérées par %(method)s sur la population de référence : taille effective "
         "d’échantillon %(effective)s pour %(respondents)s répondants.",
         method=method,
-        effective=score(effective, small, 1),
-        respondents=count(respondents, small),
+        effective=score(effective, False, 1),
+        respondents=count(respondents, False),
     )
     empty = len(info.get("empty_cells") or [])
     if empty:

@@ -43,7 +43,7 @@ from consult.territories import academie_label, catalog
 from consult.text import mask_personal_data
 from surveys.exports import write_ods, write_xlsx
 from synthesis import catalog as syn
-from synthesis import store
+from synthesis import privacy, store
 from synthesis.models import Compilation
 
 FORMATS: dict[str, str] = {
@@ -155,9 +155,8 @@ class TableDoc:
             return ColumnDoc(
                 key,
                 "Masqué",
-                f"Vrai quand la ligne repose sur moins de {SUPPRESSION_THRESHOLD} personnes "
-                "ou permettrait de retrouver une ligne masquée par différence : ses chiffres "
-                "sont alors vides.",
+                f"Vrai quand la ligne repose sur moins de {SUPPRESSION_THRESHOLD} personnes : "
+                "ses chiffres sont alors masqués.",
                 "bool",
             )
         return ColumnDoc(key, key)
@@ -321,11 +320,12 @@ def _load_one(
 
 
 def row_counts(session: Session, scope: Scope, compilation: Compilation) -> dict[str, int] | None:
-    """Rows per table without building the tables (suppression keeps every row)."""
+    """Rows per public table (the disclosure control completes breakdowns with zero rows; its
+    tables are cached per compilation, so this is cheap after the first reader)."""
     row = store.scope_row(session, scope.kind, scope.code, compilation)
     if row is None:
         return None
-    return {name: len((row.payload.get(name) or {}).get("rows") or []) for name in syn.TABLES}
+    return {name: len(store.public_table(row, name)) for name in syn.TABLES}
 
 
 # --- Cells --------------------------------------------------------------------------------------
@@ -575,8 +575,13 @@ def readme(bundle: Bundle) -> str:
     if bundle.public:
         lines += [
             f"Toute ligne qui repose sur moins de {SUPPRESSION_THRESHOLD} personnes distinctes "
-            "est masquée, ainsi que les lignes qu'il faudrait masquer en plus pour qu'aucun "
-            "chiffre masqué ne puisse être retrouvé par différence entre un total et ses parties. "
+            "est masquée. Les autres effectifs qui portent sur des personnes ou leurs actes "
+            "(participants, votes, réponses, toute répartition par public, territoire ou jour) "
+            f"sont légèrement perturbés, de {privacy.D} au plus, toujours de la même façon pour "
+            "le même chiffre où qu'il paraisse : un total peut donc différer de la somme de ses "
+            "parties. Les parts sont calculées sur les effectifs publiés. Les chiffres sur le "
+            "contenu public (contributions, votes et commentaires de toute la consultation, "
+            "fiches Retex publiées) sont exacts. "
             f"Une ligne masquée a la colonne `{SUPPRESSED_COLUMN}` à 1 (vrai) ; ses chiffres "
             f"valent « {SUPPRESSED_TEXT} » dans les fichiers CSV, XLSX et ODS, et sont vides "
             "(null) dans les fichiers JSON et Parquet.",

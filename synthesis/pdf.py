@@ -137,8 +137,9 @@ def render(publication: SynthesisPublication, info: ScopeInfo, base_url: str) ->
             pdf,
             4.5,
             _(
-                "Les chiffres construits sur moins de 10 personnes sont masqués (« < 10 »), "
-                "ainsi que ceux qui permettraient de les retrouver par différence."
+                "Pour protéger les personnes, les effectifs publiés sont légèrement perturbés "
+                "(de 3 au plus) et ceux de moins de 10 personnes sont masqués "
+                "(« secret statistique ») : un total peut différer de la somme de ses parties."
             ),
         )
         for table in tables:

@@ -26,7 +26,6 @@ from consult.territories import academie_label, catalog
 from consult.text import find_personal_data
 from consult.web import ConsultError, audit
 from synthesis import catalog as tables
-from synthesis import privacy
 from synthesis.results_models import (
     DRAFT,
     LABEL_MAX,
@@ -787,11 +786,7 @@ def _public_tables(
     )
     if row is None:
         return None
-    out = {}
-    for name in dict.fromkeys(names):
-        data = row.payload.get(name) or {"columns": tables.spec(name).column_names, "rows": []}
-        out[name] = privacy.suppress(name, store.from_payload(name, data))
-    return out
+    return {name: store.public_table(row, name) for name in dict.fromkeys(names)}
 
 
 def publish(session: Session, info: ScopeInfo, user: User) -> SynthesisPublication:

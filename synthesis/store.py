@@ -1,7 +1,9 @@
 """Compilations in and out of the database: every scope's tables as one JSON payload.
 
-Payloads hold the raw (unsuppressed) aggregates; ``load(..., public=True)`` suppresses on the
-way out, so a page, an export or the API can never forget to.
+Payloads hold the raw aggregates; ``load(..., public=True)`` applies the disclosure control
+(``privacy.protect``: cell-key perturbation, small rows hidden) on the way out, so a page, an
+export or the API can never forget to. A finished compilation's public tables are computed once
+per process and shared (``public_table``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from synthesis import catalog, privacy
 from synthesis.models import Compilation, CompiledScope
@@ -186,12 +188,90 @@ def load(
     )
     loaded: dict[str, pd.DataFrame] = {}
     for name in wanted:
-        data = row.payload.get(name) or {"columns": catalog.spec(name).column_names, "rows": []}
-        df = from_payload(name, data)
-        loaded[name] = privacy.suppress(name, df) if public else df
+        loaded[name] = public_table(row, name) if public else raw_table(row, name)
     if public:
         _drop_what_is_no_longer_public(session, loaded)
     return loaded
+
+
+def raw_table(row: CompiledScope, name: str) -> pd.DataFrame:
+    data = row.payload.get(name) or {"columns": catalog.spec(name).column_names, "rows": []}
+    return from_payload(name, data)
+
+
+def _token(compilation: Compilation | None) -> tuple | None:
+    """A finished compilation never changes: its public tables can be computed once."""
+    if compilation is None or compilation.status != "done" or not compilation.finished_at:
+        return None
+    return (compilation.id, compilation.finished_at.isoformat(), privacy.key_fingerprint())
+
+
+def cell_index(compilation: Compilation) -> dict[str, int]:
+    """Every raw count of every scope of a compilation by cell identity (privacy.canonical
+    names a cell by the coarsest one counting the same records). Built once per process for a
+    finished compilation."""
+    token = _token(compilation)
+    if token is not None and token in _INDEXES:
+        return _INDEXES[token]
+    index: dict[str, int] = {}
+    for scope in compilation.scopes:
+        for name in catalog.TABLE_NAMES:
+            data = scope.payload.get(name)
+            if data and data.get("rows"):
+                index.update(
+                    privacy.raw_cells(
+                        name, from_payload(name, data), scope.scope_kind, scope.scope_code or ""
+                    )
+                )
+    if token is not None:
+        if len(_INDEXES) >= 4:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        _INDEXES[token] = index
+    return index
+
+
+_INDEXES: dict[tuple, dict[str, int]] = {}
+COMPLETED_FROM_THE_NATION = (
+    "participation",
+    "participation_territory",
+    "participation_daily",
+    "forum_themes",
+)
+
+
+def public_table(row: CompiledScope, name: str) -> pd.DataFrame:
+    """One table of one compiled scope in its public form (the disclosure control applied),
+    cached for a finished compilation: its payload never changes. Every public reader (pages,
+    API, exports, territory pages, home counters, published result versions) comes here."""
+    compilation = row.compilation
+    token = _token(compilation)
+    if token is not None:
+        token = (*token, row.scope_kind, row.scope_code or "", name)
+
+    def build() -> pd.DataFrame:
+        scope = catalog.resolve_scope(row.scope_kind, row.scope_code or "")
+        reference = None
+        if name in COMPLETED_FROM_THE_NATION and row.scope_kind != "national":
+            # Every scope lists the nation's indicators, themes and days (privacy._complete).
+            session = object_session(row)
+            national = (
+                scope_row(session, "national", "", compilation)
+                if session is not None and compilation is not None
+                else None
+            )
+            reference = raw_table(national, name) if national is not None else None
+        return privacy.protect(
+            name,
+            raw_table(row, name),
+            row.scope_kind,
+            row.scope_code or "",
+            raw=lambda other: raw_table(row, other),
+            academies=scope.academie_codes,
+            reference=reference,
+            index=cell_index(compilation) if compilation is not None else None,
+        )
+
+    return privacy.cached(token, build)
 
 
 # Tables that name items people wrote: the column holding the item's id and its kind. Topic

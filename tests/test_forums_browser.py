@@ -94,7 +94,7 @@ def test_forum_pages_pass_axe(page, live_server) -> None:
     for path in (
         "/forums/",
         "/forums/enseigner-apprendre/",
-        "/forums/enseigner-apprendre/?tri=hasard&public=professeur",
+        "/forums/enseigner-apprendre/?tri=hasard",
         f"/forums/contributions/{cid}",
         "/forums/recherche?q=ressources",
     ):

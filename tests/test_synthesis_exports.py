@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from consult.db import utcnow
-from synthesis import catalog, exports, store
+from synthesis import catalog, exports, privacy, store
 from tests.factories import RoleGrantFactory, UserFactory
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -161,6 +161,17 @@ def compile_fixture(session, *, scale: int = 1, finished: datetime | None = None
     return compilation
 
 
+@pytest.fixture(autouse=True)
+def _noise_free(monkeypatch):
+    """These tests read the files' formats, markers and hidden rows with the true figures: the
+    ptable is set to "no noise" here (the perturbation itself is tested in
+    test_synthesis_privacy.py and by the attackers)."""
+    monkeypatch.setattr(privacy, "_CUMULATIVE", ((0, 1.0),))
+    privacy._CACHE.clear()
+    yield
+    privacy._CACHE.clear()
+
+
 @pytest.fixture
 def export_dir(app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "SYNTHESIS_EXPORT_DIR", str(tmp_path / "exports"))
@@ -221,9 +232,10 @@ def test_public_csv_suppresses_small_figures_and_their_complement(client, sessio
     rows = _csv(response)
     assert rows[0] == ["audience", "indicator", "value", "people", "suppressed"]
     by_key = {(r[0], r[1]): r for r in rows[1:]}
-    assert by_key[("eleve", "participants")] == ["eleve", "participants", "< 10", "< 10", "1"]
-    # Complementary suppression: otherwise eleve = 93 − 50 − 40.
-    assert by_key[("professeur", "participants")][2:] == ["< 10", "< 10", "1"]
+    marker = privacy.MARKER
+    assert by_key[("eleve", "participants")] == ["eleve", "participants", marker, marker, "1"]
+    # No complementary cell: eleve = 93 − 50 − 40 only within the perturbations' bounds.
+    assert by_key[("professeur", "participants")][2:] == ["40", "40", "0"]
     assert by_key[("parent", "participants")][2:] == ["50", "50", "0"]
     assert by_key[("*", "participants")][2:] == ["93", "93", "0"]
     # Same rows, same order as the store's public table.
@@ -316,7 +328,7 @@ def test_public_xlsx_reads_back(client, session, compiled):
     assert workbook.sheetnames == ["participation", "colonnes"]
     rows = [list(r) for r in workbook["participation"].iter_rows(values_only=True)]
     assert rows[0] == ["audience", "indicator", "value", "people", "suppressed"]
-    assert rows[1] == ["eleve", "participants", "< 10", "< 10", 1]
+    assert rows[1] == ["eleve", "participants", privacy.MARKER, privacy.MARKER, 1]
     assert rows[2] == ["parent", "participants", 50, 50, 0]
     columns = [list(r) for r in workbook["colonnes"].iter_rows(values_only=True)]
     assert columns[0] == ["table", "colonne", "libelle", "description"]
@@ -333,8 +345,9 @@ def test_public_ods_reads_back(client, session, compiled):
     rows = sheets["survey_distribution"]
     assert rows[0] == [*catalog.spec("survey_distribution").column_names, "suppressed"]
     assert rows[1] == ["q1", "oui", "*", "30", "50", "0.6", "0.55", "41.5", "30", "0"]
-    # Suppressed figures read « < 10 »; a null weighted share of a shown row stays empty.
-    assert rows[3][3:] == ["< 10"] * 6 + ["1"]
+    # Suppressed figures read the neutral marker; a null weighted share of a shown row stays
+    # empty.
+    assert rows[3][3:] == [privacy.MARKER] * 6 + ["1"]
 
 
 def test_text_is_masked_and_open_answers_never_quoted(client, session, compiled):
@@ -389,7 +402,9 @@ def test_detail_for_analysts_is_unsuppressed(client, session, compiled, analyst)
     )
     assert parquet.column("people").to_pylist() == [3, 50, 40, 93, 30, 30]
     # Analysts download public files too, unchanged.
-    assert _csv(fetch(client, "/syntheses/export/national/participation.csv"))[1][2] == "< 10"
+    assert _csv(fetch(client, "/syntheses/export/national/participation.csv"))[1][2] == (
+        privacy.MARKER
+    )
 
 
 # --- Errors -------------------------------------------------------------------------------------
@@ -450,14 +465,15 @@ def test_zip_holds_readme_and_every_table_in_every_format(client, session, compi
     readme = archive.read("README.md").decode("utf-8")
     assert "Licence Ouverte" in readme and "etalab" in readme
     assert compiled.finished_at.strftime("%d/%m/%Y") in readme
-    assert "moins de 10 personnes" in readme and "< 10" in readme
+    assert "moins de 10 personnes" in readme and privacy.MARKER in readme
+    assert "légèrement perturbés" in readme and "somme de ses parties" in readme
     for table in catalog.TABLE_NAMES:
         assert f"### `{table}`" in readme
         for column in catalog.spec(table).column_names:
             assert f"| `{column}` |" in readme
     workbook = openpyxl.load_workbook(io.BytesIO(archive.read("synthese-nationale.xlsx")))
     assert workbook.sheetnames == [*catalog.TABLE_NAMES, "colonnes"]
-    assert workbook["participation"]["C2"].value == "< 10"
+    assert workbook["participation"]["C2"].value == privacy.MARKER
     ods = _ods_sheets(archive.read("synthese-nationale.ods"))
     assert list(ods) == [*catalog.TABLE_NAMES, "colonnes"]
     inner = json.loads(archive.read("json/participation.json"))
@@ -504,7 +520,8 @@ def test_zip_is_cached_per_compilation(client, session, compiled, export_dir, mo
     monkeypatch.setitem(client.application.config, "SYNTHESIS_EXPORT_DIR", str(export_dir))
     newer = compile_fixture(session, scale=3, finished=compiled.finished_at + timedelta(hours=1))
     rows = _csv(fetch(client, "/syntheses/export/national/participation.csv"))
-    assert rows[2][2] == "150"
+    # (monkeypatch.undo() restored the ptable: the figure is perturbed again.)
+    assert abs(int(rows[2][2]) - 150) <= privacy.D
     assert fetch(client, "/syntheses/export/national.zip").get_data() != first
     keys = {p.name for p in export_dir.iterdir()}
     assert exports.compilation_key(newer) in keys

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from consult.db import utcnow
-from synthesis import catalog, charts, store, views
+from synthesis import catalog, charts, privacy, store, views
 from synthesis.models import Compilation, ReferencePopulation
 from tests.factories import RoleGrantFactory, UserFactory
 
@@ -209,20 +209,29 @@ def test_no_compilation_yet_offers_the_button_to_analysts(client, session) -> No
     assert "Recompiler" in html
 
 
+def _near(text: str, truth: int) -> int:
+    """A published count: the truth within the ptable's bound, never printed exact by rule."""
+    value = round(float(text)) if "." in text else int(re.sub(r"\D", "", text))
+    assert abs(value - truth) <= privacy.D, (text, truth)
+    return value
+
+
 def test_public_sees_suppressed_figures(client, compiled) -> None:
     response = client.get("/syntheses/")
     assert response.status_code == 200
     html = _html(response)
-    # Parents: 7 people → « < 10 »; élèves (25) go too, or 62 − 30 − 25 would give 7 back.
+    # Parents: 7 people → the neutral marker; the others are perturbed by their cell key (62 −
+    # 30 − 25 gives the parents back only within ±9: no complementary cell is needed).
     row = _table_row(html, "participation-audience-table", "Parents")
-    assert row[0] == "< 10"
-    assert _table_row(html, "participation-audience-table", "Élèves")[0] == "< 10"
-    assert _table_row(html, "participation-audience-table", "Professeurs")[0] == "30"
-    assert _table_row(html, "participation-audience-table", "Ensemble")[0] == "62"
+    assert row[0] == privacy.MARKER
+    _near(_table_row(html, "participation-audience-table", "Élèves")[0], 25)
+    _near(_table_row(html, "participation-audience-table", "Professeurs")[0], 30)
+    _near(_table_row(html, "participation-audience-table", "Ensemble")[0], 62)
     # La Réunion: 7 participants; overseas, it is in the table, not on the map.
     assert _table_row(html, "participation-map-table", "La Réunion (outre-mer, hors carte)")[0] == (
-        "< 10"
+        privacy.MARKER
     )
+    assert "&lt; 10" not in html
 
 
 def test_analyst_sees_detailed_figures(client, session, compiled) -> None:
@@ -239,7 +248,7 @@ def test_participant_sees_public_figures(client, session, compiled) -> None:
     session.commit()
     client.login(participant.email)
     html = _html(client.get("/syntheses/"))
-    assert _table_row(html, "participation-audience-table", "Parents")[0] == "< 10"
+    assert _table_row(html, "participation-audience-table", "Parents")[0] == privacy.MARKER
     assert "Recompiler" not in html
     assert "Population de référence" not in html
 
@@ -248,17 +257,20 @@ def test_public_chart_json_holds_only_suppressed_data(client, compiled) -> None:
     html = _html(client.get("/syntheses/"))
     figures = _charts(html)
     bars = next(f for f in figures if f["data"][0].get("name") == "Participants")
-    assert bars["data"][0]["x"] == ["Professeurs"]
-    assert bars["data"][0]["y"] == [30]
+    # The chart holds the table's published figures: parents (7) are left out.
+    assert bars["data"][0]["x"] == ["Élèves", "Professeurs"]
+    assert [_near(str(y), t) for y, t in zip(bars["data"][0]["y"], [25, 30], strict=True)]
+    table = [_table_row(html, "participation-audience-table", a)[0] for a in bars["data"][0]["x"]]
+    assert [int(v) for v in table] == bars["data"][0]["y"]
     choropleth = next(f for f in figures if f["data"][0]["type"] == "choroplethmap")
     base, trace = choropleth["data"]
     assert len(base["locations"]) == 25  # every metropolitan académie, all grey
     assert set(base["z"]) == {0}
-    # La Réunion (7) is suppressed, and Toulouse (15) with it: the national total is published,
-    # so one hidden académie would be the total minus the others.
-    assert trace["locations"] == ["13"]
-    assert trace["z"] == [40]
-    assert _table_row(html, "participation-map-table", "Toulouse")[0] == "< 10"
+    # La Réunion (7) is hidden; Toulouse (15) and Poitiers (40) are perturbed.
+    assert sorted(trace["locations"]) == ["13", "16"]
+    z = dict(zip(trace["locations"], trace["z"], strict=True))
+    _near(str(z["13"]), 40)
+    assert _near(_table_row(html, "participation-map-table", "Toulouse")[0], 15) == z["16"]
     assert choropleth["layout"]["map"]["style"] == "white-bg"
     assert choropleth["geojson"] == "/syntheses/carte/academies.geojson"
 
@@ -273,14 +285,23 @@ def test_analyst_chart_json_has_the_small_cells(client, session, compiled) -> No
 
 def test_text_summaries_are_computed_from_the_figures(client, compiled) -> None:
     html = _html(client.get("/syntheses/"))
-    assert (
-        "62 personnes ont participé ; le public le plus représenté est celui des professeurs (30)."
-        in html
+    # The sentences are written from the published figures, not the true ones.
+    found = re.search(
+        r"(\d+) personnes ont participé ; le public le plus représenté est celui des "
+        r"professeurs \((\d+)\)\.",
+        html,
     )
-    assert (
-        "C’est l’académie de Poitiers qui compte le plus de participants (40). "
-        "2 académies comptent moins de 10 participants." in html
+    assert found
+    assert _near(found.group(1), 62) == int(
+        _table_row(html, "participation-audience-table", "Ensemble")[0]
     )
+    assert _near(found.group(2), 30) == int(
+        _table_row(html, "participation-audience-table", "Professeurs")[0]
+    )
+    found = re.search(
+        r"C’est l’académie de Poitiers qui compte le plus de participants \((\d+)\)", html
+    )
+    assert found and _near(found.group(1), 40)
     assert "Réponse la plus fréquente : « oui »" in html
     assert "Le thème le plus adopté" in html
     # Every chart has a summary paragraph and a table with a caption.
@@ -298,7 +319,9 @@ def test_consensus_section_and_links(client, compiled) -> None:
     matrix = _table_row(html, "consensus-matrix-table", "Un portable par élève")
     assert matrix[0] == "clivante"
     heatmap = next(f for f in _charts(html) if f["data"][0]["type"] == "heatmap")
-    assert heatmap["data"][0]["z"] == [[60.0, 80.0], [90.0, 10.0]]
+    # Shares computed from the published (perturbed) adopt and refuse counts.
+    for row, truth in zip(heatmap["data"][0]["z"], [[60.0, 80.0], [90.0, 10.0]], strict=True):
+        assert [abs(a - b) <= 12 for a, b in zip(row, truth, strict=True)] == [True, True]
     # plotly.js reads some HTML in labels: people's words reach it as entities.
     assert heatmap["data"][0]["y"][0] == "Des &lt;b&gt;tablettes&lt;/b&gt;"
 
@@ -309,7 +332,9 @@ def test_weighted_share_and_effective_n_beside_unweighted(client, compiled) -> N
     # Professeurs, Ensemble (unweighted), weighted share, effective n.
     assert row[-2] == "70,0 %"
     assert row[-1] == "51,2"
-    assert row[-3].startswith("64,5 %")
+    # The unweighted share is the published count over the published base.
+    share, _count = re.fullmatch(r"([\d,]+) %\s*\((\d+)\)", row[-3]).groups()
+    assert abs(float(share.replace(",", ".")) - 64.5) < 8
 
 
 def test_topics_quotes_link_to_their_source(client, compiled) -> None:
@@ -325,11 +350,14 @@ def test_territory_page_with_national_comparison(client, compiled) -> None:
     html = _html(response)
     assert "Académie de Poitiers" in html
     # Participants of Poitiers, then the national figure beside them.
-    assert _table_row(html, "participation-audience-table", "Ensemble")[0] == "40"
-    assert _table_row(html, "participation-audience-table", "Ensemble")[-1] == "62"
+    here = _table_row(html, "participation-audience-table", "Ensemble")
+    _near(here[0], 40)
+    # The national figure beside it is the national page's, to the unit.
+    national = _html(client.get("/syntheses/"))
+    assert here[-1] == _table_row(national, "participation-audience-table", "Ensemble")[0]
     row = _table_row(html, "question-Q1-table", "oui")
-    assert row[-1] == "64,5 %"  # national share
-    assert row[0].startswith("75,0 %")
+    assert row[-1] == _table_row(national, "question-Q1-table", "oui")[-3].split(" (")[0]
+    assert abs(float(row[0].split(" %")[0].replace(",", ".")) - 75.0) < 10
 
 
 def test_region_page_without_its_scope_says_so(client, compiled) -> None:
@@ -366,15 +394,16 @@ def test_no_email_anywhere(client, session, compiled) -> None:
 
 
 def test_pages_are_cached_per_compilation(client, session, compiled) -> None:
+    pattern = r"Poitiers qui compte le plus de participants \((\d+)\)"
     first = _html(client.get("/syntheses/"))
-    assert "Poitiers qui compte le plus de participants (40)" in first
+    _near(re.search(pattern, first).group(1), 40)
     tables = national_tables()
     territory = tables["participation_territory"]
-    territory.loc[territory["academie_code"] == "13", ["value", "people"]] = 45
+    territory.loc[territory["academie_code"] == "13", ["value", "people"]] = 60
     later = publish(session, {("national", ""): tables})
     later.finished_at = utcnow() + timedelta(seconds=1)
     session.commit()
-    assert "Poitiers qui compte le plus de participants (45)" in _html(client.get("/syntheses/"))
+    _near(re.search(pattern, _html(client.get("/syntheses/"))).group(1), 60)
 
 
 def test_territory_panel_links_to_the_synthesis(client, compiled) -> None:
@@ -645,7 +674,7 @@ def test_synthesis_writes_are_rate_limited(app, client, session, monkeypatch) ->
 
 def test_formatting_of_suppressed_and_missing(app) -> None:
     with app.test_request_context("/"):
-        assert charts.count(7, True) == "< 10"
+        assert charts.count(7, True) == privacy.MARKER == "secret statistique"
         assert charts.count(None) == "–"
         assert charts.count(1234) == "1\u202f234"
         assert re.fullmatch(r"50,0\s%", charts.share(0.5))
@@ -662,7 +691,8 @@ def test_quote_sources(app, session) -> None:
 
 def test_masking_notice_is_escaped_text(client, compiled) -> None:
     html = _html(client.get("/syntheses/"))
-    assert "masqués (« &lt; 10 »)" in html
+    assert "sont masqués (« secret statistique ») : un total peut" in html
+    assert "&lt; 10" not in html
 
 
 def test_warm_cache_builds_every_compiled_scope(app, session, compiled, monkeypatch) -> None:
@@ -738,13 +768,16 @@ def test_weighting_note(app) -> None:
     }
     with app.test_request_context("/"):
         note = charts.weighting_note(meta, detailed=False)
-        assert note == (
+        found = re.fullmatch(
             "Parts pondérées par calage sur marges sur la population de référence : taille "
-            "effective d’échantillon 51,2 pour 62 répondants. 1 cellule public × académie "
-            "n’a aucun répondant."
+            "effective d’échantillon 51,2 pour (\\d+) répondants. 1 cellule public × académie "
+            "n’a aucun répondant.",
+            note,
         )
+        assert found and _near(found.group(1), 62)  # a protected count: perturbed
+        assert "pour 62 répondants" in charts.weighting_note(meta, detailed=True)
         meta["weighting"]["respondents"] = 7
-        assert "pour < 10 répondants" in charts.weighting_note(meta, detailed=False)
+        assert "moins de 10 répondants" in charts.weighting_note(meta, detailed=False)
         assert "pour 7 répondants" in charts.weighting_note(meta, detailed=True)
         assert charts.weighting_note({}, detailed=False) is None
 
