@@ -693,9 +693,7 @@ def test_a_blocked_admin_grants_no_role(client, session, staff) -> None:
     assert session.scalar(select(func.count()).where(RoleGrant.user_id == target.id)) == 0
 
 
-def test_a_blocked_account_reads_why_instead_of_vote_and_comment_buttons(
-    client, session
-) -> None:
+def test_a_blocked_account_reads_why_instead_of_vote_and_comment_buttons(client, session) -> None:
     from consult.db import utcnow
     from tests.factories import UserFactory
     from tests.forums_factories import ContributionFactory
