@@ -227,6 +227,26 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_decimal, "number")
 
     @app.template_global()
+    def staff_links() -> list[tuple[str, str, bool]]:
+        """(label, url, current) of the staff areas this person may enter: each link asks the
+        very permission its view requires (consult.hooks.StaffLink)."""
+        if not current_user.is_authenticated:
+            return []
+        links = []
+        for link in sorted(hooks(app).staff_nav, key=lambda item: item.order):
+            if link.endpoint not in app.view_functions or not can(link.permission):
+                continue
+            url = url_for(link.endpoint)
+            links.append((str(link.label), url, request.path.startswith(url)))
+        return links
+
+    @app.template_global()
+    def may_act() -> bool:
+        """Show buttons that lead to an action (report, propose an idea...)? Visitors see them
+        (they lead to the login page); a blocked account does not (they would answer 403)."""
+        return not current_user.is_authenticated or may_participate(current_user)
+
+    @app.template_global()
     def blocked_notice() -> str:
         """The sentence a blocked account reads where others find vote and comment buttons
         ("" for everyone else): the buttons are not shown, and the page says why."""

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from consult.db import db
-from consult.hooks import hooks
+from consult.hooks import StaffLink, hooks
 
 
 def _counters() -> dict[str, int]:
@@ -35,6 +35,19 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
 
     registry = hooks(app)
+    registry.staff_nav.extend(
+        [
+            StaffLink(
+                _l("Codes d'accès"), "surveys.batches", _permissions.Permission.CODES_MANAGE, 20
+            ),
+            StaffLink(
+                _l("Résultats du questionnaire"),
+                "surveys.results",
+                _permissions.Permission.RESULTS_VIEW,
+                30,
+            ),
+        ]
+    )
     registry.counters.append(_counters)
     registry.counter_labels["survey_responses"] = _l("réponses au questionnaire")
     registry.personal_data.append(services.personal_data)
