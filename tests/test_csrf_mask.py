@@ -4,6 +4,7 @@ real one XORed with a fresh pad (consult/csrf.py); the server takes the pad off 
 from __future__ import annotations
 
 import brotli
+
 from consult import csrf
 from tests.conftest import CSRF_RE
 
