@@ -192,3 +192,24 @@ def test_a_class_takes_the_questionnaire_with_codes_from_one_address(
             ).status_code
         )
     assert 429 not in statuses and max(statuses) < 500, statuses
+
+
+def test_a_reset_password_lets_a_locked_out_owner_back_in(school_app, session) -> None:
+    import re
+
+    target = UserFactory()
+    session.flush()
+    outbox = school_app.extensions.setdefault("consult_outbox", [])
+    wrong = {"email": target.email, "password": "essai au hasard"}
+    for attempt in range(6):
+        _pupil(school_app, f"198.51.100.{attempt + 1}").submit("/compte/connexion", wrong)
+    owner = _pupil(school_app, "192.0.2.50")
+    right = {"email": target.email, "password": DEFAULT_PASSWORD}
+    assert owner.submit("/compte/connexion", right).status_code == 429
+    assert owner.submit("/compte/mot-de-passe-oublie", {"email": target.email}).status_code == 302
+    link = re.search(r"http://localhost(/compte/reinitialiser/\S+)", outbox[-1].get_content())
+    new = "un tout nouveau secret"
+    response = owner.submit(link.group(1), {"password": new, "password_confirm": new})
+    assert response.status_code == 302
+    again = owner.submit("/compte/connexion", {"email": target.email, "password": new})
+    assert again.status_code == 302

@@ -275,6 +275,8 @@ def reset_password(token: str):
     if form.validate_on_submit():
         services.set_password(db.session, user, form.password.data)
         commit()
+        # Proof of the mailbox: a guesser who locked the account no longer keeps its owner out.
+        target_succeeded("RATELIMIT_LOGIN_ACCOUNT", "login", user.email_key)
         logout_user()
         flash(_("Votre mot de passe est changé. Vous pouvez vous connecter."), "success")
         return redirect(url_for("account.login"))
