@@ -797,3 +797,14 @@ def test_the_unread_shuffle_key_column_is_gone(session) -> None:
     assert "wilson" in columns
     assert "shuffle_key" not in columns
     assert "shuffle_key" not in Contribution.__table__.c
+    if session.get_bind().dialect.name == "sqlite":
+        # Dropping it must not rebuild the table: that would lose the FTS5 sync triggers.
+        from sqlalchemy import text
+
+        triggers = set(
+            session.scalars(
+                text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
+                {"t": "forum_contribution"},
+            )
+        )
+        assert {f"forum_contribution_fts_{n}" for n in ("ai", "ad", "au")} <= triggers

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0103_forums_drop_shuffle_key"
@@ -20,13 +19,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("forum_contribution", schema=None) as batch_op:
-        batch_op.drop_column("shuffle_key")
+    # A plain ALTER TABLE on both databases (SQLite >= 3.35): Alembic's batch mode would
+    # rebuild the table on SQLite and lose the triggers that keep the FTS5 index in sync.
+    op.execute("ALTER TABLE forum_contribution DROP COLUMN shuffle_key")
 
 
 def downgrade() -> None:
     # The old values were random numbers: fresh zeros serve the same (unread) purpose.
-    with op.batch_alter_table("forum_contribution", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("shuffle_key", sa.Integer(), server_default="0", nullable=False)
-        )
+    op.execute("ALTER TABLE forum_contribution ADD COLUMN shuffle_key INTEGER NOT NULL DEFAULT 0")
