@@ -56,7 +56,7 @@ SQL_FILL = [
         (SELECT array_agg(code ORDER BY code) FROM academie)[1 + i % 30], 1, now(), now(), true
     FROM generate_series(1, :users) AS i""",
     """INSERT INTO forum_contribution (theme_id, subtheme_id, author_id, title, body, excerpt,
-        created_at, shuffle_key, author_audience, author_academie_code)
+        created_at, author_audience, author_academie_code)
     SELECT t.theme_id, t.subtheme_id, u.id,
         (ARRAY['Prêter un ordinateur portable','Former tous les enseignants',
                'Créer une banque de ressources libres','Simplifier l''ENT',
@@ -66,7 +66,7 @@ SQL_FILL = [
         'Pendant le confinement, beaucoup de familles n''avaient qu''un téléphone. '
         || 'Il faut évaluer avant de généraliser. Proposition ' || g,
         'Pendant le confinement, beaucoup de familles n''avaient qu''un téléphone.',
-        now() - (g % 500) * interval '1 day', (g::bigint * 7919) % 2147483647,
+        now() - (g % 500) * interval '1 day',
         u.audience, u.academie_code
     FROM generate_series(1, :contributions) AS g
     JOIN LATERAL (SELECT s.theme_id, s.id AS subtheme_id FROM forum_subtheme s
@@ -166,7 +166,7 @@ def _pick(url: str) -> dict:
             conn.scalars(
                 text(
                     "SELECT id FROM forum_contribution WHERE hidden_at IS NULL "
-                    "ORDER BY shuffle_key LIMIT 500"
+                    "ORDER BY md5(id::text) LIMIT 500"
                 )
             )
         )

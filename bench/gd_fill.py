@@ -118,9 +118,9 @@ FROM user_account WHERE id > :offset_id
 """
 CONTRIBUTIONS_SQL = """
 INSERT INTO forum_contribution (theme_id, subtheme_id, author_id, title, body, excerpt,
-    created_at, shuffle_key, author_audience, author_academie_code, hidden_at, hidden_reason)
+    created_at, author_audience, author_academie_code, hidden_at, hidden_reason)
 SELECT s.theme_id, s.subtheme_id, u.id, s.title, s.body, left(s.body, 280), s.at,
-    floor(random() * 2147483646)::int, u.audience, u.academie_code,
+    u.audience, u.academie_code,
     CASE WHEN s.hide THEN s.at + interval '1 day' END,
     CASE WHEN s.hide THEN 'Contenu hors charte.' END
 FROM (SELECT g,

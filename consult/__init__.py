@@ -120,12 +120,14 @@ def _configure_logging(app: Flask) -> None:
 
 
 def _register_extensions(app: Flask) -> None:
+    from consult import csrf as consult_csrf
     from consult.db import db
     from consult.extensions import babel, csrf, limiter, login_manager
     from consult.i18n import select_locale
 
     db.init_app(app)
     csrf.init_app(app)
+    consult_csrf.init_app(app)
     babel.init_app(
         app,
         locale_selector=select_locale,

@@ -102,8 +102,14 @@ def from_environment() -> dict:
         # Rate limits (Flask-Limiter syntax); shared through Redis between gunicorn workers.
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
-        "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour"),
-        "RATELIMIT_REGISTER": os.environ.get("RATELIMIT_REGISTER", "5 per minute;20 per hour"),
+        # Per client address, generous ceilings: a class of 35 behind one school address must
+        # register and log in within minutes, typos included. Guessing one account's password
+        # is stopped per account instead (RATELIMIT_LOGIN_ACCOUNT, from any address).
+        "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "100 per minute;600 per hour"),
+        "RATELIMIT_REGISTER": os.environ.get("RATELIMIT_REGISTER", "60 per minute;200 per hour"),
+        "RATELIMIT_LOGIN_ACCOUNT": os.environ.get(
+            "RATELIMIT_LOGIN_ACCOUNT", "5 per 15 minutes;20 per day"
+        ),
         "RATELIMIT_RESET": os.environ.get("RATELIMIT_RESET", "3 per minute;10 per hour"),
         "RATELIMIT_REAUTH": os.environ.get("RATELIMIT_REAUTH", "10 per minute;30 per hour"),
         "PASSWORD_RESET_MAX_AGE": _int("PASSWORD_RESET_MAX_AGE", 3600),

@@ -22,6 +22,18 @@ class NavItem:
 
 
 @dataclass
+class StaffLink:
+    """A staff area in the header, shown to whoever the package's policy lets in: the link's
+    ``permission`` (with no object) is the very check the area's view makes, so no role is
+    shown a link that answers 403."""
+
+    label: Any  # lazy gettext string
+    endpoint: str
+    permission: Any  # a package Permission enum member
+    order: int = 100
+
+
+@dataclass
 class Hooks:
     # () -> dict[str, int]: public participation counters for the home page.
     counters: list[Callable[[], dict[str, int]]] = field(default_factory=list)
@@ -42,6 +54,8 @@ class Hooks:
     territory_panels: list[str] = field(default_factory=list)
     # Main navigation entries; only those whose endpoint exists are shown.
     nav: list[NavItem] = field(default_factory=list)
+    # Staff areas (moderation, access codes, Retex review, composer...), per permission.
+    staff_nav: list[StaffLink] = field(default_factory=list)
 
 
 def init_app(app: Flask) -> None:

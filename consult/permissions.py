@@ -61,6 +61,9 @@ def _active(user: Any) -> User | None:
 def may_participate(user: Any) -> bool:
     """May this account act at all (anything beyond reading, its own account and leaving)?
 
+    Staff acts included: administration, moderation, Retex review, access-code batches,
+    composing results, analysts' unsuppressed views. Every package policy asks it first.
+
     Blocking is not expressed through Flask-Login's ``is_active``: an inactive user cannot log
     in, and a blocked person must still be able to read why, download their data and delete
     their account. So ``is_active`` means "not deleted", and every package policy asks this
@@ -148,8 +151,9 @@ def coordinates(user: User | None, territory_code: str | None, kind: ScopeKind) 
     """Does ``user`` coordinate this académie or région académique?
 
     A coordinator of a région académique covers all its académies; admins cover everything.
+    Coordinating is acting: a blocked account coordinates nothing (:func:`may_participate`).
     """
-    if user is None or territory_code is None:
+    if territory_code is None or not may_participate(user):
         return False
     if user.has_role(Role.ADMIN):
         return True
@@ -171,18 +175,23 @@ def coordinates(user: User | None, territory_code: str | None, kind: ScopeKind) 
 def core_policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
     if user is None:
         return False
+    if permission in (Permission.ACCOUNT_VIEW, Permission.ACCOUNT_EDIT):
+        # A blocked person still reads why, downloads their data and may leave.
+        return obj is None or obj.id == user.id
+    # Every other core permission is a staff act (administration, analysis, coordination,
+    # moderation): a blocked admin, analyst or coordinator may act nowhere, as a participant.
+    if not may_participate(user):
+        return False
     is_admin = user.has_role(Role.ADMIN)
     match permission:
-        case Permission.ACCOUNT_VIEW | Permission.ACCOUNT_EDIT:
-            return obj is None or obj.id == user.id
         case Permission.ADMIN_ACCESS | Permission.ROLE_GRANT | Permission.AUDIT_VIEW:
             return is_admin
         case Permission.ANALYSIS_VIEW:
             return is_admin or user.has_role(Role.ANALYST)
         case Permission.MODERATE:
-            return may_participate(user) and (is_admin or user.has_role(Role.MODERATOR))
+            return is_admin or user.has_role(Role.MODERATOR)
         case Permission.PARTICIPATE:
-            return may_participate(user)
+            return True
         case Permission.TERRITORY_COORDINATE:
             if obj is None:
                 return is_admin or user.has_role(Role.COORDINATOR)

@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
 from markupsafe import Markup
@@ -27,7 +28,7 @@ from consult.accounts.forms import LanguageForm
 from consult.hooks import NavItem, hooks
 from consult.i18n import LOCALE_COOKIE
 from consult.models import Audience, Role, ScopeKind
-from consult.permissions import Permission, can
+from consult.permissions import Permission, can, may_participate, participation_refusal
 from consult.territories import academie_label
 from consult.web import safe_referrer
 
@@ -208,6 +209,34 @@ def init_app(app: Flask) -> None:
     app.add_template_global(academie_label)
     # Figures about public content are printed as they are, 0 to 9 included.
     app.add_template_filter(format_decimal, "number")
+
+    @app.template_global()
+    def staff_links() -> list[tuple[str, str, bool]]:
+        """(label, url, current) of the staff areas this person may enter: each link asks the
+        very permission its view requires (consult.hooks.StaffLink)."""
+        if not current_user.is_authenticated:
+            return []
+        links = []
+        for link in sorted(hooks(app).staff_nav, key=lambda item: item.order):
+            if link.endpoint not in app.view_functions or not can(link.permission):
+                continue
+            url = url_for(link.endpoint)
+            links.append((str(link.label), url, request.path.startswith(url)))
+        return links
+
+    @app.template_global()
+    def may_act() -> bool:
+        """Show buttons that lead to an action (report, propose an idea...)? Visitors see them
+        (they lead to the login page); a blocked account does not (they would answer 403)."""
+        return not current_user.is_authenticated or may_participate(current_user)
+
+    @app.template_global()
+    def blocked_notice() -> str:
+        """The sentence a blocked account reads where others find vote and comment buttons
+        ("" for everyone else): the buttons are not shown, and the page says why."""
+        if current_user.is_authenticated and not may_participate(current_user):
+            return participation_refusal()
+        return ""
 
     @app.template_global()
     def audience_plural(value: str) -> str:

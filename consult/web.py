@@ -115,18 +115,75 @@ me = current_user_or_none
 DEFAULT_LIMIT_MESSAGE = _l("Trop de demandes. Réessayez dans quelques minutes.")
 
 
-def limit(key: str, message: Any = None):
-    """Rate-limit a view's POSTs with the limit configured under ``key``. Limits are counted in
-    the shared store (Redis in production: config refuses to start without it unless told the
-    site runs one process)."""
+def limit(key: str, message: Any = None, key_func: Any = None):
+    """Rate-limit a view's POSTs with the limit configured under ``key``, per client address
+    unless ``key_func`` names who is counted (a participant rather than the school's one
+    address). Limits are counted in the shared store (Redis in production: config refuses to
+    start without it unless told the site runs one process)."""
     from consult.extensions import limiter
 
     text = message if message is not None else DEFAULT_LIMIT_MESSAGE
     return limiter.limit(
         lambda: current_app.config[key],
+        key_func=key_func,
         methods=["POST"],
         error_message=lambda: str(text),
     )
+
+
+# Limits per target (an account, an email address) rather than per client address: a class of
+# 35 pupils behind one school address shares one address, a password guesser rotates through
+# many. ``limit`` above stays as a generous per-address ceiling; these count failures on the
+# thing attacked, whichever address they come from, in the limiter's shared store.
+
+
+def _target_limits(key: str) -> list:
+    from limits import parse_many
+
+    return parse_many(current_app.config[key])
+
+
+def _target_id(scope: str, ident: str) -> tuple[str, str, str]:
+    from hashlib import sha256
+
+    from consult.extensions import limiter
+
+    # The store (Redis) never holds an email address: a digest of it.
+    digest = sha256(ident.encode("utf-8", "replace")).hexdigest()[:32]
+    return limiter._key_prefix or "consult", f"target:{scope}", digest
+
+
+def target_allowed(key: str, scope: str, ident: str) -> bool:
+    """May one more attempt on this target be made under the limits configured at ``key``?
+    Checked before the attempt, so once the failures are used up even the right answer waits."""
+    from consult.extensions import limiter
+
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    ids = _target_id(scope, ident)
+    return all(limiter.limiter.test(item, *ids) for item in _target_limits(key))
+
+
+def target_failed(key: str, scope: str, ident: str) -> None:
+    """Count one failed attempt on this target."""
+    from consult.extensions import limiter
+
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    ids = _target_id(scope, ident)
+    for item in _target_limits(key):
+        limiter.limiter.hit(item, *ids)
+
+
+def target_succeeded(key: str, scope: str, ident: str) -> None:
+    """The rightful owner got in: their earlier typos no longer count."""
+    from consult.extensions import limiter
+
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    ids = _target_id(scope, ident)
+    for item in _target_limits(key):
+        limiter.limiter.clear(item, *ids)
 
 
 # --- Redirect targets -------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def plain_paragraphs(text: str | None) -> Markup:
 
 
 def _counters() -> dict[str, int]:
-    from forums.models import Comment, Contribution, Vote
+    from forums.models import Comment, Contribution
 
     session = db.session
     return {
@@ -34,7 +34,15 @@ def _counters() -> dict[str, int]:
             select(func.count()).select_from(Contribution).where(Contribution.is_public)
         )
         or 0,
-        "forum_votes": session.scalar(select(func.count()).select_from(Vote)) or 0,
+        # Votes shown on public contributions only, summed from the counters each card shows
+        # (the same figure as /forums/'s per-theme totals): a vote on a held, hidden or
+        # withdrawn contribution is not a public fact.
+        "forum_votes": session.scalar(
+            select(
+                func.coalesce(func.sum(Contribution.adopt_count + Contribution.refuse_count), 0)
+            ).where(Contribution.is_public)
+        )
+        or 0,
         "forum_comments": session.scalar(
             select(func.count()).select_from(Comment).where(Comment.is_public)
         )

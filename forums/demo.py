@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from consult.db import utcnow
 from consult.models import User
 from forums.models import Comment, Contribution, SubTheme, Theme, Vote, wilson_lower_bound
-from forums.services import SHUFFLE_RANGE, _excerpt
+from forums.services import _excerpt
 
 SIZES = {
     "tiny": (60, 900, 240),
@@ -274,7 +274,6 @@ def generate(session: Session, scale: str, rng: random.Random, progress: Callabl
                 "contre_count": contre,
                 "comment_count": comment_counts[i],
                 "wilson": wilson_lower_bound(adopt, refuse),
-                "shuffle_key": rng.randrange(SHUFFLE_RANGE),
                 "held_for_review": False,
                 "report_count": 0,
             }

@@ -125,10 +125,6 @@ class Contribution(Moderatable, AuthorSnapshot, Base):
     contre_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     wilson: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
-    # A fixed random number: the "random" order starts at a per-visitor point of this key.
-    # No longer read (the random order permutes ids per visitor, forums/queries.py); kept until
-    # the demo and benchmark fills stop writing it.
-    shuffle_key: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     theme: Mapped[Theme] = relationship(lazy="joined")
     subtheme: Mapped[SubTheme] = relationship(lazy="joined")

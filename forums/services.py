@@ -3,7 +3,6 @@ commits; refusals raise :class:`ForumError` with a French message and an HTTP st
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -125,7 +124,6 @@ def post_contribution(
         body=body,
         excerpt=_excerpt(body),
         held_for_review=_must_hold(author, title, body, confirmed=personal_data_confirmed),
-        shuffle_key=secrets.randbelow(SHUFFLE_RANGE),
         **AuthorSnapshot.snapshot_of(author),
     )
     session.add(contribution)

@@ -7,11 +7,11 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from consult.api import register_api_blueprint
-from consult.hooks import hooks
+from consult.hooks import StaffLink, hooks
 
 
 def init_app(app: Flask) -> None:
-    from retex import api, demo, permissions, queries, services, views  # noqa: F401
+    from retex import api, demo, permissions, queries, services, views
 
     app.config.setdefault("RATELIMIT_RETEX_WRITE", "60 per minute")
     app.config.setdefault("RATELIMIT_RETEX_UPLOAD", "20 per minute")
@@ -31,6 +31,10 @@ def init_app(app: Flask) -> None:
     registered.account_panels.append("retex/_account_panel.html")
     registered.territory_panels.append("retex/_territory_panel.html")
     registered.demo_steps.append(("retex", demo.generate))
+    # The review queue lives on « Mes fiches », above the reviewer's own sheets.
+    registered.staff_nav.append(
+        StaffLink(_l("Relecture Retex"), "retex.mine", permissions.Permission.REVIEW_QUEUE, 40)
+    )
 
     @app.template_global()
     def retex_territory_panel(kind: str, code: str, academie_codes: list[str]) -> list:

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from consult.db import db
-from consult.hooks import hooks
+from consult.hooks import StaffLink, hooks
 
 
 def _counters() -> dict[str, int]:
@@ -22,13 +22,32 @@ def init_app(app: Flask) -> None:
     from surveys import permissions as _permissions
 
     app.config.setdefault("SURVEY_SLUG", services.DEFAULT_SLUG)
+    # Per participant (account or access code): a class answering together from one school
+    # address must not share one budget; the per-address ceiling only stops floods.
     app.config.setdefault("RATELIMIT_SURVEY_ANSWER", "120 per minute")
-    # Codes are short: guessing is throttled hard per client address.
-    app.config.setdefault("RATELIMIT_SURVEY_CODE", "10 per minute;60 per hour")
+    app.config.setdefault("RATELIMIT_SURVEY_ANSWER_ADDRESS", "1500 per minute")
+    # Codes: 31^10 (8e14) possibilities, so a generous per-address ceiling still makes guessing
+    # hopeless (600 tries an hour against a million live codes: about one hit per address in
+    # 150 years, and a hit only answers one questionnaire anonymously), while 35 pupils of a
+    # class type theirs in, typos included, within minutes.
+    app.config.setdefault("RATELIMIT_SURVEY_CODE", "120 per minute;600 per hour")
     app.register_blueprint(views.bp)
     cli.init_app(app)
 
     registry = hooks(app)
+    registry.staff_nav.extend(
+        [
+            StaffLink(
+                _l("Codes d'accès"), "surveys.batches", _permissions.Permission.CODES_MANAGE, 20
+            ),
+            StaffLink(
+                _l("Résultats du questionnaire"),
+                "surveys.results",
+                _permissions.Permission.RESULTS_VIEW,
+                30,
+            ),
+        ]
+    )
     registry.counters.append(_counters)
     registry.counter_labels["survey_responses"] = _l("réponses au questionnaire")
     registry.personal_data.append(services.personal_data)

@@ -23,16 +23,15 @@ class Permission(enum.StrEnum):
 
 
 def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
-    if user is None:
+    # Answering, managing codes and reading the analysts' results are all acts.
+    if not may_participate(user):
         return False
     is_admin = user.has_role(Role.ADMIN)
     analyst = is_admin or user.has_role(Role.ANALYST)
     match permission:
         case Permission.ANSWER:
-            return may_participate(user)
+            return True
         case Permission.CODES_MANAGE:
-            if not may_participate(user):
-                return False
             if obj is None:
                 return is_admin or user.has_role(Role.COORDINATOR)
             return coordinates(user, str(obj), ScopeKind.ACADEMIE)
@@ -41,7 +40,7 @@ def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
         case Permission.RESULTS_UNSUPPRESSED | Permission.EXPORT:
             return analyst
         case Permission.DEFINITION_EDIT:
-            return is_admin and may_participate(user)
+            return is_admin
     return False
 
 

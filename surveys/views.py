@@ -46,6 +46,20 @@ ACTIONS = ("precedent", "suivant", "brouillon")
 LIMIT_MESSAGE = _l("Trop de tentatives. Réessayez dans quelques minutes.")
 
 
+def _participant_key() -> str:
+    """Who a questionnaire limit counts: the account, else the access code in use, else (before
+    either) the client address."""
+    from consult.extensions import _rate_limit_key
+
+    user = me()
+    if user is not None:
+        return f"user:{user.id}"
+    code_id = session.get(CODE_SESSION_KEY)
+    if code_id is not None:
+        return f"code:{code_id}"
+    return _rate_limit_key()
+
+
 def _now() -> datetime:
     return utcnow()
 
@@ -126,7 +140,8 @@ def index():
 
 
 @bp.route("/commencer", methods=["POST"])
-@limit("RATELIMIT_SURVEY_ANSWER", LIMIT_MESSAGE)
+@limit("RATELIMIT_SURVEY_ANSWER_ADDRESS", LIMIT_MESSAGE)
+@limit("RATELIMIT_SURVEY_ANSWER", LIMIT_MESSAGE, key_func=_participant_key)
 def start():
     questionnaire = _questionnaire()
     if not forms.PageForm().validate_on_submit():
@@ -224,7 +239,8 @@ def _page_context(questionnaire, respondent, draft, number, errors=None, posted=
 
 
 @bp.route("/page/<int:number>", methods=["GET", "POST"])
-@limit("RATELIMIT_SURVEY_ANSWER", LIMIT_MESSAGE)
+@limit("RATELIMIT_SURVEY_ANSWER_ADDRESS", LIMIT_MESSAGE)
+@limit("RATELIMIT_SURVEY_ANSWER", LIMIT_MESSAGE, key_func=_participant_key)
 def page(number: int):
     questionnaire = _questionnaire()
     respondent = _need_respondent(questionnaire)
@@ -301,7 +317,8 @@ def _review_items(questionnaire, respondent, answers):
 
 
 @bp.route("/relecture", methods=["GET", "POST"])
-@limit("RATELIMIT_SURVEY_ANSWER", LIMIT_MESSAGE)
+@limit("RATELIMIT_SURVEY_ANSWER_ADDRESS", LIMIT_MESSAGE)
+@limit("RATELIMIT_SURVEY_ANSWER", LIMIT_MESSAGE, key_func=_participant_key)
 def review():
     questionnaire = _questionnaire()
     respondent = _need_respondent(questionnaire)
@@ -367,7 +384,8 @@ def batches():
 
 
 @bp.route("/codes/nouveau", methods=["GET", "POST"])
-@limit("RATELIMIT_SURVEY_ANSWER", LIMIT_MESSAGE)
+@limit("RATELIMIT_SURVEY_ANSWER_ADDRESS", LIMIT_MESSAGE)
+@limit("RATELIMIT_SURVEY_ANSWER", LIMIT_MESSAGE, key_func=_participant_key)
 def new_batch():
     require(Permission.CODES_MANAGE)
     questionnaire = _questionnaire()

@@ -11,7 +11,9 @@ from consult.api import register_api_blueprint
 
 
 def init_app(app: Flask) -> None:
-    from consult.hooks import hooks
+    from flask_babel import lazy_gettext as _l
+
+    from consult.hooks import StaffLink, hooks
     from synthesis import api, cli, demo, permissions, privacy, results_views, views  # noqa: F401
     from synthesis.blueprint import bp
 
@@ -22,6 +24,22 @@ def init_app(app: Flask) -> None:
     cli.register(app)
     # Synthesis comes last in consult.FEATURE_PACKAGES: it compiles what the others made.
     hooks(app).demo_steps.append(("synthesis", demo.generate))
+    hooks(app).staff_nav.extend(
+        [
+            StaffLink(
+                _l("Composer les résultats"),
+                "synthesis.composer_index",
+                permissions.Permission.COMPOSE_ANY,
+                50,
+            ),
+            StaffLink(
+                _l("Compilation des synthèses"),
+                "synthesis.compilation_status",
+                permissions.Permission.COMPILE,
+                60,
+            ),
+        ]
+    )
     for module in (views, results_views, api):
         setup = getattr(module, "setup", None)
         if setup is not None:

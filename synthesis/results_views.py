@@ -247,6 +247,8 @@ def _composer_scope(key: str):
 @bp.route("/resultats/composer/")
 @login_required
 def composer_index():
+    if not may_participate(current_user):
+        refuse_blocked()
     if not authorize(current_user, Permission.COMPOSE_ANY):
         return _error(
             403,

@@ -4,6 +4,7 @@ prepare the public pages and the national open-data archive)."""
 from __future__ import annotations
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consult import jobs
@@ -35,6 +36,32 @@ def _release_marker(session: Session, record: jobs.JobRecord) -> None:
         marker.status = "failed"
         marker.error = record.error
         marker.finished_at = utcnow()
+
+
+def running_marker(session: Session) -> tuple[Compilation | None, bool]:
+    """The queued web compilation, if its job is still alive, and whether any marker or job
+    was released on the way (flushed: the caller commits). Liveness is the job lease's one
+    rule (``jobs.expire_lost`` frees the marker of a lost job, through ``_release_marker``);
+    a marker whose job record is finished, failed or gone has nothing left to wait for."""
+    released = bool(jobs.expire_lost(session))
+    for marker in session.scalars(
+        select(Compilation).where(Compilation.status == QUEUED).order_by(Compilation.id.desc())
+    ).all():
+        record = session.scalar(
+            select(jobs.JobRecord)
+            .where(jobs.JobRecord.ref == f"{REF_PREFIX}{marker.id}")
+            .order_by(jobs.JobRecord.id.desc())
+            .limit(1)
+        )
+        if record is not None and record.status in jobs.ACTIVE:
+            session.flush()
+            return marker, released
+        released = True
+        marker.status = "failed"
+        marker.error = (record.error if record is not None else None) or "tâche introuvable"
+        marker.finished_at = utcnow()
+    session.flush()
+    return None, released
 
 
 def submit_compilation(session: Session, marker: Compilation) -> jobs.JobRecord:

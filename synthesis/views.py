@@ -8,8 +8,6 @@ page (public or detailed) and locale.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import (
     Flask,
     Response,
@@ -26,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from consult import jobs
 from consult.cache import cached_json
-from consult.db import commit, db, utcnow
+from consult.db import commit, db
 from consult.hooks import hooks
 from consult.moderation import visibility_generation
 from consult.permissions import can, require
@@ -42,9 +40,6 @@ from synthesis.permissions import Permission
 
 # Keys carry the compilation: a cached page never goes stale, it is only superseded.
 PAGE_CACHE_SECONDS = 24 * 3600
-# A compilation still "running" after this long is considered dead (worker killed): it no
-# longer blocks a new one.
-RUNNING_TIMEOUT = timedelta(minutes=30)
 # How often the compilation status page reloads itself while a job is queued or running.
 REFRESH_SECONDS = 3
 
@@ -133,30 +128,13 @@ def warm_cache(app: Flask, *, detailed: bool = False) -> int:
 
 
 def _running(session) -> Compilation | None:
-    """A web compilation queued less than ``RUNNING_TIMEOUT`` ago and not finished, once the
-    jobs whose worker died are recorded as failed (which frees their marker)."""
-    if jobs.expire_lost(session):
+    """The web compilation queued and not finished, whose job still lives (the job lease's one
+    rule, ``tasks.running_marker``: no fixed delay, a long compilation blocks a second one
+    for as long as its worker beats)."""
+    marker, released = tasks.running_marker(session)
+    if released:
         commit()
-    return session.scalar(
-        select(Compilation)
-        .where(Compilation.status == QUEUED, Compilation.started_at > utcnow() - RUNNING_TIMEOUT)
-        .order_by(Compilation.id.desc())
-        .limit(1)
-    )
-
-
-def _expire_stale_markers(session) -> None:
-    """A marker older than ``RUNNING_TIMEOUT`` belongs to a killed worker: record it as failed so
-    the unique index on queued markers lets a new compilation start."""
-    for stale in session.scalars(
-        select(Compilation).where(
-            Compilation.status == QUEUED, Compilation.started_at <= utcnow() - RUNNING_TIMEOUT
-        )
-    ):
-        stale.status = "failed"
-        stale.error = "interrompue (délai dépassé)"
-        stale.finished_at = utcnow()
-    session.flush()
+    return marker
 
 
 def _compile_job(session) -> tuple[jobs.JobRecord | None, jobs.Progress | None]:
@@ -246,7 +224,6 @@ def recompile():
             409, _("Une compilation est déjà en cours. Attendez qu’elle se termine.")
         )
     me = _me()
-    _expire_stale_markers(db.session)
     try:
         compilation = store.start(db.session, trigger="web", user_id=me.id if me else None)
         compilation.status = QUEUED

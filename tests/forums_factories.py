@@ -34,7 +34,6 @@ class ContributionFactory(factory.alchemy.SQLAlchemyModelFactory):
     excerpt = factory.LazyAttribute(lambda o: o.body[:280])
     author_audience = factory.LazyAttribute(lambda o: o.author.audience)
     author_academie_code = factory.LazyAttribute(lambda o: o.author.academie_code)
-    shuffle_key = factory.Sequence(lambda n: (n * 7919) % 100_000)
 
 
 class CommentFactory(factory.alchemy.SQLAlchemyModelFactory):

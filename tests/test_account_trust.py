@@ -612,3 +612,102 @@ def test_personal_data_page_says_what_the_file_holds(client, holdings) -> None:
     assert "<code>attachments</code> : 2" in page
     assert "<code>territorial_ideas</code> : 1" in page
     assert SECRET not in page.replace(f"Pseudo{SECRET}", "")
+
+
+# --- Staff areas: a blocked admin, moderator, coordinator or analyst acts nowhere ----------------
+
+STAFF_PAGES = [
+    "/admin/",
+    "/admin/journal",
+    "/moderation/",
+    "/questionnaire/codes/",
+    "/questionnaire/codes/nouveau",
+    "/questionnaire/resultats/",
+    "/questionnaire/export/codebook.csv",
+    "/resultats/composer/",
+    "/resultats/composer/academie-16/",
+]
+
+
+@pytest.fixture
+def staff(session):
+    from tests.factories import RoleGrantFactory, UserFactory
+
+    me = UserFactory(academie_code="16", pseudonym="Équipe bloquable")
+    for role, kind, code in [
+        ("admin", "national", ""),
+        ("moderator", "national", ""),
+        ("analyst", "national", ""),
+        ("coordinator", "academie", "16"),
+    ]:
+        RoleGrantFactory(user=me, role=role, scope_kind=kind, scope_code=code)
+    session.flush()
+    return me
+
+
+@pytest.mark.parametrize("blocked", [False, True], ids=["active", "blocked"])
+def test_a_blocked_staff_member_enters_no_staff_area(client, session, staff, blocked) -> None:
+    from consult.db import utcnow
+
+    client.login(staff.email)
+    if blocked:
+        staff.blocked_at = utcnow()
+        staff.blocked_reason = "Compte compromis"
+        session.flush()
+    for url in STAFF_PAGES:
+        response = client.get(url)
+        body = response.get_data(as_text=True)
+        if blocked:
+            assert response.status_code == 403, (url, response.status_code)
+            assert BLOCKED_TEXT in body, url
+        else:
+            assert response.status_code == 200, (url, response.status_code)
+    if blocked:
+        # The « Mes fiches » page stays the author's own; only its review queue goes away.
+        mine = client.get("/retex/mes-fiches")
+        assert mine.status_code == 200
+        assert "Fiches à relire" not in mine.get_data(as_text=True)
+
+
+def test_a_blocked_admin_grants_no_role(client, session, staff) -> None:
+    from consult.db import utcnow
+    from consult.models import RoleGrant
+    from tests.factories import UserFactory
+
+    target = UserFactory()
+    client.login(staff.email)
+    token = client.csrf_token("/admin/")
+    staff.blocked_at = utcnow()
+    session.flush()
+    response = client.post(
+        "/admin/roles",
+        data={
+            "csrf_token": token,
+            "pseudonym": target.pseudonym,
+            "role": "admin",
+            "scope": "national:",
+        },
+    )
+    assert response.status_code == 403
+    assert BLOCKED_TEXT in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).where(RoleGrant.user_id == target.id)) == 0
+
+
+def test_a_blocked_account_reads_why_instead_of_vote_and_comment_buttons(client, session) -> None:
+    from consult.db import utcnow
+    from tests.factories import UserFactory
+    from tests.forums_factories import ContributionFactory
+
+    contribution = ContributionFactory()
+    me = UserFactory()
+    client.login(me.email)
+    page = client.get(f"/forums/contributions/{contribution.id}").get_data(as_text=True)
+    assert "J&#39;adopte" in page or "J'adopte" in page
+    assert "data-blocked-notice" not in page
+    me.blocked_at = utcnow()
+    session.flush()
+    for url in (f"/forums/contributions/{contribution.id}", f"/forums/{contribution.theme.slug}/"):
+        page = client.get(url).get_data(as_text=True)
+        assert BLOCKED_TEXT in page, url
+        assert 'name="value" value="adopt"' not in page, url
+        assert "Publier mon commentaire" not in page, url

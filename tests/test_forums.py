@@ -800,3 +800,25 @@ def test_times_are_shown_in_paris_time(client, session) -> None:
     # 23:30 UTC is already the next day in Paris.
     assert "16/01/2030 00h30" in page
     assert parent.id
+
+
+def test_the_unread_shuffle_key_column_is_gone(session) -> None:
+    """The random order permutes ids per visitor; the old per-row key was written by every
+    fill and read by nothing (migration 0103_forums_drop_shuffle_key)."""
+    from sqlalchemy import inspect
+
+    columns = {c["name"] for c in inspect(session.connection()).get_columns("forum_contribution")}
+    assert "wilson" in columns
+    assert "shuffle_key" not in columns
+    assert "shuffle_key" not in Contribution.__table__.c
+    if session.get_bind().dialect.name == "sqlite":
+        # Dropping it must not rebuild the table: that would lose the FTS5 sync triggers.
+        from sqlalchemy import text
+
+        triggers = set(
+            session.scalars(
+                text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
+                {"t": "forum_contribution"},
+            )
+        )
+        assert {f"forum_contribution_fts_{n}" for n in ("ai", "ad", "au")} <= triggers

@@ -472,3 +472,35 @@ def test_a_compilation_job_reports_every_step(app, session, monkeypatch) -> None
     assert store.latest(session).trigger == "web"
     assert len(pages) == 1
     assert archives == [[exports.resolve_scope("national")], None]
+
+
+def test_a_long_compilation_blocks_a_second_one_while_its_worker_beats(app, session) -> None:
+    """One rule, the job lease: a compilation still beating after 45 minutes (the gd dataset
+    on a small machine) is running; there used to be a second, fixed 30-minute timeout that
+    declared it dead and let a second compilation start beside it."""
+    long_ago = utcnow() - timedelta(minutes=45)
+    with app.test_request_context("/syntheses/"):
+        marker = store.start(session, trigger="web")
+        marker.status = "queued"
+        marker.started_at = long_ago
+        record = JobRecord(
+            kind=tasks.COMPILE,
+            label="Compilation des synthèses",
+            ref=f"{tasks.REF_PREFIX}{marker.id}",
+            status="running",
+            created_at=long_ago,
+            started_at=long_ago,
+        )
+        session.add(record)
+        session.flush()
+        jobs.queue(app).huey.put(f"consult-job:{record.id}:beat", time.time())
+        try:
+            assert views._running(session) is marker
+            # Its job gone (finished, failed or lost), the marker no longer blocks.
+            record.status = "failed"
+            record.error = "Tâche interrompue"
+            session.flush()
+            assert views._running(session) is None
+            assert marker.status == "failed"
+        finally:
+            jobs.queue(app).huey.get(f"consult-job:{record.id}:beat")

@@ -592,3 +592,34 @@ def test_review_queue_follows_the_territories(client, session) -> None:
     client.login(academie.email)
     page = _body(client.get("/retex/mes-fiches"))
     assert "Fiche de Haute-Garonne" in page and "Fiche de Poitiers" not in page
+
+
+def test_a_deleted_sheet_is_no_longer_found_by_search(client, session) -> None:
+    """SQLite reuses a deleted revision's id: an FTS5 row left behind made the deleted text
+    find the next sheet published. PostgreSQL's vector lives on the revision row."""
+    from sqlalchemy import text
+
+    author = UserFactory(academie_code=TOULOUSE)
+    coordinator = _coordinator("region", OCCITANIE)
+    doomed = make_sheet(
+        author,
+        "published",
+        reviewer=coordinator,
+        title="Fiche vouée à disparaître",
+        context="Une expérience de xylophones numériques en maternelle.",
+    )
+
+    def titles(query: str) -> list[str]:
+        return [r["title"] for r in client.get(f"/api/v1/retex?{query}").get_json()["data"]]
+
+    assert titles("q=xylophones") == ["Fiche vouée à disparaître"]
+    session.delete(doomed)
+    session.flush()
+    if session.get_bind().dialect.name == "sqlite":
+        left = session.scalar(
+            text("SELECT count(*) FROM retex_search WHERE retex_search MATCH 'xylophones'")
+        )
+        assert left == 0
+    make_sheet(author, "published", reviewer=coordinator, title="Une autre fiche")
+    assert titles("q=xylophones") == []
+    assert "Une autre fiche" not in _body(client.get("/retex/?q=xylophones"))

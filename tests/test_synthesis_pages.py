@@ -478,8 +478,16 @@ def test_recompile_starts_in_the_background_and_409_while_running(
     assert again.status_code == 409
     assert "déjà en cours" in _html(again)
     assert len(started) == 1
-    # A marker older than 30 minutes (a killed worker) no longer blocks.
+    # Age alone changes nothing: only the job lease decides that a worker is gone.
     marker.started_at = utcnow() - timedelta(minutes=31)
+    session.commit()
+    assert client.post("/syntheses/recompiler", data={"csrf_token": token}).status_code == 409
+    # Its job recorded as lost (what jobs.expire_lost does once the lease runs out), the
+    # marker no longer blocks.
+    from consult.jobs import JobRecord
+
+    record = session.get(JobRecord, started[0].args[0])
+    record.status, record.error = "failed", "Tâche interrompue"
     session.commit()
     assert client.post("/syntheses/recompiler", data={"csrf_token": token}).status_code == 302
     assert len(started) == 2

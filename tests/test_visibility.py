@@ -321,3 +321,28 @@ def test_the_rule_is_written_once() -> None:
                 if copies.search(line):
                     found.append(f"{relative}:{number}: {line.strip()}")
     assert not found, "visibility rule copied:\n" + "\n".join(found)
+
+
+# --- Home counters count public facts only -------------------------------------------------------
+
+
+def test_home_vote_counter_counts_votes_on_public_contributions_only(app, session) -> None:
+    from consult import counters
+    from forums import services as forums
+
+    with app.test_request_context():
+        before = counters.compute()["totals"]["forum_votes"]
+    public = ContributionFactory()
+    hidden = ContributionFactory()
+    held = ContributionFactory()
+    withdrawn = ContributionFactory()
+    for target in (public, hidden, held, withdrawn):
+        for _ in range(2):
+            forums.vote(session, UserFactory(), target, "adopt")
+    hidden.hidden_at = utcnow()
+    held.held_for_review = True
+    withdrawn.withdrawn_at = utcnow()
+    session.flush()
+    with app.test_request_context():
+        totals = counters.compute()["totals"]
+    assert totals["forum_votes"] - before == 2

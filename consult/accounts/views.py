@@ -30,7 +30,15 @@ from consult.db import commit, db
 from consult.hooks import hooks
 from consult.mail import send_mail
 from consult.permissions import Permission, permission_required
-from consult.web import absolute_url, limit, safe_next
+from consult.security import email_key
+from consult.web import (
+    absolute_url,
+    limit,
+    safe_next,
+    target_allowed,
+    target_failed,
+    target_succeeded,
+)
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
 
@@ -102,10 +110,23 @@ def login():
     form = forms.LoginForm()
     next_url = safe_next(request.args.get("next"))
     if form.validate_on_submit():
+        # Per account, from any address: 5 wrong passwords, then the account waits (the same
+        # answer whether or not the address has an account, so nothing is revealed).
+        account = email_key(form.email.data)
+        if not target_allowed("RATELIMIT_LOGIN_ACCOUNT", "login", account):
+            form.password.errors.append(
+                _(
+                    "Trop de tentatives de connexion pour ce compte. Réessayez dans un quart "
+                    "d'heure, ou choisissez un nouveau mot de passe avec « Mot de passe oublié »."
+                )
+            )
+            return _render("account/login.html", 429, form=form)
         user = services.authenticate(db.session, form.email.data, form.password.data)
         if user is None:
+            target_failed("RATELIMIT_LOGIN_ACCOUNT", "login", account)
             form.password.errors.append(_("Adresse électronique ou mot de passe incorrect."))
             return _render("account/login.html", 422, form=form)
+        target_succeeded("RATELIMIT_LOGIN_ACCOUNT", "login", account)
         commit()
         _start_session(user, remember=bool(form.remember.data))
         flash(_("Vous êtes connecté."), "success")
@@ -254,6 +275,8 @@ def reset_password(token: str):
     if form.validate_on_submit():
         services.set_password(db.session, user, form.password.data)
         commit()
+        # Proof of the mailbox: a guesser who locked the account no longer keeps its owner out.
+        target_succeeded("RATELIMIT_LOGIN_ACCOUNT", "login", user.email_key)
         logout_user()
         flash(_("Votre mot de passe est changé. Vous pouvez vous connecter."), "success")
         return redirect(url_for("account.login"))

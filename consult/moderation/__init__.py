@@ -170,9 +170,11 @@ def init_app(app: Flask) -> None:
 
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
-    from consult.hooks import hooks
+    from flask_babel import lazy_gettext as _l
+
+    from consult.hooks import StaffLink, hooks
     from consult.moderation import (
-        permissions,  # noqa: F401 - registers the policy
+        permissions,
         services,
     )
     from consult.moderation.views import bp
@@ -183,3 +185,6 @@ def init_app(app: Flask) -> None:
     registered = hooks(app)
     registered.personal_data.append(services.personal_data)
     registered.account_deletion.append(services.erase_reporter)
+    registered.staff_nav.append(
+        StaffLink(_l("Modération"), "moderation.queue", permissions.Permission.MODERATE, 10)
+    )

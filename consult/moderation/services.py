@@ -284,6 +284,46 @@ def queue(session: Session, moderator: User, limit: int = 200) -> list[QueueItem
     return visible[:limit]
 
 
+MASKED_PAGE_SIZE = 20
+# Hidden content is rare (a moderation decision each); past this many per kind the oldest wait
+# for a later page of the newest (the view says how many are listed).
+MASKED_SCAN_LIMIT = 2000
+
+
+def masked(
+    session: Session, moderator: User, page: int = 1, per_page: int = MASKED_PAGE_SIZE
+) -> tuple[list[QueueItem], int]:
+    """Hidden and held content the moderator may act on (restore, publish), most recently
+    hidden first; one page and the total. "Not visible" is the moderation half of the one
+    visibility rule (``Moderatable.is_visible``), so a withdrawn contribution (its author's
+    choice) is not listed: only what moderation can undo."""
+    items: list[QueueItem] = []
+    for model in _moderatable_models():
+        key_column = inspect(model).primary_key[0]
+        rows = session.scalars(
+            select(model)
+            .where(~model.is_visible)
+            .order_by(model.hidden_at.desc(), key_column.desc())
+            .limit(MASKED_SCAN_LIMIT)
+        ).all()
+        if not rows:
+            continue
+        registered = _kind_of_model(session, model, getattr(rows[0], key_column.key))
+        if registered is None:
+            continue
+        items.extend(
+            QueueItem(registered, target)
+            for target in rows
+            if authorize(moderator, Permission.MODERATE, target)
+        )
+    items.sort(
+        key=lambda item: (item.target.hidden_at or item.target.created_at, item.target.id),
+        reverse=True,
+    )
+    start = (max(page, 1) - 1) * per_page
+    return items[start : start + per_page], len(items)
+
+
 # --- Personal data -----------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from consult.db import commit, db
+from consult.inputs import bounded_int
 from consult.models import User
 from consult.moderation import forms, load_target, services, visible_to
 from consult.moderation.permissions import Permission
@@ -87,6 +88,25 @@ def queue():
         decision_form=forms.DecisionForm(),
         block_form=forms.BlockForm(),
         can_block=services.can_block(me()),
+    )
+
+
+@bp.route("/masques")
+@permission_required(Permission.MODERATE)
+def masked():
+    """What moderation hid or holds, to undo a decision: « Rétablir » (or « Publier »)."""
+    page = bounded_int(request.args.get("page"), 1, maximum=10_000)
+    items, total = services.masked(db.session, me(), page)
+    pages = max((total + services.MASKED_PAGE_SIZE - 1) // services.MASKED_PAGE_SIZE, 1)
+    if page > pages:
+        abort(404)
+    return render_template(
+        "moderation/masked.html",
+        items=items,
+        total=total,
+        page=page,
+        pages=pages,
+        decision_form=forms.DecisionForm(),
     )
 
 

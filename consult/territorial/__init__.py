@@ -18,7 +18,10 @@ def _counters() -> dict[str, int]:
             select(func.count()).select_from(Idea).where(Idea.is_public)
         )
         or 0,
-        "territorial_events": db.session.scalar(select(func.count()).select_from(Event)) or 0,
+        "territorial_events": db.session.scalar(
+            select(func.count()).select_from(Event).where(Event.is_public)
+        )
+        or 0,
     }
 
 

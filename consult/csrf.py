@@ -1,0 +1,73 @@
+"""CSRF tokens masked per use, against BREACH.
+
+Pages are compressed (``consult.static_assets``) and carry the CSRF token beside text an attacker
+can make the page reflect (a search box, a ``next`` parameter): with enough requests, the
+compressed length gives the token away a character at a time (BREACH). As Django does, every
+token written into a page is the real one XORed with a fresh random pad, the pad sent alongside:
+no two pages (no two forms of one page) carry the same bytes, so there is nothing stable to guess,
+and the server takes the pad off before Flask-WTF checks the token as usual.
+
+Flask-WTF generates and checks tokens through two functions of ``flask_wtf.csrf`` (the Jinja
+global, the forms' hidden field and ``CSRFProtect`` all call them): they are wrapped once here.
+A token without the mask's prefix is checked as it is (tests sign raw ones).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from typing import Any
+
+import flask_wtf.csrf as wtf_csrf
+from flask import Flask
+
+PREFIX = "m."
+_generate = wtf_csrf.generate_csrf
+_validate = wtf_csrf.validate_csrf
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def mask(token: str) -> str:
+    raw = token.encode("ascii")
+    pad = os.urandom(len(raw))
+    return PREFIX + _b64(pad + bytes(a ^ b for a, b in zip(raw, pad, strict=True)))
+
+
+def unmask(value: Any) -> Any:
+    """The real token behind a masked one; anything else unchanged (Flask-WTF refuses it)."""
+    if not isinstance(value, str) or not value.startswith(PREFIX):
+        return value
+    body = value.removeprefix(PREFIX)
+    try:
+        data = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        return ""
+    if not data or len(data) % 2:
+        return ""
+    half = len(data) // 2
+    pad, masked = data[:half], data[half:]
+    try:
+        return bytes(a ^ b for a, b in zip(masked, pad, strict=True)).decode("ascii")
+    except UnicodeDecodeError:
+        return ""
+
+
+def generate_masked(secret_key: Any = None, token_key: Any = None) -> str:
+    return mask(_generate(secret_key=secret_key, token_key=token_key))
+
+
+def validate_masked(
+    data: Any, secret_key: Any = None, time_limit: Any = None, token_key: Any = None
+) -> None:
+    _validate(unmask(data), secret_key=secret_key, time_limit=time_limit, token_key=token_key)
+
+
+def init_app(app: Flask) -> None:
+    """After ``csrf.init_app``: pages, forms and the request check all go through the mask."""
+    wtf_csrf.generate_csrf = generate_masked
+    wtf_csrf.validate_csrf = validate_masked
+    app.jinja_env.globals["csrf_token"] = generate_masked
