@@ -89,6 +89,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # raises, so a broken package never goes unnoticed.
         if importlib.util.find_spec(package) is not None:
             importlib.import_module(package).init_app(app)
+    from consult import pagecache
+    from consult.models import AuditEvent
+
+    pagecache.init_app(app)
+    pagecache.quiet(AuditEvent)  # the audit trail is never on a public page
     return app
 
 

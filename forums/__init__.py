@@ -73,14 +73,20 @@ def _register_moderation() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from consult import pagecache
     from consult.api import register_api_blueprint
     from consult.hooks import hooks
     from consult.permissions import register_policy
     from consult.text import render_markdown
     from forums import demo, services
     from forums.api import bp as api_bp
+    from forums.models import Vote
     from forums.permissions import Permission, policy
     from forums.views import bp
+
+    # A vote moves two counters: cached visitors' pages may show them PAGE_CACHE_SECONDS late
+    # rather than every vote emptying the page cache.
+    pagecache.quiet(Vote)
 
     for key, default in (
         ("RATELIMIT_VOTE", "120 per minute"),

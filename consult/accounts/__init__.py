@@ -10,7 +10,6 @@ from consult.db import db
 from consult.extensions import login_manager
 from consult.models import User
 
-
 # What a visitor's brand-new session may hold and still be dropped: the CSRF token, and what
 # Flask-Login's strong protection writes when a token was created before the user was loaded
 # (its identifier, and the order to clear a remember cookie the visitor does not have).
