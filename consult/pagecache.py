@@ -39,11 +39,14 @@ from werkzeug.http import parse_accept_header, parse_cookie
 from werkzeug.sansio.utils import host_is_trusted
 from werkzeug.wsgi import get_host
 
+from consult.cache import MemoryCache, RedisCache
+
 GENERATION_KEY = "page:generation"
 GENERATION_SECONDS = 90 * 24 * 3600
 DEFAULT_SECONDS = 10
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_MAX_ENTRIES = 512
+DEFAULT_LOCAL_SECONDS = 1
 MAX_TARGET_LENGTH = 1024  # longer path + query: not worth a cache entry (and not attacker-sized)
 HIT_HEADER = "X-Consult-Cache"
 # Headers that describe one transmission, not the page.
@@ -83,9 +86,13 @@ def content_generation(app: Flask) -> str:
 
 
 def bump(app: Flask) -> None:
+    value = str(time.time_ns()).encode()
+    middleware = app.extensions.get("consult_page_cache")
+    if middleware is not None:  # this worker sees its own writes at once
+        middleware.generation = (value, time.monotonic())
     # A cache outage must never fail the write that caused the bump.
     with contextlib.suppress(Exception):
-        _store(app).set_raw(GENERATION_KEY, str(time.time_ns()).encode(), GENERATION_SECONDS)
+        _store(app).set_raw(GENERATION_KEY, value, GENERATION_SECONDS)
 
 
 def _changes_content(session: Session) -> bool:
@@ -124,9 +131,28 @@ class PageCache:
     """In front of the Flask application (inside ProxyFix, so hosts and schemes are the
     client's): answers cookie-less GETs from the store, stores what may be shared."""
 
-    def __init__(self, app: Flask, wsgi_app: Callable) -> None:
+    def __init__(self, app: Flask, wsgi_app: Callable, local_seconds: float = 0) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
+        # In front of Redis, each worker keeps the generation and the entries it served for
+        # ``local_seconds``: a hit then costs no network round trip (which was most of its
+        # cost). Other workers' writes reach it within that time; its own at once (bump).
+        self.local_seconds = local_seconds
+        self.local = MemoryCache(DEFAULT_MAX_ENTRIES) if local_seconds else None
+        self.generation: tuple[bytes, float] = (b"0", float("-inf"))
+
+    def _lookup(self, store: Any, key: str) -> tuple[bytes, bytes | None]:
+        if self.local is not None:
+            generation, fetched = self.generation
+            if time.monotonic() - fetched < self.local_seconds:
+                return generation, self.local.get(key)
+        generation, entry = store.get_raw([GENERATION_KEY, key])
+        generation = generation or b"0"
+        if self.local is not None:
+            self.generation = (generation, time.monotonic())
+            if entry is not None:
+                self.local.set(key, entry, int(self.local_seconds) or 1)
+        return generation, entry
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         key = self._key(environ)
@@ -135,10 +161,9 @@ class PageCache:
         config = self.app.config
         store = _store(self.app)
         try:
-            generation, entry = store.get_raw([GENERATION_KEY, key])
+            generation, entry = self._lookup(store, key)
         except Exception:
             return self.wsgi_app(environ, start_response)
-        generation = generation or b"0"
         if entry is not None:
             head, _sep, body = entry.partition(b"\n")
             meta = json.loads(head)
@@ -168,9 +193,15 @@ class PageCache:
             "s": captured["status"],
             "h": [(k, v) for k, v in captured["headers"] if k.lower() not in _NOT_STORED],
         }
-        seconds = int(config.get("PAGE_CACHE_SECONDS", DEFAULT_SECONDS))
+        # The local copy may outlive the shared one by local_seconds: the total stays the bound.
+        seconds = max(
+            1, int(config.get("PAGE_CACHE_SECONDS", DEFAULT_SECONDS) - self.local_seconds)
+        )
+        entry = json.dumps(meta).encode() + b"\n" + body
         with contextlib.suppress(Exception):
-            store.set_raw(key, json.dumps(meta).encode() + b"\n" + body, seconds)
+            store.set_raw(key, entry, seconds)
+        if self.local is not None:
+            self.local.set(key, entry, int(self.local_seconds) or 1)
         return [body]
 
     def _key(self, environ: dict) -> str | None:
@@ -234,7 +265,6 @@ class PageCache:
 
 
 def init_app(app: Flask) -> None:
-    from consult.cache import MemoryCache, RedisCache
 
     app.config.setdefault("PAGE_CACHE_SECONDS", DEFAULT_SECONDS)
     app.config.setdefault("PAGE_CACHE_MAX_BYTES", DEFAULT_MAX_BYTES)
@@ -248,7 +278,9 @@ def init_app(app: Flask) -> None:
         event.listen(Session, "after_commit", _after_commit)
     from werkzeug.middleware.proxy_fix import ProxyFix
 
+    local = float(app.config.get("PAGE_CACHE_LOCAL_SECONDS", DEFAULT_LOCAL_SECONDS)) if url else 0
     if isinstance(app.wsgi_app, ProxyFix):
-        app.wsgi_app.app = PageCache(app, app.wsgi_app.app)
+        middleware = app.wsgi_app.app = PageCache(app, app.wsgi_app.app, local)
     else:
-        app.wsgi_app = PageCache(app, app.wsgi_app)  # type: ignore[method-assign]
+        middleware = app.wsgi_app = PageCache(app, app.wsgi_app, local)  # type: ignore[method-assign]
+    app.extensions["consult_page_cache"] = middleware
