@@ -62,7 +62,10 @@ def _register_moderation() -> None:
         label=_l("Commentaire"),
         load=lambda session, i: session.get(Comment, i),
         url=lambda c: url_for(
-            "forums.contribution", contribution_id=c.contribution_id, _anchor=f"commentaire-{c.id}"
+            "forums.contribution",
+            contribution_id=c.contribution_id,
+            commentaire=c.id,
+            _anchor=f"commentaire-{c.id}",
         ),
         title=lambda c: str(_l("Commentaire sur « %(title)s »", title=c.contribution.title)),
         excerpt=lambda c: c.body[:280],

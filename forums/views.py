@@ -253,14 +253,25 @@ def contribution(contribution_id: int):
             return gone
     item = _contribution_or_404(contribution_id)
     user = me() if current_user.is_authenticated else None
+    reply_to = _reply_target(item, request.args.get("repondre"))
+    # A link to a comment (?commentaire=) or a reply opens the page that shows it.
+    focus = bounded_int(request.args.get("commentaire"), 0, minimum=0) or None
+    comments = queries.comment_page(
+        db.session,
+        item,
+        user.id if user else None,
+        page=bounded_int(request.args.get("page"), 1),
+        focus=focus or (reply_to.id if reply_to else None),
+    )
     return render_template(
         "forums/contribution.html",
         contribution=item,
-        threads=queries.comment_threads(db.session, item, user.id if user else None),
+        threads=comments.threads,
+        comments=comments,
         my_vote=services.my_vote(db.session, user, item),
         vote_form=forms.VoteForm(),
         comment_form=forms.CommentForm(formdata=None),
-        reply_to=_reply_target(item, request.args.get("repondre")),
+        reply_to=reply_to,
         action_form=forms.ActionForm(),
         polarities=list(Polarity),
         moderator=is_moderator(user),
@@ -391,16 +402,20 @@ def comment(contribution_id: int):
     form = forms.CommentForm()
 
     def form_again():
-        threads = queries.comment_threads(db.session, item, me().id)
+        reply_to = _reply_target(item, form.parent.data)
+        comments = queries.comment_page(
+            db.session, item, me().id, focus=reply_to.id if reply_to else None
+        )
         return (
             render_template(
                 "forums/contribution.html",
                 contribution=item,
-                threads=threads,
+                threads=comments.threads,
+                comments=comments,
                 my_vote=services.my_vote(db.session, me(), item),
                 vote_form=forms.VoteForm(),
                 comment_form=form,
-                reply_to=_reply_target(item, form.parent.data),
+                reply_to=reply_to,
                 action_form=forms.ActionForm(),
                 polarities=list(Polarity),
                 moderator=is_moderator(me()),
@@ -439,5 +454,10 @@ def comment(contribution_id: int):
     else:
         flash(_("Votre commentaire est publié."), "success")
     return redirect(
-        url_for("forums.contribution", contribution_id=item.id, _anchor=f"commentaire-{created.id}")
+        url_for(
+            "forums.contribution",
+            contribution_id=item.id,
+            commentaire=created.id,
+            _anchor=f"commentaire-{created.id}",
+        )
     )
