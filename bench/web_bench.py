@@ -82,7 +82,8 @@ class Figure:
 
 def wrk(url: str, args: argparse.Namespace, *, script: str = "report.lua", extra=(), headers=()):
     command = ["wrk", "-t", str(args.threads), "-c", str(args.connections)]
-    command += ["-d", f"{args.duration}s", "--latency", "-s", str(WRK_DIR / script)]
+    command += ["-d", f"{args.duration}s", "--timeout", f"{args.timeout}s", "--latency"]
+    command += ["-s", str(WRK_DIR / script)]
     for header in (f"User-Agent: {USER_AGENT}", *headers):
         command += ["-H", header]
     command.append(url)
@@ -244,6 +245,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--voters", type=int, default=64)
+    parser.add_argument("--timeout", type=int, default=10, help="wrk: slower answers are errors")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--only", default="", help="measure only labels containing this")
     parser.add_argument("--json", default="", help="also write the figures to this file")

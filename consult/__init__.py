@@ -127,7 +127,7 @@ def _configure_logging(app: Flask) -> None:
 def _register_extensions(app: Flask) -> None:
     from consult.db import db
     from consult.extensions import babel, csrf, limiter, login_manager
-    from consult.i18n import select_locale
+    from consult.i18n import install_template_gettext, select_locale
 
     db.init_app(app)
     csrf.init_app(app)
@@ -136,5 +136,6 @@ def _register_extensions(app: Flask) -> None:
         locale_selector=select_locale,
         default_translation_directories=str(ROOT / "translations"),
     )
+    install_template_gettext(app)
     limiter.init_app(app)
     login_manager.init_app(app)
