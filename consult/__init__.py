@@ -71,9 +71,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     hooks.init_app(app)
     web.init_app(app)
     _register_extensions(app)
-    from consult import cache, jobs, static_assets
+    from consult import cache, fragments, jobs, static_assets
 
     cache.init_app(app)
+    fragments.init_app(app)
     jobs.init_app(app)
     static_assets.init_app(app)
 

@@ -118,3 +118,15 @@ def install_template_gettext(app: Flask) -> None:
         pgettext=_pgettext,
         npgettext=_npgettext,
     )
+
+
+def locale_code() -> str:
+    """The request's language code, found like the catalogue (for cache keys)."""
+    ctx = _cv_app.get(None)
+    namespace = ctx.g.__dict__.get("_flask_babel") if ctx is not None else None
+    locale = namespace.__dict__.get("babel_locale") if namespace is not None else None
+    if locale is None:
+        from flask_babel import get_locale
+
+        locale = get_locale()
+    return str(locale or "fr")

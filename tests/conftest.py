@@ -77,6 +77,7 @@ def make_test_app(database_url: str, **overrides: object) -> Flask:
         # Off for the suite (a page kept from one test would leak into the next, whose data was
         # rolled back); tests/test_anonymous_pages.py turns it on.
         "PAGE_CACHE_SECONDS": 0,
+        "FRAGMENT_SECONDS": 0,  # the same for rendered cards (ids are reused after rollbacks)
         "CACHE_KEY_PREFIX": f"consult-test-{RUN_ID}:",
         "RATELIMIT_KEY_PREFIX": f"consult-test-{RUN_ID}",
         # Generous limits for the suite; the rate-limit tests lower them explicitly.

@@ -177,3 +177,29 @@ def test_what_is_never_stored(page_cache, client, session) -> None:
         page_cache.config["TRUSTED_HOSTS"] = saved
     # Conditional requests go to the application.
     assert HIT not in client.get("/forums/", headers={"If-None-Match": '"x"'}).headers
+
+
+# --- Card fragments -------------------------------------------------------------------------------
+
+
+def test_cards_are_kept_but_follow_their_content(app, client, session, monkeypatch) -> None:
+    from consult.db import utcnow
+
+    monkeypatch.setitem(app.config, "FRAGMENT_SECONDS", 300)
+    c = ContributionFactory(title="Titre avant modification")
+    url = "/forums/enseigner-apprendre/"
+    assert "Titre avant modification" in client.get(url).get_data(as_text=True)
+    c.title, c.updated_at = "Titre après modification", utcnow()
+    c.comment_count, c.pour_count = 3, 3
+    session.flush()
+    page = client.get(url).get_data(as_text=True)
+    assert "Titre après modification" in page and "Titre avant modification" not in page
+    assert "3 commentaires" in page
+    # Same card for a voter: their own vote box (token, pressed button) beside the kept part;
+    # what a visitor reads next carries neither.
+    voter = UserFactory()
+    member = app.test_client()
+    member.__class__ = Client
+    member.login(voter.email)
+    assert 'name="csrf_token"' in member.get(url).get_data(as_text=True)
+    assert 'name="csrf_token"' not in client.get(url).get_data(as_text=True)
