@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defaultload, lazyload
 
 from consult.db import commit, db
 from consult.inputs import bounded_int
@@ -30,7 +31,7 @@ from consult.territories import catalog
 from consult.text import PersonalDataNotConfirmed
 from consult.web import limit, me, refuse, safe_next, wants_json
 from forums import forms, queries, services
-from forums.models import Comment, Contribution, Polarity
+from forums.models import Comment, Contribution, Polarity, Theme
 from forums.permissions import Permission, is_moderator
 from forums.services import ForumError
 
@@ -49,6 +50,13 @@ def _theme_or_404(slug: str):
     if theme is None:
         abort(404)
     return theme
+
+
+VOTE_LOAD = (
+    lazyload(Contribution.author),
+    lazyload(Contribution.subtheme),
+    defaultload(Contribution.theme).lazyload(Theme.subthemes),
+)
 
 
 def _contribution_or_404(contribution_id: int) -> Contribution:
@@ -355,7 +363,10 @@ def withdraw(contribution_id: int):
 @bp.route("/contributions/<int:contribution_id>/vote", methods=["POST"])
 @limit("RATELIMIT_VOTE", LIMIT_MESSAGE)
 def vote(contribution_id: int):
-    item = db.session.get(Contribution, contribution_id)
+    # A vote reads the contribution's state and its theme's dates, never its author or
+    # sub-theme: their joined loads (and the author's role grants, the theme's sub-themes) were
+    # three of the vote's eleven statements.
+    item = db.session.get(Contribution, contribution_id, options=VOTE_LOAD)
     if item is None:
         return refuse(ForumError(_("Cette contribution n'existe pas."), 404))
     if not current_user.is_authenticated:
