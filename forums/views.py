@@ -14,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -67,10 +66,11 @@ def _contribution_or_404(contribution_id: int) -> Contribution:
 
 
 def _seed() -> int:
-    # Stable per visitor session: the "random" order does not reshuffle between pages.
-    if "forum_seed" not in session:
-        session["forum_seed"] = secrets.randbelow(services.SHUFFLE_RANGE)
-    return int(session["forum_seed"])
+    # The "random" order must not reshuffle between pages: its seed travels in the page links
+    # (?graine=), drawn on the first page. It used to live in the session, which opened one (and
+    # sent a cookie) for every visitor who chose this order.
+    seed = bounded_int(request.args.get("graine"), -1, minimum=0, maximum=services.SHUFFLE_RANGE)
+    return seed if seed >= 0 else secrets.randbelow(services.SHUFFLE_RANGE)
 
 
 def _gone(item: Contribution):
@@ -111,6 +111,7 @@ def theme(slug: str):
         filters.subtheme_id = None
     sort = args.get("tri", "adoption")
     sort = sort if sort in queries.SORTS else "adoption"
+    seed = _seed() if sort == "hasard" else 0
     try:
         page = queries.list_contributions(
             db.session,
@@ -118,7 +119,7 @@ def theme(slug: str):
             filters,
             sort,
             args.get("apres", "")[:80] or None,
-            seed=_seed() if sort == "hasard" else 0,
+            seed=seed,
         )
     except queries.BadCursor:
         from consult.views import render_error
@@ -133,6 +134,7 @@ def theme(slug: str):
         audiences=list(Audience),
         academies=catalog().academies_sorted(),
         first_page=not args.get("apres"),
+        seed=seed,
         my_votes=services.my_votes(
             db.session,
             me() if current_user.is_authenticated else None,

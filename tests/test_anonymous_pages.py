@@ -3,6 +3,8 @@ page cache that serves them (consult/pagecache.py)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -31,7 +33,11 @@ def test_no_page_sets_a_cookie_for_a_visitor(app, client, session) -> None:
     seed = _seed(session)
     urls, uncovered = _urls(app, seed)
     assert not uncovered
-    urls += ["/page-qui-n-existe-pas", "/forums/contributions/999999999"]
+    urls += [
+        "/page-qui-n-existe-pas",
+        "/forums/contributions/999999999",
+        "/forums/enseigner-apprendre/?tri=hasard",
+    ]
     cookies: list[str] = []
     for url in dict.fromkeys(urls):
         client._cookies.clear()
@@ -203,3 +209,19 @@ def test_cards_are_kept_but_follow_their_content(app, client, session, monkeypat
     member.login(voter.email)
     assert 'name="csrf_token"' in member.get(url).get_data(as_text=True)
     assert 'name="csrf_token"' not in client.get(url).get_data(as_text=True)
+
+
+def test_the_random_order_keeps_its_seed_in_the_links(client, session) -> None:
+    for _ in range(25):
+        ContributionFactory()
+    first = client.get("/forums/enseigner-apprendre/?tri=hasard")
+    assert "Set-Cookie" not in first.headers
+    html = first.get_data(as_text=True)
+    seed = re.search(r"graine=(\d+)", html).group(1)
+    following = re.search(r'href="([^"]*apres=[^"]*)"', html).group(1).replace("&amp;", "&")
+    assert f"graine={seed}" in following
+    ids = lambda page: re.findall(r'id="contribution-(\d+)"', page)  # noqa: E731
+    second = client.get(following).get_data(as_text=True)
+    assert not set(ids(html)) & set(ids(second))  # the same order: no card twice
+    again = client.get(f"/forums/enseigner-apprendre/?tri=hasard&graine={seed}")
+    assert ids(again.get_data(as_text=True)) == ids(html)
