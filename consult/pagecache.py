@@ -145,7 +145,12 @@ class PageCache:
         if self.local is not None:
             generation, fetched = self.generation
             if time.monotonic() - fetched < self.local_seconds:
-                return generation, self.local.get(key)
+                entry = self.local.get(key)
+                if entry is None:  # another worker may have stored it
+                    entry = store.get_raw([key])[0]
+                    if entry is not None:
+                        self.local.set(key, entry, int(self.local_seconds) or 1)
+                return generation, entry
         generation, entry = store.get_raw([GENERATION_KEY, key])
         generation = generation or b"0"
         if self.local is not None:
