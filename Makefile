@@ -53,6 +53,12 @@ translations: python-deps
 browser:
 	sh scripts/install-browser.sh
 
+# The pages benchmark (bench/web_bench.py): gd on PostgreSQL + Redis, 2 gunicorn workers, wrk.
+# BENCH_DATABASE_URL / BENCH_REDIS_URL choose the servers; BENCH_ARGS passes options.
+bench: install
+	sh scripts/install-bench.sh
+	$(BIN)/python -m bench.web_bench $(BENCH_ARGS)
+
 lint: python-deps
 	$(BIN)/ruff check .
 

@@ -30,7 +30,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+# The project's virtualenv, or the interpreter's own (a git worktree sharing another checkout's).
 VENV_BIN = ROOT / ".venv" / "bin"
+if not (VENV_BIN / "gunicorn").exists():
+    VENV_BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:

@@ -71,9 +71,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     hooks.init_app(app)
     web.init_app(app)
     _register_extensions(app)
-    from consult import cache, jobs, static_assets
+    from consult import cache, fragments, jobs, static_assets
 
     cache.init_app(app)
+    fragments.init_app(app)
     jobs.init_app(app)
     static_assets.init_app(app)
 
@@ -89,6 +90,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # raises, so a broken package never goes unnoticed.
         if importlib.util.find_spec(package) is not None:
             importlib.import_module(package).init_app(app)
+    from consult import pagecache
+    from consult.jobs import JobRecord
+    from consult.models import AuditEvent, RoleGrant, User
+    from consult.territorial.models import IdeaSupport
+
+    pagecache.init_app(app)
+    # Writes that must not empty every visitor's cached page: the audit trail, jobs' progress
+    # and role grants are on no public page; logins write the account (its last login), and
+    # supports move a counter. A pseudonym changed or a support given shows within
+    # PAGE_CACHE_SECONDS instead of at once.
+    pagecache.quiet(AuditEvent, JobRecord, RoleGrant, User, IdeaSupport)
     return app
 
 
@@ -123,7 +135,7 @@ def _register_extensions(app: Flask) -> None:
     from consult import csrf as consult_csrf
     from consult.db import db
     from consult.extensions import babel, csrf, limiter, login_manager
-    from consult.i18n import select_locale
+    from consult.i18n import install_template_gettext, select_locale
 
     db.init_app(app)
     csrf.init_app(app)
@@ -133,5 +145,6 @@ def _register_extensions(app: Flask) -> None:
         locale_selector=select_locale,
         default_translation_directories=str(ROOT / "translations"),
     )
+    install_template_gettext(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -45,6 +45,13 @@ class MemoryCache:
         with self._lock:
             self._data.pop(key, None)
 
+    # Bytes, several keys at once: the page cache reads its generation and its entry in one go.
+    def get_raw(self, keys: list[str]) -> list[Any]:
+        return [self.get(key) for key in keys]
+
+    def set_raw(self, key: str, value: bytes, ttl: int) -> None:
+        self.set(key, value, ttl)  # type: ignore[arg-type]
+
 
 class RedisCache:
     def __init__(self, url: str, prefix: str) -> None:
@@ -62,6 +69,12 @@ class RedisCache:
 
     def delete(self, key: str) -> None:
         self._client.delete(self._prefix + key)
+
+    def get_raw(self, keys: list[str]) -> list[bytes | None]:
+        return self._client.mget([self._prefix + key for key in keys])
+
+    def set_raw(self, key: str, value: bytes, ttl: int) -> None:
+        self._client.set(self._prefix + key, value, ex=ttl)
 
 
 # Hot values (home counters, lists' totals) are read on almost every request: each worker keeps

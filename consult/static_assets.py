@@ -18,6 +18,7 @@ import os
 import re
 import threading
 from pathlib import Path
+from typing import Any
 
 import brotli
 from flask import Flask, Response, abort, current_app, request, send_from_directory
@@ -86,12 +87,17 @@ def _accepted(encoding: str) -> bool:
     return request.accept_encodings[encoding] > 0
 
 
-def _negotiate() -> str | None:
-    if _accepted("br"):
+def negotiate_encoding(accept: Any) -> str | None:
+    """The encoding a page is sent in for this Accept-Encoding (the page cache keys on it)."""
+    if accept["br"] > 0:
         return "br"
-    if _accepted("gzip"):
+    if accept["gzip"] > 0:
         return "gzip"
     return None
+
+
+def _negotiate() -> str | None:
+    return negotiate_encoding(request.accept_encodings)
 
 
 def serve_static(filename: str) -> Response:

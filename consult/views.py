@@ -85,12 +85,22 @@ def accessibility():
     return _long_form("accessibility")
 
 
-@bp.route("/langue", methods=["POST"])
+@bp.route("/langue", methods=["GET", "POST"])
 def set_language():
-    form = LanguageForm()
+    # The footer's switch is a GET form: a form with a CSRF token on every page would open a
+    # session (and send a cookie) for every visitor, and pages with a per-visitor token could
+    # not be shared from the page cache. Choosing a language only sets a preference cookie,
+    # so a cross-site link can at worst switch someone's language. POST (with its CSRF check,
+    # done before the view) stays accepted for forms that were rendered before.
+    if request.method == "GET":
+        form = LanguageForm(request.args, meta={"csrf": False})
+        valid = form.validate()
+    else:
+        form = LanguageForm()
+        valid = form.validate_on_submit()
     target = safe_referrer() or url_for("pages.home")
     response = redirect(target)
-    if form.validate_on_submit():
+    if valid:
         response.set_cookie(
             LOCALE_COOKIE,
             form.lang.data,
@@ -255,7 +265,6 @@ def init_app(app: Flask) -> None:
             "Permission": Permission,
             "nav_items": _nav_items(),
             "current_locale": str(get_locale() or "fr"),
-            "language_form": LanguageForm(formdata=None, data={"lang": str(get_locale() or "fr")}),
             "site": {
                 "title": config["CONSULTATION_TITLE"],
                 "publisher": config["SITE_PUBLISHER"],

@@ -64,9 +64,12 @@ class ConsultError(Exception):
         self.field = field
 
 
-def wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > 0
+def wants_json(accept: Any = None) -> bool:
+    """Whether the client prefers JSON to HTML (``accept``: a parsed Accept header, the
+    request's by default)."""
+    accept = request.accept_mimetypes if accept is None else accept
+    best = accept.best_match(["application/json", "text/html"])
+    return best == "application/json" and accept[best] > 0
 
 
 def attach_error(form: Any, error: ConsultError) -> bool:

@@ -70,7 +70,10 @@ def _register_moderation() -> None:
         label=_l("Commentaire"),
         load=lambda session, i: session.get(Comment, i),
         url=lambda c: url_for(
-            "forums.contribution", contribution_id=c.contribution_id, _anchor=f"commentaire-{c.id}"
+            "forums.contribution",
+            contribution_id=c.contribution_id,
+            commentaire=c.id,
+            _anchor=f"commentaire-{c.id}",
         ),
         title=lambda c: str(_l("Commentaire sur « %(title)s »", title=c.contribution.title)),
         excerpt=lambda c: c.body[:280],
@@ -81,14 +84,20 @@ def _register_moderation() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from consult import pagecache
     from consult.api import register_api_blueprint
     from consult.hooks import hooks
     from consult.permissions import register_policy
     from consult.text import render_markdown
     from forums import demo, services
     from forums.api import bp as api_bp
+    from forums.models import Vote
     from forums.permissions import Permission, policy
     from forums.views import bp
+
+    # A vote moves two counters: cached visitors' pages may show them PAGE_CACHE_SECONDS late
+    # rather than every vote emptying the page cache.
+    pagecache.quiet(Vote)
 
     for key, default in (
         ("RATELIMIT_VOTE", "120 per minute"),

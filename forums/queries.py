@@ -209,19 +209,29 @@ class Thread:
     replies: list[Comment] = field(default_factory=list)
 
 
-def comment_threads(
-    session: Session, contribution: Contribution, viewer_id: int | None = None
-) -> dict[str, list[Thread]]:
-    """Top-level comments by polarity, each with its replies. Hidden and held comments show
-    only to their author (who sees why). The contribution itself was checked by the caller
-    (``visible_to``), so the comments' own moderation state decides."""
-    rows = session.scalars(
-        select(Comment)
-        .options(_without_grants(Comment))
-        .where(Comment.contribution_id == contribution.id)
-        .where(or_(Comment.is_visible, Comment.author_id == (viewer_id or -1)))
-        .order_by(Comment.id)
-    ).all()
+# Threads (a top-level comment and its replies) per page of a contribution: 49 threads and
+# their replies on one page made the heaviest pages of the site.
+THREADS_PER_PAGE = 20
+
+
+@dataclass
+class CommentPage:
+    threads: dict[str, list[Thread]]  # by polarity, as comment_threads
+    page: int
+    pages: int
+
+
+def _readable(contribution: Contribution, viewer_id: int | None) -> tuple:
+    """Comments of the contribution this viewer reads: the visible ones, and their own (hidden
+    and held ones show only to their author, who sees why). The contribution itself was checked
+    by the caller (``visible_to``), so the comments' own moderation state decides."""
+    return (
+        Comment.contribution_id == contribution.id,
+        or_(Comment.is_visible, Comment.author_id == (viewer_id or -1)),
+    )
+
+
+def _columns(rows: list[Comment]) -> dict[str, list[Thread]]:
     threads: dict[int, Thread] = {}
     replies: dict[int, list[Comment]] = defaultdict(list)
     for comment in rows:
@@ -234,6 +244,72 @@ def comment_threads(
         thread.replies = replies.get(thread.comment.id, [])
         columns[thread.comment.polarity].append(thread)
     return columns
+
+
+def comment_threads(
+    session: Session, contribution: Contribution, viewer_id: int | None = None
+) -> dict[str, list[Thread]]:
+    """Every top-level comment by polarity, each with its replies (see comment_page)."""
+    rows = session.scalars(
+        select(Comment)
+        .options(_without_grants(Comment))
+        .where(*_readable(contribution, viewer_id))
+        .order_by(Comment.id)
+    ).all()
+    return _columns(list(rows))
+
+
+def comment_page_of(
+    session: Session, contribution: Contribution, comment_id: int, viewer_id: int | None = None
+) -> int | None:
+    """The page of the contribution that shows this comment (a reply is on its thread's page),
+    or None when the viewer does not read it."""
+    root = session.scalar(
+        select(func.coalesce(Comment.parent_id, Comment.id)).where(
+            Comment.id == comment_id, *_readable(contribution, viewer_id)
+        )
+    )
+    if root is None:
+        return None
+    before = session.scalar(
+        select(func.count())
+        .select_from(Comment)
+        .where(*_readable(contribution, viewer_id), Comment.parent_id.is_(None), Comment.id < root)
+    )
+    return int(before or 0) // THREADS_PER_PAGE + 1
+
+
+def comment_page(
+    session: Session,
+    contribution: Contribution,
+    viewer_id: int | None = None,
+    page: int = 1,
+    focus: int | None = None,
+) -> CommentPage:
+    """One page of threads, oldest first, replies with their thread; ``focus`` (a comment id)
+    picks the page that shows that comment. A page beyond the last shows the last."""
+    readable = _readable(contribution, viewer_id)
+    total = session.scalar(
+        select(func.count()).select_from(Comment).where(*readable, Comment.parent_id.is_(None))
+    )
+    pages = max(1, math.ceil((total or 0) / THREADS_PER_PAGE))
+    if focus is not None:
+        page = comment_page_of(session, contribution, focus, viewer_id) or page
+    page = min(max(1, page), pages)
+    roots = (
+        select(Comment.id)
+        .where(*readable, Comment.parent_id.is_(None))
+        .order_by(Comment.id)
+        .limit(THREADS_PER_PAGE)
+        .offset((page - 1) * THREADS_PER_PAGE)
+    ).scalar_subquery()
+    rows = session.scalars(
+        select(Comment)
+        .options(_without_grants(Comment))
+        .where(*readable, or_(Comment.id.in_(roots), Comment.parent_id.in_(roots)))
+        .order_by(Comment.id)
+    ).all()
+    return CommentPage(_columns(list(rows)), page, pages)
 
 
 def author_activity(session: Session, user_id: int, limit: int = 10) -> dict:

@@ -14,13 +14,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defaultload, lazyload
 
 from consult.db import commit, db
 from consult.inputs import bounded_int
@@ -28,7 +28,7 @@ from consult.permissions import authorize, may_participate, require
 from consult.text import PersonalDataNotConfirmed
 from consult.web import limit, me, refuse, safe_next, wants_json
 from forums import forms, queries, services
-from forums.models import Comment, Contribution, Polarity
+from forums.models import Comment, Contribution, Polarity, Theme
 from forums.permissions import Permission, is_moderator
 from forums.services import ForumError
 
@@ -49,6 +49,13 @@ def _theme_or_404(slug: str):
     return theme
 
 
+VOTE_LOAD = (
+    lazyload(Contribution.author),
+    lazyload(Contribution.subtheme),
+    defaultload(Contribution.theme).lazyload(Theme.subthemes),
+)
+
+
 def _contribution_or_404(contribution_id: int) -> Contribution:
     contribution = db.session.get(Contribution, contribution_id)
     if contribution is None or not authorize(current_user, Permission.VIEW, contribution):
@@ -57,10 +64,11 @@ def _contribution_or_404(contribution_id: int) -> Contribution:
 
 
 def _seed() -> int:
-    # Stable per visitor session: the "random" order does not reshuffle between pages.
-    if "forum_seed" not in session:
-        session["forum_seed"] = secrets.randbelow(services.SHUFFLE_RANGE)
-    return int(session["forum_seed"])
+    # The "random" order must not reshuffle between pages: its seed travels in the page links
+    # (?graine=), drawn on the first page. It used to live in the session, which opened one (and
+    # sent a cookie) for every visitor who chose this order.
+    seed = bounded_int(request.args.get("graine"), -1, minimum=0, maximum=services.SHUFFLE_RANGE)
+    return seed if seed >= 0 else secrets.randbelow(services.SHUFFLE_RANGE)
 
 
 def _gone(item: Contribution):
@@ -99,6 +107,7 @@ def theme(slug: str):
         filters.subtheme_id = None
     sort = args.get("tri", "adoption")
     sort = sort if sort in queries.SORTS else "adoption"
+    seed = _seed() if sort == "hasard" else 0
     try:
         page = queries.list_contributions(
             db.session,
@@ -106,7 +115,7 @@ def theme(slug: str):
             filters,
             sort,
             args.get("apres", "")[:80] or None,
-            seed=_seed() if sort == "hasard" else 0,
+            seed=seed,
         )
     except queries.BadCursor:
         from consult.views import render_error
@@ -119,6 +128,7 @@ def theme(slug: str):
         filters=filters,
         sort=sort,
         first_page=not args.get("apres"),
+        seed=seed,
         my_votes=services.my_votes(
             db.session,
             me() if current_user.is_authenticated else None,
@@ -247,14 +257,25 @@ def contribution(contribution_id: int):
             return gone
     item = _contribution_or_404(contribution_id)
     user = me() if current_user.is_authenticated else None
+    reply_to = _reply_target(item, request.args.get("repondre"))
+    # A link to a comment (?commentaire=) or a reply opens the page that shows it.
+    focus = bounded_int(request.args.get("commentaire"), 0, minimum=0) or None
+    comments = queries.comment_page(
+        db.session,
+        item,
+        user.id if user else None,
+        page=bounded_int(request.args.get("page"), 1),
+        focus=focus or (reply_to.id if reply_to else None),
+    )
     return render_template(
         "forums/contribution.html",
         contribution=item,
-        threads=queries.comment_threads(db.session, item, user.id if user else None),
+        threads=comments.threads,
+        comments=comments,
         my_vote=services.my_vote(db.session, user, item),
         vote_form=forms.VoteForm(),
         comment_form=forms.CommentForm(formdata=None),
-        reply_to=_reply_target(item, request.args.get("repondre")),
+        reply_to=reply_to,
         action_form=forms.ActionForm(),
         polarities=list(Polarity),
         moderator=is_moderator(user),
@@ -338,7 +359,10 @@ def withdraw(contribution_id: int):
 @bp.route("/contributions/<int:contribution_id>/vote", methods=["POST"])
 @limit("RATELIMIT_VOTE", LIMIT_MESSAGE)
 def vote(contribution_id: int):
-    item = db.session.get(Contribution, contribution_id)
+    # A vote reads the contribution's state and its theme's dates, never its author or
+    # sub-theme: their joined loads (and the author's role grants, the theme's sub-themes) were
+    # three of the vote's eleven statements.
+    item = db.session.get(Contribution, contribution_id, options=VOTE_LOAD)
     if item is None:
         return refuse(ForumError(_("Cette contribution n'existe pas."), 404))
     if not current_user.is_authenticated:
@@ -385,16 +409,20 @@ def comment(contribution_id: int):
     form = forms.CommentForm()
 
     def form_again():
-        threads = queries.comment_threads(db.session, item, me().id)
+        reply_to = _reply_target(item, form.parent.data)
+        comments = queries.comment_page(
+            db.session, item, me().id, focus=reply_to.id if reply_to else None
+        )
         return (
             render_template(
                 "forums/contribution.html",
                 contribution=item,
-                threads=threads,
+                threads=comments.threads,
+                comments=comments,
                 my_vote=services.my_vote(db.session, me(), item),
                 vote_form=forms.VoteForm(),
                 comment_form=form,
-                reply_to=_reply_target(item, form.parent.data),
+                reply_to=reply_to,
                 action_form=forms.ActionForm(),
                 polarities=list(Polarity),
                 moderator=is_moderator(me()),
@@ -433,5 +461,10 @@ def comment(contribution_id: int):
     else:
         flash(_("Votre commentaire est publié."), "success")
     return redirect(
-        url_for("forums.contribution", contribution_id=item.id, _anchor=f"commentaire-{created.id}")
+        url_for(
+            "forums.contribution",
+            contribution_id=item.id,
+            commentaire=created.id,
+            _anchor=f"commentaire-{created.id}",
+        )
     )

@@ -18,8 +18,13 @@ def _counters() -> dict[str, int]:
 
 
 def init_app(app: Flask) -> None:
+    from consult import pagecache
     from surveys import cli, demo, services, views
     from surveys import permissions as _permissions
+    from surveys.models import SurveyDraft, SurveyParticipation, SurveyResponse
+
+    # Answers reach public pages only through compiled syntheses (their own writes).
+    pagecache.quiet(SurveyResponse, SurveyParticipation, SurveyDraft)
 
     app.config.setdefault("SURVEY_SLUG", services.DEFAULT_SLUG)
     # Per participant (account or access code): a class answering together from one school

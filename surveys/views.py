@@ -85,7 +85,9 @@ def _respondent(questionnaire) -> Respondent | None:
 
 def _need_respondent(questionnaire):
     respondent = _respondent(questionnaire)
-    if respondent is None:
+    # A visitor who followed a link (GET) is sent to the questionnaire's page, which says how
+    # to answer; a flash there would open a session just for it.
+    if respondent is None and request.method != "GET":
         flash(_("Connectez-vous ou saisissez votre code d'accès pour répondre."), "info")
     return respondent
 

@@ -74,6 +74,10 @@ def make_test_app(database_url: str, **overrides: object) -> Flask:
             "PYTEST_INSTANCE", str(Path(tempfile.gettempdir()) / "consult-test")
         ),
         "COUNTERS_CACHE_SECONDS": 0,
+        # Off for the suite (a page kept from one test would leak into the next, whose data was
+        # rolled back); tests/test_anonymous_pages.py turns it on.
+        "PAGE_CACHE_SECONDS": 0,
+        "FRAGMENT_SECONDS": 0,  # the same for rendered cards (ids are reused after rollbacks)
         "CACHE_KEY_PREFIX": f"consult-test-{RUN_ID}:",
         "RATELIMIT_KEY_PREFIX": f"consult-test-{RUN_ID}",
         # Generous limits for the suite; the rate-limit tests lower them explicitly.
@@ -176,7 +180,11 @@ class Client(FlaskClient):
         return response
 
     def logout(self):
-        return self.submit("/compte/deconnexion", page="/")
+        page = self.get("/")
+        match = CSRF_RE.search(page.get_data(as_text=True))
+        if match is None:  # nobody logged in: a visitor's page carries no form (no session)
+            return page
+        return self.post("/compte/deconnexion", data={"csrf_token": match.group(1)})
 
 
 @pytest.fixture

@@ -158,18 +158,27 @@ def test_rate_limits(app, client, path, config_key, data) -> None:
 
 
 def test_language_switch_to_english_and_back(client) -> None:
-    response = client.submit("/langue", {"lang": "en"}, page="/", headers={"Referer": "/"})
+    response = client.get("/langue?lang=en", headers={"Referer": "/"})
     assert response.status_code == 302
     html = client.get("/").get_data(as_text=True)
     assert '<html lang="en"' in html
     assert "Sign in" in html or "Log in" in html
     assert client.get("/donnees-personnelles").get_data(as_text=True).count("Personal data") >= 1
-    client.submit("/langue", {"lang": "fr"}, page="/")
+    client.get("/langue?lang=fr")
     assert '<html lang="fr"' in client.get("/").get_data(as_text=True)
 
 
+def test_language_switch_by_post_still_checks_csrf(client) -> None:
+    """The switch is a GET form now; a POST (an old page) is still CSRF-checked."""
+    assert client.post("/langue", data={"lang": "en"}).status_code == 400
+    token = client.csrf_token("/compte/connexion")
+    response = client.post("/langue", data={"lang": "en", "csrf_token": token})
+    assert response.status_code == 302
+    assert '<html lang="en"' in client.get("/").get_data(as_text=True)
+
+
 def test_language_switch_rejects_unknown_language(client) -> None:
-    client.submit("/langue", {"lang": "xx"}, page="/")
+    client.get("/langue?lang=xx")
     assert '<html lang="fr"' in client.get("/").get_data(as_text=True)
 
 

@@ -325,7 +325,7 @@ def test_property_submitted_response_always_satisfies_definition(session, mini, 
 def test_pages_need_a_respondent(client, mini) -> None:
     response = client.get("/questionnaire/page/1")
     assert response.status_code == 302
-    response = client.submit("/questionnaire/commencer", {}, page="/questionnaire/")
+    response = client.submit("/questionnaire/commencer", {}, page="/questionnaire/code")
     assert response.status_code == 302 and response.headers["Location"].endswith("/questionnaire/")
 
 

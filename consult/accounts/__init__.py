@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, flash, redirect, request, session, url_for
+from flask import Flask, Response, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login.utils import _create_identifier
 
 from consult.db import db
 from consult.extensions import login_manager
 from consult.models import User
+
+# What a visitor's brand-new session may hold and still be dropped: the CSRF token, and what
+# Flask-Login's strong protection writes when a token was created before the user was loaded
+# (its identifier, and the order to clear a remember cookie the visitor does not have).
+UNUSED_SESSION_KEYS = frozenset({"csrf_token", "_id", "_remember", "_fresh"})
 
 
 def init_app(app: Flask) -> None:
@@ -40,7 +45,29 @@ def init_app(app: Flask) -> None:
         if session and "_id" not in session:
             session["_id"] = _create_identifier()
 
+    @app.after_request
+    def _drop_unused_session(response: Response) -> Response:
+        # A visitor's session is opened only when a page hands them a form: a session created
+        # during this request that holds nothing but a CSRF token no form on the page carries
+        # (a form object built for a button the visitor does not see) is not sent. Visitors
+        # thus get no cookie on the pages they read, and those pages can be shared from the
+        # page cache. Runs before compression (registered after it), on the plain body.
+        if (
+            not session.modified
+            or set(session) - UNUSED_SESSION_KEYS
+            or app.config["SESSION_COOKIE_NAME"] in request.cookies
+            or app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+            or response.is_streamed
+            or response.direct_passthrough
+            or b'name="csrf_token"' in response.get_data()
+        ):
+            return response
+        session.clear()
+        session.modified = False
+        return response
+
     @login_manager.unauthorized_handler
     def unauthorized():
-        flash(login_manager.login_message, "info")
+        # No flash (it would open a session for a visitor who only followed a link): the login
+        # page says why when it is given ``next``.
         return redirect(url_for("account.login", next=request.full_path.rstrip("?")))
