@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField
+from wtforms import BooleanField, HiddenField, RadioField, SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from consult.notifications.models import DELIVERY_LABELS, Delivery, Event
@@ -34,7 +34,7 @@ def preferences_form(values: dict[Event, Delivery], formdata: object = None) -> 
             f"event_{event.value}",
             RadioField(
                 event.label,
-                choices=[(d.value, DELIVERY_LABELS[d]) for d in Delivery],
+                choices=[SelectChoice(d.value, DELIVERY_LABELS[d]) for d in Delivery],
                 default=values[event].value,
                 validators=[InputRequired(message=_l("Choisissez une option."))],
             ),
