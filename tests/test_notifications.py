@@ -499,3 +499,37 @@ def test_personal_data_lists_and_deletion_erases_follows_notifications_preferenc
         count = select(func.count()).select_from(model).where(model.user_id == user.id)
         assert session.scalar(count) == 0
     assert user.profile_shows_details is False
+
+
+# --- A real SMTP server --------------------------------------------------------------------------
+
+
+def test_email_reaches_a_real_smtp_server_and_its_unsubscribe_link_works(database_url, smtp_server):
+    from tests.conftest import make_test_app
+
+    app = make_test_app(database_url, **smtp_server.config())
+    with app.test_request_context():
+        session = db.session
+        author, writer = UserFactory(), UserFactory()
+        _prefer(session, author, Event.COMMENT, Delivery.IMMEDIATE)
+        item = _contribution(session, author)
+        forums.add_comment(session, writer, item, "pour", "Reçu par un vrai serveur SMTP.")
+        session.commit()
+        author_id, author_email = author.id, author.email
+
+    (message,) = smtp_server.wait_for(1)
+    assert smtp_server.recipients == [[author_email]]
+    assert message["To"] == author_email
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = re.search(r"<(.+)>", message["List-Unsubscribe"]).group(1)
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert link in body and f"/forums/contributions/{item.id}#commentaire-" in body
+    assert writer.email not in message.as_string()
+
+    client = app.test_client()
+    path = "/" + link.split("/", 3)[3]
+    assert "Confirmer" in client.get(path).get_data(as_text=True)
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    with app.app_context():
+        user = db.session.get(User, author_id)
+        assert set(services.preferences(db.session, user).values()) == {Delivery.NONE}
