@@ -42,7 +42,7 @@ class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server
 
-    async def handle_DATA(self, _server, _session, envelope) -> str:  # noqa: N802 - aiosmtpd API
+    async def handle_DATA(self, _server, _session, envelope) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.server.recipients.append(list(envelope.rcpt_tos))
         self.server.messages.append(message)  # type: ignore[arg-type]
