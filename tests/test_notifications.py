@@ -4,7 +4,7 @@ digest, one-click unsubscribe), who never gets mail, public profiles, share link
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -533,3 +533,21 @@ def test_email_reaches_a_real_smtp_server_and_its_unsubscribe_link_works(databas
     with app.app_context():
         user = db.session.get(User, author_id)
         assert set(services.preferences(db.session, user).values()) == {Delivery.NONE}
+
+
+def test_the_daily_digest_is_a_periodic_job_of_the_workers(app):
+    from huey import MemoryHuey
+
+    from consult import jobs
+
+    spec = jobs._TASKS["notifications.digest"]
+    assert spec.periodic == (6, 0) and not spec.record
+    queue = jobs.Queue(app, MemoryHuey("digest-test", immediate=False))
+    queue.register_all()
+    def due(hour: int, minute: int) -> set[str]:
+        return {t.name for t in queue.huey.read_periodic(datetime(2026, 12, 7, hour, minute))}
+
+    assert "notifications.digest" in due(6, 0)
+    assert "notifications.digest" not in due(6, 1) | due(18, 0)
+    with pytest.raises(ValueError, match="periodic"):
+        jobs.task("nope", record=True, periodic=(1, 0))(lambda: None)
