@@ -384,12 +384,41 @@ def test_nothing_is_ever_mailed_to_an_account_without_address(ctx, outbox):
     assert not services.may_receive_email(pupil)
 
 
-def test_a_code_only_questionnaire_answer_creates_nobody_to_mail(client, session, outbox):
-    """Answering with an access code creates no account: there is no one to notify."""
-    before = session.scalar(select(func.count()).select_from(User))
-    assert session.scalar(select(func.count()).select_from(Preference)) == 0
+def test_a_pupil_with_an_access_code_only_has_no_account_to_follow_or_mail(
+    app, client, session, outbox, monkeypatch
+):
+    """Answering with an access code creates no account: the pupil cannot follow anything and
+    there is no one to notify or mail."""
+    from surveys import services as surveys
+    from tests.surveys_factories import load_small, user_with_role
+
+    questionnaire = load_small(session)
+    monkeypatch.setitem(app.config, "SURVEY_SLUG", questionnaire.slug)
+    coordinator = user_with_role("coordinator", "academie", "13")
+    batch = surveys.create_batch(
+        session,
+        questionnaire,
+        coordinator,
+        label="Classe",
+        audience="eleve",
+        academie_code="13",
+        size=1,
+        valid_days=10,
+        now=utcnow(),
+    )
+    users = session.scalar(select(func.count()).select_from(User))
+    code = surveys.format_code(batch.codes[0].code)
+    assert client.submit("/questionnaire/code", {"code": code}).status_code == 302
+    client.submit("/questionnaire/page/1", {"action": "brouillon", "q_Q1": "oui"})
+    follow = {"kind": "theme", "key": str(theme().id), "action": "follow"}
+    response = client.submit("/notifications/suivre", follow, page="/questionnaire/")
+    assert response.status_code in (302, 401) and "/compte/connexion" in response.headers.get(
+        "Location", "/compte/connexion"
+    )
+    assert client.get("/notifications/").status_code in (302, 401)
+    assert session.scalar(select(func.count()).select_from(User)) == users
+    assert session.scalar(select(func.count()).select_from(Follow)) == 0
     assert outbox == []
-    assert session.scalar(select(func.count()).select_from(User)) == before
 
 
 def test_preferences_page_and_hostile_input(client, session):
