@@ -573,6 +573,7 @@ def test_the_daily_digest_is_a_periodic_job_of_the_workers(app):
     assert spec.periodic == (6, 0) and not spec.record
     queue = jobs.Queue(app, MemoryHuey("digest-test", immediate=False))
     queue.register_all()
+
     def due(hour: int, minute: int) -> set[str]:
         return {t.name for t in queue.huey.read_periodic(datetime(2026, 12, 7, hour, minute))}
 

@@ -64,9 +64,7 @@ def upgrade() -> None:
             "user_id", "event", "subject_kind", "subject_id", name="uq_notification_subject"
         ),
     )
-    op.create_index(
-        "ix_notification_user_unread", "notification", ["user_id", "read_at", "id"]
-    )
+    op.create_index("ix_notification_user_unread", "notification", ["user_id", "read_at", "id"])
     op.create_index(op.f("ix_notification_mailed_at"), "notification", ["mailed_at"])
     op.create_table(
         "notification_preference",
