@@ -19,14 +19,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("user_account", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                "profile_shows_details", sa.Boolean(), server_default=sa.false(), nullable=False
-            )
-        )
+    # A plain ADD COLUMN (no batch copy): SQLite supports it with a constant default, and a copy
+    # of user_account would fire the ON DELETE actions of every table that points at it.
+    op.add_column(
+        "user_account",
+        sa.Column("profile_shows_details", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("user_account", schema=None) as batch_op:
-        batch_op.drop_column("profile_shows_details")
+    op.drop_column("user_account", "profile_shows_details")
