@@ -28,6 +28,8 @@ FEATURE_PACKAGES = (
     "surveys",
     "retex",
     "synthesis",
+    # Last: it follows and announces the content the packages above register.
+    "consult.notifications",
 )
 
 

@@ -111,6 +111,8 @@ class TaskSpec:
     # Called (session, record) when a recorded job of this kind is found lost, so the kind can
     # release what it holds (e.g. the compilation queue marker).
     on_lost: Callable[[Session, JobRecord], None] | None
+    # (hour, minute) UTC: a periodic job, run every day by the workers (never in immediate mode).
+    periodic: tuple[int, int] | None = None
 
 
 _TASKS: dict[str, TaskSpec] = {}
@@ -123,15 +125,18 @@ def task(
     retries: int = 0,
     retry_delay: int = 0,
     on_lost: Callable[[Session, JobRecord], None] | None = None,
+    periodic: tuple[int, int] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a job kind. A recorded job's function receives ``job`` (a :class:`Job`) to
     report progress; it owns its unit of work (commits what it produces). Recorded jobs are
     not retried (a half-done compilation is not safely re-runnable; the analyst relaunches)."""
     if record and retries:
         raise ValueError("recorded jobs are not retried: relaunching is the analyst's call")
+    if record and periodic:
+        raise ValueError("periodic jobs are not recorded: nobody asked for them")
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-        _TASKS[name] = TaskSpec(name, func, record, retries, retry_delay, on_lost)
+        _TASKS[name] = TaskSpec(name, func, record, retries, retry_delay, on_lost, periodic)
         return func
 
     return decorator
@@ -157,6 +162,17 @@ class Queue:
                 _execute(app, spec, record_id, args, kwargs)
 
             run.__name__ = name.replace(".", "_")
+            if spec.periodic is not None:
+                hour, minute = spec.periodic
+
+                def run_periodic() -> None:
+                    _execute(app, spec, None, (), {})
+
+                run_periodic.__name__ = run.__name__
+                self.wrappers[name] = self.huey.periodic_task(
+                    crontab(minute=str(minute), hour=str(hour)), name=name
+                )(run_periodic)
+                return self.wrappers[name]
             self.wrappers[name] = self.huey.task(
                 name=name, retries=spec.retries, retry_delay=spec.retry_delay
             )(run)

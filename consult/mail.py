@@ -20,20 +20,25 @@ def outbox() -> list[EmailMessage]:
     return current_app.extensions.setdefault("consult_outbox", [])
 
 
-def send_mail(to: str, subject: str, body: str) -> None:
-    """Queue a message (tests run the job at once, so the outbox has it on return)."""
-    jobs.enqueue("mail.send", to, subject, body)
+def send_mail(to: str, subject: str, body: str, headers: dict[str, str] | None = None) -> None:
+    """Queue a message (tests run the job at once, so the outbox has it on return). ``headers``
+    adds to From/To/Subject (List-Unsubscribe on notifications, for instance)."""
+    jobs.enqueue("mail.send", to, subject, body, headers=headers)
 
 
 # Retried five times a minute apart when the SMTP server fails; not recorded (the arguments hold
 # an address and, for a reset, a secret link).
 @jobs.task("mail.send", retries=5, retry_delay=60)
-def deliver(to: str, subject: str, body: str) -> None:
+def deliver(to: str, subject: str, body: str, headers: dict[str, str] | None = None) -> None:
     config = current_app.config
     message = EmailMessage()
     message["From"] = config["MAIL_SENDER"]
     message["To"] = to
     message["Subject"] = subject
+    for name, value in (headers or {}).items():
+        if name.lower() in {"from", "to", "subject", "bcc", "cc"}:
+            raise ValueError(f"header {name} is set by deliver itself")
+        message[name] = value
     message.set_content(body)
 
     if config.get("MAIL_SUPPRESS_SEND"):

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
@@ -189,6 +190,10 @@ class User(Base):
     blocked_reason: Mapped[str | None] = mapped_column(String(500))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The public profile (/profils/<pseudonym>) shows audience and académie only when asked.
+    profile_shows_details: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     academie: Mapped[Academie | None] = relationship()
     departement: Mapped[Departement | None] = relationship()

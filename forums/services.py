@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from consult.db import utcnow
 from consult.models import AuthorSnapshot, User
 from consult.moderation import visibility_changed
+from consult.notifications import dispatch
 from consult.permissions import may_participate, participation_refusal
 from consult.text import hold_for_personal_data, plain_text
 from consult.web import ConsultError
@@ -128,6 +129,7 @@ def post_contribution(
     )
     session.add(contribution)
     session.flush()
+    dispatch(session, "contribution", contribution)
     return contribution
 
 
@@ -347,6 +349,7 @@ def add_comment(
     session.flush()
     if comment.is_visible:
         _comment_counts(session, comment, +1)
+    dispatch(session, "comment", comment)
     return comment
 
 

@@ -22,6 +22,7 @@ from werkzeug.utils import secure_filename
 
 from consult.db import utcnow
 from consult.models import AuthorSnapshot, User
+from consult.notifications import dispatch
 from consult.territories import catalog
 from consult.text import find_personal_data, plain_text
 from consult.web import ConsultError
@@ -163,6 +164,7 @@ def create_sheet(session: Session, author: User, data: SheetData) -> RetexSheet:
     )
     session.add(sheet)
     session.flush()
+    dispatch(session, "retex", sheet)
     return sheet
 
 
@@ -211,6 +213,7 @@ def return_with_comment(session: Session, sheet: RetexSheet, reviewer: User, com
         RetexReview(sheet_id=sheet.id, actor_id=reviewer.id, action="returned", comment=comment)
     )
     session.flush()
+    dispatch(session, "retex_review", sheet)
 
 
 def search_text(content: dict[str, Any]) -> str:
@@ -250,6 +253,7 @@ def publish(
         attachment.public = True
     session.flush()
     index_revision(session, revision, previous_version=version - 1)
+    dispatch(session, "retex_review", sheet)
     return revision
 
 

@@ -26,7 +26,7 @@ from consult.extensions import limiter
 from consult.territories import load_territories
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
-pytest_plugins = ["tests.browser_support"]
+pytest_plugins = ["tests.browser_support", "tests.smtp_support"]
 
 RUN_ID = uuid.uuid4().hex[:8]
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')

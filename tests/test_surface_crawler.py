@@ -204,6 +204,20 @@ def _seed(session) -> Seed:
     for user in [*seed.users.values(), reviewer]:
         if user is not None:
             seed.emails[user.id] = user.email
+    # The owner's notifications: one names their own held contribution (a marker only they and
+    # moderators may read); nobody else's notifications page may ever show it.
+    from consult.notifications.models import Follow, Notification
+
+    for subject in (public, held):
+        session.add(
+            Notification(
+                user_id=owner.id,
+                event="new_contribution",
+                subject_kind="contribution",
+                subject_id=subject.id,
+            )
+        )
+    session.add(Follow(user_id=owner.id, kind="contribution", key=str(held.id)))
     session.flush()
     return seed
 
@@ -244,6 +258,8 @@ def _candidates(app: Flask, seed: Seed, endpoint: str, name: str) -> list[str] |
     if name in by_name:
         return [str(v) for v in by_name[name]]
     if name == "slug":
+        if endpoint.startswith("profiles."):
+            return [u.pseudonym for u in seed.users.values() if u is not None]
         if endpoint.startswith("forums."):
             return [theme().slug]
         if "region" in endpoint:

@@ -17,6 +17,7 @@ from consult.models import Role, User
 from consult.moderation import Kind, kinds, load_target, visibility_changed, visible_to
 from consult.moderation.models import Moderatable, Report, ReportReason
 from consult.moderation.permissions import Permission
+from consult.notifications import dispatch
 from consult.permissions import authorize, may_participate
 from consult.web import ConsultError, audit
 
@@ -51,6 +52,7 @@ def _target(session: Session, kind: str, target_id: int) -> tuple[Kind, Any]:
 
 def _changed(session: Session, registered: Kind, target: Any, was_visible: bool) -> None:
     visibility_changed(session)
+    dispatch(session, registered.kind, target)  # released content is announced now
     if registered.on_change is not None and target.is_visible != was_visible:
         registered.on_change(session, target, was_visible)
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from consult.db import utcnow
 from consult.models import AuthorSnapshot, User
+from consult.notifications import dispatch
 from consult.permissions import may_participate, participation_refusal
 from consult.territorial.models import (
     Event,
@@ -64,6 +65,7 @@ def post_idea(
     )
     session.add(idea)
     session.flush()
+    dispatch(session, "idea", idea)
     return idea
 
 
@@ -112,6 +114,7 @@ def answer_idea(session: Session, coordinator: User, idea: Idea, status: str, an
     idea.answered_at = utcnow()
     idea.answered_by_id = coordinator.id
     audit(session, coordinator, "idea.answer", "idea", idea.id, status=status)
+    dispatch(session, "idea_answer", idea)
 
 
 # --- Events -----
@@ -168,6 +171,7 @@ def create_event(session: Session, user: User, data: EventData) -> Event:
     session.add(event)
     session.flush()
     audit(session, user, "event.create", "event", event.id)
+    dispatch(session, "event", event)
     return event
 
 
@@ -276,6 +280,7 @@ def publish_news(
     session.add(item)
     session.flush()
     audit(session, user, "news.publish", "news", item.id)
+    dispatch(session, "news", item)
     return item
 
 
