@@ -295,11 +295,12 @@ _SPECS = (
         _l("Thématiques des textes libres"),
         _l(
             "Les thématiques des contributions, commentaires, idées et réponses ouvertes, avec "
-            "leurs mots-clés et trois citations représentatives."
+            "leur intitulé, leurs mots-clés et trois citations représentatives."
         ),
         (
             _c("corpus", _l("Corpus"), "dim"),
             _c("topic", _l("Thématique"), "dim"),
+            _c("label", _l("Intitulé"), "text"),
             _c("size", _l("Textes"), "count"),
             _c("keywords", _l("Mots-clés"), "text"),
             _c("quote_1", _l("Citation 1"), "text"),

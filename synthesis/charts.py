@@ -1059,9 +1059,11 @@ def topics(tables: dict) -> list[dict]:
                     {"text": str(text), "href": None if _missing(ref) else _quote_href(str(ref))}
                 )
             keywords = r.get("keywords")
+            label = r.get("label")  # absent from compilations made before topics had one
             items.append(
                 {
                     "topic": str(r["topic"]),
+                    "label": "" if _missing(label) else str(label),
                     "size": count(r.get("size"), hidden),
                     "keywords": "" if _missing(keywords) else str(keywords),
                     "quotes": quotes,

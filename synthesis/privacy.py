@@ -88,8 +88,10 @@ def suppress(name: str, df: pd.DataFrame) -> pd.DataFrame:
         if quotes:
             out = out.astype(dict.fromkeys(quotes, "object"))
             out.loc[hide, quotes] = None
-        if "keywords" in out.columns:
-            out = out.astype({"keywords": "object"})
-            out.loc[mask, "keywords"] = None
+        # A suppressed topic's words go too: its title is made of its keywords.
+        words = [c for c in ("label", "keywords") if c in out.columns]
+        if words:
+            out = out.astype(dict.fromkeys(words, "object"))
+            out.loc[mask, words] = None
     out["suppressed"] = mask.to_numpy()
     return out

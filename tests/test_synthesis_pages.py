@@ -99,6 +99,7 @@ def national_tables() -> dict[str, pd.DataFrame]:
             [
                 "contributions",
                 1,
+                "Tablettes en classe",
                 12,
                 "tablette, classe, usage",
                 "Les tablettes aident en classe",
@@ -314,7 +315,9 @@ def test_weighted_share_and_effective_n_beside_unweighted(client, compiled) -> N
 
 def test_topics_quotes_link_to_their_source(client, compiled) -> None:
     html = _html(client.get("/syntheses/"))
-    assert "tablette, classe, usage" in html
+    # The topic's title, then its keywords beside it.
+    assert "<strong>Tablettes en classe</strong>" in html
+    assert "Mots-clés : tablette, classe, usage" in html
     assert "Les tablettes aident en classe" in html
     assert 'href="/forums/contributions/4242"' in html
 

@@ -172,6 +172,7 @@ def test_open_answer_topics_never_quote_in_public():
         (
             "open_answers",
             1,
+            "Tablette et wifi",
             40,
             "tablette, wifi",
             "q1",
@@ -185,6 +186,7 @@ def test_open_answer_topics_never_quote_in_public():
         (
             "comments",
             1,
+            "ENT",
             30,
             "ent",
             "Citation",
@@ -195,7 +197,7 @@ def test_open_answer_topics_never_quote_in_public():
             "comment:6",
             30,
         ),
-        ("ideas", 1, 5, "rare", "Idée", "idea:1", None, None, None, None, 5),
+        ("ideas", 1, "Rare", 5, "rare", "Idée", "idea:1", None, None, None, None, 5),
     ]
     out = privacy.suppress("topics", pd.DataFrame(rows, columns=columns))
     open_answers, comments, ideas = (out.iloc[i] for i in range(3))
@@ -203,6 +205,8 @@ def test_open_answer_topics_never_quote_in_public():
     assert open_answers["keywords"] == "tablette, wifi" and not open_answers["suppressed"]
     assert comments["quote_1"] == "Citation"
     assert ideas["suppressed"] and ideas["keywords"] is None and ideas["quote_1"] is None
+    # The title is made of the keywords: it goes with them.
+    assert ideas["label"] is None and open_answers["label"] == "Tablette et wifi"
 
 
 def test_empty_and_suppressed_frames_keep_their_columns():
