@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 ALL = "*"
 FIGURE_KINDS = frozenset({"count", "share", "score"})
@@ -69,7 +70,7 @@ def _c(name: str, label: object, kind: str) -> Column:
     return Column(name, label, kind)
 
 
-AUDIENCE = _c("audience", _l("Public"), "dim")
+AUDIENCE = _c("audience", lazy_pgettext("audience", "Public"), "dim")
 ACADEMIE = _c("academie_code", _l("Académie"), "dim")
 INDICATOR = _c("indicator", _l("Indicateur"), "dim")
 VALUE = _c("value", _l("Valeur"), "count")

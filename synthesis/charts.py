@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from babel import numbers as babel_numbers
 from flask import url_for
-from flask_babel import format_decimal, format_percent, get_locale, ngettext
+from flask_babel import format_decimal, format_percent, get_locale, ngettext, pgettext
 from flask_babel import gettext as _
 
 from consult.models import AUDIENCE_PLURALS, Audience
@@ -237,7 +237,9 @@ def participation(tables: dict, national: dict | None = None) -> dict | None:
         if national
         else None
     )
-    head = [_("Public")] + [str(INDICATOR_LABELS[i]) for i in PARTICIPATION_INDICATORS]
+    head = [pgettext("audience", "Public")] + [
+        str(INDICATOR_LABELS[i]) for i in PARTICIPATION_INDICATORS
+    ]
     if national_participants is not None:
         head.append(_("Participants (national)"))
     rows = []
