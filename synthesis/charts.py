@@ -397,11 +397,12 @@ def academie_map(tables: dict, geojson_url: str) -> dict | None:
             academie=academie_label(academie_name(top), capital=False),
             count=count(shown[top]),
         )
-        summary += " " + ngettext(
-            "%(num)s académie compte moins de 10 participants.",
-            "%(num)s académies comptent moins de 10 participants.",
-            small,
-        )
+        if small:  # « 0 académies comptent… » says nothing
+            summary += " " + ngettext(
+                "%(num)s académie compte moins de 10 participants.",
+                "%(num)s académies comptent moins de 10 participants.",
+                small,
+            )
     else:
         summary = _("Aucune académie ne compte 10 participants ou plus.")
     on_map = [c for c in codes if c in mapped and c in shown]
@@ -597,9 +598,35 @@ def forum_balance(tables: dict, titles: dict[str, str], kind: str) -> dict | Non
                 share(ratio, p_hidden or n_hidden),
             ]
         )
-    if shares:
-        top = max(shares, key=lambda t: (shares[t], t))
-        low = min(shares, key=lambda t: (shares[t], t))
+    top = max(shares, key=lambda t: (shares[t], t)) if shares else None
+    low = min(shares, key=lambda t: (shares[t], t)) if shares else None
+    if len(shares) == 1:
+        # One theme: it is not both the most and the least adopted.
+        if kind == "votes":
+            summary = _(
+                "Le thème « %(top)s » recueille %(top_share)s d’adoptions.",
+                top=titles.get(top, top),
+                top_share=share(shares[top]),
+            )
+        else:
+            summary = _(
+                "Les commentaires du thème « %(top)s » sont « pour » à %(top_share)s.",
+                top=titles.get(top, top),
+                top_share=share(shares[top]),
+            )
+    elif shares and shares[top] == shares[low]:
+        if kind == "votes":
+            summary = _(
+                "Les thèmes recueillent tous la même part d’adoptions (%(top_share)s).",
+                top_share=share(shares[top]),
+            )
+        else:
+            summary = _(
+                "Les commentaires sont « pour » dans la même part dans tous les thèmes "
+                "(%(top_share)s).",
+                top_share=share(shares[top]),
+            )
+    elif shares:
         if kind == "votes":
             summary = _(
                 "Le thème le plus adopté est « %(top)s » (%(top_share)s d’adoptions), le moins "
