@@ -11,8 +11,10 @@ vnu comes from the ``vnu-jar`` npm package (``make`` installs it into ``node_mod
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -51,6 +53,11 @@ def run_vnu(folder: Path) -> list[dict]:
     return [m for m in messages if m.get("type") == "error"]
 
 
+def _visible_text(page: str) -> str:
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
+
+
 def _save(folder: Path, pages: dict[str, str], url: str, html: str) -> None:
     digest = hashlib.sha1(html.encode()).hexdigest()[:12]  # noqa: S324 - a file name
     if digest not in pages:
@@ -87,6 +94,13 @@ def test_every_page_is_valid_html(app, client, session, tmp_path) -> None:
     texts = [f.read_text(encoding="utf-8") for f in tmp_path.glob("*.html")]
     assert any("&lt; 10" in t and "<table" in t for t in texts)
     assert any('type="radio"' in t and "questionnaire" in t for t in texts)
+
+    # Generated French: no space before a comma in what people read.
+    stray = []
+    for f in tmp_path.glob("*.html"):
+        words = _visible_text(f.read_text(encoding="utf-8"))
+        stray += [f"{pages[f.stem][:80]}: «{m}»" for m in re.findall(r"\S{0,20} ,\S{0,20}", words)]
+    assert not stray, "space before a comma:\n" + "\n".join(sorted(set(stray)))
 
     errors = run_vnu(tmp_path)
     # One line per distinct error, with how many pages show it and a few of them.
