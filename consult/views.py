@@ -23,6 +23,7 @@ from jinja2 import TemplateNotFound
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from consult import accessibility as rgaa
 from consult import counters, dates
 from consult.accounts.forms import LanguageForm
 from consult.hooks import NavItem, hooks
@@ -61,13 +62,13 @@ def home():
     )
 
 
-def _long_form(name: str) -> str:
+def _long_form(name: str, **context) -> str:
     """Long texts are written per language rather than sentence by sentence in the catalog."""
     locale = str(get_locale() or "fr")
     try:
-        return render_template(f"pages/{locale}/{name}.html")
+        return render_template(f"pages/{locale}/{name}.html", **context)
     except TemplateNotFound:
-        return render_template(f"pages/fr/{name}.html")
+        return render_template(f"pages/fr/{name}.html", **context)
 
 
 @bp.route("/donnees-personnelles")
@@ -82,7 +83,66 @@ def legal():
 
 @bp.route("/accessibilite")
 def accessibility():
-    return _long_form("accessibility")
+    audit = rgaa.current()
+    return _long_form(
+        "accessibility",
+        audit=audit,
+        rate=format_decimal(audit.rate, format="0.0"),
+    )
+
+
+# Pages of the site map beyond the main navigation, under the section they belong to; entries
+# whose package is not installed are left out.
+SITEMAP_CHILDREN = {
+    "forums.index": [(_l("Rechercher une contribution"), "forums.search")],
+    "territories.index": [
+        (_l("Agenda des rencontres"), "territories.calendar"),
+        (_l("Actualités des territoires"), "territories.news"),
+    ],
+    "surveys.index": [(_l("Répondre avec un code d'accès"), "surveys.code")],
+}
+SITEMAP_ACCOUNT = {
+    True: [
+        (_l("Mon compte"), "account.index"),
+        (_l("Mon profil"), "account.profile"),
+        (_l("Sécurité du compte"), "account.security"),
+        (_l("Mes données"), "account.download_data"),
+        (_l("Supprimer mon compte"), "account.delete"),
+    ],
+    False: [
+        (_l("Se connecter"), "account.login"),
+        (_l("Créer un compte"), "account.register"),
+        (_l("Mot de passe oublié"), "account.forgot_password"),
+    ],
+}
+SITEMAP_INFORMATION = [
+    (_l("Mentions légales"), "pages.legal"),
+    (_l("Données personnelles"), "pages.privacy"),
+    (_l("Déclaration d’accessibilité"), "pages.accessibility"),
+    (_l("Plan du site"), "pages.sitemap"),
+    (_l("API de données ouvertes"), "api.openapi"),
+]
+
+
+@bp.route("/plan-du-site")
+def sitemap():
+    """Every public section, then the account pages and the information pages (RGAA 12.1:
+    a second way to reach each page besides the menu)."""
+    known = current_app.view_functions
+
+    def entries(pairs) -> list[tuple[str, str]]:
+        return [(str(label), url_for(endpoint)) for label, endpoint in pairs if endpoint in known]
+
+    sections = [
+        (str(item.label), url_for(item.endpoint), entries(SITEMAP_CHILDREN.get(item.endpoint, ())))
+        for item in _nav_items()
+    ]
+    return render_template(
+        "pages/sitemap.html",
+        sections=sections,
+        account=entries(SITEMAP_ACCOUNT[current_user.is_authenticated]),
+        information=entries(SITEMAP_INFORMATION),
+    )
 
 
 @bp.route("/langue", methods=["GET", "POST"])
@@ -281,6 +341,7 @@ def init_app(app: Flask) -> None:
                 "accessibility_statement_date": config["ACCESSIBILITY_STATEMENT_DATE"].strftime(
                     "%d/%m/%Y"
                 ),
+                "accessibility_status": rgaa.current().status,
             },
         }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -149,7 +150,7 @@ class FilterForm(FlaskForm):
         _l("Thème"), choices=_choices(THEMES, _l("Tous les thèmes")), validators=[Optional()]
     )
     audience = SelectField(
-        _l("Public"),
+        lazy_pgettext("audience", "Public"),
         choices=_choices(AUDIENCE_CHOICES, _l("Tous les publics")),
         validators=[Optional()],
     )

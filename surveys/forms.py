@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
@@ -33,7 +34,7 @@ class BatchForm(FlaskForm):
         description=_l("Par exemple : 4e B du collège Jean-Moulin, réunion du 12 octobre."),
         validators=[DataRequired(_l("Nommez le lot.")), Length(max=120)],
     )
-    audience = SelectField(_l("Public"), validators=[InputRequired()])
+    audience = SelectField(lazy_pgettext("audience", "Public"), validators=[InputRequired()])
     academie = SelectField(_l("Académie"), validators=[InputRequired()])
     size = IntegerField(
         _l("Nombre de codes"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 ALL = "*"
 FIGURE_KINDS = frozenset({"count", "share", "score"})
@@ -69,7 +70,7 @@ def _c(name: str, label: object, kind: str) -> Column:
     return Column(name, label, kind)
 
 
-AUDIENCE = _c("audience", _l("Public"), "dim")
+AUDIENCE = _c("audience", lazy_pgettext("audience", "Public"), "dim")
 ACADEMIE = _c("academie_code", _l("Académie"), "dim")
 INDICATOR = _c("indicator", _l("Indicateur"), "dim")
 VALUE = _c("value", _l("Valeur"), "count")
@@ -295,11 +296,12 @@ _SPECS = (
         _l("Thématiques des textes libres"),
         _l(
             "Les thématiques des contributions, commentaires, idées et réponses ouvertes, avec "
-            "leurs mots-clés et trois citations représentatives."
+            "leur intitulé, leurs mots-clés et trois citations représentatives."
         ),
         (
             _c("corpus", _l("Corpus"), "dim"),
             _c("topic", _l("Thématique"), "dim"),
+            _c("label", _l("Intitulé"), "text"),
             _c("size", _l("Textes"), "count"),
             _c("keywords", _l("Mots-clés"), "text"),
             _c("quote_1", _l("Citation 1"), "text"),

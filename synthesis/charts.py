@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from babel import numbers as babel_numbers
 from flask import url_for
-from flask_babel import format_decimal, format_percent, get_locale, ngettext
+from flask_babel import format_decimal, format_percent, get_locale, ngettext, pgettext
 from flask_babel import gettext as _
 
 from consult import csvout
@@ -238,7 +238,9 @@ def participation(tables: dict, national: dict | None = None) -> dict | None:
         if national
         else None
     )
-    head = [_("Public")] + [str(INDICATOR_LABELS[i]) for i in PARTICIPATION_INDICATORS]
+    head = [pgettext("audience", "Public")] + [
+        str(INDICATOR_LABELS[i]) for i in PARTICIPATION_INDICATORS
+    ]
     if national_participants is not None:
         head.append(_("Participants (national)"))
     rows = []
@@ -396,11 +398,12 @@ def academie_map(tables: dict, geojson_url: str) -> dict | None:
             academie=academie_label(academie_name(top), capital=False),
             count=count(shown[top]),
         )
-        summary += " " + ngettext(
-            "%(num)s académie compte moins de 10 participants.",
-            "%(num)s académies comptent moins de 10 participants.",
-            small,
-        )
+        if small:  # « 0 académies comptent… » says nothing
+            summary += " " + ngettext(
+                "%(num)s académie compte moins de 10 participants.",
+                "%(num)s académies comptent moins de 10 participants.",
+                small,
+            )
     else:
         summary = _("Aucune académie ne compte 10 participants ou plus.")
     on_map = [c for c in codes if c in mapped and c in shown]
@@ -596,9 +599,35 @@ def forum_balance(tables: dict, titles: dict[str, str], kind: str) -> dict | Non
                 share(ratio, p_hidden or n_hidden),
             ]
         )
-    if shares:
-        top = max(shares, key=lambda t: (shares[t], t))
-        low = min(shares, key=lambda t: (shares[t], t))
+    top = max(shares, key=lambda t: (shares[t], t)) if shares else None
+    low = min(shares, key=lambda t: (shares[t], t)) if shares else None
+    if len(shares) == 1:
+        # One theme: it is not both the most and the least adopted.
+        if kind == "votes":
+            summary = _(
+                "Le thème « %(top)s » recueille %(top_share)s d’adoptions.",
+                top=titles.get(top, top),
+                top_share=share(shares[top]),
+            )
+        else:
+            summary = _(
+                "Les commentaires du thème « %(top)s » sont « pour » à %(top_share)s.",
+                top=titles.get(top, top),
+                top_share=share(shares[top]),
+            )
+    elif shares and shares[top] == shares[low]:
+        if kind == "votes":
+            summary = _(
+                "Les thèmes recueillent tous la même part d’adoptions (%(top_share)s).",
+                top_share=share(shares[top]),
+            )
+        else:
+            summary = _(
+                "Les commentaires sont « pour » dans la même part dans tous les thèmes "
+                "(%(top_share)s).",
+                top_share=share(shares[top]),
+            )
+    elif shares:
         if kind == "votes":
             summary = _(
                 "Le thème le plus adopté est « %(top)s » (%(top_share)s d’adoptions), le moins "
@@ -1072,9 +1101,11 @@ def topics(tables: dict) -> list[dict]:
                     {"text": str(text), "href": None if _missing(ref) else _quote_href(str(ref))}
                 )
             keywords = r.get("keywords")
+            label = r.get("label")  # absent from compilations made before topics had one
             items.append(
                 {
                     "topic": str(r["topic"]),
+                    "label": "" if _missing(label) else str(label),
                     "size": count(r.get("size"), hidden),
                     "keywords": "" if _missing(keywords) else str(keywords),
                     "quotes": quotes,

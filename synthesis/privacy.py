@@ -538,9 +538,11 @@ def protect(
         if quotes:
             out = out.astype(dict.fromkeys(quotes, "object"))
             out.loc[drop, quotes] = None
-        if "keywords" in out.columns:
-            out = out.astype({"keywords": "object"})
-            out.loc[hide, "keywords"] = None
+        # A hidden topic's words go too: its title is made of its keywords.
+        words = [c for c in ("label", "keywords") if c in out.columns]
+        if words:
+            out = out.astype(dict.fromkeys(words, "object"))
+            out.loc[hide, words] = None
     out["suppressed"] = hide.to_numpy()
     return out
 

@@ -1,5 +1,9 @@
 """Keywords and topics of French free text: TF-IDF on lemmas, NMF, noun phrases as labels.
 
+Each topic has a readable ``label`` (its most frequent noun phrase made of its keywords, such
+as « Formation des enseignants », or else its first two keywords joined: « Tablettes et wifi »)
+shown with its ``keywords`` beside it.
+
 The engine calls :func:`extract` once per scope and corpus (contributions, comments, ideas, open
 answers), so it is bounded (``max_docs`` documents at most, chosen by a hash of their id, not at
 random) and deterministic: the same texts give the same topics, whatever their order.
@@ -28,6 +32,7 @@ from synthesis import french
 QUOTES = 3
 COLUMNS = [
     "topic",
+    "label",
     "size",
     "keywords",
     *[f"quote_{i}{suffix}" for i in range(1, QUOTES + 1) for suffix in ("", "_ref")],
@@ -52,6 +57,10 @@ NMF_TOL = 1e-3
 # every document (two kinds of texts, four topics asked: one topic of both).
 NMF_INIT = "nndsvda"
 PHRASE_SHARE = 0.6  # two keywords found together this often are one phrase (see _labels)
+# A noun phrase names a topic when this many of its texts (and this share of them) say it: a
+# phrase written by one or two people (a school's name) is no title.
+TITLE_MIN_DOCUMENTS = 3
+TITLE_MIN_SHARE = 0.1
 
 
 INTEGER_COLUMNS = frozenset({"topic", "size", "people"})
@@ -241,6 +250,49 @@ def _labels(
     return labels
 
 
+def _title(
+    analyses: Sequence[tuple[tuple[str, str], ...]], labels: list[tuple[str, str, int]]
+) -> str:
+    """A topic's readable name from its keywords (``labels``, heaviest first, as given by
+    :func:`_labels`) and its documents' ``analyses``.
+
+    Its most representative phrase: the noun phrase of two of its keywords' words that the
+    most of its texts contain, preferring phrases with the heaviest keywords (« Formation des
+    enseignants »). Without one said often enough, a title of its first two keywords
+    (« Tablettes et wifi »). Empty without keywords.
+    """
+    if not labels:
+        return ""
+    rank: dict[str, int] = {}
+    for position, (_, feature, _) in enumerate(labels):
+        for word in feature.split(" "):
+            rank.setdefault(word, position)
+    documents: Counter[str] = Counter()
+    surfaces: dict[str, Counter[str]] = {}
+    for analysis in analyses:
+        present = set()
+        for feature, surface in analysis:
+            first, _, second = feature.partition(" ")
+            if second and first in rank and second in rank:
+                present.add(feature)
+                surfaces.setdefault(feature, Counter())[surface] += 1
+        documents.update(present)
+    needed = max(TITLE_MIN_DOCUMENTS, TITLE_MIN_SHARE * len(analyses))
+    phrases = [
+        (min(rank[w] for w in feature.split(" ")), -count, feature)
+        for feature, count in documents.items()
+        if count >= needed
+    ]
+    if phrases:
+        feature = min(phrases)[2]
+        # Its most frequent written form (ties: alphabetical, for a stable title).
+        title = min(surfaces[feature].items(), key=lambda item: (-item[1], item[0]))[0]
+    else:
+        names = [label for label, _, _ in labels[:2]]
+        title = " et ".join(names)
+    return title[:1].upper() + title[1:]
+
+
 def _distinct_rows(matrix) -> int:
     rows = {
         (matrix.indices[start:end].tobytes(), matrix.data[start:end].tobytes())
@@ -340,6 +392,7 @@ def extract(
     for number, t in enumerate(topics, start=1):
         row: dict[str, object] = {
             "topic": number,
+            "label": _title([analyses[i] for i in np.flatnonzero(dominant == t)], labels[t]),
             "size": int(sizes[t]),
             "keywords": ", ".join(label for label, _, _ in labels[t]),
             "people": (

@@ -159,7 +159,6 @@ def _render(item: territories.Territory, status: int = 200, **forms_in_error):
         "sections": sections,
         "detailed": detailed,
         "cat": catalog(),
-        "overseas": [catalog().academies[c] for c in geo.overseas_codes()],
         "may_compile": can(Permission.COMPILE),
         "may_manage_reference": can(Permission.MANAGE_REFERENCE),
     }

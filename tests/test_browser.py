@@ -73,6 +73,7 @@ PUBLIC = [
     "/donnees-personnelles",
     "/mentions-legales",
     "/accessibilite",
+    "/plan-du-site",
     "/compte/inscription",
     "/compte/connexion",
     "/compte/mot-de-passe-oublie",

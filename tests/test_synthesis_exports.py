@@ -96,6 +96,7 @@ def topics() -> pd.DataFrame:
             (
                 "contributions",
                 1,
+                "Tablette et réseau",
                 25,
                 "tablette, réseau",
                 "Appelez le 06 12 34 56 78 pour le réseau",
@@ -109,6 +110,7 @@ def topics() -> pd.DataFrame:
             (
                 "open_answers",
                 1,
+                "Devoirs et ENT",
                 40,
                 "devoirs, ent",
                 "Réponse libre privée",
@@ -362,6 +364,11 @@ def test_text_is_masked_and_open_answers_never_quoted(client, session, compiled)
     assert answers["corpus"] == "open_answers"
     assert answers["quote_1"] is None and answers["quote_2"] is None
     assert answers["size"] == 40
+    # Each topic has a readable title beside its keywords.
+    assert (contributions["label"], contributions["keywords"]) == (
+        "Tablette et réseau",
+        "tablette, réseau",
+    )
 
 
 # --- Detailed files -----------------------------------------------------------------------------

@@ -99,6 +99,7 @@ def national_tables() -> dict[str, pd.DataFrame]:
             [
                 "contributions",
                 1,
+                "Tablettes en classe",
                 12,
                 "tablette, classe, usage",
                 "Les tablettes aident en classe",
@@ -303,7 +304,15 @@ def test_text_summaries_are_computed_from_the_figures(client, compiled) -> None:
     )
     assert found and _near(found.group(1), 40)
     assert "Réponse la plus fréquente : « oui »" in html
-    assert "Le thème le plus adopté" in html
+    # One theme: it is not named as both the most and the least adopted.
+    assert "Le thème « ecole » recueille 70,0 % d’adoptions." in html
+    assert "le moins adopté" not in html
+    # The map's note names the overseas académies of its table only (La Réunion), not those
+    # without participants (Guyane).
+    assert "Académies d’outre-mer, absentes de la carte : La Réunion." in html
+    assert "figurent dans le tableau" not in html
+    # No « 0 académies… »: the sentence is left out when none is small.
+    assert " 0 académie" not in html
     # Every chart has a summary paragraph and a table with a caption.
     assert html.count('class="synthesis-summary"') == html.count("<caption ") == 12
 
@@ -339,7 +348,9 @@ def test_weighted_share_and_effective_n_beside_unweighted(client, compiled) -> N
 
 def test_topics_quotes_link_to_their_source(client, compiled) -> None:
     html = _html(client.get("/syntheses/"))
-    assert "tablette, classe, usage" in html
+    # The topic's title, then its keywords beside it.
+    assert "<strong>Tablettes en classe</strong>" in html
+    assert "Mots-clés : tablette, classe, usage" in html
     assert "Les tablettes aident en classe" in html
     assert 'href="/forums/contributions/4242"' in html
 
@@ -835,3 +846,32 @@ def test_compilation_status_for_analysts(client, session, compiled) -> None:
     html = _html(client.get("/syntheses/"))
     assert "Dernière compilation : terminée" in html
     assert "durée : 1,2 s" in html  # 1234 ms, French decimals
+
+
+def test_generated_sentences_fit_the_figures(app) -> None:
+    """No « 0 académies comptent… », and one theme (or tied themes) is never named as both the
+    most and the least adopted."""
+    from synthesis import charts, privacy
+
+    territory = pd.DataFrame(
+        [["13", ALL, "participants", 40, 40], ["16", ALL, "participants", 15, 15]],
+        columns=["academie_code", "audience", "indicator", "value", "people"],
+    )
+    tied = pd.DataFrame(
+        [
+            [slug, ALL, ALL, indicator, value, 40]
+            for slug in ("ecole", "travail")
+            for indicator, value in (("adopt", 30), ("refuse", 10))
+        ],
+        columns=["theme_slug", "subtheme_slug", "audience", "indicator", "value", "people"],
+    )
+    with app.test_request_context("/"):
+        tables = {"participation_territory": privacy.suppress("participation_territory", territory)}
+        summary = charts.academie_map(tables, "/carte.geojson")["summary"]
+        assert summary == "C’est l’académie de Poitiers qui compte le plus de participants (40)."
+        tables = {"forum_themes": privacy.suppress("forum_themes", tied)}
+        summary = charts.forum_balance(tables, {}, "votes")["summary"]
+        assert summary == "Les thèmes recueillent tous la même part d’adoptions (75,0 %)."
+        tables = {"forum_themes": privacy.suppress("forum_themes", tied.iloc[:2])}
+        summary = charts.forum_balance(tables, {"ecole": "École"}, "votes")["summary"]
+        assert summary == "Le thème « École » recueille 75,0 % d’adoptions."

@@ -188,11 +188,11 @@ def test_tables_without_people_pass_unchanged():
 def test_open_answer_topics_never_quote_in_public():
     columns = catalog.spec("topics").column_names
     rows = [
-        ("open_answers", 1, 40, "tablette, wifi", "q1", "response:1:T15", "q2", "r2", "q3", "r3",
-         40),
-        ("comments", 1, 30, "ent", "Citation", "comment:4", "c2", "comment:5", "c3", "comment:6",
-         30),
-        ("ideas", 1, 5, "rare", "Idée", "idea:1", None, None, None, None, 5),
+        ("open_answers", 1, "Tablette et wifi", 40, "tablette, wifi", "q1", "response:1:T15", "q2",
+         "r2", "q3", "r3", 40),
+        ("comments", 1, "ENT", 30, "ent", "Citation", "comment:4", "c2", "comment:5", "c3",
+         "comment:6", 30),
+        ("ideas", 1, "Rare", 5, "rare", "Idée", "idea:1", None, None, None, None, 5),
     ]  # fmt: skip
     out = _protect("topics", pd.DataFrame(rows, columns=columns))
     open_answers, comments, ideas = (out.iloc[i] for i in range(3))
@@ -200,6 +200,8 @@ def test_open_answer_topics_never_quote_in_public():
     assert open_answers["keywords"] == "tablette, wifi" and not open_answers["suppressed"]
     assert comments["quote_1"] == "Citation"
     assert ideas["suppressed"] and ideas["keywords"] is None and ideas["quote_1"] is None
+    # The title is made of the keywords: it goes with them.
+    assert ideas["label"] is None and open_answers["label"] == "Tablette et wifi"
 
 
 def test_empty_frames_keep_their_columns():

@@ -770,3 +770,41 @@ def test_engine_topics_quote_only_visible_contributions_of_the_scope(session):
     assert local["size"].sum() == len([i for i in contributions if i % 3 != 1])
     local_refs = {f"contribution:{c.id}" for i, c in contributions.items() if i % 3 != 1}
     assert {ref for _, row in local.iterrows() for ref in quote_refs(row)} <= local_refs
+
+
+# --- readable titles -------------------------------------------------------------------------
+
+
+def test_each_topic_has_a_readable_title_from_its_own_words():
+    texts = corpus()
+    result = topics.extract(texts, 2)
+    for _, row in result.iterrows():
+        label = row["label"]
+        assert label and label[0].isupper(), label
+        # The title belongs to the topic's subject and is no bare list of keywords.
+        subject = subjects_in_keywords(row).pop()
+        assert any(marker in label.lower() for marker in MARKERS[subject]), label
+        assert ", " not in label
+        # Its words are the topic's own (written as people wrote them).
+        written = " ".join(texts.loc[texts["subject"] == subject, "text"]).lower()
+        assert label.lower() in written or all(
+            part.lower() in written for part in label.split(" et ")
+        ), label
+    harassment = next(r for _, r in result.iterrows() if "réseaux sociaux" in r["keywords"])
+    assert harassment["label"] == "Réseaux sociaux"
+
+
+def test_a_title_is_a_phrase_many_texts_say_or_the_first_two_keywords():
+    analyses = [french.analyse("La formation des enseignants au numérique.")] * 4
+    labels = [("formation", "formation", 4), ("enseignants", "enseignant", 4)]
+    assert topics._title(analyses, labels) == "Formation des enseignants"
+    # Said by two texts only: not a title; the keywords make one.
+    assert topics._title(analyses[:2], labels) == "Formation et enseignants"
+    assert topics._title(analyses, labels[:1]) == "Formation"
+    assert topics._title(analyses, []) == ""
+
+
+def test_titles_do_not_depend_on_the_order_of_the_texts():
+    texts = corpus()
+    shuffled = texts.sample(frac=1, random_state=3).reset_index(drop=True)
+    assert list(topics.extract(texts, 2)["label"]) == list(topics.extract(shuffled, 2)["label"])
