@@ -15,9 +15,9 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace, TextStyle
 
 from consult.config import ROOT
+from consult.territories import Scope
 from consult.text import render_markdown
 from synthesis import results
-from synthesis.results import ScopeInfo
 from synthesis.results_models import SourceKind, SynthesisPublication
 
 FONT_DIR = ROOT / "data" / "fonts"
@@ -83,7 +83,7 @@ def _heading(pdf: _Document, text: str, size: float, space: float = 4) -> None:
     pdf.ln(1)
 
 
-def render(publication: SynthesisPublication, info: ScopeInfo, base_url: str) -> bytes:
+def render(publication: SynthesisPublication, info: Scope, base_url: str) -> bytes:
     """The PDF of one published version; ``base_url`` makes its links absolute."""
     from synthesis.results_views import public_url
 
@@ -100,7 +100,7 @@ def render(publication: SynthesisPublication, info: ScopeInfo, base_url: str) ->
     pdf.ln(2)
     pdf.set_font(FAMILY, "", 10)
     pdf.set_text_color(*GREY)
-    _para(pdf, 5, info.name)
+    _para(pdf, 5, info.label)
     _para(
         pdf,
         5,
@@ -274,7 +274,7 @@ def _grid(pdf: FPDF, headers: list[str], rows: list[list[str]], size: float) -> 
 
 
 def _figure(
-    pdf: _Document, table: results.FigureTable, base_url: str, info: ScopeInfo, version: int
+    pdf: _Document, table: results.FigureTable, base_url: str, info: Scope, version: int
 ) -> None:
     from synthesis.results_views import public_url
 

@@ -16,6 +16,7 @@ written or inside the view's single transaction, so a refused publication publis
 This module re-exports the public names, so callers keep writing ``results.publish(...)``.
 """
 
+from consult.territories import Scope
 from synthesis.results.base import (
     DISPLAY_ROWS,
     FIGURES,
@@ -55,7 +56,6 @@ from synthesis.results.reading import (
     versions,
 )
 from synthesis.results.scopes import (
-    ScopeInfo,
     all_scopes,
     composable_scopes,
     publisher_label,
@@ -80,7 +80,7 @@ __all__ = [
     "SURVEY_FIGURES",
     "FigureTable",
     "ResultsError",
-    "ScopeInfo",
+    "Scope",
     "SourceSpec",
     "add_proposal",
     "add_source",

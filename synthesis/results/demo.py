@@ -8,11 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consult.models import User
+from consult.territories import Scope
 from synthesis.results.base import ResultsError
 from synthesis.results.drafting import add_proposal, start_draft
 from synthesis.results.publication import publish
 from synthesis.results.reading import latest
-from synthesis.results.scopes import ScopeInfo, scope
+from synthesis.results.scopes import scope
 from synthesis.results.sources import add_source
 
 DEMO_PROPOSALS = (
@@ -52,7 +53,7 @@ def demo(session: Session, scale: str, rng: Any, progress: Any) -> None:
         _demo_publish(session, info, user)
 
 
-def _demo_publish(session: Session, info: ScopeInfo, user: User) -> None:
+def _demo_publish(session: Session, info: Scope, user: User) -> None:
     from forums.models import Contribution, Theme
 
     draft = start_draft(session, info, user)
@@ -93,7 +94,7 @@ def _demo_publish(session: Session, info: ScopeInfo, user: User) -> None:
     publish(session, info, user)
 
 
-def _demo_sources(session: Session, info: ScopeInfo) -> list[str]:
+def _demo_sources(session: Session, info: Scope) -> list[str]:
     """An idea, a Retex sheet and a questionnaire finding the scope may cite, when they exist."""
     from consult.territorial.models import Idea
     from retex.models import RetexSheet
@@ -104,7 +105,7 @@ def _demo_sources(session: Session, info: ScopeInfo) -> list[str]:
         select(Idea.id)
         .where(
             Idea.is_public,
-            Idea.academie_code.in_(info.academie_codes()),
+            Idea.academie_code.in_(info.academie_codes),
         )
         .order_by(Idea.support_count.desc(), Idea.id)
         .limit(1)
@@ -113,7 +114,7 @@ def _demo_sources(session: Session, info: ScopeInfo) -> list[str]:
         found.append(f"idee:{idea}")
     sheets = select(RetexSheet.id).where(RetexSheet.is_public)
     if info.kind != "national":
-        sheets = sheets.where(RetexSheet.academie_code.in_(info.academie_codes()))
+        sheets = sheets.where(RetexSheet.academie_code.in_(info.academie_codes))
     sheet = session.scalar(sheets.order_by(RetexSheet.id.desc()).limit(1))
     if sheet:
         found.append(f"retex:{sheet}")

@@ -7,10 +7,10 @@ from sqlalchemy.orm import Session
 
 from consult.db import utcnow
 from consult.models import User
+from consult.territories import Scope
 from consult.text import find_personal_data
 from synthesis.results.base import FIGURES, ResultsError
 from synthesis.results.reading import draft_of, latest, themes
-from synthesis.results.scopes import ScopeInfo
 from synthesis.results_models import (
     DRAFT,
     PROPOSAL_TEXT_MAX,
@@ -46,7 +46,7 @@ def _copy_proposals(source: SynthesisPublication, target: SynthesisPublication) 
         target.proposals.append(copy)
 
 
-def start_draft(session: Session, info: ScopeInfo, user: User) -> SynthesisPublication:
+def start_draft(session: Session, info: Scope, user: User) -> SynthesisPublication:
     """The scope's working draft; a new one starts from the latest published version."""
     draft = draft_of(session, info)
     if draft is not None:

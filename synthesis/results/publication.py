@@ -11,14 +11,13 @@ from sqlalchemy.orm import Session
 
 from consult.db import utcnow
 from consult.models import Role, User
-from consult.territories import catalog
+from consult.territories import Scope, catalog
 from consult.web import audit
 from synthesis import catalog as tables
 from synthesis import privacy
 from synthesis.results.base import LABELS_KEY, SURVEY_FIGURES, ResultsError
 from synthesis.results.figures import format_number
 from synthesis.results.reading import draft_of
-from synthesis.results.scopes import ScopeInfo
 from synthesis.results.sources import resolve_source
 from synthesis.results_models import (
     SourceKind,
@@ -72,7 +71,7 @@ def _frozen_labels(session: Session) -> dict[str, dict[str, str]]:
 
 
 def _public_tables(
-    session: Session, info: ScopeInfo, compilation: Any, names: list[str]
+    session: Session, info: Scope, compilation: Any, names: list[str]
 ) -> dict[str, pd.DataFrame] | None:
     """The suppressed form of only the tables a publication needs (``store.load`` suppresses
     all of them, which at national scale costs seconds for tables nobody chose)."""
@@ -92,7 +91,7 @@ def _public_tables(
     return out
 
 
-def publish(session: Session, info: ScopeInfo, user: User) -> SynthesisPublication:
+def publish(session: Session, info: Scope, user: User) -> SynthesisPublication:
     """Freeze the draft as version N+1 (and retire the draft): text, proposals, sources
     re-checked and relabelled, figures suppressed for the public. Raises before writing
     anything that could be left half-done; the caller commits once (a racing publication of
@@ -226,7 +225,7 @@ def freeze_pdf(session: Session, version: SynthesisPublication, data: bytes) -> 
     session.flush()
 
 
-def _acting_role(user: User, info: ScopeInfo) -> str:
+def _acting_role(user: User, info: Scope) -> str:
     """The role shown as publisher: a territory's coordination when the user holds a
     coordinator grant covering it, else analyst (national) or the platform's administration."""
     if info.kind == "national":

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from consult.models import User
-from synthesis.results.scopes import ScopeInfo
+from consult.territories import Scope
+from synthesis.results.scopes import scope
 from synthesis.results_models import (
     DRAFT,
     SourceKind,
@@ -24,7 +25,7 @@ def _versions_query(kind: str, code: str):
     )
 
 
-def draft_of(session: Session, info: ScopeInfo) -> SynthesisPublication | None:
+def draft_of(session: Session, info: Scope) -> SynthesisPublication | None:
     return session.scalar(
         _versions_query(info.kind, info.code).where(SynthesisPublication.version == DRAFT)
     )
@@ -37,7 +38,7 @@ def drafts_by_scope(session: Session) -> dict[tuple[str, str], SynthesisPublicat
     return {(p.scope_kind, p.scope_code): p for p in rows}
 
 
-def versions(session: Session, info: ScopeInfo) -> list[SynthesisPublication]:
+def versions(session: Session, info: Scope) -> list[SynthesisPublication]:
     """Published versions, newest first."""
     return list(
         session.scalars(
@@ -54,7 +55,7 @@ _WITH_PROPOSALS = selectinload(SynthesisPublication.proposals).selectinload(
 )
 
 
-def latest(session: Session, info: ScopeInfo) -> SynthesisPublication | None:
+def latest(session: Session, info: Scope) -> SynthesisPublication | None:
     return mark_removed_sources(
         session,
         session.scalar(
@@ -67,7 +68,7 @@ def latest(session: Session, info: ScopeInfo) -> SynthesisPublication | None:
     )
 
 
-def published(session: Session, info: ScopeInfo, version: int) -> SynthesisPublication | None:
+def published(session: Session, info: Scope, version: int) -> SynthesisPublication | None:
     if version <= DRAFT:
         return None
     return mark_removed_sources(
@@ -175,7 +176,7 @@ def citations(session: Session, kind: str, target_id: int) -> list[SynthesisPubl
     ).all()
     found = []
     for scope_kind, scope_code in rows:
-        current = latest(session, ScopeInfo(scope_kind, scope_code))
+        current = latest(session, scope(scope_kind, scope_code))
         cited = current is not None and any(
             s.kind == kind and s.target_id == target_id
             for p in current.proposals

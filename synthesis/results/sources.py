@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consult.models import User
+from consult.territories import Scope
 from synthesis.results.base import ResultsError
 from synthesis.results.drafting import _editable, _touch
-from synthesis.results.scopes import ScopeInfo
+from synthesis.results.scopes import scope
 from synthesis.results_models import (
     LABEL_MAX,
     SourceKind,
@@ -84,10 +85,10 @@ def _gone(what: str) -> ResultsError:
     return ResultsError(what, 422, "reference")
 
 
-def _territory_check(info: ScopeInfo, academie_code: str | None, what: str) -> None:
+def _territory_check(info: Scope, academie_code: str | None, what: str) -> None:
     if info.kind == "national":
         return
-    if academie_code not in info.academie_codes():
+    if academie_code not in info.academie_codes:
         raise _gone(
             _(
                 "%(what)s n'appartient pas au territoire de cette synthèse : une synthèse "
@@ -102,7 +103,7 @@ def _short(label: str) -> str:
 
 
 def resolve_source(
-    session: Session, info: ScopeInfo, kind: SourceKind, key: str, option: str | None
+    session: Session, info: Scope, kind: SourceKind, key: str, option: str | None
 ) -> SourceSpec:
     """Check that the item exists, is public and may be cited by this scope's synthesis.
 
@@ -151,7 +152,7 @@ def resolve_source(
     return _question_source(session, info, key, option)
 
 
-def _question_source(session: Session, info: ScopeInfo, key: str, option: str | None) -> SourceSpec:
+def _question_source(session: Session, info: Scope, key: str, option: str | None) -> SourceSpec:
     from surveys.services import current_questionnaire
 
     questionnaire = current_questionnaire(session)
@@ -188,7 +189,7 @@ def add_source(
     host: str | None = None,
 ) -> SynthesisSource:
     draft = _editable(proposal.publication)
-    info = ScopeInfo(draft.scope_kind, draft.scope_code)
+    info = scope(draft.scope_kind, draft.scope_code)
     kind, key, option = parse_reference(raw, host)
     spec = resolve_source(session, info, kind, key, option)
     for existing in proposal.sources:
