@@ -190,10 +190,12 @@ class Sources:
     contributions: pd.DataFrame  # id, user_id, theme, subtheme, academie_code, audience, day
     votes: pd.DataFrame  # user_id, contribution_id, academie_code, audience, adopt, day
     comments: pd.DataFrame  # user_id, contribution_id, academie_code, audience, pour, day
-    ideas: pd.DataFrame  # user_id, academie_code, audience, day
-    supports: pd.DataFrame  # user_id, academie_code, audience, day
     sheets: pd.DataFrame  # id, user_id, academie_code, audience, day, themes, ...
-    responses: pd.DataFrame  # academie_code, audience, day, n
+    # Participation, from the activities the spaces registered (consult.synthesis_registry):
+    # rows of accounts (user_id, academie_code, audience, day) per indicator, and activities
+    # whose every row is a person of its own (academie_code, audience, day, n).
+    activity: list[tuple[str, pd.DataFrame]]
+    counted: list[tuple[str, pd.DataFrame]]
     survey: SurveyData | None
     themes: dict[int, str] = field(default_factory=dict)
     subthemes: dict[int, str] = field(default_factory=dict)
@@ -238,21 +240,6 @@ def read_sources(session: Session) -> Sources:
         f"WHERE {_visible(session, 'comment', 'm')}",
         **cats,
     )
-    ideas = _read(
-        session,
-        f"SELECT i.author_id AS user_id, i.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
-        f"i.author_audience AS audience, {_day(dialect, 'i.created_at')} AS day "
-        f"FROM territorial_idea i WHERE {_visible(session, 'idea', 'i')}",
-        **cats,
-    )
-    supports = _read(
-        session,
-        f"SELECT s.user_id, s.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
-        f"s.author_audience AS audience, {_day(dialect, 's.created_at')} AS day "
-        f"FROM territorial_idea_support s JOIN territorial_idea i ON i.id = s.idea_id "
-        f"WHERE {_visible(session, 'idea', 'i')}",
-        **cats,
-    )
     sheets = _read(
         session,
         f"SELECT s.id, s.author_id AS user_id, s.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
@@ -262,25 +249,51 @@ def read_sources(session: Session) -> Sources:
         f"ON r.sheet_id = s.id AND r.version = s.published_version "
         f"WHERE {_visible(session, 'retex', 's')}",
     )
-    for df in (contributions, votes, comments, ideas, supports, sheets):
+    activity, counted = read_activity(session)
+    for df in (contributions, votes, comments, sheets, *(df for _n, df in activity)):
         df["user_id"] = pd.to_numeric(df["user_id"]).astype("float64")
     return Sources(
         contributions=contributions,
         votes=votes,
         comments=comments,
-        ideas=ideas,
-        supports=supports,
         sheets=sheets,
-        responses=_read(
-            session,
-            f"SELECT r.author_academie_code AS academie_code, r.author_audience AS audience, "  # noqa: S608 - fixed fragments
-            f"{_day(dialect, 'r.submitted_at')} AS day, count(*) AS n "
-            f"FROM survey_response r GROUP BY 1, 2, 3",
-        ),
+        activity=activity,
+        counted=counted,
         survey=read_survey(session),
         themes={int(k): v for k, v in themes.items()},
         subthemes={int(k): v for k, v in subthemes.items()},
     )
+
+
+def read_activity(
+    session: Session,
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, pd.DataFrame]]]:
+    """Every participation indicator a space registered, read through its own SQL (which
+    carries its visibility rule): account rows at person grain, person-less rows counted."""
+    from consult import synthesis_registry
+
+    dialect = session.get_bind().dialect.name
+    cats = {"academie_code": True, "audience": True, "day": True}
+    activity, counted = [], []
+    for item in synthesis_registry.activities():
+        inner = item.sql(session)
+        if item.accounts:
+            frame = _read(
+                session,
+                f"SELECT a.user_id, a.academie_code, a.audience, {_day(dialect, 'a.at')} AS day "  # noqa: S608 - registered SQL, no input
+                f"FROM ({inner}) a",
+                plain=True,
+                **cats,
+            )
+            activity.append((item.indicator, frame))
+        else:
+            frame = _read(
+                session,
+                f"SELECT a.academie_code, a.audience, {_day(dialect, 'a.at')} AS day, "  # noqa: S608 - registered SQL, no input
+                f"count(*) AS n FROM ({inner}) a GROUP BY 1, 2, 3",
+            )
+            counted.append((item.indicator, frame))
+    return activity, counted
 
 
 # --- Questionnaire reading -------------------------------------------------------------------
@@ -745,18 +758,6 @@ def _split_by_scope(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {str(code): part for code, part in df.groupby("scope", sort=False)}
 
 
-def _activity(sources: Sources) -> list[tuple[str, pd.DataFrame]]:
-    base = ["user_id", "academie_code", "audience", "day"]
-    return [
-        ("contributions", sources.contributions[base]),
-        ("votes", sources.votes[base]),
-        ("comments", sources.comments[base]),
-        ("ideas", sources.ideas[base]),
-        ("idea_supports", sources.supports[base]),
-        ("retex_sheets", sources.sheets[base]),
-    ]
-
-
 def _stack(named: list[tuple[str, pd.DataFrame]], columns: list[str]) -> pd.DataFrame:
     """Several sources as one frame with an ``indicator`` column, so each level is rolled up in
     one group-by rather than one per indicator. Text columns stay categoricals (their
@@ -794,12 +795,14 @@ def _stack(named: list[tuple[str, pd.DataFrame]], columns: list[str]) -> pd.Data
 
 def participation(sources: Sources, regions: dict[str, str]) -> dict[str, Levels]:
     tables = {name: Levels() for name in catalog.TABLE_NAMES if name.startswith("participation")}
-    activity = _activity(sources)
     columns = ["user_id", "academie_code", "audience", "day"]
-    stacked = _stack(activity, columns)
+    stacked = _stack(sources.activity, columns)
     # Responses are people on their own (no account): people = responses, not persons.
-    responses = sources.responses.assign(
-        n=pd.to_numeric(sources.responses["n"]), indicator="survey_responses", user_id=np.nan
+    responses = _concat(
+        [
+            df.assign(n=pd.to_numeric(df["n"]), indicator=name, user_id=np.nan)
+            for name, df in sources.counted
+        ]
     )
     dims_of: dict[str, list[str]] = {"participation": [], "participation_daily": ["day"]}
     for table, dims in dims_of.items():

@@ -18,7 +18,7 @@ from consult.config import ROOT
 from consult.territories import Scope
 from consult.text import render_markdown
 from synthesis import results
-from synthesis.results_models import SourceKind, SynthesisPublication
+from synthesis.results_models import SynthesisPublication
 
 FONT_DIR = ROOT / "data" / "fonts"
 FAMILY = "DejaVu"
@@ -170,7 +170,7 @@ def _proposals(pdf: _Document, publication: SynthesisPublication, base_url: str)
                     pdf.set_font(FAMILY, "", 9)
                     pdf.set_x(pdf.l_margin + 4)
                     pdf.set_text_color(0, 0, 0)
-                    kind = SourceKind(source.kind).label
+                    kind = source.kind_label
                     if source.removed:
                         # Moderation took the item down since publication: no title, no link.
                         _para(pdf, 4.5, f"• {kind} : « {source.shown_label} »")

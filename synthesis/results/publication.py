@@ -20,7 +20,7 @@ from synthesis.results.figures import format_number
 from synthesis.results.reading import draft_of
 from synthesis.results.sources import resolve_source
 from synthesis.results_models import (
-    SourceKind,
+    QUESTION,
     SynthesisProposal,
     SynthesisPublication,
     SynthesisSource,
@@ -168,8 +168,8 @@ def publish(session: Session, info: Scope, user: User) -> SynthesisPublication:
                 spec = resolve_source(
                     session,
                     info,
-                    SourceKind(src.kind),
-                    src.question_key if src.kind == SourceKind.QUESTION else str(src.target_id),
+                    src.kind,
+                    src.question_key if src.kind == QUESTION else str(src.target_id),
                     src.option_key,
                 )
             except ResultsError as exc:
@@ -184,14 +184,14 @@ def publish(session: Session, info: Scope, user: User) -> SynthesisPublication:
                 ) from None
             copy.sources.append(
                 SynthesisSource(
-                    kind=spec.kind.value,
+                    kind=spec.kind,
                     target_id=spec.target_id,
                     question_key=spec.question_key,
                     option_key=spec.option_key,
                     label=spec.label,
                     url=spec.url,
                     finding=_finding(distribution, src.question_key, src.option_key)
-                    if spec.kind is SourceKind.QUESTION
+                    if spec.kind == QUESTION
                     else "",
                 )
             )

@@ -12,7 +12,6 @@ from consult.territories import Scope
 from synthesis.results.scopes import scope
 from synthesis.results_models import (
     DRAFT,
-    SourceKind,
     SynthesisProposal,
     SynthesisPublication,
     SynthesisSource,
@@ -89,15 +88,9 @@ def mark_removed_sources(
     title and link. The version itself stays frozen: nothing is written. One query per kind."""
     if publication is None:
         return None
-    from consult.territorial.models import Idea
-    from forums.models import Contribution
-    from retex.models import RetexSheet
+    from consult import synthesis_registry
 
-    models = {
-        SourceKind.CONTRIBUTION.value: Contribution,
-        SourceKind.IDEA.value: Idea,
-        SourceKind.RETEX.value: RetexSheet,
-    }
+    models = {kind: c.model for kind, c in synthesis_registry.citables().items()}
     sources = [
         s
         for p in publication.proposals
