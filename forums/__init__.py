@@ -89,12 +89,14 @@ def _register_synthesis() -> None:
         registry.Activity(
             "contributions",
             lambda s: (
-                "SELECT c.author_id AS user_id, c.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
-                "c.author_audience AS audience, c.created_at AS at FROM forum_contribution c "
+                "SELECT c.author_id AS user_id, c.author_academie_code AS academie_code, c.id, "  # noqa: S608 - fixed fragments
+                "c.theme_id AS theme, c.subtheme_id AS subtheme, c.author_audience AS audience, "
+                "c.created_at AS at FROM forum_contribution c "
                 f"WHERE {contribution(s)}"
             ),
             _l("contributions"),
             position=10,
+            extra=("id", "theme", "subtheme"),
         )
     )
     registry.register_activity(
@@ -102,11 +104,13 @@ def _register_synthesis() -> None:
             "votes",
             lambda s: (
                 "SELECT v.user_id, v.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
-                "v.author_audience AS audience, v.created_at AS at FROM forum_vote v "
+                "v.author_audience AS audience, v.created_at AS at, v.contribution_id, "
+                "CASE WHEN v.value = 'adopt' THEN 1 ELSE 0 END AS adopt FROM forum_vote v "
                 f"JOIN forum_contribution c ON c.id = v.contribution_id WHERE {contribution(s)}"
             ),
             _l("votes"),
             position=20,
+            extra=("contribution_id", "adopt"),
         )
     )
     registry.register_activity(
@@ -114,11 +118,13 @@ def _register_synthesis() -> None:
             "comments",
             lambda s: (
                 "SELECT m.author_id AS user_id, m.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
-                "m.author_audience AS audience, m.created_at AS at FROM forum_comment m "
+                "m.author_audience AS audience, m.created_at AS at, m.contribution_id, "
+                "CASE WHEN m.polarity = 'pour' THEN 1 ELSE 0 END AS pour FROM forum_comment m "
                 f"WHERE {comment(s)}"
             ),
             _l("commentaires"),
             position=30,
+            extra=("contribution_id", "pour"),
         )
     )
     registry.register_citable(

@@ -43,12 +43,15 @@ def _register_synthesis() -> None:
             "retex_sheets",
             lambda s: (
                 "SELECT x.author_id AS user_id, x.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
-                "x.author_audience AS audience, r.published_at AS at FROM retex_sheet x "
+                "x.author_audience AS audience, r.published_at AS at, x.id, r.title, r.themes, "
+                "r.audiences, r.school_level, r.published_at FROM retex_sheet x "
                 "JOIN retex_revision r ON r.sheet_id = x.id AND r.version = x.published_version "
                 f"WHERE {public_sql(RetexSheet, 'x', s.get_bind().dialect)}"
             ),
             _l("fiches Retex"),
             position=60,
+            extra=("id", "title", "themes", "audiences", "school_level", "published_at"),
+            plain=False,  # titles are free text
         )
     )
     registry.register_citable(

@@ -210,48 +210,31 @@ class SurveyData:
 
 
 def read_sources(session: Session) -> Sources:
-    dialect = session.get_bind().dialect.name
     themes = dict(session.execute(text("SELECT id, slug FROM forum_theme")).all())
     subthemes = dict(session.execute(text("SELECT id, slug FROM forum_subtheme")).all())
-    cats = {"academie_code": True, "audience": True, "day": True, "plain": True}
-    contributions = _read(
-        session,
-        f"SELECT c.id, c.author_id AS user_id, c.theme_id AS theme, c.subtheme_id AS subtheme, "  # noqa: S608 - fixed fragments
-        f"c.author_academie_code AS academie_code, c.author_audience AS audience, "
-        f"{_day(dialect, 'c.created_at')} AS day FROM forum_contribution c "
-        f"WHERE {_visible(session, 'contribution', 'c')}",
-        **cats,
-    )
-    votes = _read(
-        session,
-        f"SELECT v.user_id, v.contribution_id, v.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
-        f"v.author_audience AS audience, CASE WHEN v.value = 'adopt' THEN 1 ELSE 0 END AS adopt, "
-        f"{_day(dialect, 'v.created_at')} AS day FROM forum_vote v "
-        f"JOIN forum_contribution c ON c.id = v.contribution_id "
-        f"WHERE {_visible(session, 'contribution', 'c')}",
-        **cats,
-    )
-    comments = _read(
-        session,
-        f"SELECT m.author_id AS user_id, m.contribution_id, "  # noqa: S608 - fixed fragments
-        f"m.author_academie_code AS academie_code, m.author_audience AS audience, "
-        f"CASE WHEN m.polarity = 'pour' THEN 1 ELSE 0 END AS pour, "
-        f"{_day(dialect, 'm.created_at')} AS day FROM forum_comment m "
-        f"WHERE {_visible(session, 'comment', 'm')}",
-        **cats,
-    )
-    sheets = _read(
-        session,
-        f"SELECT s.id, s.author_id AS user_id, s.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
-        f"s.author_audience AS audience, {_day(dialect, 'r.published_at')} AS day, "
-        f"r.title, r.themes, r.audiences, r.school_level, r.published_at "
-        f"FROM retex_sheet s JOIN retex_revision r "
-        f"ON r.sheet_id = s.id AND r.version = s.published_version "
-        f"WHERE {_visible(session, 'retex', 's')}",
-    )
     activity, counted = read_activity(session)
-    for df in (contributions, votes, comments, sheets, *(df for _n, df in activity)):
+    frames = dict(activity)
+    for df in frames.values():
         df["user_id"] = pd.to_numeric(df["user_id"]).astype("float64")
+
+    def frame(indicator: str, extra: list[str]) -> pd.DataFrame:
+        # The forums' and Retex's own tables read their registered activity's rows.
+        found = frames.get(indicator)
+        if found is not None:
+            return found
+        columns = ["user_id", "academie_code", "audience", "day", *extra]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+    contributions = frame("contributions", ["id", "theme", "subtheme"])
+    votes = frame("votes", ["contribution_id", "adopt"])
+    comments = frame("comments", ["contribution_id", "pour"])
+    sheets = frame(
+        "retex_sheets", ["id", "title", "themes", "audiences", "school_level", "published_at"]
+    )
+    # A few thousand sheets, grouped by their own values: plain columns, not categoricals.
+    sheets = sheets.astype(
+        {c: object for c in sheets.columns if isinstance(sheets[c].dtype, pd.CategoricalDtype)}
+    )
     return Sources(
         contributions=contributions,
         votes=votes,
@@ -278,11 +261,12 @@ def read_activity(
     for item in synthesis_registry.activities():
         inner = item.sql(session)
         if item.accounts:
+            extra = "".join(f", a.{column}" for column in item.extra)
             frame = _read(
                 session,
-                f"SELECT a.user_id, a.academie_code, a.audience, {_day(dialect, 'a.at')} AS day "  # noqa: S608 - registered SQL, no input
-                f"FROM ({inner}) a",
-                plain=True,
+                f"SELECT a.user_id, a.academie_code, a.audience, {_day(dialect, 'a.at')} AS day"  # noqa: S608 - registered SQL, no input
+                f"{extra} FROM ({inner}) a",
+                plain=item.plain,
                 **cats,
             )
             activity.append((item.indicator, frame))
