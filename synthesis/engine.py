@@ -647,47 +647,71 @@ def _rollup_levels(
     cells = (len(academies) + 1) * (len(labels["audience"]) + 1)
     seen = pd.unique(person * cells + cell)
     mover = (np.bincount(seen // cells, minlength=span) > 1)[person]
+    # One pass over the reduced rows: value, rows and non-movers' rows per académie × dims ×
+    # audience cell. Every other level is a sum of those small arrays (a non-mover is one
+    # person in one académie and one audience, so their counts add up); only the movers' rows
+    # are counted again, as distinct (group, person) pairs.
+    names = [*dims, "audience"]
+    sizes = [len(labels[name]) + 1 for name in names]
+    width = int(np.prod(sizes))
+    n_acad = len(academies) + 1
+    finest_group = decoded["academie"].copy()
+    for name, size in zip(names, sizes, strict=True):
+        finest_group = finest_group * size + decoded[name]
+    total = n_acad * width
+    summed_all = np.bincount(finest_group, weights=counts, minlength=total).reshape(n_acad, width)
+    rows_all = np.bincount(finest_group, minlength=total).reshape(n_acad, width)
+    staying_all = np.bincount(finest_group[~mover], minlength=total).reshape(n_acad, width)
+    moving_rows = np.flatnonzero(mover)
+    audience_size = sizes[-1]
     out: dict[str, pd.DataFrame] = {}
     for kind in LEVELS:
         if kind == "national":
-            scope, scope_labels = (
-                np.zeros(len(person), dtype=np.int64),
-                np.array([""], dtype=object),
-            )
+            scope_labels = np.array([""], dtype=object)
+            membership = np.ones((1, n_acad), dtype=np.int64)
+            scope_of = np.zeros(n_acad, dtype=np.int64)
         elif kind == "region":
-            scope, scope_labels = (
-                region_of[decoded["academie"]],
-                np.array(region_codes, dtype=object),
+            scope_labels = np.array(region_codes, dtype=object)
+            scope_of = region_of
+            membership = (scope_of[None, :] == np.arange(len(region_codes))[:, None]).astype(
+                np.int64
             )
         else:
-            scope = np.where(decoded["academie"] == len(academies), -1, decoded["academie"])
             scope_labels = np.array(academies, dtype=object)
-        keep = scope >= 0
+            scope_of = np.append(np.arange(len(academies)), -1)
+            membership = np.eye(len(academies), n_acad, dtype=np.int64)
+        summed_level = membership.astype(np.float64) @ summed_all
+        rows_level = membership @ rows_all
+        staying_level = membership @ staying_all
+        mover_scope = scope_of[decoded["academie"][moving_rows]]
+        mover_keep = moving_rows[mover_scope >= 0]
+        mover_scope = mover_scope[mover_scope >= 0]
         frames = []
         for by_audience in (True, False):
-            names = [*dims, "audience"] if by_audience else list(dims)
-            group = scope[keep]
-            sizes = [len(scope_labels)]
-            for name in names:
-                size = len(labels[name]) + 1
-                group = group * size + decoded[name][keep]
-                sizes.append(size)
-            total = int(np.prod(sizes))
-            w = counts[keep]
-            summed = np.bincount(group, weights=w, minlength=total)
-            if value is not None or (kind == "academie" and by_audience):
-                people = np.bincount(group, minlength=total)
+            level_names = names if by_audience else list(dims)
+            if by_audience:
+                summed = summed_level.ravel()
+                rows = rows_level.ravel()
+                staying = staying_level.ravel()
             else:
-                moving = mover[keep]
-                people = np.bincount(group[~moving], minlength=total)
-                pairs = pd.unique(group[moving] * span + person[keep][moving])
-                people += np.bincount(pairs // span, minlength=total)
+                shape = (len(scope_labels), width // audience_size, audience_size)
+                summed = summed_level.reshape(shape).sum(axis=2).ravel()
+                rows = rows_level.reshape(shape).sum(axis=2).ravel()
+                staying = staying_level.reshape(shape).sum(axis=2).ravel()
+            if value is not None or (kind == "academie" and by_audience):
+                people = rows
+            else:
+                group = mover_scope
+                for name in level_names:
+                    group = group * (len(labels[name]) + 1) + decoded[name][mover_keep]
+                pairs = pd.unique(group * span + person[mover_keep])
+                people = staying + np.bincount(pairs // span, minlength=len(staying))
             present = np.flatnonzero(people)
             if value is not None:
                 people = np.rint(summed).astype(np.int64)
             frame: dict[str, Any] = {}
             rest = present.copy()
-            for name in reversed(names):
+            for name in reversed(level_names):
                 size = len(labels[name]) + 1
                 code = rest % size
                 rest //= size
