@@ -1364,8 +1364,9 @@ def compile_levels(
     step("participation", 1)
     frames = _forum_frames(sources)
     # The raw votes and comments are not needed any more (participation is done): only their
-    # copies with themes stay in memory.
+    # copies with themes stay in memory (the activity list held the raw frames too).
     sources.votes, sources.comments = frames["votes"], frames["comments"]
+    sources.activity = []
     levels["forum_themes"] = forum_themes(frames, regions)
     levels["forum_top"] = forum_top(frames, regions)
     levels["forum_consensus"], levels["forum_consensus_matrix"] = forum_consensus(frames, regions)
