@@ -19,7 +19,9 @@ from the JSON documents by DuckDB itself). The figures are then compared with th
 stored tables: they must agree. Figures are printed, never asserted; the exit status is 1 only
 when the two disagree.
 
-DuckDB's side is plain SQL (exact COUNT(DISTINCT) over GROUPING SETS), not hand-tuned: the
+DuckDB plans (``--duckdb parquet,postgres,csv``): Parquet exported once then scanned (its best
+plan here), the postgres scanner (needs the extension download: unavailable offline), or CSV
+loaded into tables. DuckDB's SQL is plain (exact COUNT(DISTINCT) over GROUPING SETS): the
 engine counts distinct people only among persons seen under several académies or audiences,
 a trick this SQL does not use. On this shared 2-core machine DuckDB's aggregation time varied
 from 87 s to 299 s between runs with the load of other processes: compare within one run.
@@ -360,8 +362,19 @@ def survey_sql(questions: list[tuple[str, bool]]) -> dict[str, str]:
     }
 
 
-def child_duckdb(url: str, out: Path, results: Path, min_votes: int) -> None:
-    """COPY the engine's columns out of PostgreSQL, load them into DuckDB, aggregate."""
+def child_duckdb(
+    url: str, out: Path, results: Path, min_votes: int, source: str = "parquet"
+) -> None:
+    """DuckDB on the engine's columns, read one of three ways (its best plan is the first):
+
+    - ``parquet``: the columns exported once from PostgreSQL to Parquet files (typed,
+      columnar, compressed; the one-off export is timed apart as ``export``), then scanned by
+      the aggregations directly: nothing is loaded into DuckDB's own tables;
+    - ``postgres``: DuckDB's postgres scanner reads PostgreSQL itself (``ATTACH … (TYPE
+      postgres)``, binary COPY under the hood); needs the extension, which DuckDB downloads
+      on first use — reported as unavailable when the machine is offline;
+    - ``csv``: COPY … TO STDOUT as CSV, loaded into in-memory tables (the former plan).
+    """
     import duckdb
     import psycopg
 
@@ -372,10 +385,24 @@ def child_duckdb(url: str, out: Path, results: Path, min_votes: int) -> None:
     con = duckdb.connect()
     # Tables are written whole, never read back in insertion order: let DuckDB stream them.
     con.execute("SET preserve_insertion_order = false")
+    con.execute(f"SET threads = {os.cpu_count() or 2}")
+    plain_url = url.replace("postgresql+psycopg://", "postgresql://")
     with tempfile.TemporaryDirectory(prefix="synthesis-duckdb-") as scratch:
         began = time.perf_counter()
-        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as pg:
+        if source == "postgres":
+            try:
+                con.execute("INSTALL postgres")
+                con.execute("LOAD postgres")
+            except duckdb.Error as exc:
+                out.write_text(json.dumps({"unavailable": str(exc).splitlines()[0]}))
+                return
+            con.execute(f"ATTACH '{plain_url}' AS pg (TYPE postgres, READ_ONLY)")
             for name, query in SOURCES.items():
+                con.execute(
+                    f"CREATE VIEW {name} AS SELECT * FROM postgres_query('pg', $q${query}$q$)"
+                )
+        with psycopg.connect(plain_url) as pg:
+            for name, query in SOURCES.items() if source != "postgres" else ():
                 step = time.perf_counter()
                 path = Path(scratch) / f"{name}.csv"
                 with (
@@ -386,14 +413,20 @@ def child_duckdb(url: str, out: Path, results: Path, min_votes: int) -> None:
                     for chunk in copy:
                         handle.write(chunk)
                 copied = time.perf_counter() - step
-                con.execute(
-                    f"CREATE TABLE {name} AS SELECT * FROM read_csv(?, header = true, "
-                    f"types = {_duck_types(name)})",
-                    [str(path)],
+                reader = (
+                    f"SELECT * FROM read_csv('{path}', header = true, types = {_duck_types(name)})"
                 )
+                if source == "parquet":
+                    parquet = Path(scratch) / f"{name}.parquet"
+                    con.execute(f"COPY ({reader}) TO '{parquet}' (FORMAT parquet)")
+                    con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{parquet}')")
+                else:
+                    con.execute(f"CREATE TABLE {name} AS {reader}")
                 path.unlink()
                 rows[name] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
-                timings[f"load {name}"] = time.perf_counter() - step
+                timings[f"{'export' if source == 'parquet' else 'load'} {name}"] = (
+                    time.perf_counter() - step
+                )
                 timings[f"load {name} (COPY)"] = copied
             definition = pg.execute(
                 "SELECT definition_data FROM survey_questionnaire ORDER BY id LIMIT 1"
@@ -404,24 +437,25 @@ def child_duckdb(url: str, out: Path, results: Path, min_votes: int) -> None:
             for q in survey_engine.parse(definition).questions
             if not q.is_free_text
         ]
-    began = time.perf_counter()
-    for label, statement in aggregation_sql(min_votes, questions).items():
-        step = time.perf_counter()
-        con.execute(statement)
-        timings[f"aggregate {label}"] = time.perf_counter() - step
-    timings["aggregate"] = time.perf_counter() - began
-    results.mkdir(parents=True, exist_ok=True)
-    for table in (
-        "d_participation",
-        "d_daily",
-        "d_forum",
-        "d_matrix",
-        "d_consensus",
-        "d_survey",
-        "d_survey_territory",
-    ):
-        rows[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        con.execute(f"COPY {table} TO '{results / (table + '.parquet')}' (FORMAT parquet)")
+        # Inside the scratch directory: the parquet plan's files are read by the aggregations.
+        began = time.perf_counter()
+        for label, statement in aggregation_sql(min_votes, questions).items():
+            step = time.perf_counter()
+            con.execute(statement)
+            timings[f"aggregate {label}"] = time.perf_counter() - step
+        timings["aggregate"] = time.perf_counter() - began
+        results.mkdir(parents=True, exist_ok=True)
+        for table in (
+            "d_participation",
+            "d_daily",
+            "d_forum",
+            "d_matrix",
+            "d_consensus",
+            "d_survey",
+            "d_survey_territory",
+        ):
+            rows[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            con.execute(f"COPY {table} TO '{results / (table + '.parquet')}' (FORMAT parquet)")
     out.write_text(json.dumps({"timings": timings, "rows": rows}))
 
 
@@ -632,12 +666,18 @@ def main() -> None:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--results", help=argparse.SUPPRESS)
     parser.add_argument("--min-votes", type=int, default=MIN_AUDIENCE_VOTES, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--duckdb",
+        default="parquet,postgres",
+        help="DuckDB plans to run, in order (parquet, postgres, csv); the first that runs is "
+        "cross-checked",
+    )
     args = parser.parse_args()
     url = args.database_url
     if args.child == "compile":
         return child_compile(url, Path(args.out), args.profile)
     if args.child == "duckdb":
-        return child_duckdb(url, Path(args.out), Path(args.results), args.min_votes)
+        return child_duckdb(url, Path(args.out), Path(args.results), args.min_votes, args.duckdb)
     if args.child in ("export", "export-public"):
         return child_export(url, Path(args.out), public=args.child == "export-public")
 
@@ -666,32 +706,40 @@ def main() -> None:
             print(f"  stage 49 scopes (split, topics, store): {scope_time:.2f} s", flush=True)
             if args.profile:
                 print(compiled["profile"])
-        out = work / "duckdb.json"
-        results = work / "duckdb"
-        seconds, peak = _child(
-            [
-                "--child",
-                "duckdb",
-                "--out",
-                str(out),
-                "--results",
-                str(results),
-                "--min-votes",
-                str(min_votes),
-            ],
-            url,
-        )
-        duck = json.loads(out.read_text())
-        figures["duckdb"] = {"process_seconds": seconds, "peak_mb": peak, **duck}
-        t = duck["timings"]
-        print(
-            f"duckdb: load {t['load']:.1f} s, aggregate {t['aggregate']:.1f} s "
-            f"({seconds:.1f} s process), peak {peak:.0f} MB",
-            flush=True,
-        )
-        for label, value in t.items():
-            if label not in ("load", "aggregate") and "(COPY)" not in label:
-                print(f"  {label}: {value:.2f} s")
+        results = None
+        for plan in [p.strip() for p in args.duckdb.split(",") if p.strip()]:
+            out = work / f"duckdb-{plan}.json"
+            plan_results = work / f"duckdb-{plan}"
+            seconds, peak = _child(
+                [
+                    "--child",
+                    "duckdb",
+                    "--out",
+                    str(out),
+                    "--results",
+                    str(plan_results),
+                    "--min-votes",
+                    str(min_votes),
+                    "--duckdb",
+                    plan,
+                ],
+                url,
+            )
+            duck = json.loads(out.read_text())
+            figures[f"duckdb_{plan}"] = {"process_seconds": seconds, "peak_mb": peak, **duck}
+            if "unavailable" in duck:
+                print(f"duckdb ({plan}): unavailable: {duck['unavailable']}", flush=True)
+                continue
+            results = results or plan_results
+            t = duck["timings"]
+            print(
+                f"duckdb ({plan}): load {t['load']:.1f} s, aggregate {t['aggregate']:.1f} s "
+                f"({seconds:.1f} s process), peak {peak:.0f} MB",
+                flush=True,
+            )
+            for label, value in t.items():
+                if label not in ("load", "aggregate") and "(COPY)" not in label:
+                    print(f"  {label}: {value:.2f} s")
         if not args.skip_export:
             for child, label in (("export", "analyst"), ("export-public", "public")):
                 out = work / f"{child}.json"
@@ -707,6 +755,8 @@ def main() -> None:
                     f"{exported['bytes'] / 1e6:.1f} MB, peak {peak:.0f} MB",
                     flush=True,
                 )
+        if results is None:
+            raise SystemExit("no DuckDB plan ran: nothing to cross-check")
         figures["check"] = cross_check(url, results)
         print(
             f"cross-check: {figures['check']['figures_compared']} figures compared, "
@@ -722,16 +772,22 @@ def main() -> None:
 
 
 def _summary(figures: dict[str, Any]) -> None:
-    duck = figures["duckdb"]["timings"]
     rows = []
     if "compile" in figures:
         c = figures["compile"]
         rows.append(("engine compile_all (49 scopes)", c["seconds"], c["peak_mb"]))
-    rows.append(("duckdb load (COPY + read_csv)", duck["load"], None))
-    rows.append(("duckdb aggregate", duck["aggregate"], None))
-    rows.append(
-        ("duckdb load + aggregate", duck["load"] + duck["aggregate"], figures["duckdb"]["peak_mb"])
-    )
+    plans = {
+        key.removeprefix("duckdb_"): value
+        for key, value in figures.items()
+        if key.startswith("duckdb_") and "timings" in value
+    }
+    for plan, found in plans.items():
+        t = found["timings"]
+        rows.append((f"duckdb ({plan}) load", t["load"], None))
+        rows.append((f"duckdb ({plan}) aggregate", t["aggregate"], None))
+        rows.append(
+            (f"duckdb ({plan}) load + aggregate", t["load"] + t["aggregate"], found["peak_mb"])
+        )
     for label in ("analyst", "public"):
         e = figures.get(f"export_{label}")
         if e:
@@ -743,10 +799,13 @@ def _summary(figures: dict[str, Any]) -> None:
         print(f"{label:<40} {seconds:>9.1f} {shown:>9}")
     if "compile" in figures:
         engine = figures["compile"]["seconds"]
-        ratios = {
-            "engine / duckdb aggregate": engine / duck["aggregate"],
-            "engine / duckdb load+aggregate": engine / (duck["load"] + duck["aggregate"]),
-        }
+        ratios = {}
+        for plan, found in plans.items():
+            t = found["timings"]
+            ratios[f"engine / duckdb ({plan}) aggregate"] = engine / t["aggregate"]
+            ratios[f"engine / duckdb ({plan}) load+aggregate"] = engine / (
+                t["load"] + t["aggregate"]
+            )
         figures["ratios"] = ratios
         for label, ratio in ratios.items():
             print(f"{label:<40} {ratio:>9.2f}")

@@ -151,3 +151,131 @@ def load_territories(session: Session, data_dir: Path = DATA_DIR) -> dict[str, i
         # Parents must exist before children reference them (foreign keys are enforced).
         session.flush()
     return changed
+
+
+# --- Scopes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The one territory type: what a page, a feed, an event, a grant or a synthesis is about —
+    the nation, a région académique or an académie. Equal (and hashed) by ``(kind, code)``;
+    ``name`` is the reference name (« Poitiers »), ``academie_codes`` the académies it covers
+    (all of them for the nation). Build it with :func:`scope_of`, :func:`scope_by_slug`,
+    :func:`resolve_scope` or :data:`NATIONAL`, never by hand."""
+
+    kind: str  # ScopeKind value: "national" | "region" | "academie"
+    code: str = ""
+    name: str = field(default="", compare=False)
+    slug: str = field(default="", compare=False)
+    academie_codes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind, self.code)
+
+    @property
+    def form_key(self) -> str:
+        """« academie:16 », « region:76 », « national: » (form values, query strings)."""
+        return f"{self.kind}:{self.code}"
+
+    @property
+    def url_key(self) -> str:
+        """« nationale », « academie-13 », « region-75 » (composer URLs, file names)."""
+        return "nationale" if self.kind == "national" else f"{self.kind}-{self.code}"
+
+    @property
+    def label(self) -> str:
+        """« France entière », « Académie de Poitiers », « Région académique Grand Est » in the
+        current locale."""
+        from flask_babel import gettext as _
+
+        if self.kind == "academie":
+            return academie_label(self.name)
+        if self.kind == "region":
+            return _("Région académique %(name)s", name=self.name)
+        return _("France entière")
+
+    @property
+    def title(self) -> str:
+        """The title of this scope's synthesis."""
+        from flask_babel import gettext as _
+
+        if self.kind == "national":
+            return _("Synthèse nationale")
+        return _("Synthèse : %(territory)s", territory=self.label)
+
+    @property
+    def synthesis_path(self) -> str:
+        """This scope's compiled figures on /syntheses/."""
+        if self.kind == "region":
+            return f"/syntheses/region/{self.slug}/"
+        if self.kind == "academie":
+            return f"/syntheses/{self.slug}/"
+        return "/syntheses/"
+
+    def related(self) -> list[tuple[str, str]]:
+        """(kind, code) pairs whose events and news belong on this territory's pages: an
+        académie shows its own and its région's; a région, its own and all of its académies';
+        the nation shows everything (empty list: no filter)."""
+        if self.kind == "national":
+            return []
+        if self.kind == "academie":
+            return [("academie", self.code), ("region", catalog().region_of(self.code) or "")]
+        return [("region", self.code)] + [("academie", c) for c in self.academie_codes]
+
+    def __getitem__(self, item: str) -> object:
+        # Panels written against a dict (territory["code"]) work as well as attribute access.
+        return getattr(self, item)
+
+
+def _national() -> Scope:
+    return Scope("national", "", "France", "", tuple(sorted(catalog().academies)))
+
+
+def scope_of(kind: str | None, code: str | None = "") -> Scope | None:
+    """The scope of this kind and code, or None when there is none."""
+    cat = catalog()
+    if kind == "national":
+        return _national() if not code else None
+    if kind == "academie":
+        acad = cat.academies.get(code or "")
+        return Scope("academie", acad.code, acad.name, acad.slug, (acad.code,)) if acad else None
+    if kind == "region":
+        reg = cat.regions.get(code or "")
+        return Scope("region", reg.code, reg.name, reg.slug, reg.academie_codes) if reg else None
+    return None
+
+
+def scope_by_slug(kind: str, slug: str) -> Scope | None:
+    """By URL slug (seven régions share their only académie's slug: the kind disambiguates)."""
+    cat = catalog()
+    if kind == "academie":
+        found = cat.academie_by_slug(slug)
+    elif kind == "region":
+        found = cat.region_by_slug(slug)
+    else:
+        return scope_of(kind, slug)
+    return scope_of(kind, found.code) if found else None
+
+
+def resolve_scope(kind: str, ident: str = "") -> Scope | None:
+    """By code or slug (both accepted)."""
+    return scope_of(kind, ident) or (scope_by_slug(kind, ident) if ident else None)
+
+
+def scope_from_key(key: str | None) -> Scope | None:
+    """Parse « academie:16 » / « region:76 » / « national: » (form values, query strings)."""
+    if not key or ":" not in key or len(key) > 20:
+        return None
+    kind, _sep, code = key.partition(":")
+    return scope_of(kind, code)
+
+
+def all_scopes() -> list[Scope]:
+    """The nation, then the 18 régions académiques, then the 30 académies, each by code."""
+    cat = catalog()
+    scopes = [_national()]
+    scopes += [scope_of("region", code) for code in sorted(cat.regions)]
+    scopes += [scope_of("academie", code) for code in sorted(cat.academies)]
+    return [s for s in scopes if s is not None]

@@ -83,6 +83,76 @@ def _register_moderation() -> None:
     )
 
 
+def _register_synthesis() -> None:
+    """What the forums offer to the syntheses: three participation indicators and the
+    contributions as citable sources (the forums are national: any territory may cite them)."""
+    import re
+
+    from consult import synthesis_registry as registry
+    from consult.moderation import public_sql
+    from forums.models import Comment, Contribution
+
+    def visible(model: type, alias: str):
+        return lambda session: public_sql(model, alias, session.get_bind().dialect)
+
+    contribution, comment = visible(Contribution, "c"), visible(Comment, "m")
+    registry.register_activity(
+        registry.Activity(
+            "contributions",
+            lambda s: (
+                "SELECT c.author_id AS user_id, c.author_academie_code AS academie_code, c.id, "  # noqa: S608 - fixed fragments
+                "c.theme_id AS theme, c.subtheme_id AS subtheme, c.author_audience AS audience, "
+                "c.created_at AS at FROM forum_contribution c "
+                f"WHERE {contribution(s)}"
+            ),
+            _l("contributions"),
+            position=10,
+            extra=("id", "theme", "subtheme"),
+        )
+    )
+    registry.register_activity(
+        registry.Activity(
+            "votes",
+            lambda s: (
+                "SELECT v.user_id, v.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
+                "v.author_audience AS audience, v.created_at AS at, v.contribution_id, "
+                "CASE WHEN v.value = 'adopt' THEN 1 ELSE 0 END AS adopt FROM forum_vote v "
+                f"JOIN forum_contribution c ON c.id = v.contribution_id WHERE {contribution(s)}"
+            ),
+            _l("votes"),
+            position=20,
+            extra=("contribution_id", "adopt"),
+        )
+    )
+    registry.register_activity(
+        registry.Activity(
+            "comments",
+            lambda s: (
+                "SELECT m.author_id AS user_id, m.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
+                "m.author_audience AS audience, m.created_at AS at, m.contribution_id, "
+                "CASE WHEN m.polarity = 'pour' THEN 1 ELSE 0 END AS pour FROM forum_comment m "
+                f"WHERE {comment(s)}"
+            ),
+            _l("commentaires"),
+            position=30,
+            extra=("contribution_id", "pour"),
+        )
+    )
+    registry.register_citable(
+        registry.Citable(
+            "contribution",
+            _l("Contribution"),
+            Contribution,
+            load=lambda session, i: session.get(Contribution, i),
+            title=lambda session, c: c.title,
+            url=lambda c: f"/forums/contributions/{c.id}",
+            path=re.compile(r"^/forums/contributions/(\d+)/?$"),
+            missing=_l("La contribution n°%(id)s n'existe pas ou n'est pas publique."),
+            named=_l("La contribution n°%(id)s"),
+        )
+    )
+
+
 def init_app(app: Flask) -> None:
     from consult import pagecache
     from consult.api import register_api_blueprint
@@ -109,6 +179,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     register_api_blueprint(app, api_bp)
     _register_moderation()
+    _register_synthesis()
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(plain_paragraphs, "paragraphs")
 

@@ -10,6 +10,66 @@ from consult.api import register_api_blueprint
 from consult.hooks import StaffLink, hooks
 
 
+def _register_synthesis() -> None:
+    """What Retex offers to the syntheses: published sheets as participation (their current
+    published version's day), and as citable sources of their territory's syntheses."""
+    import re
+
+    from sqlalchemy import select
+
+    from consult import synthesis_registry as registry
+    from consult.moderation import public_sql
+    from retex.models import RetexRevision, RetexSheet
+
+    def published(session, sheet: RetexSheet) -> RetexRevision | None:
+        return session.scalar(
+            select(RetexRevision).where(
+                RetexRevision.sheet_id == sheet.id,
+                RetexRevision.version == sheet.published_version,
+            )
+        )
+
+    def in_scope(session, sheet: RetexSheet, scope) -> bool:
+        # A région's sheet belongs to that région's synthesis; an académie's, to its own.
+        revision = published(session, sheet)
+        if scope.kind == "national":
+            return True
+        if scope.kind == "region":
+            return revision is not None and revision.region_code == scope.code
+        return revision is not None and revision.academie_code == scope.code
+
+    registry.register_activity(
+        registry.Activity(
+            "retex_sheets",
+            lambda s: (
+                "SELECT x.author_id AS user_id, x.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
+                "x.author_audience AS audience, r.published_at AS at, x.id, r.title, r.themes, "
+                "r.audiences, r.school_level, r.published_at FROM retex_sheet x "
+                "JOIN retex_revision r ON r.sheet_id = x.id AND r.version = x.published_version "
+                f"WHERE {public_sql(RetexSheet, 'x', s.get_bind().dialect)}"
+            ),
+            _l("fiches Retex"),
+            position=60,
+            extra=("id", "title", "themes", "audiences", "school_level", "published_at"),
+            plain=False,  # titles are free text
+        )
+    )
+    registry.register_citable(
+        registry.Citable(
+            "retex",
+            _l("Fiche Retex"),
+            RetexSheet,
+            load=lambda session, i: session.get(RetexSheet, i),
+            title=lambda session, sheet: published(session, sheet).title,
+            url=lambda sheet: f"/retex/{sheet.id}",
+            in_scope=in_scope,
+            path=re.compile(r"^/retex/(\d+)(?:/versions(?:/\d+)?)?/?$"),
+            missing=_l("La fiche Retex n°%(id)s n'existe pas ou n'est pas publiée."),
+            named=_l("La fiche Retex n°%(id)s"),
+        )
+    )
+
+
 def init_app(app: Flask) -> None:
     from retex import api, demo, permissions, queries, services, views
 
@@ -23,6 +83,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     register_api_blueprint(app, api.bp)
 
+    _register_synthesis()
     registered = hooks(app)
     registered.counters.append(_counters)
     registered.counter_labels["retex_sheets"] = _l("fiches Retex publiées")

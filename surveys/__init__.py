@@ -17,6 +17,25 @@ def _counters() -> dict[str, int]:
     return {"survey_responses": db.session.scalar(select(func.count(SurveyResponse.id))) or 0}
 
 
+def _register_synthesis() -> None:
+    """Questionnaire responses as a participation indicator: each response is one person,
+    detached from any account (never merged into « participants »)."""
+    from consult import synthesis_registry as registry
+
+    registry.register_activity(
+        registry.Activity(
+            "survey_responses",
+            lambda s: (
+                "SELECT NULL AS user_id, r.author_academie_code AS academie_code, "
+                "r.author_audience AS audience, r.submitted_at AS at FROM survey_response r"
+            ),
+            _l("réponses au questionnaire"),
+            accounts=False,
+            position=70,
+        )
+    )
+
+
 def init_app(app: Flask) -> None:
     from consult import pagecache
     from surveys import cli, demo, services, views
@@ -39,6 +58,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     cli.init_app(app)
 
+    _register_synthesis()
     registry = hooks(app)
     registry.staff_nav.extend(
         [

@@ -16,6 +16,7 @@ from consult.api import TERRITORY_CODE, DateTime, api_error, operation
 from consult.cache import cached_json
 from consult.db import db
 from consult.moderation import visibility_generation
+from consult.territories import Scope
 
 # Imported here, before ``init_app`` registers the shared ``synthesis`` blueprint, so the
 # download routes it declares on that blueprint exist by then.
@@ -97,7 +98,7 @@ def _compilation_info(compilation: Any) -> dict[str, Any] | None:
     }
 
 
-def _scope_info(scope: exports.Scope) -> dict[str, Any]:
+def _scope_info(scope: Scope) -> dict[str, Any]:
     if scope.kind == "national":
         api = url_for("synthesis_api.national", _external=True)
     else:
@@ -105,7 +106,7 @@ def _scope_info(scope: exports.Scope) -> dict[str, Any]:
     return {
         "kind": scope.kind,
         "code": scope.code,
-        "name": scope.name,
+        "name": scope.label,
         "url": api,
         "downloads": url_for(
             "synthesis.export_page", kind=scope.kind, ident=scope.slug, _external=True
@@ -201,7 +202,7 @@ def _columns(doc: exports.TableDoc, keys: list[str]) -> list[dict[str, str]]:
     ]
 
 
-def _table_url(scope: exports.Scope, name: str) -> str:
+def _table_url(scope: Scope, name: str) -> str:
     if scope.kind == "national":
         return url_for("synthesis_api.national_table", table=name, _external=True)
     return url_for(f"synthesis_api.{scope.kind}_table", code=scope.code, table=name, _external=True)

@@ -9,10 +9,13 @@ share, score) are what suppression blanks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
+
+from consult import territories
+from consult.territories import Scope
 
 ALL = "*"
 FIGURE_KINDS = frozenset({"count", "share", "score"})
@@ -348,28 +351,9 @@ def spec(name: str) -> TableSpec:
     return TABLES[name]
 
 
-@dataclass(frozen=True)
-class Scope:
-    kind: str  # national, region, academie
-    code: str = ""
-    academie_codes: tuple[str, ...] = field(default=(), compare=False)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.kind, self.code)
-
-
 def all_scopes() -> list[Scope]:
     """National, then the 18 régions académiques, then the 30 académies (reference data)."""
-    from consult.territories import catalog
-
-    cat = catalog()
-    scopes = [Scope("national", "", tuple(sorted(cat.academies)))]
-    for code in sorted(cat.regions):
-        scopes.append(Scope("region", code, tuple(sorted(cat.regions[code].academie_codes))))
-    for code in sorted(cat.academies):
-        scopes.append(Scope("academie", code, (code,)))
-    return scopes
+    return territories.all_scopes()
 
 
 class UnknownScope(LookupError):
@@ -377,7 +361,7 @@ class UnknownScope(LookupError):
 
 
 def resolve_scope(kind: str, code: str = "") -> Scope:
-    for scope in all_scopes():
-        if scope.kind == kind and scope.code == (code or ""):
-            return scope
-    raise UnknownScope(f"territoire inconnu : {kind} {code}".strip())
+    found = territories.scope_of(kind, code or "")
+    if found is None:
+        raise UnknownScope(f"territoire inconnu : {kind} {code}".strip())
+    return found

@@ -1245,13 +1245,3 @@ def page(tables: dict, national: dict | None, geojson_url: str) -> dict:
         "retex_recent": retex_recent(tables),
     }
     return sections
-
-
-def label_of(kind: str, code: str) -> str:
-    if kind == "academie":
-        acad = catalog().academies.get(code)
-        return academie_label(acad.name) if acad else code
-    if kind == "region":
-        region = catalog().regions.get(code)
-        return _("Région académique %(name)s", name=region.name) if region else code
-    return _("France entière")

@@ -190,10 +190,12 @@ class Sources:
     contributions: pd.DataFrame  # id, user_id, theme, subtheme, academie_code, audience, day
     votes: pd.DataFrame  # user_id, contribution_id, academie_code, audience, adopt, day
     comments: pd.DataFrame  # user_id, contribution_id, academie_code, audience, pour, day
-    ideas: pd.DataFrame  # user_id, academie_code, audience, day
-    supports: pd.DataFrame  # user_id, academie_code, audience, day
     sheets: pd.DataFrame  # id, user_id, academie_code, audience, day, themes, ...
-    responses: pd.DataFrame  # academie_code, audience, day, n
+    # Participation, from the activities the spaces registered (consult.synthesis_registry):
+    # rows of accounts (user_id, academie_code, audience, day) per indicator, and activities
+    # whose every row is a person of its own (academie_code, audience, day, n).
+    activity: list[tuple[str, pd.DataFrame]]
+    counted: list[tuple[str, pd.DataFrame]]
     survey: SurveyData | None
     themes: dict[int, str] = field(default_factory=dict)
     subthemes: dict[int, str] = field(default_factory=dict)
@@ -208,79 +210,74 @@ class SurveyData:
 
 
 def read_sources(session: Session) -> Sources:
-    dialect = session.get_bind().dialect.name
     themes = dict(session.execute(text("SELECT id, slug FROM forum_theme")).all())
     subthemes = dict(session.execute(text("SELECT id, slug FROM forum_subtheme")).all())
-    cats = {"academie_code": True, "audience": True, "day": True, "plain": True}
-    contributions = _read(
-        session,
-        f"SELECT c.id, c.author_id AS user_id, c.theme_id AS theme, c.subtheme_id AS subtheme, "  # noqa: S608 - fixed fragments
-        f"c.author_academie_code AS academie_code, c.author_audience AS audience, "
-        f"{_day(dialect, 'c.created_at')} AS day FROM forum_contribution c "
-        f"WHERE {_visible(session, 'contribution', 'c')}",
-        **cats,
-    )
-    votes = _read(
-        session,
-        f"SELECT v.user_id, v.contribution_id, v.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
-        f"v.author_audience AS audience, CASE WHEN v.value = 'adopt' THEN 1 ELSE 0 END AS adopt, "
-        f"{_day(dialect, 'v.created_at')} AS day FROM forum_vote v "
-        f"JOIN forum_contribution c ON c.id = v.contribution_id "
-        f"WHERE {_visible(session, 'contribution', 'c')}",
-        **cats,
-    )
-    comments = _read(
-        session,
-        f"SELECT m.author_id AS user_id, m.contribution_id, "  # noqa: S608 - fixed fragments
-        f"m.author_academie_code AS academie_code, m.author_audience AS audience, "
-        f"CASE WHEN m.polarity = 'pour' THEN 1 ELSE 0 END AS pour, "
-        f"{_day(dialect, 'm.created_at')} AS day FROM forum_comment m "
-        f"WHERE {_visible(session, 'comment', 'm')}",
-        **cats,
-    )
-    ideas = _read(
-        session,
-        f"SELECT i.author_id AS user_id, i.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
-        f"i.author_audience AS audience, {_day(dialect, 'i.created_at')} AS day "
-        f"FROM territorial_idea i WHERE {_visible(session, 'idea', 'i')}",
-        **cats,
-    )
-    supports = _read(
-        session,
-        f"SELECT s.user_id, s.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
-        f"s.author_audience AS audience, {_day(dialect, 's.created_at')} AS day "
-        f"FROM territorial_idea_support s JOIN territorial_idea i ON i.id = s.idea_id "
-        f"WHERE {_visible(session, 'idea', 'i')}",
-        **cats,
-    )
-    sheets = _read(
-        session,
-        f"SELECT s.id, s.author_id AS user_id, s.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
-        f"s.author_audience AS audience, {_day(dialect, 'r.published_at')} AS day, "
-        f"r.title, r.themes, r.audiences, r.school_level, r.published_at "
-        f"FROM retex_sheet s JOIN retex_revision r "
-        f"ON r.sheet_id = s.id AND r.version = s.published_version "
-        f"WHERE {_visible(session, 'retex', 's')}",
-    )
-    for df in (contributions, votes, comments, ideas, supports, sheets):
+    activity, counted = read_activity(session)
+    frames = dict(activity)
+    for df in frames.values():
         df["user_id"] = pd.to_numeric(df["user_id"]).astype("float64")
+
+    def frame(indicator: str, extra: list[str]) -> pd.DataFrame:
+        # The forums' and Retex's own tables read their registered activity's rows.
+        found = frames.get(indicator)
+        if found is not None:
+            return found
+        columns = ["user_id", "academie_code", "audience", "day", *extra]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+    contributions = frame("contributions", ["id", "theme", "subtheme"])
+    votes = frame("votes", ["contribution_id", "adopt"])
+    comments = frame("comments", ["contribution_id", "pour"])
+    sheets = frame(
+        "retex_sheets", ["id", "title", "themes", "audiences", "school_level", "published_at"]
+    )
+    # A few thousand sheets, grouped by their own values: plain columns, not categoricals.
+    sheets = sheets.astype(
+        {c: object for c in sheets.columns if isinstance(sheets[c].dtype, pd.CategoricalDtype)}
+    )
     return Sources(
         contributions=contributions,
         votes=votes,
         comments=comments,
-        ideas=ideas,
-        supports=supports,
         sheets=sheets,
-        responses=_read(
-            session,
-            f"SELECT r.author_academie_code AS academie_code, r.author_audience AS audience, "  # noqa: S608 - fixed fragments
-            f"{_day(dialect, 'r.submitted_at')} AS day, count(*) AS n "
-            f"FROM survey_response r GROUP BY 1, 2, 3",
-        ),
+        activity=activity,
+        counted=counted,
         survey=read_survey(session),
         themes={int(k): v for k, v in themes.items()},
         subthemes={int(k): v for k, v in subthemes.items()},
     )
+
+
+def read_activity(
+    session: Session,
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, pd.DataFrame]]]:
+    """Every participation indicator a space registered, read through its own SQL (which
+    carries its visibility rule): account rows at person grain, person-less rows counted."""
+    from consult import synthesis_registry
+
+    dialect = session.get_bind().dialect.name
+    cats = {"academie_code": True, "audience": True, "day": True}
+    activity, counted = [], []
+    for item in synthesis_registry.activities():
+        inner = item.sql(session)
+        if item.accounts:
+            extra = "".join(f", a.{column}" for column in item.extra)
+            frame = _read(
+                session,
+                f"SELECT a.user_id, a.academie_code, a.audience, {_day(dialect, 'a.at')} AS day"  # noqa: S608 - registered SQL, no input
+                f"{extra} FROM ({inner}) a",
+                plain=item.plain,
+                **cats,
+            )
+            activity.append((item.indicator, frame))
+        else:
+            frame = _read(
+                session,
+                f"SELECT a.academie_code, a.audience, {_day(dialect, 'a.at')} AS day, "  # noqa: S608 - registered SQL, no input
+                f"count(*) AS n FROM ({inner}) a GROUP BY 1, 2, 3",
+            )
+            counted.append((item.indicator, frame))
+    return activity, counted
 
 
 # --- Questionnaire reading -------------------------------------------------------------------
@@ -650,47 +647,71 @@ def _rollup_levels(
     cells = (len(academies) + 1) * (len(labels["audience"]) + 1)
     seen = pd.unique(person * cells + cell)
     mover = (np.bincount(seen // cells, minlength=span) > 1)[person]
+    # One pass over the reduced rows: value, rows and non-movers' rows per académie × dims ×
+    # audience cell. Every other level is a sum of those small arrays (a non-mover is one
+    # person in one académie and one audience, so their counts add up); only the movers' rows
+    # are counted again, as distinct (group, person) pairs.
+    names = [*dims, "audience"]
+    sizes = [len(labels[name]) + 1 for name in names]
+    width = int(np.prod(sizes))
+    n_acad = len(academies) + 1
+    finest_group = decoded["academie"].copy()
+    for name, size in zip(names, sizes, strict=True):
+        finest_group = finest_group * size + decoded[name]
+    total = n_acad * width
+    summed_all = np.bincount(finest_group, weights=counts, minlength=total).reshape(n_acad, width)
+    rows_all = np.bincount(finest_group, minlength=total).reshape(n_acad, width)
+    staying_all = np.bincount(finest_group[~mover], minlength=total).reshape(n_acad, width)
+    moving_rows = np.flatnonzero(mover)
+    audience_size = sizes[-1]
     out: dict[str, pd.DataFrame] = {}
     for kind in LEVELS:
         if kind == "national":
-            scope, scope_labels = (
-                np.zeros(len(person), dtype=np.int64),
-                np.array([""], dtype=object),
-            )
+            scope_labels = np.array([""], dtype=object)
+            membership = np.ones((1, n_acad), dtype=np.int64)
+            scope_of = np.zeros(n_acad, dtype=np.int64)
         elif kind == "region":
-            scope, scope_labels = (
-                region_of[decoded["academie"]],
-                np.array(region_codes, dtype=object),
+            scope_labels = np.array(region_codes, dtype=object)
+            scope_of = region_of
+            membership = (scope_of[None, :] == np.arange(len(region_codes))[:, None]).astype(
+                np.int64
             )
         else:
-            scope = np.where(decoded["academie"] == len(academies), -1, decoded["academie"])
             scope_labels = np.array(academies, dtype=object)
-        keep = scope >= 0
+            scope_of = np.append(np.arange(len(academies)), -1)
+            membership = np.eye(len(academies), n_acad, dtype=np.int64)
+        summed_level = membership.astype(np.float64) @ summed_all
+        rows_level = membership @ rows_all
+        staying_level = membership @ staying_all
+        mover_scope = scope_of[decoded["academie"][moving_rows]]
+        mover_keep = moving_rows[mover_scope >= 0]
+        mover_scope = mover_scope[mover_scope >= 0]
         frames = []
         for by_audience in (True, False):
-            names = [*dims, "audience"] if by_audience else list(dims)
-            group = scope[keep]
-            sizes = [len(scope_labels)]
-            for name in names:
-                size = len(labels[name]) + 1
-                group = group * size + decoded[name][keep]
-                sizes.append(size)
-            total = int(np.prod(sizes))
-            w = counts[keep]
-            summed = np.bincount(group, weights=w, minlength=total)
-            if value is not None or (kind == "academie" and by_audience):
-                people = np.bincount(group, minlength=total)
+            level_names = names if by_audience else list(dims)
+            if by_audience:
+                summed = summed_level.ravel()
+                rows = rows_level.ravel()
+                staying = staying_level.ravel()
             else:
-                moving = mover[keep]
-                people = np.bincount(group[~moving], minlength=total)
-                pairs = pd.unique(group[moving] * span + person[keep][moving])
-                people += np.bincount(pairs // span, minlength=total)
+                shape = (len(scope_labels), width // audience_size, audience_size)
+                summed = summed_level.reshape(shape).sum(axis=2).ravel()
+                rows = rows_level.reshape(shape).sum(axis=2).ravel()
+                staying = staying_level.reshape(shape).sum(axis=2).ravel()
+            if value is not None or (kind == "academie" and by_audience):
+                people = rows
+            else:
+                group = mover_scope
+                for name in level_names:
+                    group = group * (len(labels[name]) + 1) + decoded[name][mover_keep]
+                pairs = pd.unique(group * span + person[mover_keep])
+                people = staying + np.bincount(pairs // span, minlength=len(staying))
             present = np.flatnonzero(people)
             if value is not None:
                 people = np.rint(summed).astype(np.int64)
             frame: dict[str, Any] = {}
             rest = present.copy()
-            for name in reversed(names):
+            for name in reversed(level_names):
                 size = len(labels[name]) + 1
                 code = rest % size
                 rest //= size
@@ -745,18 +766,6 @@ def _split_by_scope(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {str(code): part for code, part in df.groupby("scope", sort=False)}
 
 
-def _activity(sources: Sources) -> list[tuple[str, pd.DataFrame]]:
-    base = ["user_id", "academie_code", "audience", "day"]
-    return [
-        ("contributions", sources.contributions[base]),
-        ("votes", sources.votes[base]),
-        ("comments", sources.comments[base]),
-        ("ideas", sources.ideas[base]),
-        ("idea_supports", sources.supports[base]),
-        ("retex_sheets", sources.sheets[base]),
-    ]
-
-
 def _stack(named: list[tuple[str, pd.DataFrame]], columns: list[str]) -> pd.DataFrame:
     """Several sources as one frame with an ``indicator`` column, so each level is rolled up in
     one group-by rather than one per indicator. Text columns stay categoricals (their
@@ -794,12 +803,14 @@ def _stack(named: list[tuple[str, pd.DataFrame]], columns: list[str]) -> pd.Data
 
 def participation(sources: Sources, regions: dict[str, str]) -> dict[str, Levels]:
     tables = {name: Levels() for name in catalog.TABLE_NAMES if name.startswith("participation")}
-    activity = _activity(sources)
     columns = ["user_id", "academie_code", "audience", "day"]
-    stacked = _stack(activity, columns)
+    stacked = _stack(sources.activity, columns)
     # Responses are people on their own (no account): people = responses, not persons.
-    responses = sources.responses.assign(
-        n=pd.to_numeric(sources.responses["n"]), indicator="survey_responses", user_id=np.nan
+    responses = _concat(
+        [
+            df.assign(n=pd.to_numeric(df["n"]), indicator=name, user_id=np.nan)
+            for name, df in sources.counted
+        ]
     )
     dims_of: dict[str, list[str]] = {"participation": [], "participation_daily": ["day"]}
     for table, dims in dims_of.items():
@@ -1353,8 +1364,9 @@ def compile_levels(
     step("participation", 1)
     frames = _forum_frames(sources)
     # The raw votes and comments are not needed any more (participation is done): only their
-    # copies with themes stay in memory.
+    # copies with themes stay in memory (the activity list held the raw frames too).
     sources.votes, sources.comments = frames["votes"], frames["comments"]
+    sources.activity = []
     levels["forum_themes"] = forum_themes(frames, regions)
     levels["forum_top"] = forum_top(frames, regions)
     levels["forum_consensus"], levels["forum_consensus_matrix"] = forum_consensus(frames, regions)

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from consult import csvout
 from consult.db import db
 from consult.permissions import can
+from consult.territories import Scope
 from consult.web import ConsultError, refuse
 from synthesis import exports
 from synthesis.blueprint import bp
@@ -35,7 +36,7 @@ class _Refusal(ConsultError):
         super().__init__(message, code)
 
 
-def _scope(kind: str, ident: str) -> exports.Scope:
+def _scope(kind: str, ident: str) -> Scope:
     scope = exports.resolve_scope(kind, ident) if kind in exports.SCOPE_KINDS else None
     if scope is None:
         raise _Refusal(404, _("Ce territoire n'existe pas : aucune synthèse à télécharger."))
@@ -60,7 +61,7 @@ def _public() -> bool:
     return False
 
 
-def _files(scope: exports.Scope, public: bool) -> exports.ExportSet:
+def _files(scope: Scope, public: bool) -> exports.ExportSet:
     files = exports.export_set(db.session, scope, public=public)
     if files is not None:
         return files
@@ -75,11 +76,11 @@ def _files(scope: exports.Scope, public: bool) -> exports.ExportSet:
     raise _Refusal(404, _("La dernière compilation ne comprend pas ce territoire."))
 
 
-def scope_args(scope: exports.Scope) -> dict[str, str]:
+def scope_args(scope: Scope) -> dict[str, str]:
     return {"kind": scope.kind, "ident": scope.slug}
 
 
-def export_url(endpoint: str, scope: exports.Scope, **values: Any) -> str:
+def export_url(endpoint: str, scope: Scope, **values: Any) -> str:
     return url_for(f"synthesis.{endpoint}", **scope_args(scope), **values)
 
 

@@ -33,13 +33,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from flask import current_app, has_app_context
 from flask_babel import force_locale, get_locale
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session, object_session
 
-from consult import csvout
+from consult import csvout, territories
 from consult.api import SUPPRESSION_THRESHOLD
 from consult.models import Audience
-from consult.territories import academie_label, catalog
+from consult.territories import Scope, catalog
 from consult.text import mask_personal_data
 from surveys.exports import write_ods, write_xlsx
 from synthesis import catalog as syn
@@ -66,29 +65,11 @@ SCOPE_KINDS = ("national", "region", "academie")
 # --- Scopes -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Scope:
-    kind: str
-    code: str
-    slug: str
-    territory: str = ""  # the reference name (« Poitiers »), labelled by ``name``
-
-    @property
-    def name(self) -> str:
-        """« France entière », « Académie de Poitiers »… in the current locale (files are
-        written under French)."""
-        if self.kind == "national":
-            return _("France entière")
-        if self.kind == "academie":
-            return academie_label(self.territory)
-        return _("Région académique %(name)s", name=self.territory)
-
-    @property
-    def file_stem(self) -> str:
-        """ASCII, no spaces: « synthese-nationale », « synthese-academie-aix-marseille »."""
-        if self.kind == "national":
-            return "synthese-nationale"
-        return safe_filename(f"synthese-{self.kind}-{self.slug}")
+def file_stem(scope: Scope) -> str:
+    """ASCII, no spaces: « synthese-nationale », « synthese-academie-aix-marseille »."""
+    if scope.kind == "national":
+        return "synthese-nationale"
+    return safe_filename(f"synthese-{scope.kind}-{scope.slug}")
 
 
 def safe_filename(name: str) -> str:
@@ -101,27 +82,15 @@ def safe_filename(name: str) -> str:
 def resolve_scope(kind: str, ident: str = "") -> Scope | None:
     """A scope from its kind and its code or slug (both accepted, the kind disambiguates the
     seven régions that share their académie's slug)."""
-    cat = catalog()
-    if kind == "national":
-        return Scope("national", "", "") if not ident else None
-    if kind == "academie":
-        acad = cat.academies.get(ident) or cat.academie_by_slug(ident)
-        if acad is None:
-            return None
-        return Scope("academie", acad.code, acad.slug, acad.name)
-    if kind == "region":
-        region = cat.regions.get(ident) or cat.region_by_slug(ident)
-        if region is None:
-            return None
-        return Scope("region", region.code, region.slug, region.name)
-    return None
+    return territories.resolve_scope(kind, ident)
 
 
 def all_scopes() -> list[Scope]:
+    """The nation, then the régions and the académies, each in alphabetical order."""
     cat = catalog()
-    scopes = [resolve_scope("national")]
-    scopes += [resolve_scope("region", r.code) for r in cat.regions_sorted()]
-    scopes += [resolve_scope("academie", a.code) for a in cat.academies_sorted()]
+    scopes = [territories.scope_of("national", "")]
+    scopes += [territories.scope_of("region", r.code) for r in cat.regions_sorted()]
+    scopes += [territories.scope_of("academie", a.code) for a in cat.academies_sorted()]
     return [s for s in scopes if s is not None]
 
 
@@ -262,7 +231,7 @@ class Bundle:
 
     def metadata(self) -> dict[str, Any]:
         return {
-            "scope": {"kind": self.scope.kind, "code": self.scope.code, "name": self.scope.name},
+            "scope": {"kind": self.scope.kind, "code": self.scope.code, "name": self.scope.label},
             "compilation_id": self.compilation_id,
             "compiled_at": _iso(self.compiled_at),
             "public": self.public,
@@ -558,15 +527,15 @@ def write_table(path: Path, bundle: Bundle, name: str, fmt: str) -> None:
 def readme(bundle: Bundle) -> str:
     scope = bundle.scope
     when = bundle.compiled_at.strftime("%d/%m/%Y à %H:%M UTC") if bundle.compiled_at else "?"
-    stem = scope.file_stem
+    stem = file_stem(scope)
     lines = [
-        f"# Synthèses de la consultation — {scope.name}",
+        f"# Synthèses de la consultation — {scope.label}",
         "",
         "États généraux du numérique pour l'éducation : agrégats compilés à partir des "
         "contributions, votes, commentaires, idées, réponses au questionnaire et fiches Retex.",
         "",
         f"- Compilation n° {bundle.compilation_id} du {when}.",
-        f"- Périmètre : {scope.name}" + (f" (code {scope.code})." if scope.code else "."),
+        f"- Périmètre : {scope.label}" + (f" (code {scope.code})." if scope.code else "."),
         f"- Licence : {LICENCE} — {LICENCE_URL}",
         "",
         "## Règle de confidentialité",
@@ -639,19 +608,19 @@ def _md_cell(text: str) -> str:
 
 def table_filename(bundle: Bundle, name: str, fmt: str) -> str:
     suffix = "" if bundle.public else "-detail"
-    return safe_filename(f"{bundle.scope.file_stem}-{name}{suffix}.{fmt}")
+    return safe_filename(f"{file_stem(bundle.scope)}-{name}{suffix}.{fmt}")
 
 
 def zip_filename(bundle: Bundle) -> str:
     suffix = "" if bundle.public else "-detail"
-    return safe_filename(f"{bundle.scope.file_stem}{suffix}.zip")
+    return safe_filename(f"{file_stem(bundle.scope)}{suffix}.zip")
 
 
 def write_zip(path: Path, bundle: Bundle, written: Path | None = None) -> None:
     """README, every table as CSV, JSON and Parquet, and one XLSX and one ODS workbook. Each
     member is written to a scratch file then copied in, so memory holds one table at most;
     ``written`` is a directory already holding ``<fmt>/<table>.<fmt>`` files to reuse."""
-    stem = bundle.scope.file_stem
+    stem = file_stem(bundle.scope)
     names = list(bundle.tables)
     with (
         tempfile.TemporaryDirectory(prefix="consult-synthesis-") as scratch,
@@ -781,7 +750,7 @@ def export_set(session: Session, scope: Scope, *, public: bool) -> ExportSet | N
         compiled_at=compilation.finished_at or compilation.started_at,
         tables=tuple(info["tables"]),
         rows=info["rows"],
-        stem=scope.file_stem,
+        stem=file_stem(scope),
     )
 
 

@@ -15,10 +15,10 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace, TextStyle
 
 from consult.config import ROOT
+from consult.territories import Scope
 from consult.text import render_markdown
 from synthesis import results
-from synthesis.results import ScopeInfo
-from synthesis.results_models import SourceKind, SynthesisPublication
+from synthesis.results_models import SynthesisPublication
 
 FONT_DIR = ROOT / "data" / "fonts"
 FAMILY = "DejaVu"
@@ -83,7 +83,7 @@ def _heading(pdf: _Document, text: str, size: float, space: float = 4) -> None:
     pdf.ln(1)
 
 
-def render(publication: SynthesisPublication, info: ScopeInfo, base_url: str) -> bytes:
+def render(publication: SynthesisPublication, info: Scope, base_url: str) -> bytes:
     """The PDF of one published version; ``base_url`` makes its links absolute."""
     from synthesis.results_views import public_url
 
@@ -100,7 +100,7 @@ def render(publication: SynthesisPublication, info: ScopeInfo, base_url: str) ->
     pdf.ln(2)
     pdf.set_font(FAMILY, "", 10)
     pdf.set_text_color(*GREY)
-    _para(pdf, 5, info.name)
+    _para(pdf, 5, info.label)
     _para(
         pdf,
         5,
@@ -171,7 +171,7 @@ def _proposals(pdf: _Document, publication: SynthesisPublication, base_url: str)
                     pdf.set_font(FAMILY, "", 9)
                     pdf.set_x(pdf.l_margin + 4)
                     pdf.set_text_color(0, 0, 0)
-                    kind = SourceKind(source.kind).label
+                    kind = source.kind_label
                     if source.removed:
                         # Moderation took the item down since publication: no title, no link.
                         _para(pdf, 4.5, f"• {kind} : « {source.shown_label} »")
@@ -275,7 +275,7 @@ def _grid(pdf: FPDF, headers: list[str], rows: list[list[str]], size: float) -> 
 
 
 def _figure(
-    pdf: _Document, table: results.FigureTable, base_url: str, info: ScopeInfo, version: int
+    pdf: _Document, table: results.FigureTable, base_url: str, info: Scope, version: int
 ) -> None:
     from synthesis.results_views import public_url
 

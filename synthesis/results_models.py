@@ -8,7 +8,6 @@ recompilation, an edit of the draft or the withdrawal of a cited contribution le
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -43,23 +42,10 @@ URL_MAX = 300
 DRAFT = 0  # the working draft's version number; published versions count from 1
 
 
-class SourceKind(enum.StrEnum):
-    CONTRIBUTION = "contribution"
-    IDEA = "idee"
-    RETEX = "retex"
-    QUESTION = "question"
-
-    @property
-    def label(self) -> str:
-        return str(SOURCE_KIND_LABELS[self])
-
-
-SOURCE_KIND_LABELS = {
-    SourceKind.CONTRIBUTION: _l("Contribution"),
-    SourceKind.IDEA: _l("Idée"),
-    SourceKind.RETEX: _l("Fiche Retex"),
-    SourceKind.QUESTION: _l("Question du questionnaire"),
-}
+# A source is an item a space registered as citable (``consult.synthesis_registry``: its kind
+# is stored as it is), or one of the synthesis's own questionnaire findings.
+QUESTION = "question"
+QUESTION_LABEL = _l("Question du questionnaire")
 
 
 REMOVED_LABEL = _l("contenu retiré par la modération")
@@ -189,12 +175,18 @@ class SynthesisSource(Base):
         return str(REMOVED_LABEL) if self.removed else self.label
 
     @property
-    def kind_enum(self) -> SourceKind:
-        return SourceKind(self.kind)
+    def kind_label(self) -> str:
+        """The badge of the source's kind (« Contribution », « Fiche Retex »…)."""
+        from consult import synthesis_registry
+
+        if self.kind == QUESTION:
+            return str(QUESTION_LABEL)
+        found = synthesis_registry.citable(self.kind)
+        return str(found.label) if found is not None else self.kind
 
     @property
     def ref(self) -> str:
-        if self.kind == SourceKind.QUESTION:
+        if self.kind == QUESTION:
             suffix = f":{self.option_key}" if self.option_key else ""
             return f"question:{self.question_key}{suffix}"
         return f"{self.kind}:{self.target_id}"

@@ -28,7 +28,7 @@ from consult import csvout
 from consult.cache import cached_json
 from consult.db import commit, db
 from consult.permissions import authorize, may_participate, refuse_blocked
-from consult.territories import catalog
+from consult.territories import Scope, catalog, scope_of
 from consult.text import render_markdown
 from consult.web import attach_error, limit, site_url
 from consult.web import me as _me
@@ -36,7 +36,7 @@ from synthesis import pdf, results
 from synthesis import results_forms as forms
 from synthesis.blueprint import bp
 from synthesis.permissions import Permission
-from synthesis.results import ResultsError, ScopeInfo
+from synthesis.results import ResultsError
 from synthesis.results_models import (
     SynthesisProposal,
     SynthesisPublication,
@@ -52,15 +52,15 @@ def _error(code: int, message: str):
     return render_error(code, message)
 
 
-def public_url(endpoint: str, info: ScopeInfo, **values) -> str:
+def public_url(endpoint: str, info: Scope, **values) -> str:
     """URL of a public results page of a scope (slugs, as on /territoires/ and /syntheses/)."""
     if info.kind == "national":
         return url_for(endpoint, kind="national", slug="", **values)
     return url_for(endpoint, kind=info.kind, slug=info.slug, **values)
 
 
-def _info(publication: SynthesisPublication) -> ScopeInfo:
-    return ScopeInfo(publication.scope_kind, publication.scope_code)
+def _info(publication: SynthesisPublication) -> Scope:
+    return results.scope(publication.scope_kind, publication.scope_code)
 
 
 def _public_rule(suffix: str, endpoint: str, **options):
@@ -85,7 +85,7 @@ def _public_rule(suffix: str, endpoint: str, **options):
     return decorator
 
 
-def _scope_or_404(kind: str, slug: str) -> ScopeInfo:
+def _scope_or_404(kind: str, slug: str) -> Scope:
     try:
         return results.scope_from_slug(kind, slug)
     except ResultsError:
@@ -123,7 +123,7 @@ def results_index():
     )
 
 
-def _render_publication(info: ScopeInfo, publication: SynthesisPublication | None):
+def _render_publication(info: Scope, publication: SynthesisPublication | None):
     if publication is None:
         abort(404)
     history = results.versions(db.session, info)
@@ -192,7 +192,7 @@ def results_pdf(kind: str, slug: str, number: int):
     # a version citing an item moderation has since taken down is laid out again without it.
     removed = any(s.removed for p in publication.proposals for s in p.sources)
     data = (not removed and publication.pdf) or pdf.render(publication, info, site_url())
-    filename = f"synthese-{info.key}-v{publication.version}.pdf"
+    filename = f"synthese-{info.url_key}-v{publication.version}.pdf"
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     # A published version never changes (moderation aside: then a short cache).
@@ -211,7 +211,7 @@ def results_table_csv(kind: str, slug: str, number: int, name: str):
         columns, rows = results.figure_csv_rows(publication.figures, name)
     except ResultsError:
         abort(404)
-    filename = f"synthese-{info.key}-v{publication.version}-{name}.csv"
+    filename = f"synthese-{info.url_key}-v{publication.version}-{name}.csv"
     chunks = csvout.stream(columns, results.suppressed_cells(columns, rows))
     response = csvout.response(chunks, filename)
     response.headers["Cache-Control"] = "public, max-age=86400"
@@ -221,7 +221,7 @@ def results_table_csv(kind: str, slug: str, number: int, name: str):
 # --- Composer ---------------------------------------------------------------------------------
 
 
-def _may_compose(info: ScopeInfo) -> bool:
+def _may_compose(info: Scope) -> bool:
     return authorize(current_user, Permission.COMPOSE, (info.kind, info.code))
 
 
@@ -285,7 +285,7 @@ def _proposal_form(proposal: SynthesisProposal | None = None, formdata=None, **k
     return form
 
 
-def _composer_page(info: ScopeInfo, status: int = 200, **overrides):
+def _composer_page(info: Scope, status: int = 200, **overrides):
     draft = results.draft_of(db.session, info)
     latest = results.latest(db.session, info)
     text_form = overrides.get("text_form")
@@ -324,15 +324,15 @@ def _composer_page(info: ScopeInfo, status: int = 200, **overrides):
     ), status
 
 
-def _refuse(info: ScopeInfo, exc: ResultsError, form=None, **overrides):
+def _refuse(info: Scope, exc: ResultsError, form=None, **overrides):
     db.session.rollback()
     if attach_error(form, exc):
         return _composer_page(info, exc.status, **overrides)
     return _composer_page(info, exc.status, error=exc.message, **overrides)
 
 
-def _back(info: ScopeInfo, anchor: str | None = None):
-    return redirect(url_for("synthesis.composer", key=info.key, _anchor=anchor))
+def _back(info: Scope, anchor: str | None = None):
+    return redirect(url_for("synthesis.composer", key=info.url_key, _anchor=anchor))
 
 
 @bp.route("/resultats/composer/<key>/")
@@ -567,14 +567,15 @@ def setup(app: Flask) -> None:
 
     @app.template_global()
     def results_latest_for(kind: str, code: str) -> SynthesisPublication | None:
-        return results.latest(db.session, ScopeInfo(str(kind), code))
+        found = scope_of(str(kind), code)
+        return results.latest(db.session, found) if found is not None else None
 
     @app.template_global()
-    def results_url(endpoint: str, info: ScopeInfo, **values) -> str:
+    def results_url(endpoint: str, info: Scope, **values) -> str:
         return public_url(endpoint, info, **values)
 
     @app.template_global()
-    def results_scope(publication: SynthesisPublication) -> ScopeInfo:
+    def results_scope(publication: SynthesisPublication) -> Scope:
         return _info(publication)
 
     @app.template_global()

@@ -29,7 +29,7 @@ from consult.hooks import hooks
 from consult.moderation import visibility_generation
 from consult.permissions import can, require
 from consult.territorial import territory as territories
-from consult.territories import catalog
+from consult.territories import Scope, catalog
 from consult.views import CSP, render_error
 from consult.web import limit
 from consult.web import me as _me
@@ -145,7 +145,7 @@ def _compile_job(session) -> tuple[jobs.JobRecord | None, jobs.Progress | None]:
     return found[0], jobs.progress(found[0])
 
 
-def _render(item: territories.Territory, status: int = 200, **forms_in_error):
+def _render(item: Scope, status: int = 200, **forms_in_error):
     session = db.session
     detailed = can(Permission.VIEW_DETAILED)
     compilation = store.latest(session)
@@ -154,7 +154,7 @@ def _render(item: territories.Territory, status: int = 200, **forms_in_error):
         sections = _sections(compilation, item.kind, item.code, detailed)
     context = {
         "territory": item,
-        "title": charts.label_of(item.kind, item.code),
+        "title": item.label,
         "compilation": compilation,
         "sections": sections,
         "detailed": detailed,

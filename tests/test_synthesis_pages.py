@@ -851,7 +851,7 @@ def test_compilation_status_for_analysts(client, session, compiled) -> None:
 def test_generated_sentences_fit_the_figures(app) -> None:
     """No « 0 académies comptent… », and one theme (or tied themes) is never named as both the
     most and the least adopted."""
-    from synthesis import charts, privacy
+    from synthesis import charts
 
     territory = pd.DataFrame(
         [["13", ALL, "participants", 40, 40], ["16", ALL, "participants", 15, 15]],
@@ -866,12 +866,12 @@ def test_generated_sentences_fit_the_figures(app) -> None:
         columns=["theme_slug", "subtheme_slug", "audience", "indicator", "value", "people"],
     )
     with app.test_request_context("/"):
-        tables = {"participation_territory": privacy.suppress("participation_territory", territory)}
+        tables = {"participation_territory": territory.assign(suppressed=False)}
         summary = charts.academie_map(tables, "/carte.geojson")["summary"]
         assert summary == "C’est l’académie de Poitiers qui compte le plus de participants (40)."
-        tables = {"forum_themes": privacy.suppress("forum_themes", tied)}
+        tables = {"forum_themes": tied.assign(suppressed=False)}
         summary = charts.forum_balance(tables, {}, "votes")["summary"]
         assert summary == "Les thèmes recueillent tous la même part d’adoptions (75,0 %)."
-        tables = {"forum_themes": privacy.suppress("forum_themes", tied.iloc[:2])}
+        tables = {"forum_themes": tied.iloc[:2].assign(suppressed=False)}
         summary = charts.forum_balance(tables, {"ecole": "École"}, "votes")["summary"]
         assert summary == "Le thème « École » recueille 75,0 % d’adoptions."

@@ -45,6 +45,59 @@ def _register_moderation() -> None:
     )
 
 
+def _register_synthesis() -> None:
+    """What the ideas box offers to the syntheses: ideas and their supports as participation,
+    ideas as citable sources of their académie's (and région's, and the nation's) syntheses."""
+    import re
+
+    from consult import synthesis_registry as registry
+    from consult.moderation import public_sql
+    from consult.territorial.models import Idea
+
+    def visible(session) -> str:
+        return public_sql(Idea, "i", session.get_bind().dialect)
+
+    registry.register_activity(
+        registry.Activity(
+            "ideas",
+            lambda s: (
+                "SELECT i.author_id AS user_id, i.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
+                "i.author_audience AS audience, i.created_at AS at FROM territorial_idea i "
+                f"WHERE {visible(s)}"
+            ),
+            _l("idées"),
+            position=40,
+        )
+    )
+    registry.register_activity(
+        registry.Activity(
+            "idea_supports",
+            lambda s: (
+                "SELECT p.user_id, p.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
+                "p.author_audience AS audience, p.created_at AS at FROM territorial_idea_support p "
+                f"JOIN territorial_idea i ON i.id = p.idea_id WHERE {visible(s)}"
+            ),
+            _l("soutiens d'idées"),
+            position=50,
+        )
+    )
+    registry.register_citable(
+        registry.Citable(
+            "idee",
+            _l("Idée"),
+            Idea,
+            load=lambda session, i: session.get(Idea, i),
+            title=lambda session, idea: idea.title,
+            url=lambda idea: f"/territoires/idees/{idea.id}",
+            academie=lambda session, idea: idea.academie_code,
+            aliases=("idée", "idea"),
+            path=re.compile(r"^/territoires/idees/(\d+)/?$"),
+            missing=_l("L'idée n°%(id)s n'existe pas ou n'est pas publique."),
+            named=_l("L'idée n°%(id)s"),
+        )
+    )
+
+
 def init_app(app: Flask) -> None:
     from consult.api import register_api_blueprint
     from consult.hooks import hooks
@@ -60,6 +113,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     _register_moderation()
+    _register_synthesis()
     register_api_blueprint(app, api.bp)
 
     registered = hooks(app)

@@ -26,7 +26,7 @@ from consult.territorial import queries, territory
 from consult.territorial.models import Event as EventModel
 from consult.territorial.models import Idea as IdeaModel
 from consult.territorial.models import IdeaStatus
-from consult.territorial.territory import Territory
+from consult.territories import Scope
 
 bp = Blueprint("territories_api", __name__, url_prefix="/api/v1")
 
@@ -99,7 +99,7 @@ class EventQuery(TerritoryQuery):
     upcoming = Boolean(metadata={"description": "Seulement les événements à venir"})
 
 
-def _territory_arg(args: dict[str, Any]) -> Territory | bool | None:
+def _territory_arg(args: dict[str, Any]) -> Scope | bool | None:
     """?academie=16 or ?region=76 (codes); False for an unknown code."""
     if "academie" in args:
         return territory.academie(args["academie"]) or False

@@ -12,7 +12,7 @@ from icalendar import Event as ICalEvent
 
 from consult.models import AUDIENCE_PLURALS, Audience
 from consult.territorial.models import Event, NewsItem
-from consult.territorial.territory import Territory
+from consult.territories import Scope
 from consult.text import plain_text
 from consult.web import absolute_url, site_host
 
@@ -23,7 +23,7 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC)
 
 
-def ical(territory: Territory, events: Iterable[Event]) -> bytes:
+def ical(territory: Scope, events: Iterable[Event]) -> bytes:
     cal = Calendar()
     cal.add("prodid", "-//Consult//Calendrier territorial//FR")
     cal.add("version", "2.0")
@@ -55,7 +55,7 @@ def ical(territory: Territory, events: Iterable[Event]) -> bytes:
     return cal.to_ical()
 
 
-def atom(territory: Territory, items: list[NewsItem], self_url: str, page_url: str) -> bytes:
+def atom(territory: Scope, items: list[NewsItem], self_url: str, page_url: str) -> bytes:
     ET.register_namespace("", ATOM_NS)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:

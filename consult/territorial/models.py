@@ -51,12 +51,6 @@ IDEA_STATUS_LABELS = {
 }
 
 
-class TerritoryKind(enum.StrEnum):
-    NATIONAL = "national"
-    REGION = "region"
-    ACADEMIE = "academie"
-
-
 class Idea(Moderatable, AuthorSnapshot, Base):
     """An idea posted to the author's académie; its coordinator answers with a status."""
 

@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session, joinedload
 from consult.db import utcnow
 from consult.models import User
 from consult.territorial.models import Event, Idea, NewsItem
-from consult.territorial.territory import Territory
+from consult.territories import Scope
 
 PAGE_SIZE = 20
 
 
-def _scope_filter(model: type[Event] | type[NewsItem], territory: Territory):
-    scopes = territory.scopes()
+def _scope_filter(model: type[Event] | type[NewsItem], territory: Scope):
+    scopes = territory.related()
     if territory.kind == "national":
         return None
     if not scopes:
@@ -24,7 +24,7 @@ def _scope_filter(model: type[Event] | type[NewsItem], territory: Territory):
     return or_(*(and_(model.scope_kind == k, model.scope_code == c) for k, c in scopes))
 
 
-def events_query(territory: Territory, *, upcoming: bool = True) -> Select:
+def events_query(territory: Scope, *, upcoming: bool = True) -> Select:
     stmt = select(Event).where(Event.is_public)
     where = _scope_filter(Event, territory)
     if where is not None:
@@ -36,11 +36,11 @@ def events_query(territory: Territory, *, upcoming: bool = True) -> Select:
     return stmt
 
 
-def upcoming_events(session: Session, territory: Territory, limit: int = 5) -> list[Event]:
+def upcoming_events(session: Session, territory: Scope, limit: int = 5) -> list[Event]:
     return list(session.scalars(events_query(territory).limit(limit)))
 
 
-def news_query(territory: Territory) -> Select:
+def news_query(territory: Scope) -> Select:
     stmt = (
         select(NewsItem)
         .where(NewsItem.is_public)
@@ -52,7 +52,7 @@ def news_query(territory: Territory) -> Select:
     return stmt.order_by(NewsItem.published_at.desc(), NewsItem.id.desc())
 
 
-def latest_news(session: Session, territory: Territory, limit: int = 5) -> list[NewsItem]:
+def latest_news(session: Session, territory: Scope, limit: int = 5) -> list[NewsItem]:
     return list(session.scalars(news_query(territory).limit(limit)))
 
 
@@ -99,7 +99,7 @@ def ideas_page(
     return list(rows), total
 
 
-def cached_participation(session: Session, territory: Territory) -> dict[str, object]:
+def cached_participation(session: Session, territory: Scope) -> dict[str, object]:
     """Kept as long as the home page's counters (COUNTERS_CACHE_SECONDS)."""
     from flask import current_app
 
@@ -111,14 +111,14 @@ def cached_participation(session: Session, territory: Territory) -> dict[str, ob
         return with_dates(participation(session, territory))
     return with_dates(
         cached_json(
-            f"territorial:participation:{territory.key}",
+            f"territorial:participation:{territory.form_key}",
             ttl,
             lambda: participation(session, territory),
         )
     )
 
 
-def participation(session: Session, territory: Territory) -> dict[str, object]:
+def participation(session: Session, territory: Scope) -> dict[str, object]:
     """Live facts about public content (visible ideas and the supports they show), and the
     territory's people figures from the latest compilation (``consult.counters``: never a live
     count of people, which differenced with the région's or the nation's would give back a

@@ -29,8 +29,7 @@ from consult.territorial.map import france_map
 from consult.territorial.models import Event, Idea, IdeaStatus, NewsItem
 from consult.territorial.permissions import Permission, can_see_idea, managed_territories
 from consult.territorial.services import EventData, TerritorialError
-from consult.territorial.territory import Territory
-from consult.territories import catalog
+from consult.territories import Scope, catalog
 from consult.text import PersonalDataNotConfirmed
 from consult.views import render_error
 from consult.web import absolute_url, limit, me, refuse
@@ -59,14 +58,14 @@ def _int_arg(name: str, default: int = 1, maximum: int = 10_000) -> int:
     return min(max(value, 1), maximum)
 
 
-def _academie_or_404(slug: str) -> Territory:
+def _academie_or_404(slug: str) -> Scope:
     found = territory.by_slug("academie", slug)
     if found is None:
         abort(404)
     return found
 
 
-def _region_or_404(slug: str) -> Territory:
+def _region_or_404(slug: str) -> Scope:
     found = territory.by_slug("region", slug)
     if found is None:
         abort(404)
@@ -80,7 +79,7 @@ def _get_or_404(model, ident: int):
     return obj
 
 
-def _territory_url(item: Territory, external: bool = False) -> str:
+def _territory_url(item: Scope, external: bool = False) -> str:
     # External links are built on SITE_URL (consult.web.ConsultFlask), never the Host header.
     if item.kind == "academie":
         return url_for("territories.academie", slug=item.slug, _external=external)
@@ -110,7 +109,7 @@ def index():
     )
 
 
-def _territory_page(item: Territory):
+def _territory_page(item: Scope):
     session = db.session
     ideas, ideas_total = queries.ideas_page(session, item.academie_codes, sort="soutiens")
     return render_template(
@@ -141,7 +140,7 @@ def region(slug: str):
 # --- Ideas box -----
 
 
-def _ideas_list(item: Territory):
+def _ideas_list(item: Scope):
     sort = request.args.get("tri", "soutiens")
     if sort not in queries.IDEA_SORTS:
         sort = "soutiens"
@@ -324,13 +323,13 @@ def _cached_feed(key: str, build) -> str:
     return found
 
 
-def _ics(item: Territory, filename: str) -> Response:
+def _ics(item: Scope, filename: str) -> Response:
     def build() -> str:
         events = db.session.scalars(queries.events_query(item, upcoming=False).limit(1000)).all()
         return feeds.ical(item, events).decode("utf-8")
 
     return Response(
-        _cached_feed(f"ics:{item.key}", build),
+        _cached_feed(f"ics:{item.form_key}", build),
         mimetype="text/calendar",
         headers={
             "Content-Disposition": f'inline; filename="{filename}.ics"',
@@ -496,7 +495,7 @@ def unregister(event_id: int):
 # --- News -----
 
 
-def _atom(item: Territory, self_endpoint: str, **kwargs: str) -> Response:
+def _atom(item: Scope, self_endpoint: str, **kwargs: str) -> Response:
     def build() -> str:
         news = db.session.scalars(queries.news_query(item).limit(FEED_SIZE)).all()
         return feeds.atom(
@@ -507,7 +506,7 @@ def _atom(item: Territory, self_endpoint: str, **kwargs: str) -> Response:
         ).decode("utf-8")
 
     return Response(
-        _cached_feed(f"atom:{item.key}", build),
+        _cached_feed(f"atom:{item.form_key}", build),
         mimetype="application/atom+xml",
         headers={"Cache-Control": "public, max-age=300"},
     )
