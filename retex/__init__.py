@@ -11,7 +11,7 @@ from consult.hooks import hooks
 
 
 def init_app(app: Flask) -> None:
-    from retex import api, demo, permissions, queries, services, views  # noqa: F401
+    from retex import api, demo, permissions, queries, search, services, views  # noqa: F401
 
     app.config.setdefault("RATELIMIT_RETEX_WRITE", "60 per minute")
     app.config.setdefault("RATELIMIT_RETEX_UPLOAD", "20 per minute")
@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     register_api_blueprint(app, api.bp)
+    search.register()
 
     registered = hooks(app)
     registered.counters.append(_counters)

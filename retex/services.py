@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
@@ -249,27 +249,7 @@ def publish(
     for attachment in sheet.attachments:
         attachment.public = True
     session.flush()
-    index_revision(session, revision, previous_version=version - 1)
     return revision
-
-
-def index_revision(session: Session, revision: RetexRevision, previous_version: int = 0) -> None:
-    """SQLite keeps the current published text in an FTS5 table; PostgreSQL indexes the column
-    itself (a stored tsvector column with a GIN index), so nothing to do there."""
-    if session.get_bind().dialect.name != "sqlite":
-        return
-    if previous_version:
-        session.execute(
-            text(
-                "DELETE FROM retex_search WHERE rowid IN (SELECT id FROM retex_revision "
-                "WHERE sheet_id = :sheet AND version = :version)"
-            ),
-            {"sheet": revision.sheet_id, "version": previous_version},
-        )
-    session.execute(
-        text("INSERT INTO retex_search (rowid, body) VALUES (:id, :body)"),
-        {"id": revision.id, "body": revision.search_text},
-    )
 
 
 # --- Attachments ----------------------------------------------------------------------------

@@ -1,0 +1,170 @@
+"""The search itself, on PostgreSQL (stored tsvector, GIN, ``websearch_to_tsquery``,
+``ts_rank_cd``) or SQLite (FTS5 over French stems, bm25).
+
+At Grand-Débat scale a common word matches hundreds of thousands of rows: ranking them all, or
+counting them exactly, would cost every query a pass over them. So each source ranks at most
+CANDIDATES matches (the first the index yields) and counts up to COUNT_CAP (« plus de 10 000
+résultats » beyond): both bounded, whatever the table size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from consult.search import Hit, Source, ddl, sources
+from consult.search.stems import fts5_match, highlight, query_terms
+
+CANDIDATES = 500
+COUNT_CAP = 10_000
+PER_PAGE = 20
+MAX_QUERY_CHARS = 200
+
+
+@dataclass
+class Results:
+    query: str
+    terms: list[str]
+    kind: str | None
+    page: int
+    per_page: int
+    hits: list[Hit] = field(default_factory=list)
+    # Matches per kind (each capped at COUNT_CAP), for the filters and the count.
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        if self.kind:
+            return self.counts.get(self.kind, 0)
+        return sum(self.counts.values())
+
+    @property
+    def capped(self) -> bool:
+        wanted = [self.kind] if self.kind else list(self.counts)
+        return any(self.counts.get(k, 0) >= COUNT_CAP for k in wanted)
+
+    @property
+    def pages(self) -> int:
+        # Only the ranked candidates can be paged through.
+        reachable = min(self.total, CANDIDATES * (1 if self.kind else max(1, len(self.counts))))
+        return max(1, -(-reachable // self.per_page))
+
+
+def _where(source: Source, dialect, filters: dict[str, object]) -> tuple[str, dict]:
+    clauses = [source.public(dialect)]
+    params: dict[str, object] = {}
+    for name, narrowing in source.filters.items():
+        if filters.get(name) is not None:
+            clauses.append(narrowing.sql)
+            params[name] = filters[name]
+    return " AND ".join(clauses), params
+
+
+def _pg(source: Source, dialect, filters) -> tuple[str, str, dict]:
+    where, params = _where(source, dialect, filters)
+    table = source.indexed.table
+    match = f"t.search_vector @@ websearch_to_tsquery('{ddl.PG_CONFIG}', :q)"
+    ranked = (
+        "SELECT id, rank FROM ("  # noqa: S608 - fixed fragments
+        f"SELECT t.id, ts_rank_cd(t.search_vector, websearch_to_tsquery('{ddl.PG_CONFIG}', :q)) "
+        f"AS rank FROM {table} t {source.join} WHERE {match} AND {where} "
+        "LIMIT :candidates) AS m ORDER BY rank DESC, id DESC LIMIT :n"
+    )
+    count = (
+        "SELECT count(*) FROM (SELECT 1 FROM "  # noqa: S608 - fixed fragments
+        f"{table} t {source.join} WHERE {match} AND {where} LIMIT :cap) AS m"
+    )
+    return ranked, count, params
+
+
+def _sqlite(source: Source, dialect, filters) -> tuple[str, str, dict]:
+    where, params = _where(source, dialect, filters)
+    fts, table = source.indexed.fts, source.indexed.table
+    weights = ", ".join(["10.0", "1.0"][: len(source.indexed.columns)])
+    base = (
+        f"FROM {fts} JOIN {table} t ON t.id = {fts}.rowid {source.join} "
+        f"WHERE {fts} MATCH :q AND {where}"
+    )
+    ranked = (
+        f"SELECT t.id, -bm25({fts}, {weights}) AS rank {base} "
+        "ORDER BY rank DESC, t.id DESC LIMIT min(:n, :candidates)"
+    )
+    count = f"SELECT count(*) FROM (SELECT 1 {base} LIMIT :cap) AS m"  # noqa: S608
+    return ranked, count, params
+
+
+def search(
+    session: Session,
+    query: str,
+    kind: str | None = None,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    filters: dict[str, object] | None = None,
+) -> Results:
+    """Public matches of ``query`` (every word, stemmed), best first, one page of them."""
+    query = (query or "")[:MAX_QUERY_CHARS].strip()
+    filters = filters or {}
+    registered = sources()
+    if kind not in registered:
+        kind = None
+    wanted = query_terms(query)
+    results = Results(query, wanted, kind, max(1, page), per_page)
+    if not wanted:
+        return results
+    dialect = session.get_bind().dialect
+    postgres = dialect.name == "postgresql"
+    # The PostgreSQL side parses the query itself (phrases, OR, -word); SQLite gets the terms.
+    q = query if postgres else fts5_match(wanted)
+    need = results.page * per_page
+    ranked: list[tuple[float, int, str, int]] = []
+    order = {name: i for i, name in enumerate(registered)}
+    active = {name for name, value in filters.items() if value is not None}
+    for name, source in registered.items():
+        # A filter only one source understands (a forum theme) narrows the search to it.
+        if not active <= source.filters.keys():
+            continue
+        ranked_sql, count_sql, params = (_pg if postgres else _sqlite)(source, dialect, filters)
+        params |= {"q": q, "cap": COUNT_CAP, "candidates": CANDIDATES, "n": need}
+        results.counts[name] = int(session.scalar(text(count_sql), params) or 0)
+        if (kind and name != kind) or not results.counts[name]:
+            continue
+        for row_id, rank in session.execute(text(ranked_sql), params):
+            ranked.append((-float(rank or 0), order[name], -row_id, row_id))
+    ranked.sort()
+    start = (results.page - 1) * per_page
+    chosen = [
+        (order_kind, row_id) for _r, order_kind, _neg, row_id in ranked[start : start + per_page]
+    ]
+    names = list(registered)
+    loaded: dict[str, dict[int, Hit]] = {}
+    for name in {names[i] for i, _id in chosen}:
+        ids = [row_id for i, row_id in chosen if names[i] == name]
+        loaded[name] = registered[name].load(session, ids)
+    for i, row_id in chosen:
+        hit = loaded[names[i]].get(row_id)
+        if hit is None:
+            continue
+        hit.title_html = highlight(hit.title, wanted, width=40)
+        hit.excerpt_html = highlight(hit.text, wanted)
+        results.hits.append(hit)
+    return results
+
+
+def match_ids(session: Session, kind: str, query: str):
+    """A SQL condition ``id IN (matching rows)`` for one source, for pages that filter their own
+    lists by words (the Retex list): the same terms and index as the search page."""
+    source = sources()[kind]
+    wanted = query_terms(query)
+    if not wanted:
+        return None
+    if session.get_bind().dialect.name == "postgresql":
+        return text(
+            f"{source.indexed.table}.search_vector @@ "
+            f"websearch_to_tsquery('{ddl.PG_CONFIG}', :search_q)"
+        ).bindparams(search_q=query[:MAX_QUERY_CHARS])
+    fts = source.indexed.fts
+    return text(
+        f"{source.indexed.table}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :search_q)"  # noqa: S608 - fixed names
+    ).bindparams(search_q=fts5_match(wanted))
