@@ -85,9 +85,10 @@ def similar(session: Session, title: str, theme_id: int, limit: int) -> list[int
     if dialect.name == "postgresql":
         # Any shared (stemmed, stop-word-free) word counts; the rank favours several.
         sql = (
-            "SELECT id FROM (SELECT t.id, ts_rank_cd(t.search_vector, q) AS rank "  # noqa: S608
-            f"FROM forum_contribution t, to_tsquery('{ddl.PG_CONFIG}', :q) AS q "
-            f"WHERE t.search_vector @@ q AND {_public(dialect)} AND t.theme_id = :theme "
+            "SELECT id FROM (SELECT t.id, ts_rank_cd(f.search_vector, q) AS rank "  # noqa: S608
+            f"FROM {ddl.CONTRIBUTIONS.fts} f JOIN forum_contribution t ON t.id = f.id, "
+            f"to_tsquery('{ddl.PG_CONFIG}', :q) AS q "
+            f"WHERE f.search_vector @@ q AND {_public(dialect)} AND t.theme_id = :theme "
             "LIMIT 500) AS m ORDER BY rank DESC, id DESC LIMIT :limit"
         )
         # Words are letters and digits only (WORD_RE): nothing here is tsquery syntax.

@@ -1,9 +1,13 @@
 """The search index's database objects, shared by the migrations and ``flask search reindex``.
 
-PostgreSQL: a stored generated ``search_vector`` column per searched table (parsed once, when
-the row is written) with a GIN index, in the ``consult_french`` configuration: French stems,
-accents folded by ``unaccent`` when the extension can be created (it needs the right to create
-it; without it the configuration is plain ``french`` and accents count).
+PostgreSQL: a side table ``<table>_search (id, search_vector)`` per searched table, with a GIN
+index, written by a trigger when a row is inserted or its text changes (parsed once, then
+stored), in the ``consult_french`` configuration: French stems, accents folded by ``unaccent``
+when the extension can be created (it needs the right to create it; without it the
+configuration is plain ``french`` and accents count). Not a generated column on the table
+itself: PostgreSQL recomputes those on every UPDATE, and every new row version of a
+non-HOT update is inserted into the GIN index again, so each vote (a counter update on the
+contribution) would re-parse the text and add its words to the index.
 
 SQLite: one FTS5 table per searched table, keyed by the row id, holding the French terms of
 consult/search/stems.py (through the ``consult_stems`` SQL function that consult.db registers
@@ -31,10 +35,10 @@ class Indexed:
     def fts(self) -> str:
         return f"{self.table}_search"
 
-    def pg_vector(self) -> str:
+    def pg_vector(self, row: str = "") -> str:
         weights = "ABCD"
         parts = [
-            f"setweight(to_tsvector('{PG_CONFIG}'::regconfig, coalesce({source}, '')), "
+            f"setweight(to_tsvector('{PG_CONFIG}'::regconfig, coalesce({row}{source}, '')), "
             f"'{weights[i]}')"
             for i, (_name, source) in enumerate(self.columns)
         ]
@@ -70,21 +74,45 @@ def pg_ensure_config(bind: Connection) -> bool:
     return unaccent
 
 
-def pg_create(bind: Connection, indexed: Indexed) -> None:
+def pg_create(bind: Connection, indexed: Indexed, *, triggers: bool = True) -> None:
+    """The side table, its GIN index and its content; ``triggers=False`` only for the
+    benchmark, which builds the index on a copy of the data without changing how it is
+    written."""
     pg_ensure_config(bind)
+    fts, table = indexed.fts, indexed.table
     bind.exec_driver_sql(
-        f"ALTER TABLE {indexed.table} ADD COLUMN search_vector tsvector "
-        f"GENERATED ALWAYS AS ({indexed.pg_vector()}) STORED"
+        f"CREATE TABLE {fts} (id integer PRIMARY KEY REFERENCES {table} (id) "
+        "ON DELETE CASCADE, search_vector tsvector NOT NULL)"
+    )
+    pg_fill(bind, indexed)
+    bind.exec_driver_sql(f"CREATE INDEX ix_{fts}_vector ON {fts} USING gin (search_vector)")
+    if not triggers:
+        return
+    sources = ", ".join(source for _name, source in indexed.columns)
+    bind.exec_driver_sql(
+        f"CREATE FUNCTION {fts}_sync() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "  # noqa: S608 - fixed names
+        f"INSERT INTO {fts} (id, search_vector) VALUES (NEW.id, {indexed.pg_vector('NEW.')}) "
+        "ON CONFLICT (id) DO UPDATE SET search_vector = EXCLUDED.search_vector; "
+        "RETURN NULL; END $$"
     )
     bind.exec_driver_sql(
-        f"CREATE INDEX ix_{indexed.table}_search_vector ON {indexed.table} "
-        "USING gin (search_vector)"
+        f"CREATE TRIGGER {fts}_sync AFTER INSERT OR UPDATE OF {sources} ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION {fts}_sync()"
+    )
+
+
+def pg_fill(bind: Connection, indexed: Indexed) -> None:
+    bind.exec_driver_sql(f"DELETE FROM {indexed.fts}")  # noqa: S608 - fixed names
+    bind.exec_driver_sql(
+        f"INSERT INTO {indexed.fts} (id, search_vector) "  # noqa: S608 - fixed names
+        f"SELECT id, {indexed.pg_vector()} FROM {indexed.table}"
     )
 
 
 def pg_drop(bind: Connection, indexed: Indexed) -> None:
-    bind.exec_driver_sql(f"DROP INDEX IF EXISTS ix_{indexed.table}_search_vector")
-    bind.exec_driver_sql(f"ALTER TABLE {indexed.table} DROP COLUMN IF EXISTS search_vector")
+    bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {indexed.fts}_sync ON {indexed.table}")
+    bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS {indexed.fts}_sync()")
+    bind.exec_driver_sql(f"DROP TABLE IF EXISTS {indexed.fts}")
 
 
 def _sqlite_values(indexed: Indexed, row: str) -> str:
@@ -140,12 +168,9 @@ def drop(bind: Connection, indexed: Indexed) -> None:
 
 
 def rebuild(bind: Connection) -> None:
-    """``flask search reindex``: SQLite's FTS5 tables refilled from the rows; on PostgreSQL the
-    stored vectors are recomputed (an update of each row) and the GIN indexes rebuilt."""
+    """``flask search reindex``: every index table refilled from the rows."""
     for indexed in ALL:
         if bind.dialect.name == "sqlite":
             sqlite_fill(bind, indexed)
         elif bind.dialect.name == "postgresql":
-            first = indexed.columns[0][1]
-            bind.exec_driver_sql(f"UPDATE {indexed.table} SET {first} = {first}")  # noqa: S608
-            bind.exec_driver_sql(f"REINDEX INDEX ix_{indexed.table}_search_vector")
+            pg_fill(bind, indexed)

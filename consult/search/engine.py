@@ -64,18 +64,18 @@ def _where(source: Source, dialect, filters: dict[str, object]) -> tuple[str, di
 
 def _pg(source: Source, dialect, filters) -> tuple[str, str, dict]:
     where, params = _where(source, dialect, filters)
-    table = source.indexed.table
-    match = f"t.search_vector @@ websearch_to_tsquery('{ddl.PG_CONFIG}', :q)"
+    fts, table = source.indexed.fts, source.indexed.table
+    base = (
+        f"FROM {fts} f JOIN {table} t ON t.id = f.id {source.join} "
+        f"CROSS JOIN websearch_to_tsquery('{ddl.PG_CONFIG}', :q) AS query "
+        f"WHERE f.search_vector @@ query AND {where}"
+    )
     ranked = (
         "SELECT id, rank FROM ("  # noqa: S608 - fixed fragments
-        f"SELECT t.id, ts_rank_cd(t.search_vector, websearch_to_tsquery('{ddl.PG_CONFIG}', :q)) "
-        f"AS rank FROM {table} t {source.join} WHERE {match} AND {where} "
+        f"SELECT t.id, ts_rank_cd(f.search_vector, query) AS rank {base} "
         "LIMIT :candidates) AS m ORDER BY rank DESC, id DESC LIMIT :n"
     )
-    count = (
-        "SELECT count(*) FROM (SELECT 1 FROM "  # noqa: S608 - fixed fragments
-        f"{table} t {source.join} WHERE {match} AND {where} LIMIT :cap) AS m"
-    )
+    count = f"SELECT count(*) FROM (SELECT 1 {base} LIMIT :cap) AS m"  # noqa: S608
     return ranked, count, params
 
 
@@ -159,12 +159,12 @@ def match_ids(session: Session, kind: str, query: str):
     wanted = query_terms(query)
     if not wanted:
         return None
+    fts, table = source.indexed.fts, source.indexed.table
     if session.get_bind().dialect.name == "postgresql":
         return text(
-            f"{source.indexed.table}.search_vector @@ "
-            f"websearch_to_tsquery('{ddl.PG_CONFIG}', :search_q)"
+            f"{table}.id IN (SELECT id FROM {fts} "  # noqa: S608 - fixed names
+            f"WHERE search_vector @@ websearch_to_tsquery('{ddl.PG_CONFIG}', :search_q))"
         ).bindparams(search_q=query[:MAX_QUERY_CHARS])
-    fts = source.indexed.fts
     return text(
-        f"{source.indexed.table}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :search_q)"  # noqa: S608 - fixed names
+        f"{table}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :search_q)"  # noqa: S608
     ).bindparams(search_q=fts5_match(wanted))

@@ -1,5 +1,6 @@
-"""forums: stemmed search index (stored tsvector + GIN on PostgreSQL, FTS5 of French stems on
-SQLite), replacing the expression index and the unstemmed FTS5 table
+"""forums: stemmed search index (a trigger-kept tsvector side table + GIN on PostgreSQL, FTS5
+of French stems on SQLite: consult/search/ddl.py), replacing the expression index and the
+unstemmed FTS5 table
 
 Revision ID: 0104_forums_search
 Revises: 0102_forums_recent

@@ -1,5 +1,5 @@
-"""territorial: stemmed search index on the ideas box (stored tsvector + GIN on PostgreSQL,
-FTS5 of French stems on SQLite)
+"""territorial: stemmed search index on the ideas box (a trigger-kept tsvector side table +
+GIN on PostgreSQL, FTS5 of French stems on SQLite: consult/search/ddl.py)
 
 Revision ID: 0302_territorial_search
 Revises: 0301_territorial

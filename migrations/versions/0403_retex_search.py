@@ -1,6 +1,7 @@
-"""retex: the published versions in the shared stemmed search (the ``consult_french``
-configuration on PostgreSQL; on SQLite an FTS5 table of French stems kept by triggers instead
-of the unstemmed one the services filled)
+"""retex: the published versions in the shared stemmed search (consult/search/ddl.py): a
+trigger-kept side table in the ``consult_french`` configuration on PostgreSQL instead of the
+generated column, an FTS5 table of French stems kept by triggers on SQLite instead of the
+unstemmed one the services filled
 
 Revision ID: 0403_retex_search
 Revises: 0402_retex
@@ -24,7 +25,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        ddl.pg_drop(bind, ddl.RETEX)
+        op.execute("DROP INDEX IF EXISTS ix_retex_revision_search_vector")
+        op.execute("ALTER TABLE retex_revision DROP COLUMN IF EXISTS search_vector")
     elif bind.dialect.name == "sqlite":
         op.execute("DROP TABLE IF EXISTS retex_search")
     ddl.create(bind, ddl.RETEX)
