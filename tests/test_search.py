@@ -254,3 +254,15 @@ def test_hostile_queries_get_a_page_not_an_error(client, query) -> None:
 def test_withdrawn_content_never_reaches_the_page(client) -> None:
     ContributionFactory(title="Des tableaux blancs", body="x", withdrawn_at=utcnow())
     assert "tableaux blancs" not in _body(client.get("/recherche?q=tableaux"))
+
+
+def test_phrases_exclusions_and_alternatives_on_both_databases(session) -> None:
+    both = ContributionFactory(title="Un égal accès au numérique", body="Des tablettes")
+    phrase_only = ContributionFactory(title="Accès égal", body="numérique pour tous")
+    other = ContributionFactory(title="Des ordinateurs", body="Pour les élèves")
+    assert _ids('"égal accès"') == {("contribution", both.id)}
+    assert _ids("égal accès") == {("contribution", both.id), ("contribution", phrase_only.id)}
+    assert _ids("égal accès -tablettes") == {("contribution", phrase_only.id)}
+    assert _ids("tablette or ordinateur") == {("contribution", both.id), ("contribution", other.id)}
+    # Nothing required: nothing found (and no scan of the whole index).
+    assert _ids("-tablettes") == set() and _ids("or") == set()

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from consult.search import Hit, Source, ddl, sources
-from consult.search.stems import fts5_match, highlight, query_terms
+from consult.search.stems import fts5_match, highlight, parse
 
 CANDIDATES = 500
 COUNT_CAP = 10_000
@@ -109,14 +109,15 @@ def search(
     registered = sources()
     if kind not in registered:
         kind = None
-    wanted = query_terms(query)
+    parsed = parse(query)
+    wanted = parsed.wanted
     results = Results(query, wanted, kind, max(1, page), per_page)
     if not wanted:
         return results
     dialect = session.get_bind().dialect
     postgres = dialect.name == "postgresql"
     # The PostgreSQL side parses the query itself (phrases, OR, -word); SQLite gets the terms.
-    q = query if postgres else fts5_match(wanted)
+    q = query if postgres else fts5_match(parsed)
     need = results.page * per_page
     ranked: list[tuple[float, int, str, int]] = []
     order = {name: i for i, name in enumerate(registered)}
@@ -156,8 +157,8 @@ def match_ids(session: Session, kind: str, query: str):
     """A SQL condition ``id IN (matching rows)`` for one source, for pages that filter their own
     lists by words (the Retex list): the same terms and index as the search page."""
     source = sources()[kind]
-    wanted = query_terms(query)
-    if not wanted:
+    parsed = parse(query)
+    if not parsed.groups:
         return None
     fts, table = source.indexed.fts, source.indexed.table
     if session.get_bind().dialect.name == "postgresql":
@@ -167,4 +168,4 @@ def match_ids(session: Session, kind: str, query: str):
         ).bindparams(search_q=query[:MAX_QUERY_CHARS])
     return text(
         f"{table}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :search_q)"  # noqa: S608
-    ).bindparams(search_q=fts5_match(wanted))
+    ).bindparams(search_q=fts5_match(parsed))

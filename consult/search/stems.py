@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import snowballstemmer
@@ -221,10 +222,73 @@ def query_terms(query: str | None) -> list[str]:
     return list(seen)[:MAX_QUERY_WORDS]
 
 
-def fts5_match(query_terms: list[str]) -> str:
-    """An FTS5 MATCH expression requiring every term. Each is quoted, so operators people type
-    (NEAR, AND, *, ^, quotes) stay plain words; terms are letters and digits only anyway."""
-    return " ".join('"' + t.replace('"', "") + '"' for t in query_terms)
+_QUERY_RE = re.compile(r'(-?)"([^"]*)"?|(-?)([^\W_]+)', re.UNICODE)
+
+
+@dataclass
+class Parsed:
+    """A typed query read the way PostgreSQL's ``websearch_to_tsquery`` reads it: words (all
+    required), « "an exact phrase" », « -excluded » words, « or » between two alternatives."""
+
+    # Alternatives of required items; each item is a phrase of one or more terms.
+    groups: list[list[list[str]]] = field(default_factory=list)
+    excluded: list[list[str]] = field(default_factory=list)
+
+    @property
+    def wanted(self) -> list[str]:
+        """The terms to highlight: every required or alternative one, in order."""
+        seen: dict[str, None] = {}
+        for group in self.groups:
+            for item in group:
+                for found in item:
+                    seen.setdefault(found, None)
+        return list(seen)
+
+
+def parse(query: str | None) -> Parsed:
+    parsed = Parsed()
+    pending_or = False
+    count = 0
+    for negated_phrase, phrase, negated_word, word in _QUERY_RE.findall(query or ""):
+        if count >= MAX_QUERY_WORDS:
+            break
+        if word and word.lower() == "or" and not negated_word:
+            pending_or = bool(parsed.groups)
+            continue
+        item = terms(phrase) if phrase or negated_phrase else ([term(word)] if term(word) else [])
+        if not item:
+            continue
+        count += len(item)
+        if negated_phrase or negated_word:
+            parsed.excluded.append(item)
+        elif pending_or:
+            parsed.groups[-1].append(item)
+        else:
+            parsed.groups.append([item])
+        pending_or = False
+    return parsed
+
+
+def _fts5_item(item: list[str]) -> str:
+    # Terms are letters and digits only: quoted, operators people type stay plain words.
+    return '"' + " ".join(item) + '"'
+
+
+def fts5_match(parsed: Parsed) -> str:
+    """The FTS5 MATCH expression of a parsed query; "" when nothing is required (a query of
+    exclusions only would read the whole index: it finds nothing, on both databases)."""
+    if not parsed.groups:
+        return ""
+    required = []
+    for group in parsed.groups:
+        alternatives = [_fts5_item(item) for item in group]
+        required.append(
+            alternatives[0] if len(group) == 1 else "(" + " OR ".join(alternatives) + ")"
+        )
+    expression = " AND ".join(required)
+    for item in parsed.excluded:
+        expression = f"({expression}) NOT {_fts5_item(item)}"
+    return expression
 
 
 _TOKEN_RE = re.compile(r"([^\W_]+)|([\W_]+)", re.UNICODE)
