@@ -266,3 +266,21 @@ def test_phrases_exclusions_and_alternatives_on_both_databases(session) -> None:
     assert _ids("tablette or ordinateur") == {("contribution", both.id), ("contribution", other.id)}
     # Nothing required: nothing found (and no scan of the whole index).
     assert _ids("-tablettes") == set() and _ids("or") == set()
+
+
+def test_a_vote_does_not_rewrite_the_search_row(session) -> None:
+    """PostgreSQL: the side table is written when the text or the visibility changes, not when
+    a counter does (each vote updates its contribution)."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL side table")
+    from sqlalchemy import text
+
+    contribution = ContributionFactory(title="Des tablettes", body="x")
+    row = text("SELECT xmin::text, public FROM forum_contribution_search WHERE id = :id")
+    before = session.execute(row, {"id": contribution.id}).one()
+    contribution.adopt_count += 1
+    session.flush()
+    assert session.execute(row, {"id": contribution.id}).one() == before
+    contribution.withdrawn_at = utcnow()
+    session.flush()
+    assert session.execute(row, {"id": contribution.id}).one()[1] is False

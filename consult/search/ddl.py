@@ -30,10 +30,29 @@ class Indexed:
     table: str
     # FTS5 column → source column; the first one weighs most (the title) where there are two.
     columns: tuple[tuple[str, str], ...]
+    # "package.module:Model" whose ``is_public`` the PostgreSQL side table keeps a copy of
+    # (``public``), so counting and ranking read the index alone; None: the rule needs other
+    # tables (Retex: the sheet's published version), the query joins instead.
+    model: str | None = None
 
     @property
     def fts(self) -> str:
         return f"{self.table}_search"
+
+    def public(self, alias: str) -> str | None:
+        """The model's one visibility rule as SQL on ``alias`` (``new``, ``old``, the table)."""
+        if self.model is None:
+            return None
+        import importlib
+
+        from sqlalchemy.dialects import postgresql
+
+        from consult.moderation import public_sql
+
+        module, _sep, name = self.model.partition(":")
+        return public_sql(
+            getattr(importlib.import_module(module), name), alias, postgresql.dialect()
+        )
 
     def pg_vector(self, row: str = "") -> str:
         weights = "ABCD"
@@ -45,8 +64,12 @@ class Indexed:
         return " || ".join(parts)
 
 
-CONTRIBUTIONS = Indexed("forum_contribution", (("title", "title"), ("body", "body")))
-IDEAS = Indexed("territorial_idea", (("title", "title"), ("body", "body")))
+CONTRIBUTIONS = Indexed(
+    "forum_contribution", (("title", "title"), ("body", "body")), "forums.models:Contribution"
+)
+IDEAS = Indexed(
+    "territorial_idea", (("title", "title"), ("body", "body")), "consult.territorial.models:Idea"
+)
 RETEX = Indexed("retex_revision", (("body", "search_text"),))
 ALL = (CONTRIBUTIONS, IDEAS, RETEX)
 
@@ -82,37 +105,75 @@ def pg_create(bind: Connection, indexed: Indexed, *, triggers: bool = True) -> N
     fts, table = indexed.fts, indexed.table
     # The benchmark's copy has no foreign key either: no lock taken on the shared table.
     reference = f" REFERENCES {table} (id) ON DELETE CASCADE" if triggers else ""
+    flag = ", public boolean NOT NULL" if indexed.model else ""
     bind.exec_driver_sql(
-        f"CREATE TABLE {fts} (id integer PRIMARY KEY{reference}, search_vector tsvector NOT NULL)"
+        f"CREATE TABLE {fts} (id integer PRIMARY KEY{reference}, "
+        f"search_vector tsvector NOT NULL{flag})"
     )
     pg_fill(bind, indexed)
-    bind.exec_driver_sql(f"CREATE INDEX ix_{fts}_vector ON {fts} USING gin (search_vector)")
-    if not triggers:
-        return
-    sources = ", ".join(source for _name, source in indexed.columns)
-    bind.exec_driver_sql(
-        f"CREATE FUNCTION {fts}_sync() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "  # noqa: S608 - fixed names
-        f"INSERT INTO {fts} (id, search_vector) VALUES (NEW.id, {indexed.pg_vector('NEW.')}) "
-        "ON CONFLICT (id) DO UPDATE SET search_vector = EXCLUDED.search_vector; "
-        "RETURN NULL; END $$"
+    bind.exec_driver_sql(f"CREATE INDEX ix_{fts}_gin ON {fts} USING gin (search_vector)")
+    if triggers:
+        pg_create_triggers(bind, indexed)
+
+
+def _pg_row(indexed: Indexed, alias: str) -> tuple[str, str, str]:
+    """Column list, values and ON CONFLICT assignments of one side-table row."""
+    prefix = f"{alias}." if alias else ""
+    if indexed.model:
+        public = indexed.public(alias or indexed.table)
+        return (
+            "id, search_vector, public",
+            f"{prefix}id, {indexed.pg_vector(prefix)}, {public}",
+            "search_vector = EXCLUDED.search_vector, public = EXCLUDED.public",
+        )
+    return (
+        "id, search_vector",
+        f"{prefix}id, {indexed.pg_vector(prefix)}",
+        ("search_vector = EXCLUDED.search_vector"),
     )
+
+
+def pg_create_triggers(bind: Connection, indexed: Indexed) -> None:
+    """The row is written again when its text changes and, for a flagged source, when the
+    model's rule gives another answer for it (the WHEN clause is that rule on the old and new
+    row): a vote's counter update costs nothing here."""
+    fts, table = indexed.fts, indexed.table
+    columns, values, assignments = _pg_row(indexed, "new")
+    bind.exec_driver_sql(
+        f"CREATE OR REPLACE FUNCTION {fts}_sync() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "  # noqa: S608 - fixed names
+        f"INSERT INTO {fts} ({columns}) VALUES ({values}) "
+        f"ON CONFLICT (id) DO UPDATE SET {assignments}; RETURN NULL; END $$"
+    )
+    sources = ", ".join(source for _name, source in indexed.columns)
     bind.exec_driver_sql(
         f"CREATE TRIGGER {fts}_sync AFTER INSERT OR UPDATE OF {sources} ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION {fts}_sync()"
     )
+    if indexed.model:
+        bind.exec_driver_sql(
+            f"CREATE TRIGGER {fts}_visibility AFTER UPDATE ON {table} FOR EACH ROW "
+            f"WHEN (({indexed.public('new')}) IS DISTINCT FROM ({indexed.public('old')})) "
+            f"EXECUTE FUNCTION {fts}_sync()"
+        )
+
+
+def pg_drop_triggers(bind: Connection, indexed: Indexed) -> None:
+    for name in ("sync", "visibility"):
+        bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {indexed.fts}_{name} ON {indexed.table}")
+    bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS {indexed.fts}_sync()")
 
 
 def pg_fill(bind: Connection, indexed: Indexed) -> None:
+    columns, values, _assignments = _pg_row(indexed, "")
     bind.exec_driver_sql(f"DELETE FROM {indexed.fts}")  # noqa: S608 - fixed names
     bind.exec_driver_sql(
-        f"INSERT INTO {indexed.fts} (id, search_vector) "  # noqa: S608 - fixed names
-        f"SELECT id, {indexed.pg_vector()} FROM {indexed.table}"
+        f"INSERT INTO {indexed.fts} ({columns}) "  # noqa: S608 - fixed names
+        f"SELECT {values} FROM {indexed.table}"
     )
 
 
 def pg_drop(bind: Connection, indexed: Indexed) -> None:
-    bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {indexed.fts}_sync ON {indexed.table}")
-    bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS {indexed.fts}_sync()")
+    pg_drop_triggers(bind, indexed)
     bind.exec_driver_sql(f"DROP TABLE IF EXISTS {indexed.fts}")
 
 
@@ -174,4 +235,7 @@ def rebuild(bind: Connection) -> None:
         if bind.dialect.name == "sqlite":
             sqlite_fill(bind, indexed)
         elif bind.dialect.name == "postgresql":
+            # Triggers again too: they carry a copy of each model's visibility rule.
+            pg_drop_triggers(bind, indexed)
             pg_fill(bind, indexed)
+            pg_create_triggers(bind, indexed)

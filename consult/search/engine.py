@@ -3,8 +3,10 @@
 
 At Grand-Débat scale a common word matches hundreds of thousands of rows: ranking them all, or
 counting them exactly, would cost every query a pass over them. So each source ranks at most
-CANDIDATES matches (the first the index yields) and counts up to COUNT_CAP (« plus de 10 000
-résultats » beyond): both bounded, whatever the table size.
+CANDIDATES matches (the first the index yields) and counts up to COUNT_CAP (« plus de 1 000
+résultats » beyond): both bounded, whatever the table size. Measured on the gd dataset
+(bench/search_bench.py): reading a match costs ~1-3 µs when its page is in memory, ~10 µs
+otherwise, so the caps, not the table size, set the price of a common word.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from sqlalchemy.orm import Session
 from consult.search import Hit, Source, ddl, sources
 from consult.search.stems import fts5_match, highlight, parse
 
-CANDIDATES = 500
-COUNT_CAP = 10_000
+CANDIDATES = 200
+COUNT_CAP = 1_000
 PER_PAGE = 20
 MAX_QUERY_CHARS = 200
 
@@ -52,8 +54,19 @@ class Results:
         return max(1, -(-reachable // self.per_page))
 
 
+_PUBLIC: dict[tuple[str, str], str] = {}
+
+
+def _public(source: Source, dialect) -> str:
+    # Compiling the model's rule costs milliseconds: once per source and database kind.
+    key = (source.kind, dialect.name)
+    if key not in _PUBLIC:
+        _PUBLIC[key] = source.public(dialect)
+    return _PUBLIC[key]
+
+
 def _where(source: Source, dialect, filters: dict[str, object]) -> tuple[str, dict]:
-    clauses = [source.public(dialect)]
+    clauses = [_public(source, dialect)]
     params: dict[str, object] = {}
     for name, narrowing in source.filters.items():
         if filters.get(name) is not None:
@@ -63,17 +76,27 @@ def _where(source: Source, dialect, filters: dict[str, object]) -> tuple[str, di
 
 
 def _pg(source: Source, dialect, filters) -> tuple[str, str, dict]:
+    """One statement counts (up to COUNT_CAP) and ranks (the first CANDIDATES) from a single
+    pass over the index: the matches are read once, into a materialised CTE."""
     where, params = _where(source, dialect, filters)
     fts, table = source.indexed.fts, source.indexed.table
-    base = (
-        f"FROM {fts} f JOIN {table} t ON t.id = f.id {source.join} "
-        f"CROSS JOIN websearch_to_tsquery('{ddl.PG_CONFIG}', :q) AS query "
-        f"WHERE f.search_vector @@ query AND {where}"
-    )
+    query = f"websearch_to_tsquery('{ddl.PG_CONFIG}', :q)"
+    if source.indexed.model and not params:
+        # The side table's copy of the rule: no visit to the content table per match (the
+        # loader checks the rule again on the page's rows).
+        base = f"FROM {fts} f WHERE f.search_vector @@ {query} AND f.public"
+        select_id = "f.id"
+    else:
+        base = (
+            f"FROM {fts} f JOIN {table} t ON t.id = f.id {source.join} "
+            f"WHERE f.search_vector @@ {query} AND {where}"
+        )
+        select_id = "t.id"
     ranked = (
-        "SELECT id, rank FROM ("  # noqa: S608 - fixed fragments
-        f"SELECT t.id, ts_rank_cd(f.search_vector, query) AS rank {base} "
-        "LIMIT :candidates) AS m ORDER BY rank DESC, id DESC LIMIT :n"
+        f"WITH m AS MATERIALIZED (SELECT {select_id} AS id, f.search_vector {base} LIMIT :cap) "  # noqa: S608
+        "SELECT (SELECT count(*) FROM m) AS total, r.id, r.rank FROM ("
+        f"SELECT id, ts_rank_cd(search_vector, {query}) AS rank FROM m LIMIT :candidates) AS r "
+        "ORDER BY r.rank DESC, r.id DESC LIMIT :n"
     )
     count = f"SELECT count(*) FROM (SELECT 1 {base} LIMIT :cap) AS m"  # noqa: S608
     return ranked, count, params
@@ -116,6 +139,10 @@ def search(
         return results
     dialect = session.get_bind().dialect
     postgres = dialect.name == "postgresql"
+    if postgres:
+        # Parallel workers cost more to start than these bounded reads take (LOCAL: this
+        # transaction only).
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     # The PostgreSQL side parses the query itself (phrases, OR, -word); SQLite gets the terms.
     q = query if postgres else fts5_match(parsed)
     need = results.page * per_page
@@ -128,10 +155,18 @@ def search(
             continue
         ranked_sql, count_sql, params = (_pg if postgres else _sqlite)(source, dialect, filters)
         params |= {"q": q, "cap": COUNT_CAP, "candidates": CANDIDATES, "n": need}
-        results.counts[name] = int(session.scalar(text(count_sql), params) or 0)
-        if (kind and name != kind) or not results.counts[name]:
+        if kind and name != kind:
+            results.counts[name] = int(session.scalar(text(count_sql), params) or 0)
             continue
-        for row_id, rank in session.execute(text(ranked_sql), params):
+        if postgres:
+            rows = session.execute(text(ranked_sql), params).all()
+            # No row: no match (the count comes with each ranked row).
+            results.counts[name] = int(rows[0][0]) if rows else 0
+            found = [(row_id, rank) for _total, row_id, rank in rows]
+        else:
+            results.counts[name] = int(session.scalar(text(count_sql), params) or 0)
+            found = list(session.execute(text(ranked_sql), params)) if results.counts[name] else []
+        for row_id, rank in found:
             ranked.append((-float(rank or 0), order[name], -row_id, row_id))
     ranked.sort()
     start = (results.page - 1) * per_page

@@ -291,34 +291,43 @@ def fts5_match(parsed: Parsed) -> str:
     return expression
 
 
-_TOKEN_RE = re.compile(r"([^\W_]+)|([\W_]+)", re.UNICODE)
+# Past this many words without a hit the excerpt is the start of the text (a long text is not
+# read to its end for one excerpt).
+MAX_SCAN_WORDS = 600
 
 
 def highlight(text: str | None, wanted: list[str] | set[str], width: int = 36) -> Markup:
     """An excerpt of ``text`` (about ``width`` words) around the first word whose term was
     searched, those words wrapped in ``<mark>``. Everything else is escaped: the text is
     user content, only the marks are ours."""
-    tokens = _TOKEN_RE.findall(text or "")
+    text = text or ""
     wanted = set(wanted)
-    words = [i for i, (word, _sep) in enumerate(tokens) if word]
-    hits = [i for i in words if term(tokens[i][0]) in wanted] if wanted else []
+    words: list[tuple[int, int, bool]] = []
+    first_hit = -1
+    for match in WORD_RE.finditer(text):
+        hit = bool(wanted) and term(match.group()) in wanted
+        words.append((match.start(), match.end(), hit))
+        if hit and first_hit < 0:
+            first_hit = len(words) - 1
+        if first_hit >= 0 and len(words) >= first_hit + width:
+            break
+        if first_hit < 0 and len(words) >= MAX_SCAN_WORDS:
+            break
     if not words:
         return Markup("")
     # Start a few words before the first hit, so it is read in context.
-    position = words.index(hits[0]) if hits else 0
-    first = max(0, position - width // 4)
+    first = max(0, first_hit - width // 4) if first_hit >= 0 else 0
     last = min(len(words), first + width)
     first = max(0, last - width)
-    start, end = words[first], words[last - 1] + 1
-    hit_set = set(hits)
+    more = last < len(words) or WORD_RE.search(text, words[last - 1][1]) is not None
     out: list[str] = ["… " if first > 0 else ""]
-    for i in range(start, end):
-        word, separator = tokens[i]
-        if word:
-            out.append(f"<mark>{escape(word)}</mark>" if i in hit_set else str(escape(word)))
-        else:
-            out.append(str(escape(separator)))
-    if last < len(words):
+    position = words[first][0]
+    for start, end, hit in words[first:last]:
+        out.append(str(escape(text[position:start])))
+        word = str(escape(text[start:end]))
+        out.append(f"<mark>{word}</mark>" if hit else word)
+        position = end
+    if more:
         out.append(" …")
     return Markup("".join(out))  # noqa: S704 - every piece above is escaped
 
