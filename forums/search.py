@@ -20,23 +20,32 @@ def _public(dialect) -> str:
 
 
 def _load(session: Session, ids: list[int]) -> dict[int, Hit]:
-    from forums.models import Contribution
+    from forums.models import Contribution, Theme
 
-    found = session.scalars(
-        select(Contribution).where(Contribution.id.in_(ids), Contribution.is_public)
+    # Columns, not entities: a contribution loads its theme, sub-theme and author eagerly.
+    found = session.execute(
+        select(
+            Contribution.id,
+            Contribution.title,
+            Contribution.body,
+            Contribution.created_at,
+            Theme.title,
+        )
+        .join(Theme, Theme.id == Contribution.theme_id)
+        .where(Contribution.id.in_(ids), Contribution.is_public)
     )
     return {
-        c.id: Hit(
+        row_id: Hit(
             kind="contribution",
-            id=c.id,
-            title=c.title,
-            text=c.body,
+            id=row_id,
+            title=title,
+            text=body,
             endpoint="forums.contribution",
-            values={"contribution_id": c.id},
-            context=c.theme.title,
-            date=c.created_at,
+            values={"contribution_id": row_id},
+            context=theme,
+            date=created_at,
         )
-        for c in found
+        for row_id, title, body, created_at, theme in found
     }
 
 

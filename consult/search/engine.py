@@ -139,10 +139,6 @@ def search(
         return results
     dialect = session.get_bind().dialect
     postgres = dialect.name == "postgresql"
-    if postgres:
-        # Parallel workers cost more to start than these bounded reads take (LOCAL: this
-        # transaction only).
-        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     # The PostgreSQL side parses the query itself (phrases, OR, -word); SQLite gets the terms.
     q = query if postgres else fts5_match(parsed)
     need = results.page * per_page

@@ -321,12 +321,14 @@ def highlight(text: str | None, wanted: list[str] | set[str], width: int = 36) -
     first = max(0, last - width)
     more = last < len(words) or WORD_RE.search(text, words[last - 1][1]) is not None
     out: list[str] = ["… " if first > 0 else ""]
+    # Escaped a stretch at a time: only the marked words cut the text.
     position = words[first][0]
     for start, end, hit in words[first:last]:
-        out.append(str(escape(text[position:start])))
-        word = str(escape(text[start:end]))
-        out.append(f"<mark>{word}</mark>" if hit else word)
-        position = end
+        if hit:
+            out.append(str(escape(text[position:start])))
+            out.append(f"<mark>{escape(text[start:end])}</mark>")
+            position = end
+    out.append(str(escape(text[position : words[last - 1][1]])))
     if more:
         out.append(" …")
     return Markup("".join(out))  # noqa: S704 - every piece above is escaped

@@ -22,21 +22,24 @@ def _load(session: Session, ids: list[int]) -> dict[int, Hit]:
     from consult.text import plain_text
 
     academies = catalog().academies
-    found = session.scalars(select(Idea).where(Idea.id.in_(ids), Idea.is_public))
-    return {
-        idea.id: Hit(
-            kind="idea",
-            id=idea.id,
-            title=idea.title,
-            text=plain_text(idea.body),
-            endpoint="territories.idea",
-            values={"idea_id": idea.id},
-            context=academie_label(academies[idea.academie_code].name)
-            if idea.academie_code in academies
-            else "",
-            date=idea.created_at,
+    # Columns, not entities: an idea loads its author eagerly.
+    found = session.execute(
+        select(Idea.id, Idea.title, Idea.body, Idea.academie_code, Idea.created_at).where(
+            Idea.id.in_(ids), Idea.is_public
         )
-        for idea in found
+    )
+    return {
+        row_id: Hit(
+            kind="idea",
+            id=row_id,
+            title=title,
+            text=plain_text(body),
+            endpoint="territories.idea",
+            values={"idea_id": row_id},
+            context=academie_label(academies[code].name) if code in academies else "",
+            date=created_at,
+        )
+        for row_id, title, body, code, created_at in found
     }
 
 
