@@ -159,9 +159,12 @@ def in_process(url: str, found: list[str]) -> list[dict]:
     ]
 
 
-def over_http(url: str, found: list[str], duration: float) -> list[dict]:
+def over_http(url: str, found: list[str], duration: float, redis_url: str) -> list[dict]:
     figures = []
-    with serve(app="bench.hello_app:app") as hello, serve(env={"DATABASE_URL": url}) as base:
+    env = {"DATABASE_URL": url, "SITE_URL": "http://127.0.0.1"}
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    with serve(app="bench.hello_app:app") as hello, serve(env=env) as base:
         host, port = urlsplit(base).netloc.split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
         for q in found[:10]:
@@ -196,6 +199,7 @@ def main() -> None:
     parser.add_argument("--prepare", action="store_true", help="build the search side tables")
     parser.add_argument("--queries", type=int, default=QUERIES)
     parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--redis-url", default="", help="REDIS_URL of the served app")
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()
@@ -208,7 +212,7 @@ def main() -> None:
     print("sample queries:", ", ".join(found[:8]))
     figures = in_process(url, found)
     if not args.no_http:
-        figures += over_http(url, found, args.duration)
+        figures += over_http(url, found, args.duration, args.redis_url)
     if args.json:
         with open(args.json, "w") as out:
             json.dump(figures, out, indent=2)
