@@ -284,3 +284,25 @@ def test_a_vote_does_not_rewrite_the_search_row(session) -> None:
     contribution.withdrawn_at = utcnow()
     session.flush()
     assert session.execute(row, {"id": contribution.id}).one()[1] is False
+
+
+def test_theme_filter_narrows_to_that_forum(client) -> None:
+    from tests.forums_factories import theme
+
+    teaching = ContributionFactory(title="Des classes mobiles", body="x")
+    other_theme = theme("fracture-numerique")
+    elsewhere = ContributionFactory(
+        title="Des classes connectées",
+        body="y",
+        theme=other_theme,
+        subtheme=other_theme.subthemes[0],
+    )
+    IdeaFactory(title="Des classes dehors", body="z")
+    body = _body(client.get("/recherche?q=classes&theme=fracture-numerique"))
+    assert "1 résultat" in body and "Des <mark>classes</mark> connectées" in body
+    assert "mobiles" not in body and "dehors" not in body
+    assert f"/forums/contributions/{elsewhere.id}" in body and teaching.id != elsewhere.id
+    # Narrowed from the forums' own search box too; an unknown theme is no narrowing.
+    narrowed = client.get("/forums/recherche?q=classes&theme=fracture-numerique").location
+    assert "theme=fracture-numerique" in narrowed
+    assert "3 résultats" in _body(client.get("/recherche?q=classes&theme=pirate"))
