@@ -306,3 +306,10 @@ def test_theme_filter_narrows_to_that_forum(client) -> None:
     narrowed = client.get("/forums/recherche?q=classes&theme=fracture-numerique").location
     assert "theme=fracture-numerique" in narrowed
     assert "3 résultats" in _body(client.get("/recherche?q=classes&theme=pirate"))
+
+
+def test_a_page_past_the_end_is_a_404_that_leads_back(client) -> None:
+    ContributionFactory(title="Des tablettes", body="x")
+    response = client.get("/recherche?q=tablettes&page=7")
+    assert response.status_code == 404
+    assert "Revenir à la première page" in _body(response)
