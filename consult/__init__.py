@@ -80,9 +80,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     jobs.init_app(app)
     static_assets.init_app(app)
 
-    from consult import accounts, admin, api, cli, views
+    from consult import accounts, admin, api, cli, search, views
 
     views.init_app(app)
+    search.init_app(app)
     accounts.init_app(app)
     admin.init_app(app)
     api.init_app(app)

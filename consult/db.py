@@ -80,6 +80,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # The FTS5 triggers index French stems computed in Python (consult/search/stems.py).
+        from consult.search.stems import sql_stems
+
+        dbapi_connection.create_function("consult_stems", 1, sql_stems, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -159,7 +159,7 @@ def init_app(app: Flask) -> None:
     from consult.hooks import hooks
     from consult.permissions import register_policy
     from consult.text import render_markdown
-    from forums import demo, services
+    from forums import demo, search, services
     from forums.api import bp as api_bp
     from forums.models import Vote
     from forums.permissions import Permission, policy
@@ -180,6 +180,7 @@ def init_app(app: Flask) -> None:
     register_api_blueprint(app, api_bp)
     _register_moderation()
     _register_synthesis()
+    search.register()
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(plain_paragraphs, "paragraphs")
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, defaultload
 
 from consult.inputs import MAX_ID, bounded_int
 from consult.models import User
+from forums import search
 from forums.models import Comment, Contribution, Polarity, Theme, Vote
-from forums.search import backend
 
 PAGE_SIZE = 20
 SORTS = ("adoption", "debat", "recent", "hasard")
@@ -153,17 +153,10 @@ def _shuffled(session: Session, base, cursor: str | None, seed: int, limit: int)
     return page
 
 
-def search_contributions(
-    session: Session, query: str, theme_id: int | None, page: int, limit: int = PAGE_SIZE
-) -> tuple[list[Contribution], bool]:
-    ids = backend(session).search(session, query, theme_id, limit + 1, (page - 1) * limit)
-    return _in_order(session, ids[:limit]), len(ids) > limit
-
-
 def similar_contributions(
     session: Session, theme_id: int, title: str, limit: int = 5
 ) -> list[Contribution]:
-    return _in_order(session, backend(session).similar(session, title, theme_id, limit))
+    return _in_order(session, search.similar(session, title, theme_id, limit))
 
 
 def _in_order(session: Session, ids: list[int]) -> list[Contribution]:

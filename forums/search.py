@@ -1,121 +1,113 @@
-"""Full-text search over contributions behind one interface: PostgreSQL's French configuration
-(an expression GIN index on ``to_tsvector('french', title || ' ' || body)``) or SQLite FTS5
-(an external-content table kept in sync by triggers). Both are created by the migrations."""
+"""The forums in the shared search (consult/search): contributions as a source, and the
+« similar contributions » suggestions shown while a title is typed, on the same index."""
 
 from __future__ import annotations
 
-import re
-from typing import Protocol
-
-from sqlalchemy import text
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from consult.moderation import public_sql
-
-WORD_RE = re.compile(r"[^\W_]{2,}", re.UNICODE)
-MAX_WORDS = 12
-CANDIDATES = 500
-# What the PostgreSQL GIN index is built on; queries repeat it verbatim so the planner uses it.
-PG_DOCUMENT = "to_tsvector('french', c.title || ' ' || c.body)"
+from consult.search import Filter, Hit, Source, ddl, register_source
+from consult.search.stems import MAX_QUERY_WORDS, WORD_RE, term
 
 
-def _public(session: Session) -> str:
-    # The contribution's one visibility rule (forums.models.Contribution.is_public) as SQL.
+def _public(dialect) -> str:
+    # The contribution's one visibility rule (Contribution.is_public) as SQL on alias t.
     from forums.models import Contribution
 
-    return public_sql(Contribution, "c", session.get_bind().dialect)
+    return public_sql(Contribution, "t", dialect)
 
 
-def words(query: str) -> list[str]:
-    return WORD_RE.findall(query or "")[:MAX_WORDS]
+def _load(session: Session, ids: list[int]) -> dict[int, Hit]:
+    from forums.models import Contribution, Theme
 
-
-class SearchBackend(Protocol):
-    def search(
-        self, session: Session, query: str, theme_id: int | None, limit: int, offset: int
-    ) -> list[int]:
-        """Ids of visible contributions matching every word, best first."""
-
-    def similar(self, session: Session, title: str, theme_id: int, limit: int) -> list[int]:
-        """Ids of visible contributions sharing words with ``title``, best first."""
-
-
-class PostgresSearch:
-    def _run(
-        self, session: Session, tsquery: str, q: str, theme_id: int | None, limit: int, offset: int
-    ) -> list[int]:
-        theme = "AND c.theme_id = :theme" if theme_id else ""
-        # Ranking recomputes each match's tsvector: rank only the first CANDIDATES matches
-        # the GIN index yields, so a very common word costs the same at any table size.
-        sql = text(
-            "SELECT id FROM ("  # noqa: S608 - fixed fragments
-            f"SELECT c.id, ts_rank({PG_DOCUMENT}, q) AS rank FROM forum_contribution c, "
-            f"{tsquery} AS q WHERE {PG_DOCUMENT} @@ q AND {_public(session)} {theme} "
-            f"LIMIT {CANDIDATES}) AS m ORDER BY rank DESC, id DESC LIMIT :limit OFFSET :offset"
+    # Columns, not entities: a contribution loads its theme, sub-theme and author eagerly.
+    found = session.execute(
+        select(
+            Contribution.id,
+            Contribution.title,
+            Contribution.body,
+            Contribution.created_at,
+            Theme.title,
         )
-        params = {"q": q, "theme": theme_id, "limit": limit, "offset": offset}
-        return list(session.scalars(sql, params))
-
-    def search(
-        self, session: Session, query: str, theme_id: int | None, limit: int, offset: int
-    ) -> list[int]:
-        terms = words(query)
-        if not terms:
-            return []
-        return self._run(
-            session, "plainto_tsquery('french', :q)", " ".join(terms), theme_id, limit, offset
+        .join(Theme, Theme.id == Contribution.theme_id)
+        .where(Contribution.id.in_(ids), Contribution.is_public)
+    )
+    return {
+        row_id: Hit(
+            kind="contribution",
+            id=row_id,
+            title=title,
+            text=body,
+            endpoint="forums.contribution",
+            values={"contribution_id": row_id},
+            context=theme,
+            date=created_at,
         )
+        for row_id, title, body, created_at, theme in found
+    }
 
-    def similar(self, session: Session, title: str, theme_id: int, limit: int) -> list[int]:
-        terms = words(title)
-        if not terms:
-            return []
-        # Any shared (stemmed, stop-word-free) word counts; ts_rank favours several.
-        return self._run(
-            session,
-            "to_tsquery('french', :q)",
-            " | ".join(terms),
-            theme_id,
-            limit,
-            0,
+
+def _theme_id(session: Session, slug: str) -> int | None:
+    from forums import queries
+
+    theme = queries.theme_by_slug(session, slug[:80])
+    return theme.id if theme else None
+
+
+def _themes(session: Session) -> list[tuple[str, str]]:
+    from forums import queries
+
+    return [(t.slug, t.title) for t in queries.themes(session)]
+
+
+def register() -> None:
+    register_source(
+        Source(
+            kind="contribution",
+            label=_l("Contributions"),
+            indexed=ddl.CONTRIBUTIONS,
+            public=_public,
+            load=_load,
+            filters={
+                "theme": Filter(
+                    label=_l("Thème"),
+                    sql="t.theme_id = :theme",
+                    resolve=_theme_id,
+                    choices=_themes,
+                )
+            },
+            position=10,
         )
+    )
 
 
-class SqliteSearch:
-    def _run(
-        self, session: Session, match: str, theme_id: int | None, limit: int, offset: int
-    ) -> list[int]:
-        theme = "AND c.theme_id = :theme" if theme_id else ""
-        sql = text(
-            "SELECT c.id FROM forum_contribution_fts f "  # noqa: S608 - fixed fragments
-            "JOIN forum_contribution c ON c.id = f.rowid "
-            f"WHERE forum_contribution_fts MATCH :match AND {_public(session)} {theme} "
-            "ORDER BY f.rank, c.id DESC LIMIT :limit OFFSET :offset"
+def similar(session: Session, title: str, theme_id: int, limit: int) -> list[int]:
+    """Ids of public contributions of the theme sharing words with ``title``, best first."""
+    # Stop words and very short words would match nearly everything.
+    words = [w for w in WORD_RE.findall(title or "") if len(w) > 3 and term(w)]
+    words = list(dict.fromkeys(words))[:MAX_QUERY_WORDS]
+    if not words:
+        return []
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        # Any shared (stemmed, stop-word-free) word counts; the rank favours several.
+        sql = (
+            "SELECT id FROM (SELECT t.id, ts_rank_cd(f.search_vector, q) AS rank "  # noqa: S608
+            f"FROM {ddl.CONTRIBUTIONS.fts} f JOIN forum_contribution t ON t.id = f.id, "
+            f"to_tsquery('{ddl.PG_CONFIG}', :q) AS q "
+            f"WHERE f.search_vector @@ q AND {_public(dialect)} AND t.theme_id = :theme "
+            "LIMIT 500) AS m ORDER BY rank DESC, id DESC LIMIT :limit"
         )
-        params = {"match": match, "theme": theme_id, "limit": limit, "offset": offset}
-        return list(session.scalars(sql, params))
-
-    @staticmethod
-    def _quoted(terms: list[str]) -> list[str]:
-        # Quoted terms: FTS5 operators typed by people (NEAR, AND, *, ^) stay plain words.
-        return ['"' + t.replace('"', "") + '"' for t in terms]
-
-    def search(
-        self, session: Session, query: str, theme_id: int | None, limit: int, offset: int
-    ) -> list[int]:
-        terms = words(query)
-        if not terms:
-            return []
-        return self._run(session, " ".join(self._quoted(terms)), theme_id, limit, offset)
-
-    def similar(self, session: Session, title: str, theme_id: int, limit: int) -> list[int]:
-        terms = [t for t in words(title) if len(t) > 3]
-        if not terms:
-            return []
-        return self._run(session, " OR ".join(self._quoted(terms)), theme_id, limit, 0)
-
-
-def backend(session: Session) -> SearchBackend:
-    if session.get_bind().dialect.name == "postgresql":
-        return PostgresSearch()
-    return SqliteSearch()
+        # Words are letters and digits only (WORD_RE): nothing here is tsquery syntax.
+        q = " | ".join(words)
+    else:
+        fts = ddl.CONTRIBUTIONS.fts
+        sql = (
+            f"SELECT t.id FROM {fts} JOIN forum_contribution t ON t.id = {fts}.rowid "  # noqa: S608
+            f"WHERE {fts} MATCH :q AND {_public(dialect)} AND t.theme_id = :theme "
+            f"ORDER BY bm25({fts}, 10.0, 1.0), t.id DESC LIMIT :limit"
+        )
+        q = " OR ".join(f'"{t}"' for t in dict.fromkeys(term(w) for w in words))
+    return list(session.scalars(text(sql), {"q": q, "theme": theme_id, "limit": limit}))

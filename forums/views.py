@@ -139,25 +139,19 @@ def theme(slug: str):
 
 @bp.route("/recherche")
 def search():
+    """The forums' search is the site's search narrowed to contributions (and to a theme)."""
     query = request.args.get("q", "")[:200].strip()
-    theme = None
     theme_slug = request.args.get("theme", "")[:80]
-    if theme_slug:
-        theme = queries.theme_by_slug(db.session, theme_slug)
-    page = bounded_int(request.args.get("page"), 1, maximum=500)
-    results, more = (
-        queries.search_contributions(db.session, query, theme.id if theme else None, page)
-        if query
-        else ([], False)
-    )
-    return render_template(
-        "forums/search.html",
-        query=query,
-        theme=theme,
-        themes=queries.themes(db.session),
-        results=results,
-        page=page,
-        more=more,
+    theme = queries.theme_by_slug(db.session, theme_slug) if theme_slug else None
+    return redirect(
+        url_for(
+            "search.index",
+            q=query or None,
+            type="contribution",
+            theme=theme.slug if theme else None,
+            page=request.args.get("page") or None,
+        ),
+        301,
     )
 
 

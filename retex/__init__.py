@@ -71,7 +71,7 @@ def _register_synthesis() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from retex import api, demo, permissions, queries, services, views
+    from retex import api, demo, permissions, queries, search, services, views
 
     app.config.setdefault("RATELIMIT_RETEX_WRITE", "60 per minute")
     app.config.setdefault("RATELIMIT_RETEX_UPLOAD", "20 per minute")
@@ -82,6 +82,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     register_api_blueprint(app, api.bp)
+    search.register()
 
     _register_synthesis()
     registered = hooks(app)

@@ -137,7 +137,7 @@ def generate(
     if not everyone:
         return
     academies = cat.academies_sorted()
-    sheets, revisions, reviews, fts = [], [], [], []
+    sheets, revisions, reviews = [], [], []
 
     def flush() -> None:
         if sheets:
@@ -146,10 +146,8 @@ def generate(
             session.execute(insert(RetexRevision), revisions)
         if reviews:
             session.execute(insert(RetexReview), reviews)
-        if fts:
-            session.execute(text("INSERT INTO retex_search (rowid, body) VALUES (:id, :body)"), fts)
         session.commit()
-        for batch in (sheets, revisions, reviews, fts):
+        for batch in (sheets, revisions, reviews):
             batch.clear()
 
     with progress("Fiches Retex", len(academies) * per) as bar:
@@ -221,8 +219,6 @@ def generate(
                             "created_at": when + timedelta(days=3),
                         }
                     )
-                    if sqlite:
-                        fts.append({"id": revision_id, "body": body})
                     revision_id += 1
                 sheet_id += 1
                 if len(sheets) >= CHUNK:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, literal_column, or_, select, text
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from retex.models import RetexRevision, RetexSheet, SheetStatus, TerritoryLevel
@@ -54,23 +54,10 @@ def _territory_clause(value: str):
 
 
 def search_clause(session: Session, query: str):
-    """One interface, two engines: PostgreSQL full-text search in French (stored tsvector with
-    a GIN index), SQLite FTS5. Words are quoted so user input is never query syntax."""
-    words = WORD_RE.findall(query)[:20]
-    if not words:
-        return None
-    if session.get_bind().dialect.name == "postgresql":
-        # search_vector: a stored generated column (migration 0402_retex) with a GIN index.
-        vector = literal_column("retex_revision.search_vector")
-        return vector.op("@@")(
-            func.plainto_tsquery(literal_column("'french'::regconfig"), " ".join(words))
-        )
-    match = " ".join(f'"{w}"*' for w in words)
-    return RetexRevision.id.in_(
-        select(literal_column("rowid"))
-        .select_from(text("retex_search"))
-        .where(text("retex_search MATCH :match").bindparams(match=match))
-    )
+    """The words filter of the list: the site's search (consult/search), on this source."""
+    from consult.search.engine import match_ids
+
+    return match_ids(session, "retex", query)
 
 
 def _has(column, value: str):

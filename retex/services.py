@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, event, func, select, text, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
@@ -252,53 +252,8 @@ def publish(
     for attachment in sheet.attachments:
         attachment.public = True
     session.flush()
-    index_revision(session, revision, previous_version=version - 1)
     dispatch(session, "retex_review", sheet)
     return revision
-
-
-def index_revision(session: Session, revision: RetexRevision, previous_version: int = 0) -> None:
-    """SQLite keeps the current published text in an FTS5 table; PostgreSQL indexes the column
-    itself (a stored tsvector column with a GIN index), so nothing to do there."""
-    if session.get_bind().dialect.name != "sqlite":
-        return
-    if previous_version:
-        session.execute(
-            text(
-                "DELETE FROM retex_search WHERE rowid IN (SELECT id FROM retex_revision "
-                "WHERE sheet_id = :sheet AND version = :version)"
-            ),
-            {"sheet": revision.sheet_id, "version": previous_version},
-        )
-    session.execute(
-        text("INSERT INTO retex_search (rowid, body) VALUES (:id, :body)"),
-        {"id": revision.id, "body": revision.search_text},
-    )
-
-
-def unindex_sheets(session: Session, sheet_ids: list[int]) -> None:
-    """Take these sheets' revisions out of SQLite's FTS5 table. Its rows are keyed by revision
-    id, and SQLite hands a deleted row's id to the next revision: a row left behind would make
-    the deleted text find another sheet. PostgreSQL's search vector is a column of the
-    revision row itself, so it goes with the row."""
-    if not sheet_ids or session.get_bind().dialect.name != "sqlite":
-        return
-    session.execute(
-        text(
-            "DELETE FROM retex_search WHERE rowid IN "
-            "(SELECT id FROM retex_revision WHERE sheet_id IN :ids)"
-        ).bindparams(bindparam("ids", expanding=True)),
-        {"ids": sheet_ids},
-    )
-
-
-@event.listens_for(Session, "before_flush")
-def _unindex_deleted(session: Session, _context: Any, _instances: Any) -> None:
-    # Every deletion of a sheet through the session (account erasure, an admin tool, a test)
-    # passes here before the database cascades to its revisions: one place, no path forgets.
-    doomed = [obj.id for obj in session.deleted if isinstance(obj, RetexSheet) and obj.id]
-    if doomed:
-        unindex_sheets(session, doomed)
 
 
 # --- Attachments ----------------------------------------------------------------------------

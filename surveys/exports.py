@@ -38,45 +38,32 @@ def headers(definition: engine.Definition) -> list[str]:
     return FIXED_HEADERS + [name for name, _q, _k in engine.export_columns(definition)]
 
 
-def _cells(question: engine.Question):
-    """A function answers → the cells of this question's columns, picked once per question so
-    the per-row loop does as little as possible (millions of rows)."""
-    code = question.code
-    if question.type == "multiple":
-        options = question.option_values
-        blank = [""] * len(options)
+# Steps of a row, decided once per questionnaire (the per-row loop runs millions of times).
+_SCALARS, _MULTIPLE, _RANKING, _FREE_TEXT = range(4)
 
-        def multiple(answers: dict) -> list:
-            value = answers.get(code)
-            return blank if value is None else [int(o in value) for o in options]
 
-        return multiple
-    if question.type == "ranking":
-        size = question.max_rank or 0
-
-        def ranking(answers: dict) -> list:
-            value = answers.get(code) or []
-            return value[:size] + [""] * (size - len(value))
-
-        return ranking
-    if question.is_free_text:
-
-        def free_text(answers: dict) -> list:
-            value = answers.get(code)
-            return [""] if value is None else [mask_personal_data(value)]
-
-        return free_text
-
-    def scalar(answers: dict) -> list:
-        value = answers.get(code)
-        return [""] if value is None else [value]
-
-    return scalar
+def _plan(definition: engine.Definition) -> list[tuple[int, Any]]:
+    """The questions in column order as steps; consecutive plain questions (one value each)
+    become one step read with ``map(answers.get, codes)``. Missing answers are None, which the
+    CSV writer writes as an empty cell."""
+    plan: list[tuple[int, Any]] = []
+    for question in definition.questions:
+        if question.type == "multiple":
+            plan.append((_MULTIPLE, (question.code, tuple(question.option_values))))
+        elif question.type == "ranking":
+            plan.append((_RANKING, (question.code, question.max_rank or 0)))
+        elif question.is_free_text:
+            plan.append((_FREE_TEXT, question.code))
+        elif plan and plan[-1][0] == _SCALARS:
+            plan[-1][1].append(question.code)
+        else:
+            plan.append((_SCALARS, [question.code]))
+    return plan
 
 
 def rows(session: Session, questionnaire: Questionnaire) -> Iterator[list[Any]]:
-    """One list per response, in id order, read in chunks."""
-    cells = [_cells(q) for q in questionnaire.definition.questions]
+    """One list per response, in id order, read in chunks from a server-side cursor."""
+    plan = _plan(questionnaire.definition)
     result = session.execute(
         select(
             SurveyResponse.id,
@@ -90,16 +77,29 @@ def rows(session: Session, questionnaire: Questionnaire) -> Iterator[list[Any]]:
         .order_by(SurveyResponse.id)
         .execution_options(yield_per=CHUNK_ROWS)
     )
+    iso = csvout.iso
     for rid, when, audience, academie, via_code, answers in result:
-        row: list[Any] = [
-            rid,
-            csvout.iso(when),
-            audience,
-            academie or "",
-            int(bool(via_code)),
-        ]
-        for cell in cells:
-            row.extend(cell(answers))
+        row: list[Any] = [rid, iso(when), audience, academie or "", 1 if via_code else 0]
+        extend = row.extend
+        get = answers.get
+        for step, data in plan:
+            if step == _SCALARS:
+                extend(map(get, data))
+            elif step == _MULTIPLE:
+                code, options = data
+                value = get(code)
+                extend(
+                    [None] * len(options) if value is None else [int(o in value) for o in options]
+                )
+            elif step == _FREE_TEXT:
+                value = get(data)
+                row.append(None if value is None else mask_personal_data(value))
+            else:
+                code, size = data
+                value = get(code) or []
+                extend(value[:size])
+                if len(value) < size:
+                    extend([None] * (size - len(value)))
         yield row
 
 

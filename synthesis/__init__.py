@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from consult.hooks import StaffLink, hooks
-    from synthesis import api, cli, demo, permissions, privacy, results_views, views  # noqa: F401
+    from synthesis import api, cli, demo, permissions, privacy, results_views, views
     from synthesis.blueprint import bp
 
     privacy.init_app(app)

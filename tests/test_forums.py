@@ -13,6 +13,7 @@ from consult.db import utcnow
 from consult.models import AuditEvent
 from consult.moderation import services as moderation
 from consult.permissions import authorize
+from consult.search import engine as search_engine
 from forums import queries, services
 from forums.models import Comment, Contribution, Theme, Vote, wilson_lower_bound
 from forums.permissions import Permission
@@ -388,13 +389,15 @@ def test_search_and_similar(session, client) -> None:
     ContributionFactory(
         title="Ordinateurs masqués", body="ordinateurs", hidden_at=utcnow(), hidden_reason="x"
     )
-    found, more = queries.search_contributions(session, "ordinateurs familles", None, 1)
-    assert [c.id for c in found] == [hit.id] and not more
-    assert queries.search_contributions(session, 'AND OR NEAR * " ^', None, 1) == ([], False)
+    found = search_engine.search(session, "ordinateurs familles", "contribution")
+    assert [h.id for h in found.hits] == [hit.id] and found.total == 1
+    assert search_engine.search(session, 'AND OR NEAR * " ^', "contribution").hits == []
     similar = queries.similar_contributions(session, hit.theme_id, "Des ordinateurs pour tous")
     assert [c.id for c in similar] == [hit.id]
-    page = client.get("/forums/recherche?q=ordinateurs").get_data(as_text=True)
-    assert "Prêter des ordinateurs portables" in page
+    page = client.get("/forums/recherche?q=ordinateurs", follow_redirects=True).get_data(
+        as_text=True
+    )
+    assert "Prêter des <mark>ordinateurs</mark> portables" in page
     response = client.get("/forums/enseigner-apprendre/similaires?titre=ordinateurs")
     assert response.json[0]["id"] == hit.id
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 
 from consult.db import db
 from consult.models import RoleGrant, User
@@ -74,16 +74,6 @@ def test_racing_publications_yield_one_version(app, committing) -> None:
             db.session.remove()
     finally:
         with app.app_context():
-            if db.session.get_bind().dialect.name == "sqlite":
-                # SQLite's FTS5 index is not tied to the revisions by a foreign key: a row left
-                # behind would collide with the next revision given the same id.
-                db.session.execute(
-                    text(
-                        "DELETE FROM retex_search WHERE rowid IN "
-                        "(SELECT id FROM retex_revision WHERE sheet_id = :sheet)"
-                    ),
-                    {"sheet": sheet_id},
-                )
             db.session.execute(delete(RetexSheet).where(RetexSheet.id == sheet_id))
             ids = select(User.id).where(User.email_key.like("%@course-retex.test"))
             db.session.execute(delete(RoleGrant).where(RoleGrant.user_id.in_(ids)))

@@ -101,7 +101,7 @@ def _register_synthesis() -> None:
 def init_app(app: Flask) -> None:
     from consult.api import register_api_blueprint
     from consult.hooks import hooks
-    from consult.territorial import api, demo, permissions, services, views
+    from consult.territorial import api, demo, permissions, search, services, views
 
     app.config.setdefault("RATELIMIT_IDEA", "10 per hour")
     app.config.setdefault("RATELIMIT_SUPPORT", "120 per minute")
@@ -114,6 +114,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     _register_moderation()
     _register_synthesis()
+    search.register()
     register_api_blueprint(app, api.bp)
 
     registered = hooks(app)
