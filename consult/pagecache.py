@@ -9,7 +9,8 @@ The rules, all in this module:
 
 - only requests without a session or remember cookie are served or stored (a logged-in person,
   or a visitor with a session — a survey access code, a CSRF token —, always gets their own
-  page), only GET (HEAD is answered from the GET entry), never a conditional or range request,
+  page), only GET (HEAD is answered from the GET entry; a request holding the stored
+  page's validator gets a 304), never a range request,
   and only on a trusted host;
 - the key is the path, the query, the language (``consult.i18n.visitor_locale``), the
   negotiated content encoding and whether JSON was asked for — never the Host header;
@@ -174,6 +175,12 @@ class PageCache:
             meta = json.loads(head)
             if meta["g"] == generation.decode("ascii"):
                 headers = [(k, v) for k, v in meta["h"]] + [(HIT_HEADER, "hit")]
+                if _revalidated(environ, headers):
+                    # The visitor holds this very page: headers only (consult.static_assets
+                    # tags every page with a weak validator).
+                    kept = [(k, v) for k, v in headers if k.lower() in _REVALIDATION_HEADERS]
+                    start_response("304 NOT MODIFIED", kept)
+                    return []
                 start_response(meta["s"], headers)
                 return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
         if environ["REQUEST_METHOD"] != "GET":
@@ -218,7 +225,6 @@ class PageCache:
         if any(
             h in environ
             for h in (
-                "HTTP_IF_NONE_MATCH",
                 "HTTP_IF_MODIFIED_SINCE",
                 "HTTP_RANGE",
                 "HTTP_AUTHORIZATION",
@@ -267,6 +273,21 @@ class PageCache:
             return int(headers["content-length"]) <= max_bytes
         except ValueError:
             return False
+
+
+_REVALIDATION_HEADERS = frozenset({"etag", "cache-control", "vary", HIT_HEADER.lower()})
+
+
+def _revalidated(environ: dict, headers: list[tuple[str, str]]) -> bool:
+    wanted = environ.get("HTTP_IF_NONE_MATCH")
+    if not wanted:
+        return False
+    etag = next((v for k, v in headers if k.lower() == "etag"), None)
+    if etag is None:
+        return False
+    # Weak comparison (RFC 9110 §8.8.3.2): W/"x" and "x" name the same page.
+    tags = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
+    return etag.removeprefix("W/") in tags or "*" in tags
 
 
 def init_app(app: Flask) -> None:

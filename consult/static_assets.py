@@ -22,6 +22,7 @@ from typing import Any
 
 import brotli
 from flask import Flask, Response, abort, current_app, request, send_from_directory
+from flask_login import current_user
 from werkzeug.security import safe_join
 
 HASH_LENGTH = 12
@@ -184,7 +185,13 @@ def _conditional_page(response: Response) -> Response:
         return response
     if response.mimetype != "text/html" or response.get_etag()[0]:
         return response
-    response.headers.setdefault("Cache-Control", "private, no-cache")
+    if "Cache-Control" not in response.headers:
+        # A visitor's page is everybody's page (consult.pagecache shares it); a page with a
+        # session may carry a name, a flash or a token: the browser's only.
+        personal = current_user.is_authenticated or (
+            current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+        )
+        response.headers["Cache-Control"] = "private, no-cache" if personal else "no-cache"
     if "no-store" in response.headers["Cache-Control"]:
         return response
     digest = hashlib.blake2b(response.get_data(), digest_size=16).hexdigest()

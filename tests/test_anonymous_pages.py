@@ -181,8 +181,10 @@ def test_what_is_never_stored(page_cache, client, session) -> None:
         assert forged.status_code == 400 and HIT not in forged.headers
     finally:
         page_cache.config["TRUSTED_HOSTS"] = saved
-    # Conditional requests go to the application.
-    assert HIT not in client.get("/forums/", headers={"If-None-Match": '"x"'}).headers
+    # A validator that is not the stored page's gets the whole page; Range goes to the app.
+    stale = client.get("/forums/", headers={"If-None-Match": '"x"'})
+    assert stale.status_code == 200 and stale.headers[HIT] == "hit"
+    assert HIT not in client.get("/forums/", headers={"Range": "bytes=0-10"}).headers
 
 
 # --- Card fragments -------------------------------------------------------------------------------
@@ -225,3 +227,17 @@ def test_the_random_order_keeps_its_seed_in_the_links(client, session) -> None:
     assert not set(ids(html)) & set(ids(second))  # the same order: no card twice
     again = client.get(f"/forums/enseigner-apprendre/?tri=hasard&graine={seed}")
     assert ids(again.get_data(as_text=True)) == ids(html)
+
+
+def test_a_visitor_holding_the_cached_page_gets_a_304_from_the_cache(
+    page_cache, client, session
+) -> None:
+    url = "/forums/enseigner-apprendre/"
+    first = client.get(url, headers={"Accept-Encoding": "br"})
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "no-cache"  # shared: no name, no token in it
+    again = client.get(url, headers={"Accept-Encoding": "br", "If-None-Match": etag})
+    assert again.status_code == 304 and again.headers[HIT] == "hit"
+    assert again.get_data() == b"" and again.headers["ETag"] == etag
+    other = client.get(url, headers={"Accept-Encoding": "br", "If-None-Match": 'W/"autre"'})
+    assert other.status_code == 200 and other.get_data() == first.get_data()
