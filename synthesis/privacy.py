@@ -94,10 +94,6 @@ PUBLIC_INDICATORS = frozenset(
     }
 )
 
-# Of those, the items whose date is printed on them (a vote's or a support's date is not).
-DATED_PUBLIC_INDICATORS = frozenset({"contributions", "comments", "ideas", "retex_sheets"})
-
-
 # --- The cell key --------------------------------------------------------------------------------
 
 _DEVELOPMENT_KEY = b"consult: no application, development disclosure key"
@@ -225,9 +221,10 @@ def _complete(
 
     A breakdown lists every audience (or académie) of the scope, zeros included, so a hidden
     cell may be 0 and the absence of a row tells nothing. The participation tables also list
-    every indicator and day of the nation, the forum table every theme of the nation: an exact
-    national figure (public content) minus territories known to be empty because their row is
-    missing would otherwise name the only author's territory."""
+    every indicator of the nation, the forum table every theme of the nation: an exact national
+    figure (public content) minus territories known to be empty because their row is missing
+    would otherwise name the only author's territory. (Days are not exact anywhere, so the
+    daily table lists the scope's own days.)"""
     everyone = [*_audiences(), ALL]
     if name in ("participation", "participation_territory"):
         frames = [k for k in (df, reference) if k is not None and not k.empty]
@@ -241,15 +238,14 @@ def _complete(
             on = ["indicator", "academie_code", "audience"]
         return _with_zeros(df, grid, on)
     if name == "participation_daily":
-        frames = [k for k in (df, reference) if k is not None and not k.empty]
-        if not frames:
+        # The scope's own days only (every day of the nation in every scope would be millions of
+        # zero rows): each (day, indicator) lists every audience.
+        if df.empty:
             return df
-        days = dict.fromkeys(d for k in frames for d in k["day"])
-        indicators = dict.fromkeys(
-            [*catalog.PARTICIPATION_INDICATORS, *(i for k in frames for i in k["indicator"])]
-        )
-        grid = pd.DataFrame(
-            list(product(days, indicators, everyone)), columns=["day", "indicator", "audience"]
+        grid = (
+            df[["day", "indicator"]]
+            .drop_duplicates()
+            .merge(pd.DataFrame({"audience": everyone}), how="cross")
         )
         return _with_zeros(df, grid, ["day", "indicator", "audience"])
     if name == "forum_themes":
@@ -354,13 +350,6 @@ def _public_cell(name: str, column: str, row: Mapping[str, Any], where: str) -> 
             column == "value"
             and str(row.get("audience")) == ALL
             and str(row.get("indicator")) in PUBLIC_INDICATORS
-        )
-    if name == "participation_daily":
-        # Items whose date is printed on them: their count per day is public too.
-        return (
-            column == "value"
-            and str(row.get("audience")) == ALL
-            and str(row.get("indicator")) in DATED_PUBLIC_INDICATORS
         )
     # The nation's ranked contributions: the counters printed on each contribution's card.
     if name == "forum_top":

@@ -231,12 +231,7 @@ def cell_index(compilation: Compilation) -> dict[str, int]:
 
 
 _INDEXES: dict[tuple, dict[str, int]] = {}
-COMPLETED_FROM_THE_NATION = (
-    "participation",
-    "participation_territory",
-    "participation_daily",
-    "forum_themes",
-)
+COMPLETED_FROM_THE_NATION = ("participation", "participation_territory", "forum_themes")
 
 
 def public_table(row: CompiledScope, name: str) -> pd.DataFrame:
@@ -252,7 +247,7 @@ def public_table(row: CompiledScope, name: str) -> pd.DataFrame:
         scope = catalog.resolve_scope(row.scope_kind, row.scope_code or "")
         reference = None
         if name in COMPLETED_FROM_THE_NATION and row.scope_kind != "national":
-            # Every scope lists the nation's indicators, themes and days (privacy._complete).
+            # Every scope lists the nation's indicators and themes (privacy._complete).
             session = object_session(row)
             national = (
                 scope_row(session, "national", "", compilation)
