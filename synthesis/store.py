@@ -215,7 +215,7 @@ def cell_index(compilation: Compilation) -> dict[str, int]:
         return _INDEXES[token]
     index: dict[str, int] = {}
     for scope in compilation.scopes:
-        for name in catalog.TABLE_NAMES:
+        for name in INDEXED_TABLES:
             data = scope.payload.get(name)
             if data and data.get("rows"):
                 index.update(
@@ -231,6 +231,17 @@ def cell_index(compilation: Compilation) -> dict[str, int]:
 
 
 _INDEXES: dict[tuple, dict[str, int]] = {}
+# The tables holding the totals a cell can be canonicalised to (a day, a topic, a Retex
+# dimension is never anyone's total): the daily table alone is most of a compilation's rows.
+INDEXED_TABLES = (
+    "participation",
+    "participation_territory",
+    "forum_themes",
+    "forum_top",
+    "forum_consensus",
+    "survey_distribution",
+    "survey_territory",
+)
 COMPLETED_FROM_THE_NATION = ("participation", "participation_territory", "forum_themes")
 
 
