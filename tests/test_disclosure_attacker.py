@@ -440,3 +440,26 @@ def test_primary_suppression_alone_gives_hidden_figures_away(session, monkeypatc
     monkeypatch.setattr(privacy, "protect", unprotected)
     attacker = attack(session, DATASETS[name](), noise=0, present_means_positive=True)
     assert attacker.recovered()
+
+
+def test_two_compilations_of_unchanged_data_print_the_same_figures(session):
+    """The noise is a function of the cell and its value, not of the run: recompiling changes
+    nothing that is published (an attacker cannot average two draws)."""
+    acts = region_of_two()
+    first, second = compile_acts(session, acts), compile_acts(session, acts)
+    for kind, code in (("national", ""), ("region", "76"), ("academie", TOULOUSE)):
+        a = store.load(session, kind, code, public=True, compilation=first, tables=TABLES)
+        b = store.load(session, kind, code, public=True, compilation=second, tables=TABLES)
+        for name in TABLES:
+            pd.testing.assert_frame_equal(a[name], b[name])
+    # And the same cell printed in two scopes is one figure: Toulouse's row of the national
+    # table is Toulouse's own total.
+    national = store.load(session, "national", "", public=True, compilation=first)
+    own = store.load(session, "academie", TOULOUSE, public=True, compilation=first)
+    row = national["participation_territory"]
+    row = row[(row["academie_code"] == TOULOUSE) & (row["audience"] == "*")]
+    mine = own["participation"][own["participation"]["audience"] == "*"]
+    merged = row.merge(mine, on=["indicator"], suffixes=("_nation", "_own"))
+    assert not merged.empty
+    nation = [str(v) for v in merged["value_nation"].tolist()]
+    assert nation == [str(v) for v in merged["value_own"].tolist()]
