@@ -215,7 +215,7 @@ def cell_index(compilation: Compilation) -> dict[str, int]:
         return _INDEXES[token]
     index: dict[str, int] = {}
     for scope in compilation.scopes:
-        for name in catalog.TABLE_NAMES:
+        for name in INDEXED_TABLES:
             data = scope.payload.get(name)
             if data and data.get("rows"):
                 index.update(
@@ -231,12 +231,18 @@ def cell_index(compilation: Compilation) -> dict[str, int]:
 
 
 _INDEXES: dict[tuple, dict[str, int]] = {}
-COMPLETED_FROM_THE_NATION = (
+# The tables holding the totals a cell can be canonicalised to (a day, a topic, a Retex
+# dimension is never anyone's total): the daily table alone is most of a compilation's rows.
+INDEXED_TABLES = (
     "participation",
     "participation_territory",
-    "participation_daily",
     "forum_themes",
+    "forum_top",
+    "forum_consensus",
+    "survey_distribution",
+    "survey_territory",
 )
+COMPLETED_FROM_THE_NATION = ("participation", "participation_territory", "forum_themes")
 
 
 def public_table(row: CompiledScope, name: str) -> pd.DataFrame:
@@ -252,7 +258,7 @@ def public_table(row: CompiledScope, name: str) -> pd.DataFrame:
         scope = catalog.resolve_scope(row.scope_kind, row.scope_code or "")
         reference = None
         if name in COMPLETED_FROM_THE_NATION and row.scope_kind != "national":
-            # Every scope lists the nation's indicators, themes and days (privacy._complete).
+            # Every scope lists the nation's indicators and themes (privacy._complete).
             session = object_session(row)
             national = (
                 scope_row(session, "national", "", compilation)

@@ -215,8 +215,10 @@ def unprotected(name, df, kind, code, **_kw):
 
 
 class Attacker:
-    def __init__(self, acts, noise=privacy.D):
+    def __init__(self, acts, noise=privacy.D, present_means_positive=False):
         self.noise = noise
+        # Without the zero rows of the control, a row that is there counts someone.
+        self.present_means_positive = present_means_positive
         # Every académie is an unknown: the published tables never say that one is empty (its
         # rows are there, hidden like any small row), so the attacker may not assume it.
         self.academies = sorted(territories().academies)
@@ -233,6 +235,9 @@ class Attacker:
         }
         self.people_vars: dict[tuple, int] = {}
         self.eq: list[tuple[dict[int, float], float]] = []
+        # The equalities that are public facts (exact figures of public content, missing rows):
+        # a cell they pin on their own is public content, not a disclosure.
+        self.public_eq: list[tuple[dict[int, float], float]] = []
         self.ub: list[tuple[dict[int, float], float]] = []  # Σ ≤ b
         self.targets: dict[tuple, tuple[dict[int, float], int]] = {}
 
@@ -290,6 +295,8 @@ class Attacker:
     def _published(self, coefs, shown, exact):
         if shown == 0 or exact:
             self.eq.append((coefs, float(shown)))
+            if exact:
+                self.public_eq.append((coefs, float(shown)))
             return
         low = max(privacy.THRESHOLD, shown - self.noise)
         self.ub.append((coefs, float(shown + self.noise)))
@@ -326,6 +333,8 @@ class Attacker:
                     continue
             else:
                 self.ub.append((ppl, privacy.THRESHOLD - 1.0))
+                if self.present_means_positive and real is not None:
+                    self.ub.append((dict.fromkeys(ppl, -1.0), -1.0))
                 if label == "participants":
                     self.ub.append((acts, privacy.THRESHOLD - 1.0))
                 where = (scope.key, name, label, row.get("academie_code"), row["audience"],
@@ -348,33 +357,45 @@ class Attacker:
         for label in BASE:
             for day in self.days:
                 if (label, day, "*", "*") not in seen:
-                    self.eq.append(
-                        (self._acts(academies, set(AUDIENCES), label, "*", "*", day), 0.0)
-                    )
+                    zero = (self._acts(academies, set(AUDIENCES), label, "*", "*", day), 0.0)
+                    self.eq.append(zero)
+                    self.public_eq.append(zero)
             for theme, sub in product(self.themes, ["*", *self.subthemes]):
                 if (label, "*", theme, sub) not in seen:
-                    self.eq.append(
-                        (self._acts(academies, set(AUDIENCES), label, theme, sub, "*"), 0.0)
-                    )
+                    zero = (self._acts(academies, set(AUDIENCES), label, theme, sub, "*"), 0.0)
+                    self.eq.append(zero)
+                    self.public_eq.append(zero)
+
+    def _matrix(self, rows):
+        rows = list({(*sorted(c.items()), ("=", b)): (c, b) for c, b in rows if c}.values())
+        if not rows:
+            return None, None
+        data, ri, ci = [], [], []
+        for r, (coefs, _) in enumerate(rows):
+            for i, c in coefs.items():
+                data.append(c)
+                ri.append(r)
+                ci.append(i)
+        return csr_matrix((data, (ri, ci)), shape=(len(rows), self.n())), np.array(
+            [b for _, b in rows]
+        )
+
+    def _interval(self, coefs, a_eq, b_eq, a_ub, b_ub):
+        bounds = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(self.n())
+            for i, w in coefs.items():
+                c[i] = sign * w
+            res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
+                          bounds=[(0, None)] * self.n(), method="highs")  # fmt: skip
+            assert res.status in (0, 3), res.message  # the truth is feasible
+            bounds.append(sign * res.fun if res.status == 0 else sign * -math.inf)
+        return bounds[0], bounds[1]
 
     def recovered(self) -> list[tuple]:
-        n = self.n()
-
-        def matrix(rows):
-            rows = list({(*sorted(c.items()), ("=", b)): (c, b) for c, b in rows}.values())
-            if not rows:
-                return None, None
-            data, ri, ci = [], [], []
-            for r, (coefs, _) in enumerate(rows):
-                for i, c in coefs.items():
-                    data.append(c)
-                    ri.append(r)
-                    ci.append(i)
-            a = csr_matrix((data, (ri, ci)), shape=(len(rows), n))
-            return a, np.array([b for _, b in rows])
-
-        a_eq, b_eq = matrix([r for r in self.eq if r[0]])
-        a_ub, b_ub = matrix([r for r in self.ub if r[0]])
+        a_eq, b_eq = self._matrix(self.eq)
+        a_ub, b_ub = self._matrix(self.ub)
+        p_eq, p_b = self._matrix(self.public_eq)
         found = []
         solved: dict[frozenset, tuple[float, float]] = {}
         for where, (coefs, truth) in self.targets.items():
@@ -382,28 +403,24 @@ class Attacker:
                 continue  # 0 lies in its interval: it can only be pinned at 0, naming nobody
             key = frozenset(coefs.items())
             if key not in solved:
-                bounds = []
-                for sign in (1.0, -1.0):
-                    c = np.zeros(n)
-                    for i, w in coefs.items():
-                        c[i] = sign * w
-                    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
-                                  bounds=[(0, None)] * n, method="highs")  # fmt: skip
-                    assert res.status in (0, 3), (where, res.message)  # the truth is feasible
-                    bounds.append(sign * res.fun if res.status == 0 else sign * -math.inf)
-                solved[key] = (bounds[0], bounds[1])
+                solved[key] = self._interval(coefs, a_eq, b_eq, a_ub, b_ub)
             lo, hi = solved[key]
             assert lo - 1e-6 <= truth <= hi + 1e-6, (where, lo, truth, hi)
             if math.isinf(hi) or math.isinf(lo):
                 continue
             if math.floor(hi + 1e-6) - math.ceil(lo - 1e-6) < 1:
-                found.append((where, truth, lo, hi))
+                # Pinned. A disclosure unless the public facts alone pin it (e.g. the refusals
+                # of the only day of a one-day dataset are the public national total).
+                plo, phi = self._interval(coefs, p_eq, p_b, None, None)
+                public = not math.isinf(phi) and math.floor(phi + 1e-6) - math.ceil(plo - 1e-6) < 1
+                if not public:
+                    found.append((where, truth, lo, hi))
         return found
 
 
-def attack(session, acts, noise=privacy.D):
+def attack(session, acts, noise=privacy.D, present_means_positive=False):
     compilation = compile_acts(session, acts)
-    attacker = Attacker(acts, noise)
+    attacker = Attacker(acts, noise, present_means_positive)
     attacker.read(session, compilation)
     return attacker
 
@@ -421,5 +438,28 @@ def test_primary_suppression_alone_gives_hidden_figures_away(session, monkeypatc
     cell key, without its per-table complements): it recovers hidden figures on every dataset,
     so the test above can fail."""
     monkeypatch.setattr(privacy, "protect", unprotected)
-    attacker = attack(session, DATASETS[name](), noise=0)
+    attacker = attack(session, DATASETS[name](), noise=0, present_means_positive=True)
     assert attacker.recovered()
+
+
+def test_two_compilations_of_unchanged_data_print_the_same_figures(session):
+    """The noise is a function of the cell and its value, not of the run: recompiling changes
+    nothing that is published (an attacker cannot average two draws)."""
+    acts = region_of_two()
+    first, second = compile_acts(session, acts), compile_acts(session, acts)
+    for kind, code in (("national", ""), ("region", "76"), ("academie", TOULOUSE)):
+        a = store.load(session, kind, code, public=True, compilation=first, tables=TABLES)
+        b = store.load(session, kind, code, public=True, compilation=second, tables=TABLES)
+        for name in TABLES:
+            pd.testing.assert_frame_equal(a[name], b[name])
+    # And the same cell printed in two scopes is one figure: Toulouse's row of the national
+    # table is Toulouse's own total.
+    national = store.load(session, "national", "", public=True, compilation=first)
+    own = store.load(session, "academie", TOULOUSE, public=True, compilation=first)
+    row = national["participation_territory"]
+    row = row[(row["academie_code"] == TOULOUSE) & (row["audience"] == "*")]
+    mine = own["participation"][own["participation"]["audience"] == "*"]
+    merged = row.merge(mine, on=["indicator"], suffixes=("_nation", "_own"))
+    assert not merged.empty
+    nation = [str(v) for v in merged["value_nation"].tolist()]
+    assert nation == [str(v) for v in merged["value_own"].tolist()]

@@ -248,7 +248,8 @@ def test_pages_print_only_the_compilations_protected_figures(app, client, sessio
     by_scope: dict[tuple[str, str], dict] = {}
     for (kind, code, audience), shown in printed.items():
         if (kind, code) not in by_scope:
-            table = store.load(session, kind, code, public=True, tables=["participation"])
+            with app.app_context():  # the app's disclosure key
+                table = store.load(session, kind, code, public=True, tables=["participation"])
             df = table["participation"]
             by_scope[(kind, code)] = {
                 r["audience"]: (None if r["suppressed"] else int(r["value"]))

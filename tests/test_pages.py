@@ -230,7 +230,8 @@ def test_home_people_figures_come_from_the_compilation(app, client, session) -> 
     assert "secret statistique" in cells["Agents"]
     assert "&lt; 10" not in html
     # The figures are the compilation's public ones, the same as the API's.
-    public = store.load(session, "national", "", public=True, tables=["participation"])
+    with app.app_context():  # the app's key (other tests create apps of their own)
+        public = store.load(session, "national", "", public=True, tables=["participation"])
     df = public["participation"]
     parents = df[(df["indicator"] == "participants") & (df["audience"] == "parent")]
     assert int(parents["value"].iloc[0]) == int(cells["Parents"])

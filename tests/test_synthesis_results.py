@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 from consult.db import db, utcnow
 from consult.models import AuditEvent
 from forums.models import Theme
-from synthesis import results
+from synthesis import privacy, results
 from synthesis.models import Compilation, CompiledScope
 from synthesis.results_models import SynthesisProposal, SynthesisPublication, SynthesisSource
 from tests.factories import UserFactory
@@ -226,18 +227,22 @@ def test_analyst_composes_publishes_and_a_visitor_reads_html_and_pdf(
     assert f'href="/territoires/idees/{idea.id}"' in html
     assert f'href="/retex/{sheet.id}"' in html
     assert 'href="/syntheses/#question-C01-title"' in html
-    assert "75,0\u202f% des répondants (base : 120)" in html  # the finding, frozen
+    # The finding, frozen, written from the published (perturbed) share and base.
+    finding = re.search(r"(\d+),(\d)\u202f% des répondants \(base : (\d+)\)", html)
+    assert finding and abs(int(finding.group(3)) - 120) <= privacy.D
+    assert abs(int(finding.group(1)) - 75) <= 5
     for n in (1, 2, 3):
         assert f"Proposition {n} &lt;b&gt;forte&lt;/b&gt;" in html
     # Markup in every text is escaped or sanitised.
     assert "<script>alert" not in html, html[html.find("<script>alert") - 300 :][:400]
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<strong>introduction</strong>" in html
-    # Figures: 150 participants, 107 professeurs shown; élèves (3) and parents (their
-    # complement) suppressed.
-    assert "<td>150</td>" in html and "<td>107</td>" in html
-    assert html.count("<td>&lt; 10</td>") == 4  # value and people of élèves and parents
-    assert "<td>40</td>" not in html
+    # Figures: 150 participants, 107 professeurs and 40 parents shown, perturbed by their cell
+    # key; élèves (3) hidden behind the neutral marker.
+    shown = {int(v) for v in re.findall(r"<td>(\d+)</td>", html)}
+    for truth in (150, 107, 40):
+        assert any(abs(v - truth) <= privacy.D for v in shown), truth
+    assert "<td>secret statistique</td>" in html and "&lt; 10" not in html
     # Codes are shown with the labels frozen at publication.
     assert "<td>Une grande ville ou sa banlieue</td>" in html
     assert "<td>C01 — Dans quel type de territoire vivez-vous ?</td>" in html
@@ -252,8 +257,9 @@ def test_analyst_composes_publishes_and_a_visitor_reads_html_and_pdf(
     assert "Version 1 publiée le" in text and "Analyste" in text
     for n in (1, 2, 3):
         assert f"Proposition {n} <b>forte</b>" in text
-    assert "< 10" in text and "107" in text
-    assert "75,0\u202f% des répondants" in text or "75,0 % des répondants" in text
+    assert "secret statistique" in text and "< 10" not in text
+    assert "légèrement perturbés" in " ".join(text.split())  # (justified text)
+    assert finding.group(0) in text or finding.group(0).replace("\u202f", " ") in text
     assert f"http://localhost/forums/contributions/{contribution.id}" in links
     assert f"http://localhost/territoires/idees/{idea.id}" in links
     assert f"http://localhost/retex/{sheet.id}" in links
@@ -272,11 +278,14 @@ def test_figure_csv_is_the_suppressed_table_as_published(client, session, analys
         csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";")
     )
     assert rows[0] == ["audience", "indicator", "value", "people", "suppressed"]
-    by_audience = {row[0]: row for row in rows[1:]}
-    assert by_audience["*"][2:] == ["150", "150", "0"]
+    by_audience = {row[0]: row for row in rows[1:] if row[1] == "participants"}
+    total = by_audience["*"]
+    assert abs(int(total[2]) - 150) <= privacy.D and total[2] == total[3] and total[4] == "0"
     # The one suppression marker of every export, not an empty cell a reader takes for zero.
-    assert by_audience["eleve"][2:] == ["< 10", "< 10", "1"]
-    assert by_audience["parent"][2:] == ["< 10", "< 10", "1"]
+    marker = privacy.MARKER
+    assert by_audience["eleve"][2:] == [marker, marker, "1"]
+    parent = by_audience["parent"]
+    assert abs(int(parent[2]) - 40) <= privacy.D and parent[4] == "0"
     assert client.get("/resultats/nationale/version-1/tableaux/topics.csv").status_code == 404
     assert client.get("/resultats/nationale/version-1/tableaux/nope.csv").status_code == 404
     assert client.get("/resultats/nationale/version-1/tableaux/_labels.csv").status_code == 404
