@@ -85,7 +85,16 @@ def stream(
     writer.writerow([cell(h) for h in header])
     as_is = _AS_IS
     for count, row in enumerate(rows, 1):
-        writer.writerow([v if v.__class__ in as_is else cell(v) for v in row])
+        # Text that cannot be read as a formula is written as it is too, checked inline.
+        writer.writerow(
+            [
+                v
+                if v.__class__ in as_is
+                or (v.__class__ is str and not v.startswith(FORMULA_PREFIXES))
+                else cell(v)
+                for v in row
+            ]
+        )
         if count % FLUSH_ROWS == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
