@@ -625,15 +625,24 @@ def _rollup_levels(
     for _name, codes, size in parts:
         finest = finest * size + codes
     weights = df[value].to_numpy(dtype="float64") if value else None
-    slot, keys = pd.factorize(finest * span + person_codes)
+    finest = finest * span + person_codes
+    # The row-sized arrays are released as soon as they are used: they are the peak.
+    del person_codes, parts, acad, codes
+    slot, keys = pd.factorize(finest)
+    del finest
     counts = np.bincount(slot, weights=weights, minlength=len(keys))
+    del slot, weights
     keys = np.asarray(keys, dtype=np.int64)
     person = keys % span
     rest = keys // span
+    del keys
     decoded: dict[str, np.ndarray] = {}
-    for name, _codes, size in reversed(parts):
+    sizes_of = {"academie": len(academies) + 1, "audience": len(labels["audience"]) + 1}
+    for name in reversed(["academie", "audience", *dims]):
+        size = sizes_of[name] if name in sizes_of else len(labels[name]) + 1
         decoded[name] = rest % size
         rest //= size
+    del rest
     if merges:
         decoded, counts, person = _merge_indicators(
             decoded, counts, person, labels, merges, span, len(academies) + 1

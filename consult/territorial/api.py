@@ -26,7 +26,7 @@ from consult.territorial import queries, territory
 from consult.territorial.models import Event as EventModel
 from consult.territorial.models import Idea as IdeaModel
 from consult.territorial.models import IdeaStatus
-from consult.territories import Scope
+from consult.territories import Scope, catalog
 
 bp = Blueprint("territories_api", __name__, url_prefix="/api/v1")
 
@@ -173,7 +173,7 @@ def ideas(args: dict[str, Any]):
     found = _territory_arg(args)
     if found is False:
         return _unknown_territory()
-    codes = found.academie_codes if found else tuple(territory.catalog().academies)
+    codes = found.academie_codes if found else tuple(catalog().academies)
     stmt = queries.visible_ideas_query(codes)
     if "status" in args:
         stmt = stmt.where(IdeaModel.status == args["status"])
