@@ -129,6 +129,11 @@ class Contribution(Moderatable, AuthorSnapshot, Base):
     # No longer read (the random order permutes ids per visitor, forums/queries.py); kept until
     # the demo and benchmark fills stop writing it.
     shuffle_key: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Collected in the room of this meeting (typed in by its organiser, whose account is the
+    # author); the audience snapshot is the one the speaker declared. NULL: posted online.
+    meeting_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("territorial_event.id", ondelete="SET NULL"), index=True
+    )
 
     theme: Mapped[Theme] = relationship(lazy="joined")
     subtheme: Mapped[SubTheme] = relationship(lazy="joined")
@@ -148,6 +153,10 @@ class Contribution(Moderatable, AuthorSnapshot, Base):
     @classmethod
     def _is_public_sql(cls):
         return and_(cls.is_visible, cls.withdrawn_at.is_(None))
+
+    @property
+    def from_meeting(self) -> bool:
+        return self.meeting_event_id is not None
 
     @property
     def vote_count(self) -> int:
