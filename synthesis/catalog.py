@@ -79,6 +79,7 @@ THEME = _c("theme_slug", _l("Thème"), "dim")
 PARTICIPATION_INDICATORS = (
     "participants",
     "contributions",
+    "meeting_contributions",
     "votes",
     "comments",
     "ideas",
@@ -89,6 +90,7 @@ PARTICIPATION_INDICATORS = (
 INDICATOR_LABELS = {
     "participants": _l("Participants"),
     "contributions": _l("Contributions"),
+    "meeting_contributions": _l("Contributions recueillies en rencontre"),
     "votes": _l("Votes"),
     "comments": _l("Commentaires"),
     "ideas": _l("Idées"),

@@ -112,7 +112,7 @@ def _read(
 
 
 INTEGER_COLUMNS = frozenset(
-    {"id", "user_id", "contribution_id", "theme", "subtheme", "adopt", "pour", "n"}
+    {"id", "user_id", "contribution_id", "theme", "subtheme", "adopt", "pour", "n", "meeting"}
 )
 
 
@@ -187,7 +187,9 @@ def _read_copy(
 class Sources:
     """Everything the engine reads, at person grain (user_id) where people must be counted."""
 
-    contributions: pd.DataFrame  # id, user_id, theme, subtheme, academie_code, audience, day
+    # id, user_id, theme, subtheme, academie_code, audience, meeting (1: collected in the room
+    # of a meeting, typed in by its organiser), day
+    contributions: pd.DataFrame
     votes: pd.DataFrame  # user_id, contribution_id, academie_code, audience, adopt, day
     comments: pd.DataFrame  # user_id, contribution_id, academie_code, audience, pour, day
     ideas: pd.DataFrame  # user_id, academie_code, audience, day
@@ -216,6 +218,7 @@ def read_sources(session: Session) -> Sources:
         session,
         f"SELECT c.id, c.author_id AS user_id, c.theme_id AS theme, c.subtheme_id AS subtheme, "  # noqa: S608 - fixed fragments
         f"c.author_academie_code AS academie_code, c.author_audience AS audience, "
+        f"CASE WHEN c.meeting_event_id IS NULL THEN 0 ELSE 1 END AS meeting, "
         f"{_day(dialect, 'c.created_at')} AS day FROM forum_contribution c "
         f"WHERE {_visible(session, 'contribution', 'c')}",
         **cats,
@@ -745,10 +748,37 @@ def _split_by_scope(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {str(code): part for code, part in df.groupby("scope", sort=False)}
 
 
+def _online(contributions: pd.DataFrame) -> pd.DataFrame:
+    if "meeting" not in contributions.columns:
+        return contributions
+    return contributions[pd.to_numeric(contributions["meeting"]) == 0]
+
+
+def _meeting_contributions(sources: Sources) -> pd.DataFrame:
+    """Contributions collected in the room of a meeting, as counts: their author account is the
+    organiser who typed them in, not the speaker, so they never make anyone a participant; each
+    one stands for one speaker of the audience declared (people = value, like responses)."""
+    df = sources.contributions
+    if "meeting" not in df.columns:
+        return pd.DataFrame(columns=["academie_code", "audience", "day", "n", "indicator"])
+    rows = df[pd.to_numeric(df["meeting"]) == 1]
+    return pd.DataFrame(
+        {
+            "academie_code": rows["academie_code"].to_numpy(),
+            "audience": rows["audience"].to_numpy(),
+            "day": rows["day"].to_numpy(),
+            "n": np.ones(len(rows), dtype=np.int64),
+            "indicator": "meeting_contributions",
+            "user_id": np.nan,
+        }
+    )
+
+
 def _activity(sources: Sources) -> list[tuple[str, pd.DataFrame]]:
     base = ["user_id", "academie_code", "audience", "day"]
     return [
-        ("contributions", sources.contributions[base]),
+        # Online contributions only: meeting ones are their own indicator (participation()).
+        ("contributions", _online(sources.contributions)[base]),
         ("votes", sources.votes[base]),
         ("comments", sources.comments[base]),
         ("ideas", sources.ideas[base]),
@@ -801,16 +831,24 @@ def participation(sources: Sources, regions: dict[str, str]) -> dict[str, Levels
     responses = sources.responses.assign(
         n=pd.to_numeric(sources.responses["n"]), indicator="survey_responses", user_id=np.nan
     )
+    meetings = _meeting_contributions(sources)
     dims_of: dict[str, list[str]] = {"participation": [], "participation_daily": ["day"]}
     for table, dims in dims_of.items():
         by_indicator = _rollup_levels(stacked, [*dims, "indicator"], regions)
         # Participants are people of any activity: the value is the number of persons.
         everyone = _rollup_levels(stacked, dims, regions)
         answers = _rollup_levels(responses, [*dims, "indicator"], regions, value="n")
+        room = (
+            _rollup_levels(meetings, [*dims, "indicator"], regions, value="n")
+            if not meetings.empty
+            else {}
+        )
         for kind in LEVELS:
             persons = everyone[kind].assign(indicator="participants")
             persons["value"] = persons["people"]
-            tables[table].add(kind, _concat([by_indicator[kind], persons, answers[kind]]))
+            tables[table].add(
+                kind, _concat([by_indicator[kind], persons, answers[kind], room.get(kind)])
+            )
     # A territory's académie rows are the académie-level participation (split in scope_tables).
     tables["participation_territory"] = tables["participation"]
     return tables
