@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
     from consult.api import register_api_blueprint
     from consult.hooks import hooks
     from consult.territorial import api, demo, permissions, services, views
+    from consult.territorial import tasks  # noqa: F401 - registers the reminder job kind
 
     app.config.setdefault("RATELIMIT_IDEA", "10 per hour")
     app.config.setdefault("RATELIMIT_SUPPORT", "120 per minute")
@@ -70,6 +71,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _territorial_context() -> dict:
+        from consult.db import utcnow
         from consult.models import Audience
         from consult.text import render_markdown
 
@@ -80,4 +82,5 @@ def init_app(app: Flask) -> None:
             "audience_plurals": {a.value: a.plural_label for a in Audience},
             "report_form_available": "moderation" in app.blueprints,
             "territorial_account_summary": services.account_summary,
+            "now_utc": utcnow,
         }

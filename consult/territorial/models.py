@@ -30,6 +30,9 @@ BODY_MAX = 5000
 ANSWER_MAX = 3000
 PLACE_MAX = 200
 URL_MAX = 500
+MINUTES_MAX = 20_000
+# Attendance of one audience at one meeting: a stadium at most.
+ATTENDANCE_MAX = 100_000
 
 
 class IdeaStatus(enum.StrEnum):
@@ -182,6 +185,7 @@ class EventRegistration(AuthorSnapshot, Base):
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
+    event: Mapped[Event] = relationship()
 
     @property
     def waiting(self) -> bool:
@@ -202,9 +206,7 @@ class EventMinutes(Base):
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
-    published_at: Mapped[datetime] = mapped_column(
-        DateTime, default=utcnow, index=True
-    )
+    published_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     event: Mapped[Event] = relationship(lazy="joined")

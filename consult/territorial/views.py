@@ -359,14 +359,119 @@ def region_ics(slug: str):
 @bp.route("/evenements/<int:event_id>")
 def event(event_id: int):
     item = _get_or_404(Event, event_id)
+    mine = services.registration_of(db.session, current_user, item)
     return render_template(
         "territorial/event.html",
         event=item,
         territory=territory.from_scope(item.scope_kind, item.scope_code),
-        registered=services.is_registered(db.session, current_user, item),
+        registered=mine is not None and not mine.waiting,
+        waiting_position=services.waiting_position(db.session, mine) if mine else None,
+        minutes=services.minutes_of(db.session, item),
+        panels=hooks().event_panels,
         action_form=FlaskForm(),
         territory_url=_territory_url,
     )
+
+
+def _organised_event_or_404(event_id: int) -> Event:
+    item = _get_or_404(Event, event_id)
+    require(Permission.EVENT_ORGANISE, item)
+    return item
+
+
+@bp.route("/evenements/<int:event_id>/inscrits")
+@login_required
+def registrants(event_id: int):
+    """The organiser's list: pseudonyms and audiences only (never an email), printable."""
+    item = _organised_event_or_404(event_id)
+    rows = services.registrants(db.session, item)
+    return render_template(
+        "territorial/registrants.html",
+        event=item,
+        territory=territory.from_scope(item.scope_kind, item.scope_code),
+        rows=rows,
+        counts=services.counts_by_audience(rows),
+        action_form=FlaskForm(),
+        territory_url=_territory_url,
+    )
+
+
+@bp.route("/evenements/<int:event_id>/inscrits.csv")
+@login_required
+def registrants_csv(event_id: int):
+    from consult import csvout
+
+    item = _organised_event_or_404(event_id)
+    rows = services.registrants(db.session, item)
+    labels = {"registered": _("inscrit"), "waiting": _("liste d'attente")}
+    waiting_rank = 0
+    lines = []
+    for row in rows:
+        rank = None
+        if row.waiting:
+            waiting_rank += 1
+            rank = waiting_rank
+        lines.append(
+            [
+                row.user.public_name if row.user else "",
+                str(row.author_audience),
+                labels.get(row.status, row.status),
+                rank,
+                row.created_at,
+            ]
+        )
+    header = [_("Pseudonyme"), _("Public"), _("Statut"), _("Rang d'attente"), _("Inscription")]
+    return csvout.response(
+        csvout.stream(header, lines, csvout.separator(request.args)),
+        f"inscrits-evenement-{item.id}.csv",
+    )
+
+
+@bp.route("/evenements/<int:event_id>/inscrits/<int:registration_id>/retirer", methods=["POST"])
+@login_required
+@limit("RATELIMIT_TERRITORIAL_WRITE")
+def remove_registrant(event_id: int, registration_id: int):
+    item = _organised_event_or_404(event_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        promoted = services.remove_registration(db.session, me(), item, registration_id)
+        commit()
+    except TerritorialError as exc:
+        return refuse(exc)
+    services.notify_promoted(promoted)
+    flash(_("L'inscription est retirée."), "success")
+    return redirect(url_for("territories.registrants", event_id=item.id))
+
+
+@bp.route("/evenements/<int:event_id>/compte-rendu", methods=["GET", "POST"])
+@login_required
+@limit("RATELIMIT_TERRITORIAL_WRITE")
+def minutes(event_id: int):
+    item = _organised_event_or_404(event_id)
+    existing = services.minutes_of(db.session, item)
+    if request.method == "GET" and existing is not None:
+        form = forms.MinutesForm(formdata=None, body=existing.body)
+        form.set_attendance(existing.attendance)
+    else:
+        form = forms.MinutesForm()
+    context = {
+        "event": item,
+        "territory": territory.from_scope(item.scope_kind, item.scope_code),
+        "territory_url": _territory_url,
+        "existing": existing,
+    }
+    if form.validate_on_submit():
+        try:
+            services.publish_minutes(
+                db.session, me(), item, form.body.data, form.attendance_counts()
+            )
+            commit()
+        except TerritorialError as exc:
+            return refuse(exc, form=form, template="territorial/minutes_form.html", **context)
+        flash(_("Le compte rendu est publié."), "success")
+        return redirect(url_for("territories.event", event_id=item.id, _anchor="compte-rendu"))
+    return render_template("territorial/minutes_form.html", form=form, **context), _form_status()
 
 
 def _event_data(form: forms.EventForm) -> EventData:
@@ -435,10 +540,11 @@ def edit_event(event_id: int):
     form.set_territories(_editable_scopes())
     if form.validate_on_submit():
         try:
-            services.update_event(db.session, me(), item, _event_data(form))
+            promoted = services.update_event(db.session, me(), item, _event_data(form))
             commit()
         except TerritorialError as exc:
             return refuse(exc)
+        services.notify_promoted(promoted)
         flash(_("L'événement est modifié."), "success")
         return redirect(url_for("territories.event", event_id=item.id))
     return render_template("territorial/event_form.html", form=form, event=item), _form_status()
@@ -467,13 +573,23 @@ def register(event_id: int):
         abort(400)
     require(Permission.EVENT_REGISTER, item)
     try:
-        services.register(db.session, me(), item)
+        registration = services.register(db.session, me(), item)
         commit()
     except TerritorialError as exc:
         return refuse(exc)
     except IntegrityError:
         return _conflict()
-    flash(_("Votre inscription est enregistrée."), "success")
+    if registration.waiting:
+        flash(
+            _(
+                "L'événement est complet : vous êtes sur la liste d'attente, en position "
+                "%(n)d. Vous serez prévenu si une place se libère.",
+                n=services.waiting_position(db.session, registration),
+            ),
+            "info",
+        )
+    else:
+        flash(_("Votre inscription est enregistrée."), "success")
     return redirect(url_for("territories.event", event_id=item.id))
 
 
@@ -485,10 +601,11 @@ def unregister(event_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        services.unregister(db.session, me(), item)
+        promoted = services.unregister(db.session, me(), item)
         commit()
     except TerritorialError as exc:
         return refuse(exc)
+    services.notify_promoted(promoted)
     flash(_("Votre inscription est annulée."), "success")
     return redirect(url_for("territories.event", event_id=item.id))
 

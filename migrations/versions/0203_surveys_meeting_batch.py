@@ -35,5 +35,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("survey_code_batch", schema=None) as batch_op:
         batch_op.drop_index("ix_survey_code_batch_event_id")
-        batch_op.drop_constraint("fk_survey_code_batch_event_id_territorial_event", type_="foreignkey")
+        batch_op.drop_constraint(
+            "fk_survey_code_batch_event_id_territorial_event", type_="foreignkey"
+        )
         batch_op.drop_column("event_id")

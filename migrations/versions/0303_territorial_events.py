@@ -66,13 +66,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_territorial_event_minutes_published_at", table_name="territorial_event_minutes")
+    op.drop_index(
+        "ix_territorial_event_minutes_published_at", table_name="territorial_event_minutes"
+    )
     op.drop_table("territorial_event_minutes")
     with op.batch_alter_table("territorial_event_registration", schema=None) as batch_op:
         batch_op.drop_index("ix_territorial_event_registration_queue")
-        batch_op.drop_constraint(
-            op.f("ck_territorial_event_registration_status"), type_="check"
-        )
+        batch_op.drop_constraint(op.f("ck_territorial_event_registration_status"), type_="check")
         batch_op.drop_column("reminded_at")
         batch_op.drop_column("promoted_at")
         batch_op.drop_column("status")
