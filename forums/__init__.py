@@ -100,6 +100,10 @@ def init_app(app: Flask) -> None:
         return {"ForumPermission": Permission}
 
     @app.template_global()
+    def forum_meeting_contributions(event_id: int) -> list:
+        return services.meeting_contributions(db.session, event_id)
+
+    @app.template_global()
     def forum_activity(user_id: int) -> dict:
         from forums.queries import author_activity
 
@@ -118,3 +122,4 @@ def init_app(app: Flask) -> None:
     registered.account_deletion.append(services.erase_account)
     registered.demo_steps.append(("forums", demo.generate))
     registered.account_panels.append("forums/_account_panel.html")
+    registered.event_panels.append("forums/_event_panel.html")

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from consult.db import Base, utcnow
 from consult.models import AuthorSnapshot, User
 from consult.moderation.models import Moderatable
+from consult.territorial.models import Event
 
 TITLE_MAX = 150
 BODY_MAX = 5000
@@ -138,6 +139,8 @@ class Contribution(Moderatable, AuthorSnapshot, Base):
     theme: Mapped[Theme] = relationship(lazy="joined")
     subtheme: Mapped[SubTheme] = relationship(lazy="joined")
     author: Mapped[User] = relationship(lazy="joined")
+    # Loaded only for the few contributions that came from a meeting (their mark names it).
+    meeting_event: Mapped[Event | None] = relationship(lazy="select")
 
     @property
     def is_withdrawn(self) -> bool:

@@ -45,8 +45,14 @@ def _register_moderation() -> None:
 def init_app(app: Flask) -> None:
     from consult.api import register_api_blueprint
     from consult.hooks import hooks
-    from consult.territorial import api, demo, permissions, services, views
-    from consult.territorial import tasks  # noqa: F401 - registers the reminder job kind
+    from consult.territorial import (
+        api,
+        demo,
+        permissions,
+        services,
+        tasks,  # noqa: F401 - registers the reminder job kind
+        views,
+    )
 
     app.config.setdefault("RATELIMIT_IDEA", "10 per hour")
     app.config.setdefault("RATELIMIT_SUPPORT", "120 per minute")
