@@ -20,24 +20,42 @@ depends_on: str | Sequence[str] | None = "0301_territorial"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("forum_contribution", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("meeting_event_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
+    # No batch mode: on SQLite it would rebuild the table and drop its search triggers. SQLite
+    # adds the column with its REFERENCES clause; PostgreSQL gets the named constraint.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "ALTER TABLE forum_contribution ADD COLUMN meeting_event_id INTEGER "
+            "REFERENCES territorial_event (id) ON DELETE SET NULL"
+        )
+    else:
+        op.add_column(
+            "forum_contribution", sa.Column("meeting_event_id", sa.Integer(), nullable=True)
+        )
+        op.create_foreign_key(
             "fk_forum_contribution_meeting_event_id_territorial_event",
+            "forum_contribution",
             "territorial_event",
             ["meeting_event_id"],
             ["id"],
             ondelete="SET NULL",
         )
-        batch_op.create_index(
-            "ix_forum_contribution_meeting_event_id", ["meeting_event_id"], unique=False
-        )
+    op.create_index(
+        "ix_forum_contribution_meeting_event_id",
+        "forum_contribution",
+        ["meeting_event_id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("forum_contribution", schema=None) as batch_op:
-        batch_op.drop_index("ix_forum_contribution_meeting_event_id")
-        batch_op.drop_constraint(
-            "fk_forum_contribution_meeting_event_id_territorial_event", type_="foreignkey"
+    op.drop_index("ix_forum_contribution_meeting_event_id", table_name="forum_contribution")
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table("forum_contribution", schema=None) as batch_op:
+            batch_op.drop_column("meeting_event_id")
+    else:
+        op.drop_constraint(
+            "fk_forum_contribution_meeting_event_id_territorial_event",
+            "forum_contribution",
+            type_="foreignkey",
         )
-        batch_op.drop_column("meeting_event_id")
+        op.drop_column("forum_contribution", "meeting_event_id")
