@@ -111,6 +111,16 @@ def test_organiser_removal_frees_the_place_for_the_next(app, client, session, ou
     assert client.submit(f"{list_url}/{row.id}/retirer", page=list_url).status_code == 404
 
 
+def test_a_deleted_account_frees_its_place_for_the_waiting_list(session) -> None:
+    event = _event(capacity=1)
+    leaving, waiting = UserFactory(academie_code="16"), UserFactory(academie_code="16")
+    services.register(session, leaving, event)
+    services.register(session, waiting, event)
+    services.delete_account(session, leaving)
+    assert services.is_registered(session, waiting, event)
+    assert session.get(Event, event.id).registered_count == 1
+
+
 # --- Registrants -----------------------------------------------------------------------------
 
 

@@ -38,11 +38,11 @@ class TerritorialError(ConsultError):
     """A refusal shown to the user (message already translated) with its HTTP status."""
 
 
-# --- Ideas -----
-
-
 def organises(user: User | None, event: Event) -> bool:
     return policy(user, Permission.EVENT_ORGANISE, event)
+
+
+# --- Ideas -----
 
 
 def _check_participant(user: User) -> None:
@@ -681,18 +681,13 @@ def delete_account(session: Session, user: User) -> None:
         .where(Idea.author_id == user.id, Idea.held_for_review.is_(True))
         .execution_options(synchronize_session=False)
     )
-    rows = (
+    event_ids = (
         session.execute(
             select(EventRegistration.event_id).where(EventRegistration.user_id == user.id)
         )
         .scalars()
         .all()
     )
-    for event_id in rows:
-        session.execute(
-            update(Event)
-            .where(Event.id == event_id)
-            .values(registered_count=Event.registered_count - 1)
-            .execution_options(synchronize_session=False)
-        )
-    session.execute(delete(EventRegistration).where(EventRegistration.user_id == user.id))
+    for event_id in event_ids:
+        # A freed place goes to the first in line, as for a sign-out.
+        _withdraw(session, session.get(Event, event_id), user.id)
