@@ -154,11 +154,6 @@ def periodic(name: str, **cron: str) -> Callable[[Callable[..., Any]], Callable[
     return decorator
 
 
-def run_periodic(name: str) -> None:
-    """Run a periodic kind now, as its schedule would (CLI, tests)."""
-    enqueue(name)
-
-
 # --- The queue of one application ---------------------------------------------------------------
 
 

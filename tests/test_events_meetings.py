@@ -206,6 +206,18 @@ def test_reminder_is_sent_once_the_day_before_in_the_events_time_zone(app, sessi
     assert "18:00" in outbox[0].get_content() or "18h00" in outbox[0].get_content()
 
 
+def test_reminders_run_hourly_on_the_workers(app) -> None:
+    from consult import jobs
+    from consult.territorial.tasks import REMINDERS
+
+    q = jobs.queue(app)
+    q.register_all()
+    key = f"periodic:{REMINDERS}"
+    # Due at :05 of every hour, not at :04.
+    assert key in {t.name for t in q.huey.read_periodic(datetime(2031, 3, 11, 9, 5))}
+    assert key not in {t.name for t in q.huey.read_periodic(datetime(2031, 3, 11, 9, 4))}
+
+
 def test_overseas_event_is_reminded_on_its_own_day_before(app, session) -> None:
     from consult import dates
 
