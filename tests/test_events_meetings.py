@@ -376,3 +376,37 @@ def test_synthesis_counts_meeting_contributions_apart(session) -> None:
     assert figure("participants") == (2, 2)
     assert db.session.get(Event, event.id) is not None
     assert session.scalar(select(EventRegistration).limit(1)) is None
+
+
+# --- Paper questionnaires of a meeting --------------------------------------------------------
+
+
+def test_a_code_batch_names_its_meeting_for_its_organisers_only(app, client, session, monkeypatch):
+    from surveys.models import AccessCodeBatch
+    from tests.surveys_factories import load_small
+
+    questionnaire = load_small(session)
+    monkeypatch.setitem(app.config, "SURVEY_SLUG", questionnaire.slug)
+    organiser = _coordinator()
+    event = _past_event(organiser, title="Réunion des familles")
+    other = _past_event(_coordinator("13"), scope_code="13", title="Ailleurs")
+    client.login(organiser.email)
+    form_url = f"/questionnaire/codes/nouveau?evenement={event.id}"
+    page = client.get(form_url).get_data(as_text=True)
+    assert "Réunion des familles" in page and "Ailleurs" not in page
+    base = {"label": "Papier", "audience": "eleve", "academie": "16", "size": "3"}
+    base["valid_days"] = "10"
+    # Hostile: another organiser's meeting, garbage.
+    for value in (str(other.id), "abc", "-1", "9" * 30):
+        response = client.submit("/questionnaire/codes/nouveau", base | {"event": value})
+        assert response.status_code == 422, value
+    response = client.submit("/questionnaire/codes/nouveau", base | {"event": str(event.id)})
+    assert response.status_code == 302
+    batch = session.scalar(select(AccessCodeBatch).where(AccessCodeBatch.event_id == event.id))
+    assert batch is not None and batch.size == 3
+    page = client.get(f"/territoires/evenements/{event.id}").get_data(as_text=True)
+    assert "Questionnaires papier de la rencontre" in page
+    assert "saisis sur 3 codes" in page
+    client.logout()
+    page = client.get(f"/territoires/evenements/{event.id}").get_data(as_text=True)
+    assert "Questionnaires papier" not in page
