@@ -279,6 +279,16 @@ def test_minutes_are_published_sanitised_with_counts_only(client, session) -> No
     assert "Présents : 42 personnes" in page
     minutes = session.scalar(select(EventMinutes).where(EventMinutes.event_id == event.id))
     assert minutes.attendance == {"parent": 12, "eleve": 30}
+    # In the territory's news and its Atom feed, linked to the event page.
+    territory = client.get("/territoires/toulouse/").get_data(as_text=True)
+    assert "Comptes rendus de rencontres" in territory
+    assert f"/territoires/evenements/{event.id}#compte-rendu" in territory
+    feed = client.get("/territoires/toulouse/actualites.atom").get_data(as_text=True)
+    assert f"/territoires/evenements/{event.id}#compte-rendu" in feed
+    assert "Compte rendu — " in feed and "&lt;strong&gt;équipement" in feed
+    # Not in another académie's feed.
+    other = client.get("/territoires/poitiers/actualites.atom").get_data(as_text=True)
+    assert "compte-rendu" not in other
 
 
 # --- Contributions collected in the room ------------------------------------------------------

@@ -119,6 +119,7 @@ def _territory_page(item: Territory):
         academie_codes=item.academie_codes,
         cat=catalog(),
         news=queries.latest_news(session, item),
+        minutes=queries.latest_minutes(session, item),
         events=queries.upcoming_events(session, item),
         ideas=ideas[:5],
         ideas_total=ideas_total,
@@ -616,11 +617,13 @@ def unregister(event_id: int):
 def _atom(item: Territory, self_endpoint: str, **kwargs: str) -> Response:
     def build() -> str:
         news = db.session.scalars(queries.news_query(item).limit(FEED_SIZE)).all()
+        minutes = db.session.scalars(queries.minutes_query(item).limit(FEED_SIZE)).all()
         return feeds.atom(
             item,
             list(news),
             absolute_url(self_endpoint, **kwargs),
             _territory_url(item, external=True),
+            list(minutes),
         ).decode("utf-8")
 
     return Response(
