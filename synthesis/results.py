@@ -263,6 +263,25 @@ def mark_removed_sources(
         for source in sources:
             if source.kind == kind:
                 source.removed = source.target_id not in public
+    from consult.territorial.models import EventMinutes
+
+    cited = {
+        s.target_id
+        for p in publication.proposals
+        for s in p.sources
+        if s.kind == SourceKind.MINUTES.value
+    }
+    if cited:
+        # Minutes go away only with their event (deleted): there is no moderation of them.
+        present = set(
+            session.scalars(
+                select(EventMinutes.event_id).where(EventMinutes.event_id.in_(sorted(cited)))
+            )
+        )
+        for p in publication.proposals:
+            for source in p.sources:
+                if source.kind == SourceKind.MINUTES.value:
+                    source.removed = source.target_id not in present
     return publication
 
 
@@ -526,17 +545,25 @@ def _editable(publication: SynthesisPublication) -> SynthesisPublication:
 # --- Sources ----------------------------------------------------------------------------------
 
 REF_RE = re.compile(
-    r"^(contribution|idee|idée|idea|retex|question)\s*[:#]\s*([A-Za-z0-9_\-]+)(?::([A-Za-z0-9_\-]+))?$",
+    r"^(contribution|idee|idée|idea|retex|question|compte_rendu|compte-rendu|rencontre)"
+    r"\s*[:#]\s*([A-Za-z0-9_\-]+)(?::([A-Za-z0-9_\-]+))?$",
     re.IGNORECASE,
 )
 PATHS = (
     (re.compile(r"^/forums/contributions/(\d+)/?$"), SourceKind.CONTRIBUTION),
     (re.compile(r"^/territoires/idees/(\d+)/?$"), SourceKind.IDEA),
     (re.compile(r"^/retex/(\d+)(?:/versions(?:/\d+)?)?/?$"), SourceKind.RETEX),
+    # An event page cites its minutes (« #compte-rendu » or not).
+    (re.compile(r"^/territoires/evenements/(\d+)/?$"), SourceKind.MINUTES),
 )
 # The /syntheses/ pages title each question's block « question-<key>-title » (charts.py).
 QUESTION_FRAGMENT_RE = re.compile(r"^question-([A-Za-z0-9_]+)(?:-title|-table)?$")
-KIND_ALIASES = {"idée": "idee", "idea": "idee"}
+KIND_ALIASES = {
+    "idée": "idee",
+    "idea": "idee",
+    "compte-rendu": "compte_rendu",
+    "rencontre": "compte_rendu",
+}
 
 
 @dataclass
@@ -550,14 +577,15 @@ class SourceSpec:
 
 
 def parse_reference(raw: str, host: str | None = None) -> tuple[SourceKind, str, str | None]:
-    """« contribution:123 », « idee:45 », « retex:7 », « question:C01[:option] » or a page URL
-    of this site → (kind, key, option)."""
+    """« contribution:123 », « idee:45 », « retex:7 », « question:C01[:option] »,
+    « compte_rendu:12 » (the minutes of event 12) or a page URL of this site → (kind, key,
+    option)."""
     value = (raw or "").strip()
     unknown = ResultsError(
         _(
-            "Source non reconnue : collez l'adresse d'une contribution, d'une idée ou d'une "
-            "fiche Retex, ou écrivez « contribution:123 », « idee:45 », « retex:7 » ou "
-            "« question:C01 »."
+            "Source non reconnue : collez l'adresse d'une contribution, d'une idée, d'une "
+            "fiche Retex ou d'une rencontre, ou écrivez « contribution:123 », « idee:45 », "
+            "« retex:7 », « compte_rendu:12 » ou « question:C01 »."
         ),
         422,
         "reference",
@@ -618,9 +646,18 @@ def resolve_source(
         item = session.get(Contribution, int(key))
         if item is None or not item.is_public:
             raise _gone(_("La contribution n°%(id)s n'existe pas ou n'est pas publique.", id=key))
+        label = item.title
+        if item.meeting_event_id is not None and item.meeting_event is not None:
+            label = _(
+                "%(title)s (recueillie lors de la rencontre « %(event)s »)",
+                title=item.title,
+                event=item.meeting_event.title,
+            )
         return SourceSpec(
-            kind, item.id, None, None, _short(item.title), f"/forums/contributions/{item.id}"
+            kind, item.id, None, None, _short(label), f"/forums/contributions/{item.id}"
         )
+    if kind is SourceKind.MINUTES:
+        return _minutes_source(session, info, int(key))
     if kind is SourceKind.IDEA:
         from consult.territorial.models import Idea
 
@@ -652,6 +689,41 @@ def resolve_source(
             _territory_check(info, revision.academie_code, what)
         return SourceSpec(kind, sheet.id, None, None, _short(revision.title), f"/retex/{sheet.id}")
     return _question_source(session, info, key, option)
+
+
+def _minutes_source(session: Session, info: ScopeInfo, event_id: int) -> SourceSpec:
+    """The minutes of a meeting of the synthesis' territory (a national synthesis cites any)."""
+    from consult.territorial.models import Event, EventMinutes
+    from consult.territories import catalog
+
+    event = session.get(Event, event_id)
+    minutes = session.scalar(select(EventMinutes).where(EventMinutes.event_id == event_id))
+    if event is None or minutes is None or not minutes.is_public:
+        raise _gone(
+            _("La rencontre n°%(id)s n'existe pas ou n'a pas de compte rendu publié.", id=event_id)
+        )
+    if info.kind != "national":
+        if event.scope_kind == "academie":
+            codes = {event.scope_code}
+        elif event.scope_kind == "region" and event.scope_code in catalog().regions:
+            codes = set(catalog().regions[event.scope_code].academie_codes)
+        else:
+            codes = set()
+        if not codes or not codes <= set(info.academie_codes()):
+            raise _gone(
+                _(
+                    "La rencontre n°%(id)s n'appartient pas au territoire de cette synthèse.",
+                    id=event_id,
+                )
+            )
+    return SourceSpec(
+        SourceKind.MINUTES,
+        event.id,
+        None,
+        None,
+        _short(_("Compte rendu — %(title)s", title=event.title)),
+        f"/territoires/evenements/{event.id}#compte-rendu",
+    )
 
 
 def _question_source(session: Session, info: ScopeInfo, key: str, option: str | None) -> SourceSpec:

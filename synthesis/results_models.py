@@ -48,6 +48,8 @@ class SourceKind(enum.StrEnum):
     IDEA = "idee"
     RETEX = "retex"
     QUESTION = "question"
+    # The minutes of a meeting; target_id is the event's id (one compte rendu per event).
+    MINUTES = "compte_rendu"
 
     @property
     def label(self) -> str:
@@ -59,6 +61,7 @@ SOURCE_KIND_LABELS = {
     SourceKind.IDEA: _l("Idée"),
     SourceKind.RETEX: _l("Fiche Retex"),
     SourceKind.QUESTION: _l("Question du questionnaire"),
+    SourceKind.MINUTES: _l("Compte rendu de rencontre"),
 }
 
 
@@ -154,8 +157,9 @@ class SynthesisProposal(Base):
 
 
 class SynthesisSource(Base):
-    """What a proposal draws on: a contribution, an idea, a Retex sheet or a questionnaire
-    finding. Label and link are copied when the source is added and again at publication."""
+    """What a proposal draws on: a contribution, an idea, a Retex sheet, a questionnaire
+    finding or the minutes of a meeting. Label and link are copied when the source is added
+    and again at publication."""
 
     __tablename__ = "synthesis_source"
     __table_args__ = (
