@@ -473,3 +473,83 @@ def test_results_cite_minutes_and_meeting_contributions(session) -> None:
         results.add_source(session, poitiers, poitiers_coordinator, f"rencontre:{event.id}")
     toulouse = proposal(organiser, "academie", "16")
     assert results.add_source(session, toulouse, organiser, f"/territoires/evenements/{event.id}")
+
+
+# --- Attachments of the minutes ---------------------------------------------------------------
+
+
+PDF = b"%PDF-1.4\n% minutes\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+@pytest.fixture
+def files_dir(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "TERRITORIAL_UPLOAD_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _upload(client, event_id, content, name, label=""):
+    import io
+
+    url = f"/territoires/evenements/{event_id}/compte-rendu"
+    return client.submit(
+        f"{url}/pieces-jointes",
+        {"file": (io.BytesIO(content), name), "label": label},
+        page=url,
+        content_type="multipart/form-data",
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "status"),
+    [
+        (PNG, "feuille.pdf", 415),  # the extension lies about the content
+        (b"<script>alert(1)</script>", "page.html", 415),
+        (b"", "vide.pdf", 422),
+        (PDF + b"x" * 2048, "gros.pdf", 413),
+    ],
+)
+def test_minutes_attachments_refuse_hostile_files(
+    app, client, session, files_dir, monkeypatch, content, name, status
+) -> None:
+    monkeypatch.setitem(app.config, "TERRITORIAL_MAX_ATTACHMENT_BYTES", 1024)
+    organiser = _coordinator()
+    event = _past_event(organiser)
+    services.publish_minutes(session, organiser, event, "Un compte rendu détaillé.", {})
+    client.login(organiser.email)
+    assert _upload(client, event.id, content, name).status_code == status
+    assert list(files_dir.iterdir()) == []
+
+
+def test_minutes_attachment_lifecycle(client, session, files_dir) -> None:
+    from consult.territorial.models import EventAttachment
+
+    organiser = _coordinator()
+    event = _past_event(organiser)
+    client.login(organiser.email)
+    # No minutes yet: nothing to attach to.
+    assert _upload(client, event.id, PDF, "cr.pdf").status_code == 409
+    services.publish_minutes(session, organiser, event, "Un compte rendu détaillé.", {})
+    assert _upload(client, event.id, PDF, "cr.pdf", "Diaporama <b>").status_code == 302
+    found = session.scalar(select(EventAttachment).where(EventAttachment.event_id == event.id))
+    assert (files_dir / found.stored_name).read_bytes() == PDF
+    client.logout()
+    page = client.get(f"/territoires/evenements/{event.id}").get_data(as_text=True)
+    assert "Diaporama &lt;b&gt;" in page
+    download = client.get(f"/territoires/evenements/pieces-jointes/{found.id}")
+    assert download.status_code == 200 and download.data == PDF
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in download.headers["Content-Security-Policy"]
+    assert "attachment" in download.headers["Content-Disposition"]
+    download.close()
+    # Someone else cannot add or delete.
+    outsider = UserFactory()
+    client.login(outsider.email)
+    assert _upload(client, event.id, PDF, "x.pdf").status_code == 403
+    url = f"/territoires/evenements/pieces-jointes/{found.id}/supprimer"
+    page = f"/territoires/evenements/{event.id}"
+    assert client.submit(url, page=page).status_code == 403
+    client.logout()
+    client.login(organiser.email)
+    assert client.submit(url, page=f"{page}/compte-rendu").status_code == 302
+    assert list(files_dir.iterdir()) == []

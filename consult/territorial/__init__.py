@@ -58,6 +58,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_SUPPORT", "120 per minute")
     app.config.setdefault("RATELIMIT_REGISTRATION", "30 per minute")
     app.config.setdefault("RATELIMIT_TERRITORIAL_WRITE", "60 per minute")
+    # Files of meeting minutes (consult.uploads rules): under the instance folder by default.
+    app.config.setdefault("TERRITORIAL_UPLOAD_DIR", None)
+    app.config.setdefault("TERRITORIAL_MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024)
+    app.config.setdefault("TERRITORIAL_MAX_ATTACHMENTS", 5)
     # Feeds are cached a minute; the test configuration builds them afresh so every test sees
     # its own data.
     app.config.setdefault("TERRITORIAL_FEED_CACHE_SECONDS", 0 if app.testing else 60)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateTimeLocalField,
     IntegerField,
@@ -208,4 +209,17 @@ for _audience in Audience:
                 ),
             ],
         ),
+    )
+
+
+class AttachmentForm(FlaskForm):
+    """A file of the minutes: PDF, PNG or JPEG (checked by content in consult.uploads)."""
+
+    file = FileField(
+        _l("Fichier (PDF, PNG ou JPEG, 5 Mo au plus)"),
+        validators=[FileRequired(message=_l("Choisissez un fichier."))],
+    )
+    label = StringField(
+        _l("Intitulé (facultatif)"),
+        validators=[Optional(), Length(max=160)],
     )

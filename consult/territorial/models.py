@@ -227,6 +227,25 @@ class EventMinutes(Base):
         return true()
 
 
+class EventAttachment(Base):
+    """A file of a meeting's minutes (PDF or image: the shared upload rules of consult.uploads),
+    stored under the instance folder, public with the minutes."""
+
+    __tablename__ = "territorial_event_attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("territorial_event.id", ondelete="CASCADE"), index=True
+    )
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(120))
+    label: Mapped[str] = mapped_column(String(160), default="")
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class NewsItem(Base):
     __tablename__ = "territorial_news"
     __table_args__ = (

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from consult import dates
+from consult import dates, uploads
 from consult.db import utcnow
 from consult.models import Audience, AuthorSnapshot, User
 from consult.permissions import may_participate, participation_refusal
@@ -20,6 +22,7 @@ from consult.territorial.models import (
     ATTENDANCE_MAX,
     MINUTES_MAX,
     Event,
+    EventAttachment,
     EventMinutes,
     EventRegistration,
     Idea,
@@ -210,6 +213,9 @@ def update_event(
 
 def delete_event(session: Session, user: User, event: Event) -> None:
     audit(session, user, "event.delete", "event", event.id, title=event.title)
+    # The rows go with the event (cascade); their files once the deletion is committed.
+    for attachment in attachments_of(session, event):
+        uploads.remove_after_commit(session, attachment_path(attachment))
     session.delete(event)
     session.flush()
 
@@ -562,6 +568,66 @@ def publish_minutes(
 
 def minutes_of(session: Session, event: Event) -> EventMinutes | None:
     return session.scalar(select(EventMinutes).where(EventMinutes.event_id == event.id))
+
+
+def attachment_dir() -> Path:
+    return uploads.directory("TERRITORIAL_UPLOAD_DIR", "territorial-attachments")
+
+
+def attachments_of(session: Session, event: Event) -> list[EventAttachment]:
+    return list(
+        session.scalars(
+            select(EventAttachment)
+            .where(EventAttachment.event_id == event.id)
+            .order_by(EventAttachment.id)
+        )
+    )
+
+
+def add_attachment(
+    session: Session, user: User, event: Event, stream: IO[bytes], filename: str, label: str
+) -> EventAttachment:
+    """A file of the minutes, through the shared upload rules (consult.uploads)."""
+    if not organises(user, event):
+        raise TerritorialError(_("Vous n'organisez pas cet événement."), 403)
+    if minutes_of(session, event) is None:
+        raise TerritorialError(_("Publiez d'abord le compte rendu."), 409)
+    config = current_app.config
+    count = session.scalar(select(func.count()).where(EventAttachment.event_id == event.id))
+    if count >= config["TERRITORIAL_MAX_ATTACHMENTS"]:
+        raise TerritorialError(
+            _("Ce compte rendu a déjà le nombre maximal de pièces jointes."), 409
+        )
+    try:
+        stored = uploads.store(
+            session, attachment_dir(), stream, filename, config["TERRITORIAL_MAX_ATTACHMENT_BYTES"]
+        )
+    except uploads.UploadError as exc:
+        raise TerritorialError(exc.message, exc.status) from exc
+    attachment = EventAttachment(
+        event_id=event.id,
+        stored_name=stored.stored_name,
+        filename=stored.filename,
+        label=(label or "").strip()[:160],
+        content_type=stored.content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+    )
+    session.add(attachment)
+    session.flush()
+    audit(session, user, "event.attachment_add", "event", event.id)
+    return attachment
+
+
+def attachment_path(attachment: EventAttachment) -> Path:
+    return attachment_dir() / attachment.stored_name
+
+
+def delete_attachment(session: Session, user: User, attachment: EventAttachment) -> None:
+    uploads.remove_after_commit(session, attachment_path(attachment))
+    session.delete(attachment)
+    session.flush()
+    audit(session, user, "event.attachment_delete", "event", attachment.event_id)
 
 
 # --- News -----

@@ -26,7 +26,7 @@ from consult.hooks import hooks
 from consult.permissions import require
 from consult.territorial import feeds, forms, queries, services, territory
 from consult.territorial.map import france_map
-from consult.territorial.models import Event, Idea, IdeaStatus, NewsItem
+from consult.territorial.models import Event, EventAttachment, Idea, IdeaStatus, NewsItem
 from consult.territorial.permissions import Permission, can_see_idea, managed_territories
 from consult.territorial.services import EventData, TerritorialError
 from consult.territorial.territory import Territory
@@ -368,6 +368,7 @@ def event(event_id: int):
         registered=mine is not None and not mine.waiting,
         waiting_position=services.waiting_position(db.session, mine) if mine else None,
         minutes=services.minutes_of(db.session, item),
+        attachments=services.attachments_of(db.session, item),
         panels=hooks().event_panels,
         action_form=FlaskForm(),
         territory_url=_territory_url,
@@ -445,6 +446,91 @@ def remove_registrant(event_id: int, registration_id: int):
     return redirect(url_for("territories.registrants", event_id=item.id))
 
 
+def _minutes_context(item: Event, existing, attachment_form=None) -> dict:
+    return {
+        "event": item,
+        "territory": territory.from_scope(item.scope_kind, item.scope_code),
+        "territory_url": _territory_url,
+        "existing": existing,
+        "attachments": services.attachments_of(db.session, item),
+        "attachment_form": attachment_form or forms.AttachmentForm(formdata=None),
+        "action_form": FlaskForm(),
+    }
+
+
+@bp.route("/evenements/<int:event_id>/compte-rendu/pieces-jointes", methods=["POST"])
+@login_required
+@limit("RATELIMIT_TERRITORIAL_WRITE")
+def upload_attachment(event_id: int):
+    item = _organised_event_or_404(event_id)
+    form = forms.AttachmentForm()
+    existing = services.minutes_of(db.session, item)
+    minutes_form = forms.MinutesForm(formdata=None, body=existing.body if existing else "")
+    if existing is not None:
+        minutes_form.set_attendance(existing.attendance)
+    if not form.validate_on_submit():
+        context = _minutes_context(item, existing, form)
+        return render_template("territorial/minutes_form.html", form=minutes_form, **context), 422
+    try:
+        services.add_attachment(
+            db.session,
+            me(),
+            item,
+            form.file.data.stream,
+            form.file.data.filename or "",
+            form.label.data or "",
+        )
+        commit()
+    except TerritorialError as exc:
+        db.session.rollback()
+        form.file.errors = [exc.message]
+        context = _minutes_context(item, services.minutes_of(db.session, item), form)
+        page = render_template("territorial/minutes_form.html", form=minutes_form, **context)
+        return page, exc.status
+    flash(_("La pièce jointe est ajoutée au compte rendu."), "success")
+    return redirect(url_for("territories.minutes", event_id=item.id))
+
+
+@bp.route("/evenements/pieces-jointes/<int:attachment_id>/supprimer", methods=["POST"])
+@login_required
+@limit("RATELIMIT_TERRITORIAL_WRITE")
+def delete_attachment(attachment_id: int):
+    attachment = _get_or_404(EventAttachment, attachment_id)
+    item = _organised_event_or_404(attachment.event_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    services.delete_attachment(db.session, me(), attachment)
+    commit()
+    flash(_("La pièce jointe est supprimée."), "success")
+    return redirect(url_for("territories.minutes", event_id=item.id))
+
+
+@bp.route("/evenements/pieces-jointes/<int:attachment_id>")
+def attachment(attachment_id: int):
+    """Public with the minutes; served as a download that can run nothing (consult.uploads)."""
+    from flask import send_file
+
+    from consult import uploads
+
+    found = _get_or_404(EventAttachment, attachment_id)
+    if services.minutes_of(db.session, _get_or_404(Event, found.event_id)) is None:
+        abort(404)
+    path = services.attachment_path(found)
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=found.content_type,
+        as_attachment=True,
+        download_name=found.filename,
+        max_age=3600,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = uploads.ATTACHMENT_CSP
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
+
+
 @bp.route("/evenements/<int:event_id>/compte-rendu", methods=["GET", "POST"])
 @login_required
 @limit("RATELIMIT_TERRITORIAL_WRITE")
@@ -456,12 +542,7 @@ def minutes(event_id: int):
         form.set_attendance(existing.attendance)
     else:
         form = forms.MinutesForm()
-    context = {
-        "event": item,
-        "territory": territory.from_scope(item.scope_kind, item.scope_code),
-        "territory_url": _territory_url,
-        "existing": existing,
-    }
+    context = _minutes_context(item, existing)
     if form.validate_on_submit():
         try:
             services.publish_minutes(

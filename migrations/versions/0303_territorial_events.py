@@ -65,7 +65,41 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "territorial_event_attachment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("stored_name", sa.String(length=64), nullable=False),
+        sa.Column("filename", sa.String(length=120), nullable=False),
+        sa.Column("label", sa.String(length=160), nullable=False),
+        sa.Column("content_type", sa.String(length=40), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["territorial_event.id"],
+            name=op.f("fk_territorial_event_attachment_event_id_territorial_event"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_territorial_event_attachment")),
+        sa.UniqueConstraint(
+            "stored_name", name=op.f("uq_territorial_event_attachment_stored_name")
+        ),
+    )
+    op.create_index(
+        "ix_territorial_event_attachment_event_id",
+        "territorial_event_attachment",
+        ["event_id"],
+        unique=False,
+    )
+
+
 def downgrade() -> None:
+    op.drop_index(
+        "ix_territorial_event_attachment_event_id", table_name="territorial_event_attachment"
+    )
+    op.drop_table("territorial_event_attachment")
     op.drop_index(
         "ix_territorial_event_minutes_published_at", table_name="territorial_event_minutes"
     )
