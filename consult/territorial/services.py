@@ -704,7 +704,12 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
         .order_by(IdeaSupport.id)
     )
     registrations = session.execute(
-        select(EventRegistration.event_id, Event.title, EventRegistration.created_at)
+        select(
+            EventRegistration.event_id,
+            Event.title,
+            EventRegistration.created_at,
+            EventRegistration.status,
+        )
         .join(Event, Event.id == EventRegistration.event_id)
         .where(EventRegistration.user_id == user.id)
         .order_by(EventRegistration.id)
@@ -727,8 +732,8 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
             {"idea_id": idea_id, "created_at": at.isoformat()} for idea_id, at in supports
         ],
         "territorial_event_registrations": [
-            {"event_id": eid, "title": title, "created_at": at.isoformat()}
-            for eid, title, at in registrations
+            {"event_id": eid, "title": title, "created_at": at.isoformat(), "status": status}
+            for eid, title, at, status in registrations
         ],
         "territorial_news": [
             {"id": n.id, "title": n.title, "published_at": n.published_at.isoformat()} for n in news

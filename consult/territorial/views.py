@@ -419,10 +419,10 @@ def registrants_csv(event_id: int):
                 str(row.author_audience),
                 labels.get(row.status, row.status),
                 rank,
-                row.created_at,
             ]
         )
-    header = [_("Pseudonyme"), _("Public"), _("Statut"), _("Rang d'attente"), _("Inscription")]
+    # Pseudonym and audience only: nothing else about a person leaves the platform.
+    header = [_("Pseudonyme"), _("Public"), _("Statut"), _("Rang d'attente")]
     return csvout.response(
         csvout.stream(header, lines, csvout.separator(request.args)),
         f"inscrits-evenement-{item.id}.csv",
