@@ -185,7 +185,9 @@ def _paris(year, month, day, hour) -> datetime:
     return dates.to_utc(datetime(year, month, day, hour), dates.PARIS)
 
 
-def test_reminder_is_sent_once_the_day_before_in_the_events_time_zone(app, session, outbox):
+def test_reminder_is_sent_once_the_day_before_in_the_events_time_zone(
+    app, session, outbox, monkeypatch
+):
     start = _paris(2031, 3, 12, 18)
     event = _event(capacity=5, starts_at=start, ends_at=start + timedelta(hours=2))
     person, waiting_one = UserFactory(academie_code="16"), UserFactory(academie_code="16")
@@ -195,12 +197,19 @@ def test_reminder_is_sent_once_the_day_before_in_the_events_time_zone(app, sessi
     # Two days before, and the day before at 6 a.m. (night): nothing.
     assert services.claim_reminders(session, _paris(2031, 3, 10, 12)) == []
     assert services.claim_reminders(session, _paris(2031, 3, 11, 6)) == []
-    with app.test_request_context():
-        claimed = services.claim_reminders(session, _paris(2031, 3, 11, 9))
-        assert len(claimed) == 1  # the waiting person has no place to be reminded of
-        services.deliver_reminders(session, claimed)
+    # The job as the worker runs it: an application context, no request.
+    from consult.territorial import tasks
+
+    monkeypatch.setattr(services, "utcnow", lambda: _paris(2031, 3, 11, 9))
+    with app.app_context():
+        tasks.send_event_reminders()
         # Run again (a second worker, a later hour): nothing more.
-        assert services.claim_reminders(session, _paris(2031, 3, 11, 10)) == []
+        monkeypatch.setattr(services, "utcnow", lambda: _paris(2031, 3, 11, 10))
+        tasks.send_event_reminders()
+    # Recorded on the registration; the waiting person has no place to be reminded of.
+    session.expire_all()
+    assert services.registration_of(session, person, event).reminded_at is not None
+    assert services.registration_of(session, waiting_one, event).reminded_at is None
     assert [m["To"] for m in outbox] == [person.email]
     assert "demain" in outbox[0]["Subject"]
     assert "18:00" in outbox[0].get_content() or "18h00" in outbox[0].get_content()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import current_app
+
 from consult import jobs
 from consult.db import db
 from consult.territorial import services
@@ -18,4 +20,7 @@ def send_event_reminders() -> None:
     # reminder lost, never one repeated).
     session.commit()
     if claimed:
-        services.deliver_reminders(session, claimed)
+        # Mail templates render with the layout's context processors, which need a request:
+        # one on the site's own URL (links in the mail are built on SITE_URL anyway).
+        with current_app.test_request_context("/", base_url=str(current_app.config["SITE_URL"])):
+            services.deliver_reminders(session, claimed)
