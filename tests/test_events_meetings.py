@@ -329,6 +329,10 @@ def test_meeting_contribution_is_marked_votable_and_organiser_only(client, sessi
     assert f"/territoires/evenements/{event.id}" in page
     event_page = client.get(f"/territoires/evenements/{event.id}").get_data(as_text=True)
     assert "Des ordinateurs pour les familles" in event_page
+    # The card in its forum's list carries the mark too.
+    listing = client.get(f"/forums/{item.theme.slug}/?tri=recentes").get_data(as_text=True)
+    card = listing[listing.index(f'id="contribution-{item.id}"') :][:2500]
+    assert "recueillie lors de la rencontre" in card and "saisie par" in card
     voter = UserFactory()
     client.login(voter.email)
     response = client.submit(
