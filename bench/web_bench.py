@@ -177,7 +177,7 @@ def pick(url: str) -> dict:
                 text(
                     "SELECT c.id FROM forum_contribution c JOIN forum_theme t ON t.id = c.theme_id "
                     "WHERE c.hidden_at IS NULL AND c.withdrawn_at IS NULL "
-                    "AND NOT c.held_for_review ORDER BY c.shuffle_key LIMIT 500"
+                    "AND NOT c.held_for_review ORDER BY c.id LIMIT 500"
                 )
             )
         )

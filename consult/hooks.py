@@ -52,6 +52,9 @@ class Hooks:
     # pages), each rendered with ``territory`` (kind "academie" or "region", code, name) and
     # ``academie_codes`` (the académies it covers): Retex sheets, syntheses...
     territory_panels: list[str] = field(default_factory=list)
+    # Templates included on an event page (/territoires/evenements/<id>), each rendered with
+    # ``event``: the contributions collected at the meeting...
+    event_panels: list[str] = field(default_factory=list)
     # Main navigation entries; only those whose endpoint exists are shown.
     nav: list[NavItem] = field(default_factory=list)
     # Staff areas (moderation, access codes, Retex review, composer...), per permission.

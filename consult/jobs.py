@@ -142,6 +142,23 @@ def task(
     return decorator
 
 
+# Periodic kinds: name -> (crontab keyword arguments, function). Each run is an unrecorded job
+# of that kind (app context, its own unit of work), scheduled by the workers' consumer.
+_PERIODIC: dict[str, dict[str, str]] = {}
+
+
+def periodic(name: str, **cron: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a job kind run on a schedule (``crontab`` fields: ``minute="5"`` = hourly at
+    :05). The function must be idempotent: two workers or a late run may overlap."""
+
+    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+        task(name)(func)
+        _PERIODIC[name] = cron
+        return func
+
+    return decorator
+
+
 # --- The queue of one application ---------------------------------------------------------------
 
 
@@ -195,6 +212,16 @@ class Queue:
                         db.session.remove()
 
             self.wrappers[SWEEP] = self.huey.periodic_task(crontab(), name=SWEEP)(sweep)
+        for name, cron in _PERIODIC.items():
+            key = f"periodic:{name}"
+            if key in self.wrappers:
+                continue
+            spec = _TASKS[name]
+
+            def scheduled(spec: TaskSpec = spec, app: Flask = self.app) -> None:
+                _execute(app, spec, None, (), {})
+
+            self.wrappers[key] = self.huey.periodic_task(crontab(**cron), name=key)(scheduled)
 
 
 def build_huey(app: Flask) -> Huey:

@@ -103,11 +103,27 @@ def _register_synthesis() -> None:
                 "SELECT c.author_id AS user_id, c.author_academie_code AS academie_code, c.id, "  # noqa: S608 - fixed fragments
                 "c.theme_id AS theme, c.subtheme_id AS subtheme, c.author_audience AS audience, "
                 "c.created_at AS at FROM forum_contribution c "
-                f"WHERE {contribution(s)}"
+                f"WHERE {contribution(s)} AND c.meeting_event_id IS NULL"
             ),
             _l("contributions"),
             position=10,
             extra=("id", "theme", "subtheme"),
+        )
+    )
+    # Contributions collected in the room of a meeting: their account is the organiser who
+    # typed them in, not the speaker, so they never make anyone a participant; each stands for
+    # one speaker of the audience declared (counted like questionnaire responses).
+    registry.register_activity(
+        registry.Activity(
+            "meeting_contributions",
+            lambda s: (
+                "SELECT c.author_academie_code AS academie_code, "  # noqa: S608 - fixed fragments
+                "c.author_audience AS audience, c.created_at AS at FROM forum_contribution c "
+                f"WHERE {contribution(s)} AND c.meeting_event_id IS NOT NULL"
+            ),
+            _l("contributions recueillies en rencontre"),
+            accounts=False,
+            position=15,
         )
     )
     registry.register_activity(
@@ -189,6 +205,10 @@ def init_app(app: Flask) -> None:
         return {"ForumPermission": Permission}
 
     @app.template_global()
+    def forum_meeting_contributions(event_id: int) -> list:
+        return services.meeting_contributions(db.session, event_id)
+
+    @app.template_global()
     def forum_activity(user_id: int) -> dict:
         from forums.queries import author_activity
 
@@ -207,3 +227,4 @@ def init_app(app: Flask) -> None:
     registered.account_deletion.append(services.erase_account)
     registered.demo_steps.append(("forums", demo.generate))
     registered.account_panels.append("forums/_account_panel.html")
+    registered.event_panels.append("forums/_event_panel.html")

@@ -68,3 +68,46 @@ class VoteForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """Forms with no field but the CSRF token (withdraw)."""
+
+
+class MeetingContributionForm(FlaskForm):
+    """A contribution collected in the room, typed in by the meeting's organiser."""
+
+    subtheme = SelectField(
+        _l("Thème et sous-thème"),
+        coerce=str,
+        validators=[InputRequired(message=_l("Choisissez un sous-thème."))],
+    )
+    audience = SelectField(
+        _l("Public déclaré par la personne"),
+        coerce=str,
+        validators=[InputRequired(message=_l("Choisissez le public de la personne."))],
+    )
+    title = StringField(
+        _l("Titre"),
+        description=_l("150 caractères au plus : une phrase qui résume ce qui a été dit."),
+        validators=[
+            DataRequired(message=_l("Donnez un titre à la contribution.")),
+            Length(max=TITLE_MAX, message=_l("Le titre dépasse 150 caractères.")),
+        ],
+    )
+    body = TextAreaField(
+        _l("Contribution recueillie"),
+        description=_l(
+            "5 000 caractères au plus. Ne notez ni le nom ni les coordonnées de la personne."
+        ),
+        validators=[
+            DataRequired(message=_l("Écrivez la contribution.")),
+            Length(max=BODY_MAX, message=_l("La contribution dépasse 5 000 caractères.")),
+        ],
+    )
+
+    def set_choices(self, themes: list[Theme]) -> None:
+        from consult.models import Audience
+
+        self.subtheme.choices = [SelectChoice("", _l("Choisir un sous-thème"))] + [
+            SelectChoice(str(s.id), f"{t.title} — {s.title}") for t in themes for s in t.subthemes
+        ]
+        self.audience.choices = [SelectChoice("", _l("Choisir un public"))] + [
+            SelectChoice(a.value, a.label) for a in Audience
+        ]

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from consult.db import Base, utcnow
 from consult.models import AuthorSnapshot, User
 from consult.moderation.models import Moderatable
+from consult.territorial.models import Event
 
 TITLE_MAX = 150
 BODY_MAX = 5000
@@ -125,10 +126,17 @@ class Contribution(Moderatable, AuthorSnapshot, Base):
     contre_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     wilson: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # Collected in the room of this meeting (typed in by its organiser, whose account is the
+    # author); the audience snapshot is the one the speaker declared. NULL: posted online.
+    meeting_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("territorial_event.id", ondelete="SET NULL"), index=True
+    )
 
     theme: Mapped[Theme] = relationship(lazy="joined")
     subtheme: Mapped[SubTheme] = relationship(lazy="joined")
     author: Mapped[User] = relationship(lazy="joined")
+    # Loaded only for the few contributions that came from a meeting (their mark names it).
+    meeting_event: Mapped[Event | None] = relationship(lazy="select")
 
     @property
     def is_withdrawn(self) -> bool:
@@ -144,6 +152,10 @@ class Contribution(Moderatable, AuthorSnapshot, Base):
     @classmethod
     def _is_public_sql(cls):
         return and_(cls.is_visible, cls.withdrawn_at.is_(None))
+
+    @property
+    def from_meeting(self) -> bool:
+        return self.meeting_event_id is not None
 
     @property
     def vote_count(self) -> int:

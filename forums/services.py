@@ -4,6 +4,7 @@ commits; refusals raise :class:`ForumError` with a French message and an HTTP st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -131,6 +132,62 @@ def post_contribution(
     session.flush()
     dispatch(session, "contribution", contribution)
     return contribution
+
+
+def record_meeting_contribution(
+    session: Session,
+    organiser: User,
+    event: Any,
+    subtheme_id: int | None,
+    audience: str,
+    title: str,
+    body: str,
+) -> Contribution:
+    """A contribution collected in the room of a meeting, typed in by its organiser (the view
+    checks the territorial EVENT_ORGANISE policy). Authored by the organiser's account, under
+    the audience the speaker declared; the académie is the meeting's (none for a national or
+    régional one). Nothing about the speaker is stored beyond that audience."""
+    from consult.models import Audience
+
+    _check_writer(organiser)
+    if audience not in {a.value for a in Audience}:
+        raise ForumError(_("Choisissez le public de la personne qui s'est exprimée."), 422)
+    if event.starts_at > utcnow():
+        raise ForumError(
+            _("Les contributions se recueillent une fois la rencontre commencée."), 409
+        )
+    subtheme = session.get(SubTheme, subtheme_id) if subtheme_id else None
+    if subtheme is None:
+        raise ForumError(_("Choisissez un sous-thème."), 422)
+    theme = subtheme.theme
+    _check_open(theme)
+    title, body = _clean_title(title), _clean_body(body)
+    contribution = Contribution(
+        theme_id=theme.id,
+        subtheme_id=subtheme.id,
+        author_id=organiser.id,
+        title=title,
+        body=body,
+        excerpt=_excerpt(body),
+        # A speaker's contact details typed in from paper wait for a moderator, unasked.
+        held_for_review=_must_hold(organiser, title, body, confirmed=True),
+        meeting_event_id=event.id,
+        author_audience=audience,
+        author_academie_code=event.scope_code if event.scope_kind == "academie" else None,
+    )
+    session.add(contribution)
+    session.flush()
+    return contribution
+
+
+def meeting_contributions(session: Session, event_id: int) -> list[Contribution]:
+    return list(
+        session.scalars(
+            select(Contribution)
+            .where(Contribution.meeting_event_id == event_id, Contribution.is_public)
+            .order_by(Contribution.id)
+        )
+    )
 
 
 def edit_contribution(

@@ -19,6 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload, lazyload
 
@@ -229,6 +230,52 @@ def new(slug: str):
         render_template("forums/new.html", theme=theme, form=form, similar=similar, step="write"),
         status,
     )
+
+
+@bp.route("/rencontres/<int:event_id>/contribution", methods=["GET", "POST"])
+# The organiser types a whole stack of paper in one sitting: the territorial write limit.
+@limit("RATELIMIT_TERRITORIAL_WRITE", LIMIT_MESSAGE)
+def meeting_contribution(event_id: int):
+    """The organiser types in a contribution collected in the room of the meeting."""
+    from consult.territorial.models import Event
+    from consult.territorial.permissions import Permission as TerritorialPermission
+    from forums.models import Theme
+
+    event = db.session.get(Event, event_id)
+    if event is None:
+        abort(404)
+    require(TerritorialPermission.EVENT_ORGANISE, event)
+    form = forms.MeetingContributionForm()
+    themes = list(db.session.scalars(select(Theme).order_by(Theme.position)))
+    form.set_choices([t for t in themes if t.is_open()])
+    context = {"event": event, "recorded": services.meeting_contributions(db.session, event.id)}
+    if form.validate_on_submit():
+        try:
+            item = services.record_meeting_contribution(
+                db.session,
+                me(),
+                event,
+                bounded_int(form.subtheme.data, 0),
+                form.audience.data,
+                form.title.data,
+                form.body.data,
+            )
+            commit()
+        except ForumError as exc:
+            return refuse(exc, form=form, template="forums/meeting_new.html", **context)
+        if item.held_for_review:
+            flash(
+                _(
+                    "Cette contribution contient des coordonnées : elle sera publiée après "
+                    "relecture par l'équipe de modération."
+                ),
+                "warning",
+            )
+        else:
+            flash(_("La contribution recueillie est publiée."), "success")
+        return redirect(url_for("forums.meeting_contribution", event_id=event.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("forums/meeting_new.html", form=form, **context), status
 
 
 def _reply_target(item: Contribution, raw: str | None):

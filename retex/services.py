@@ -7,19 +7,16 @@ upload or a failed commit never leaves a file on disk.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
-from werkzeug.utils import secure_filename
 
+from consult import uploads
 from consult.db import utcnow
 from consult.models import AuthorSnapshot, User
 from consult.notifications import dispatch
@@ -41,16 +38,6 @@ from retex.models import (
     SheetStatus,
     TerritoryLevel,
     pack,
-)
-
-FILES_KEY = "retex_new_files"
-DOOMED_KEY = "retex_doomed_files"
-
-# Magic bytes → (content type, accepted extensions). The extension must agree with the content.
-SIGNATURES = (
-    (b"%PDF-", "application/pdf", {".pdf"}),
-    (b"\x89PNG\r\n\x1a\n", "image/png", {".png"}),
-    (b"\xff\xd8\xff", "image/jpeg", {".jpg", ".jpeg"}),
 )
 
 
@@ -260,61 +247,34 @@ def publish(
 
 
 def upload_dir() -> Path:
-    path = Path(
-        current_app.config.get("RETEX_UPLOAD_DIR")
-        or Path(current_app.instance_path) / "retex-attachments"
-    )
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def sniff(head: bytes, filename: str) -> str:
-    """The content type proven by the first bytes, provided the extension says the same."""
-    extension = os.path.splitext(filename.lower())[1]
-    for magic, content_type, extensions in SIGNATURES:
-        if head.startswith(magic):
-            if extension not in extensions:
-                break
-            return content_type
-    raise RetexError(
-        _(
-            "Seuls les fichiers PDF, PNG et JPEG sont acceptés, avec l'extension qui "
-            "correspond à leur contenu."
-        ),
-        415,
-        "file",
-    )
+    return uploads.directory("RETEX_UPLOAD_DIR", "retex-attachments")
 
 
 def add_attachment(
     session: Session, sheet: RetexSheet, stream: IO[bytes], filename: str, label: str
 ) -> RetexAttachment:
-    limit = current_app.config["RETEX_MAX_ATTACHMENT_BYTES"]
+    """The shared upload rules (consult.uploads): type proven by content, bounded size, file
+    removed if the transaction does not commit."""
     if len(sheet.attachments) >= current_app.config["RETEX_MAX_ATTACHMENTS"]:
         raise RetexError(_("Cette fiche a déjà le nombre maximal de pièces jointes."), 409, "file")
-    # Read one byte past the limit: enough to know the file is too large, never more.
-    data = stream.read(limit + 1)
-    if not data:
-        raise RetexError(_("Le fichier est vide."), 422, "file")
-    if len(data) > limit:
-        raise RetexError(
-            _("Le fichier dépasse %(mb)s Mo.", mb=limit // (1024 * 1024) or 1), 413, "file"
+    try:
+        stored = uploads.store(
+            session,
+            upload_dir(),
+            stream,
+            filename,
+            current_app.config["RETEX_MAX_ATTACHMENT_BYTES"],
         )
-    content_type = sniff(data[:16], filename)
-    safe_name = secure_filename(filename)[-120:] or "piece-jointe"
-    stored_name = uuid.uuid4().hex
-    path = upload_dir() / stored_name
-    # Registered before writing, so a rollback at any later point removes the file.
-    session.info.setdefault(FILES_KEY, []).append(path)
-    path.write_bytes(data)
+    except uploads.UploadError as exc:
+        raise RetexError(exc.message, exc.status, "file") from exc
     attachment = RetexAttachment(
         sheet_id=sheet.id,
-        stored_name=stored_name,
-        filename=safe_name,
+        stored_name=stored.stored_name,
+        filename=stored.filename,
         label=label.strip(),
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        content_type=stored.content_type,
+        size=stored.size,
+        sha256=stored.sha256,
     )
     session.add(attachment)
     session.flush()
@@ -327,27 +287,9 @@ def attachment_path(attachment: RetexAttachment) -> Path:
 
 def delete_attachment(session: Session, attachment: RetexAttachment) -> None:
     # The file goes only once the deletion is committed.
-    session.info.setdefault(DOOMED_KEY, []).append(attachment_path(attachment))
+    uploads.remove_after_commit(session, attachment_path(attachment))
     session.delete(attachment)
     session.flush()
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    session.info.pop(FILES_KEY, None)
-    for path in session.info.pop(DOOMED_KEY, []):
-        path.unlink(missing_ok=True)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session: Session, transaction: Any) -> None:
-    # Runs after after_commit: whatever is still listed was never committed (rollback, close,
-    # error), so its files go.
-    if transaction.parent is not None:
-        return
-    session.info.pop(DOOMED_KEY, None)
-    for path in session.info.pop(FILES_KEY, []):
-        path.unlink(missing_ok=True)
 
 
 # --- Account hooks ---------------------------------------------------------------------------
@@ -406,9 +348,8 @@ def erase_account(session: Session, user: User) -> None:
     ).all()
     for sheet in drafts:
         # The rows go with the sheet (cascade); the files once the deletion is committed.
-        session.info.setdefault(DOOMED_KEY, []).extend(
-            attachment_path(attachment) for attachment in sheet.attachments
-        )
+        for attachment in sheet.attachments:
+            uploads.remove_after_commit(session, attachment_path(attachment))
         session.delete(sheet)
     # A published sheet may carry unpublished work (a new draft, files not yet reviewed): that
     # work is as private as a first draft. The working copy goes back to the public version.
@@ -417,7 +358,7 @@ def erase_account(session: Session, user: User) -> None:
     ).all()
     for sheet in published:
         for attachment in [a for a in sheet.attachments if not a.public]:
-            session.info.setdefault(DOOMED_KEY, []).append(attachment_path(attachment))
+            uploads.remove_after_commit(session, attachment_path(attachment))
             sheet.attachments.remove(attachment)
         revision = session.scalar(
             select(RetexRevision).where(

@@ -26,7 +26,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from consult import csvout
+from consult import csvout, uploads
 from consult.db import commit, db
 from consult.permissions import require
 from consult.views import render_error
@@ -44,7 +44,7 @@ from retex.services import RetexError, SheetData
 bp = Blueprint("retex", __name__, url_prefix="/retex")
 
 PER_PAGE = 20
-ATTACHMENT_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
+ATTACHMENT_CSP = uploads.ATTACHMENT_CSP
 
 
 def _sheet_or_404(sheet_id: int) -> RetexSheet:

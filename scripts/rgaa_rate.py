@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from consult import accessibility  # noqa: E402 - after the path above
+from consult import accessibility
 
 
 def main() -> int:

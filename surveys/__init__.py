@@ -79,6 +79,11 @@ def init_app(app: Flask) -> None:
     registry.account_deletion.append(services.erase_account)
     registry.demo_steps.append(("questionnaire", demo.generate))
     registry.account_panels.append("surveys/_account_panel.html")
+    registry.event_panels.append("surveys/_event_panel.html")
+
+    @app.template_global()
+    def survey_event_batches(event_id: int) -> list:
+        return services.event_batches(db.session, event_id)
 
     @app.context_processor
     def _survey_permissions() -> dict:

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from consult.models import AUDIENCE_LABELS, Audience
 from consult.territories import catalog
@@ -53,8 +53,20 @@ class BatchForm(FlaskForm):
         ],
     )
 
-    def __init__(self, academie_codes: list[str], audiences: list[str], **kw) -> None:
+    # The meeting whose paper questionnaires these codes type in (its organisers only).
+    event = SelectField(_l("Rencontre (facultatif)"), validators=[Optional()])
+
+    def __init__(
+        self,
+        academie_codes: list[str],
+        audiences: list[str],
+        events: list[tuple[int, str]] | None = None,
+        **kw,
+    ) -> None:
         super().__init__(**kw)
+        self.event.choices = [SelectChoice("", _l("Aucune"))] + [
+            SelectChoice(str(ident), title) for ident, title in events or []
+        ]
         cat = catalog()
         self.academie.choices = [
             SelectChoice(code, cat.academies[code].name)

@@ -113,6 +113,10 @@ class AccessCodeBatch(Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
+    # The meeting whose paper questionnaires these codes type in (optional).
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("territorial_event.id", ondelete="SET NULL"), index=True
+    )
 
     codes: Mapped[list[AccessCode]] = relationship(
         back_populates="batch", order_by="AccessCode.id", cascade="all, delete-orphan"

@@ -305,6 +305,7 @@ def create_batch(
     size: int,
     valid_days: int,
     now: datetime,
+    event_id: int | None = None,
 ) -> AccessCodeBatch:
     """A batch of single-use codes; the permission (coordinator of that académie) is checked
     by the view before calling."""
@@ -327,6 +328,7 @@ def create_batch(
         created_by_id=creator.id,
         created_at=now,
         expires_at=min(now + timedelta(days=valid_days), questionnaire.closes_at),
+        event_id=event_id,
     )
     session.add(batch)
     session.flush()
@@ -413,3 +415,24 @@ def erase_account(session: Session, user: User) -> None:
         .where(AccessCodeBatch.created_by_id == user.id)
         .values(created_by_id=None)
     )
+
+
+def event_batches(session: Session, event_id: int) -> list[tuple[AccessCodeBatch, int]]:
+    """The code batches of one meeting with how many of their codes were used (paper
+    questionnaires typed in)."""
+    from sqlalchemy import func
+
+    used = (
+        select(func.count(AccessCode.id))
+        .where(AccessCode.batch_id == AccessCodeBatch.id, AccessCode.used_at.is_not(None))
+        .correlate(AccessCodeBatch)
+        .scalar_subquery()
+    )
+    return [
+        (batch, int(count or 0))
+        for batch, count in session.execute(
+            select(AccessCodeBatch, used)
+            .where(AccessCodeBatch.event_id == event_id)
+            .order_by(AccessCodeBatch.id)
+        )
+    ]

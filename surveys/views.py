@@ -372,6 +372,38 @@ def _coordinated_academies() -> list[str]:
     return [code for code in catalog().academies if can(Permission.CODES_MANAGE, code)]
 
 
+def _organised_events() -> list[tuple[int, str]]:
+    """Recent and coming meetings the user organises, for the batch form's choice."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from consult.db import utcnow
+    from consult.territorial.models import Event
+    from consult.territorial.permissions import Permission as TerritorialPermission
+
+    now = utcnow()
+    found = db.session.scalars(
+        select(Event)
+        .where(
+            Event.starts_at >= now - timedelta(days=90),
+            Event.starts_at <= now + timedelta(days=365),
+        )
+        .order_by(Event.starts_at.desc(), Event.id.desc())
+        .limit(500)
+    )
+    return [
+        (e.id, f"{e.title} ({e.starts_at:%d/%m/%Y})")
+        for e in found
+        if can(TerritorialPermission.EVENT_ORGANISE, e)
+    ][:100]
+
+
+def _batch_event(raw: str | None) -> int | None:
+    """The chosen meeting's id: the form already restricts it to the organiser's events."""
+    return int(raw) if raw and raw.isdigit() else None
+
+
 @bp.route("/codes/")
 def batches():
     require(Permission.CODES_MANAGE)
@@ -391,9 +423,14 @@ def batches():
 def new_batch():
     require(Permission.CODES_MANAGE)
     questionnaire = _questionnaire()
-    form = forms.BatchForm(_coordinated_academies(), list(questionnaire.definition.audiences))
+    form = forms.BatchForm(
+        _coordinated_academies(), list(questionnaire.definition.audiences), _organised_events()
+    )
+    if request.method == "GET" and request.args.get("evenement"):
+        form.event.data = request.args["evenement"][:12]
     if form.validate_on_submit():
         require(Permission.CODES_MANAGE, form.academie.data)
+        event_id = _batch_event(form.event.data)
         try:
             batch = services.create_batch(
                 db.session,
@@ -405,6 +442,7 @@ def new_batch():
                 size=form.size.data,
                 valid_days=form.valid_days.data,
                 now=_now(),
+                event_id=event_id,
             )
             commit()
         except SurveyError as exc:

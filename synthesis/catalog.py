@@ -83,6 +83,7 @@ THEME = _c("theme_slug", _l("Thème"), "dim")
 PARTICIPATION_INDICATORS = (
     "participants",
     "contributions",
+    "meeting_contributions",
     "votes",
     "comments",
     "ideas",
@@ -93,6 +94,7 @@ PARTICIPATION_INDICATORS = (
 INDICATOR_LABELS = {
     "participants": _l("Participants"),
     "contributions": _l("Contributions"),
+    "meeting_contributions": _l("Contributions recueillies en rencontre"),
     "votes": _l("Votes"),
     "comments": _l("Commentaires"),
     "ideas": _l("Idées"),

@@ -187,7 +187,9 @@ def _read_copy(
 class Sources:
     """Everything the engine reads, at person grain (user_id) where people must be counted."""
 
-    contributions: pd.DataFrame  # id, user_id, theme, subtheme, academie_code, audience, day
+    # id, user_id, theme, subtheme, academie_code, audience, day (online contributions: those
+    # collected in a meeting's room are the counted indicator meeting_contributions)
+    contributions: pd.DataFrame
     votes: pd.DataFrame  # user_id, contribution_id, academie_code, audience, adopt, day
     comments: pd.DataFrame  # user_id, contribution_id, academie_code, audience, pour, day
     sheets: pd.DataFrame  # id, user_id, academie_code, audience, day, themes, ...

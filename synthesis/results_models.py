@@ -140,8 +140,9 @@ class SynthesisProposal(Base):
 
 
 class SynthesisSource(Base):
-    """What a proposal draws on: a contribution, an idea, a Retex sheet or a questionnaire
-    finding. Label and link are copied when the source is added and again at publication."""
+    """What a proposal draws on: a contribution, an idea, a Retex sheet, a questionnaire
+    finding or the minutes of a meeting. Label and link are copied when the source is added
+    and again at publication."""
 
     __tablename__ = "synthesis_source"
     __table_args__ = (

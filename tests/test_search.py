@@ -75,7 +75,9 @@ def test_stemmed_search_finds_every_kind(session) -> None:
     )
     idea = IdeaFactory(title="Une salle numerique au lycée", body="Pour les enseignants.")
     author, coordinator = UserFactory(academie_code=TOULOUSE), UserFactory(academie_code=TOULOUSE)
-    RoleGrantFactory(user=coordinator, role="coordinator", scope_kind="academie", scope_code=TOULOUSE)
+    RoleGrantFactory(
+        user=coordinator, role="coordinator", scope_kind="academie", scope_code=TOULOUSE
+    )
     sheet = make_sheet(
         author, "published", reviewer=coordinator, title="Accompagner l'enseignant débutant"
     )
@@ -165,7 +167,9 @@ def test_idea_index_follows_hide_restore_edit_delete(session) -> None:
 
 def test_retex_search_finds_the_current_published_version_only(session, client) -> None:
     author, coordinator = UserFactory(academie_code=TOULOUSE), UserFactory(academie_code=TOULOUSE)
-    RoleGrantFactory(user=coordinator, role="coordinator", scope_kind="academie", scope_code=TOULOUSE)
+    RoleGrantFactory(
+        user=coordinator, role="coordinator", scope_kind="academie", scope_code=TOULOUSE
+    )
     draft = make_sheet(author, "submitted", title="Des casques de réalité virtuelle")
     assert _ids("casques") == set()  # never published: not public
     sheet = make_sheet(author, "published", reviewer=coordinator, title="Des webradios au collège")

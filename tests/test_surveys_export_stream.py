@@ -37,7 +37,7 @@ def _fill(session, questionnaire, per_audience: int = 40) -> None:
                 )
             )
     free = [q.code for q in questionnaire.definition.questions if q.is_free_text]
-    hostile = {code: "=HYPERLINK(\"x\") écrire à a@b.fr ou 06 12 34 56 78 ; \"q\"\n" for code in free}
+    hostile = dict.fromkeys(free, '=HYPERLINK("x") écrire à a@b.fr ou 06 12 34 56 78 ; "q"\n')
     session.add(
         SurveyResponse(
             questionnaire_id=questionnaire.id,

@@ -91,16 +91,63 @@ def test_event_capacity_holds_under_concurrency(app, committing) -> None:
             db.session.remove()
         url = f"/territoires/evenements/{event_id}"
         statuses = _race(app, [e for _, e in people], f"{url}/inscription", url, repeat_first=True)
-        assert sorted(statuses) == [302] * CAPACITY + [409] * (THREADS + 1 - CAPACITY)
+        # Everyone beyond the capacity goes on the waiting list; the double click is a 409.
+        assert sorted(statuses) == [302] * THREADS + [409]
         with app.app_context():
             event = db.session.get(Event, event_id)
-            rows = db.session.scalar(
-                select(func.count()).where(EventRegistration.event_id == event_id)
+            assert event.registered_count == _count(event_id, "registered") == CAPACITY
+            assert _count(event_id, "waiting") == THREADS - CAPACITY
+            db.session.remove()
+
+        # Now every registered person signs out at the same moment: each freed place goes to
+        # one waiting person, in order, none twice.
+        with app.app_context():
+            registered = set(
+                db.session.scalars(
+                    select(EventRegistration.user_id).where(
+                        EventRegistration.event_id == event_id,
+                        EventRegistration.status == "registered",
+                    )
+                )
             )
-            assert event.registered_count == rows == CAPACITY
+            first_waiting = list(
+                db.session.scalars(
+                    select(EventRegistration.user_id)
+                    .where(
+                        EventRegistration.event_id == event_id,
+                        EventRegistration.status == "waiting",
+                    )
+                    .order_by(EventRegistration.id)
+                )
+            )[:CAPACITY]
+            db.session.remove()
+        leaving = [e for i, e in people if i in registered]
+        statuses = _race(app, leaving, f"{url}/desinscription", url)
+        assert statuses == [302] * CAPACITY
+        with app.app_context():
+            event = db.session.get(Event, event_id)
+            now_registered = set(
+                db.session.scalars(
+                    select(EventRegistration.user_id).where(
+                        EventRegistration.event_id == event_id,
+                        EventRegistration.status == "registered",
+                    )
+                )
+            )
+            assert now_registered == set(first_waiting)
+            assert event.registered_count == _count(event_id, "registered") == CAPACITY
+            assert _count(event_id, "waiting") == THREADS - 2 * CAPACITY
             db.session.remove()
     finally:
         _cleanup(app, [i for i, _ in people], event_id, None)
+
+
+def _count(event_id: int, status: str) -> int:
+    return db.session.scalar(
+        select(func.count()).where(
+            EventRegistration.event_id == event_id, EventRegistration.status == status
+        )
+    )
 
 
 def test_support_counter_is_exact_under_concurrency(app, committing) -> None:

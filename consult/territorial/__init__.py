@@ -101,12 +101,24 @@ def _register_synthesis() -> None:
 def init_app(app: Flask) -> None:
     from consult.api import register_api_blueprint
     from consult.hooks import hooks
-    from consult.territorial import api, demo, permissions, search, services, views
+    from consult.territorial import (
+        api,
+        demo,
+        permissions,
+        search,
+        services,
+        tasks,  # noqa: F401 - registers the reminder job kind
+        views,
+    )
 
     app.config.setdefault("RATELIMIT_IDEA", "10 per hour")
     app.config.setdefault("RATELIMIT_SUPPORT", "120 per minute")
     app.config.setdefault("RATELIMIT_REGISTRATION", "30 per minute")
     app.config.setdefault("RATELIMIT_TERRITORIAL_WRITE", "60 per minute")
+    # Files of meeting minutes (consult.uploads rules): under the instance folder by default.
+    app.config.setdefault("TERRITORIAL_UPLOAD_DIR", None)
+    app.config.setdefault("TERRITORIAL_MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024)
+    app.config.setdefault("TERRITORIAL_MAX_ATTACHMENTS", 5)
     # Feeds are cached a minute; the test configuration builds them afresh so every test sees
     # its own data.
     app.config.setdefault("TERRITORIAL_FEED_CACHE_SECONDS", 0 if app.testing else 60)
@@ -128,6 +140,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _territorial_context() -> dict:
+        from consult.db import utcnow
         from consult.models import Audience
         from consult.text import render_markdown
 
@@ -138,4 +151,5 @@ def init_app(app: Flask) -> None:
             "audience_plurals": {a.value: a.plural_label for a in Audience},
             "report_form_available": "moderation" in app.blueprints,
             "territorial_account_summary": services.account_summary,
+            "now_utc": utcnow,
         }

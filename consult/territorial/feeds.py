@@ -11,7 +11,7 @@ from icalendar import Calendar
 from icalendar import Event as ICalEvent
 
 from consult.models import AUDIENCE_PLURALS, Audience
-from consult.territorial.models import Event, NewsItem
+from consult.territorial.models import Event, EventMinutes, NewsItem
 from consult.territories import Scope
 from consult.text import plain_text
 from consult.web import absolute_url, site_host
@@ -55,7 +55,14 @@ def ical(territory: Scope, events: Iterable[Event]) -> bytes:
     return cal.to_ical()
 
 
-def atom(territory: Scope, items: list[NewsItem], self_url: str, page_url: str) -> bytes:
+def atom(
+    territory: Scope,
+    items: list[NewsItem],
+    self_url: str,
+    page_url: str,
+    minutes: list[EventMinutes] = (),  # type: ignore[assignment]
+) -> bytes:
+    """News and the minutes of the territory's meetings, newest first."""
     ET.register_namespace("", ATOM_NS)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -67,7 +74,9 @@ def atom(territory: Scope, items: list[NewsItem], self_url: str, page_url: str) 
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     sub(feed, "id", self_url)
     sub(feed, "title", f"Actualités — {territory.label}")
-    updated = max((i.updated_at for i in items), default=None) or datetime(2020, 6, 1)
+    updated = max(
+        [i.updated_at for i in items] + [m.updated_at for m in minutes], default=None
+    ) or datetime(2020, 6, 1)
     sub(feed, "updated", _utc(updated).isoformat())
     sub(feed, "link", rel="self", href=self_url, type="application/atom+xml")
     sub(feed, "link", rel="alternate", href=page_url, type="text/html")
@@ -75,13 +84,30 @@ def atom(territory: Scope, items: list[NewsItem], self_url: str, page_url: str) 
     sub(author, "name", current_app.config.get("CONSULTATION_TITLE", "Consult"))
     from consult.text import render_markdown
 
-    for item in items:
+    entries = [
+        (
+            item.published_at,
+            absolute_url("territories.news_item", news_id=item.id),
+            item.title,
+            item,
+        )
+        for item in items
+    ] + [
+        (
+            m.published_at,
+            absolute_url("territories.event", event_id=m.event_id, _anchor="compte-rendu"),
+            f"Compte rendu — {m.event.title}",
+            m,
+        )
+        for m in minutes
+    ]
+    entries.sort(key=lambda e: e[0], reverse=True)
+    for published, link, title, item in entries:
         entry = sub(feed, "entry")
-        link = absolute_url("territories.news_item", news_id=item.id)
         sub(entry, "id", link)
-        sub(entry, "title", item.title)
-        sub(entry, "published", _utc(item.published_at).isoformat())
-        sub(entry, "updated", _utc(item.updated_at or item.published_at).isoformat())
+        sub(entry, "title", title)
+        sub(entry, "published", _utc(published).isoformat())
+        sub(entry, "updated", _utc(item.updated_at or published).isoformat())
         sub(entry, "link", rel="alternate", href=link, type="text/html")
         entry_author = sub(entry, "author")
         sub(entry_author, "name", item.author.public_name if item.author else "Consult")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateTimeLocalField,
     IntegerField,
@@ -22,8 +23,10 @@ from consult.forms import PersonalDataConfirmation
 from consult.models import AUDIENCE_PLURALS, Audience
 from consult.territorial.models import (
     ANSWER_MAX,
+    ATTENDANCE_MAX,
     BODY_MAX,
     IDEA_STATUS_LABELS,
+    MINUTES_MAX,
     PLACE_MAX,
     TITLE_MAX,
     URL_MAX,
@@ -159,4 +162,64 @@ class NewsForm(TerritoryChoiceMixin, FlaskForm):
         _l("Texte"),
         description=_l("Markdown simple accepté (gras, italique, listes, liens)."),
         validators=[DataRequired(), Length(min=10, max=BODY_MAX)],
+    )
+
+
+class MinutesForm(FlaskForm):
+    """The compte rendu of a meeting. Attendance is counts by audience only: no names."""
+
+    body = TextAreaField(
+        _l("Compte rendu"),
+        description=_l(
+            "Markdown simple accepté. Ne nommez pas les participants : la présence se "
+            "déclare en nombres, par public."
+        ),
+        validators=[
+            DataRequired(message=_l("Rédigez le compte rendu.")),
+            Length(min=20, max=MINUTES_MAX),
+        ],
+    )
+
+    def set_attendance(self, counts: dict[str, int]) -> None:
+        for audience in Audience:
+            getattr(self, f"present_{audience.value}").data = counts.get(audience.value)
+
+    def attendance_counts(self) -> dict[str, int]:
+        return {
+            audience.value: getattr(self, f"present_{audience.value}").data or 0
+            for audience in Audience
+        }
+
+    def attendance_fields(self) -> list:
+        return [getattr(self, f"present_{audience.value}") for audience in Audience]
+
+
+for _audience in Audience:
+    setattr(
+        MinutesForm,
+        f"present_{_audience.value}",
+        IntegerField(
+            AUDIENCE_PLURALS[_audience],
+            validators=[
+                Optional(),
+                NumberRange(
+                    min=0,
+                    max=ATTENDANCE_MAX,
+                    message=_l("Un nombre entre 0 et %(max)d.", max=ATTENDANCE_MAX),
+                ),
+            ],
+        ),
+    )
+
+
+class AttachmentForm(FlaskForm):
+    """A file of the minutes: PDF, PNG or JPEG (checked by content in consult.uploads)."""
+
+    file = FileField(
+        _l("Fichier (PDF, PNG ou JPEG, 5 Mo au plus)"),
+        validators=[FileRequired(message=_l("Choisissez un fichier."))],
+    )
+    label = StringField(
+        _l("Intitulé (facultatif)"),
+        validators=[Optional(), Length(max=160)],
     )

@@ -30,6 +30,9 @@ BODY_MAX = 5000
 ANSWER_MAX = 3000
 PLACE_MAX = 200
 URL_MAX = 500
+MINUTES_MAX = 20_000
+# Attendance of one audience at one meeting: a stadium at most.
+ATTENDANCE_MAX = 100_000
 
 
 class IdeaStatus(enum.StrEnum):
@@ -145,10 +148,21 @@ class Event(Base):
         return max(self.capacity - self.registered_count, 0)
 
 
+class RegistrationStatus(enum.StrEnum):
+    REGISTERED = "registered"
+    # On the waiting list: the place goes to the oldest waiting row (lowest id) when one frees.
+    WAITING = "waiting"
+
+
 class EventRegistration(AuthorSnapshot, Base):
+    """A place (or a place in the waiting list) of one person at one event. Only the audience
+    and académie snapshot describe the person: the organiser sees pseudonyms and counts."""
+
     __tablename__ = "territorial_event_registration"
     __table_args__ = (
         UniqueConstraint("event_id", "user_id", name="uq_territorial_event_registration"),
+        CheckConstraint("status IN ('registered', 'waiting')", name="status"),
+        Index("ix_territorial_event_registration_queue", "event_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -156,6 +170,73 @@ class EventRegistration(AuthorSnapshot, Base):
         ForeignKey("territorial_event.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    status: Mapped[str] = mapped_column(
+        String(10), default=RegistrationStatus.REGISTERED, server_default="registered"
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    promoted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set by the reminder job in the transaction that queues the email: sent once.
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+    event: Mapped[Event] = relationship()
+
+    @property
+    def waiting(self) -> bool:
+        return self.status == RegistrationStatus.WAITING
+
+
+class EventMinutes(Base):
+    """The compte rendu of a meeting: text, attendance as counts by audience (never names)."""
+
+    __tablename__ = "territorial_event_minutes"
+    __table_args__ = (UniqueConstraint("event_id", name="uq_territorial_event_minutes_event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("territorial_event.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    # {audience: count}; only the five audiences, counts >= 0.
+    attendance: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    published_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    event: Mapped[Event] = relationship(lazy="joined")
+    author: Mapped[User | None] = relationship(lazy="joined")
+
+    @property
+    def attendance_total(self) -> int:
+        return sum(self.attendance.values())
+
+    # Published by the event's organiser as soon as saved, like the event itself.
+    @hybrid_property
+    def is_public(self) -> bool:
+        return True
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_sql(cls):
+        return true()
+
+
+class EventAttachment(Base):
+    """A file of a meeting's minutes (PDF or image: the shared upload rules of consult.uploads),
+    stored under the instance folder, public with the minutes."""
+
+    __tablename__ = "territorial_event_attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("territorial_event.id", ondelete="CASCADE"), index=True
+    )
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(120))
+    label: Mapped[str] = mapped_column(String(160), default="")
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -22,6 +22,9 @@ class Permission(enum.StrEnum):
     NEWS_MANAGE = "territorial.news_manage"
     # Object: an Event.
     EVENT_REGISTER = "territorial.event_register"
+    # Object: an Event. Its organiser: the author, and who manages its territory. Sees the
+    # registrants, publishes the minutes, records the contributions collected in the room.
+    EVENT_ORGANISE = "territorial.event_organise"
 
 
 def manages_scope(user: User | None, kind: str, code: str) -> bool:
@@ -59,6 +62,10 @@ def policy(user: User | None, permission: enum.Enum, obj: Any = None) -> bool:
             return manages_scope(user, *scope)
         case Permission.EVENT_REGISTER:
             return obj is not None and obj.capacity is not None
+        case Permission.EVENT_ORGANISE:
+            return obj is not None and (
+                obj.created_by_id == user.id or manages_scope(user, obj.scope_kind, obj.scope_code)
+            )
     return False
 
 

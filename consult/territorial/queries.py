@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from consult.db import utcnow
 from consult.models import User
-from consult.territorial.models import Event, Idea, NewsItem
+from consult.territorial.models import Event, EventMinutes, Idea, NewsItem
 from consult.territories import Scope
 
 PAGE_SIZE = 20
@@ -54,6 +54,23 @@ def news_query(territory: Scope) -> Select:
 
 def latest_news(session: Session, territory: Scope, limit: int = 5) -> list[NewsItem]:
     return list(session.scalars(news_query(territory).limit(limit)))
+
+
+def minutes_query(territory: Scope) -> Select:
+    """Published minutes of the territory's meetings, newest first."""
+    stmt = (
+        select(EventMinutes)
+        .join(Event, Event.id == EventMinutes.event_id)
+        .where(EventMinutes.is_public, Event.is_public)
+    )
+    where = _scope_filter(Event, territory)
+    if where is not None:
+        stmt = stmt.where(where)
+    return stmt.order_by(EventMinutes.published_at.desc(), EventMinutes.id.desc())
+
+
+def latest_minutes(session: Session, territory: Scope, limit: int = 5) -> list[EventMinutes]:
+    return list(session.scalars(minutes_query(territory).limit(limit)))
 
 
 # Lists show authors' pseudonyms only: their role grants (loaded eagerly on User) stay unloaded.

@@ -4,34 +4,46 @@ news. Functions take the session and never commit; the view owns the transaction
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from consult import dates, uploads
 from consult.db import utcnow
-from consult.models import AuthorSnapshot, User
+from consult.models import Audience, AuthorSnapshot, User
 from consult.notifications import dispatch
 from consult.permissions import may_participate, participation_refusal
 from consult.territorial.models import (
+    ATTENDANCE_MAX,
+    MINUTES_MAX,
     Event,
+    EventAttachment,
+    EventMinutes,
     EventRegistration,
     Idea,
     IdeaStatus,
     IdeaSupport,
     NewsItem,
+    RegistrationStatus,
 )
-from consult.territorial.permissions import manages_scope
+from consult.territorial.permissions import Permission, manages_scope, policy
 from consult.territories import catalog
 from consult.text import hold_for_personal_data
-from consult.web import ConsultError, audit
+from consult.web import ConsultError, absolute_url, audit
 
 
 class TerritorialError(ConsultError):
     """A refusal shown to the user (message already translated) with its HTTP status."""
+
+
+def organises(user: User | None, event: Event) -> bool:
+    return policy(user, Permission.EVENT_ORGANISE, event)
 
 
 # --- Ideas -----
@@ -175,8 +187,13 @@ def create_event(session: Session, user: User, data: EventData) -> Event:
     return event
 
 
-def update_event(session: Session, user: User, event: Event, data: EventData) -> None:
+def update_event(
+    session: Session, user: User, event: Event, data: EventData
+) -> list[EventRegistration]:
+    """Returns the registrations promoted from the waiting list by a raised capacity."""
     _check_event(user, data)
+    _lock_event(session, event.id)
+    session.refresh(event, ["registered_count"])
     if data.capacity is not None and data.capacity < event.registered_count:
         raise TerritorialError(
             _(
@@ -193,72 +210,428 @@ def update_event(session: Session, user: User, event: Event, data: EventData) ->
         setattr(event, key, value)
     session.flush()
     audit(session, user, "event.update", "event", event.id)
+    promoted = _promote(session, event.id) if event.capacity else []
+    session.refresh(event, ["registered_count"])
+    return promoted
 
 
 def delete_event(session: Session, user: User, event: Event) -> None:
     audit(session, user, "event.delete", "event", event.id, title=event.title)
+    # The rows go with the event (cascade); their files once the deletion is committed.
+    for attachment in attachments_of(session, event):
+        uploads.remove_after_commit(session, attachment_path(attachment))
     session.delete(event)
     session.flush()
 
 
-def register(session: Session, user: User, event: Event) -> None:
-    """One registration per person (unique constraint); the capacity holds under concurrency
-    because the increment is conditional and row-locking: a full event updates no row."""
+def _lock_event(session: Session, event_id: int) -> None:
+    """Every change to an event's places starts here: on PostgreSQL the event row is locked
+    until commit, so sign-ups, sign-outs, removals and capacity changes of one event run one
+    after the other and the waiting list is read after the previous change committed. SQLite
+    has one writer at a time already (write requests begin IMMEDIATE)."""
+    session.execute(select(Event.id).where(Event.id == event_id).with_for_update())
+
+
+def _take_place(session: Session, event_id: int) -> bool:
+    """The conditional increment: a full event updates no row."""
+    return bool(
+        session.execute(
+            update(Event)
+            .where(Event.id == event_id, Event.registered_count < Event.capacity)
+            .values(registered_count=Event.registered_count + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+def _free_place(session: Session, event_id: int) -> None:
+    session.execute(
+        update(Event)
+        .where(Event.id == event_id, Event.registered_count > 0)
+        .values(registered_count=Event.registered_count - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _promote(session: Session, event_id: int) -> list[EventRegistration]:
+    """Give every free place to the first in line (oldest waiting row). Called with the event
+    row locked; the status update is conditional too, so a row is never promoted twice."""
+    promoted: list[EventRegistration] = []
+    while _take_place(session, event_id):
+        first = session.scalar(
+            select(EventRegistration.id)
+            .where(
+                EventRegistration.event_id == event_id,
+                EventRegistration.status == RegistrationStatus.WAITING,
+            )
+            .order_by(EventRegistration.id)
+            .limit(1)
+        )
+        if first is None:
+            _free_place(session, event_id)
+            break
+        done = session.execute(
+            update(EventRegistration)
+            .where(
+                EventRegistration.id == first,
+                EventRegistration.status == RegistrationStatus.WAITING,
+            )
+            .values(status=RegistrationStatus.REGISTERED, promoted_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not done:
+            _free_place(session, event_id)
+            continue
+        row = session.get(EventRegistration, first)
+        session.refresh(row)
+        promoted.append(row)
+    return promoted
+
+
+def register(session: Session, user: User, event: Event) -> EventRegistration:
+    """One registration per person (unique constraint). A full event puts the person on its
+    waiting list; the capacity holds under concurrency because the increment is conditional
+    and every change of places locks the event row first (:func:`_lock_event`)."""
     _check_participant(user)
     if event.capacity is None:
         raise TerritorialError(_("Cet événement n'a pas d'inscription sur la plateforme."), 409)
     if event.ends_at < utcnow():
         raise TerritorialError(_("Cet événement est terminé."), 409)
+    _lock_event(session, event.id)
     try:
         with session.begin_nested():
-            taken = session.execute(
-                update(Event)
-                .where(Event.id == event.id, Event.registered_count < Event.capacity)
-                .values(registered_count=Event.registered_count + 1)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if not taken:
-                raise TerritorialError(_("Cet événement est complet."), 409)
-            session.add(
-                EventRegistration(
-                    event_id=event.id, user_id=user.id, **AuthorSnapshot.snapshot_of(user)
+            # Nobody overtakes the waiting list: a free place goes to the first in line.
+            waiting = session.scalar(
+                select(EventRegistration.id)
+                .where(
+                    EventRegistration.event_id == event.id,
+                    EventRegistration.status == RegistrationStatus.WAITING,
                 )
+                .limit(1)
             )
+            taken = waiting is None and _take_place(session, event.id)
+            registration = EventRegistration(
+                event_id=event.id,
+                user_id=user.id,
+                status=RegistrationStatus.REGISTERED if taken else RegistrationStatus.WAITING,
+                **AuthorSnapshot.snapshot_of(user),
+            )
+            session.add(registration)
             session.flush()
     except IntegrityError as exc:
         raise TerritorialError(_("Vous êtes déjà inscrit à cet événement."), 409) from exc
+    if not taken:
+        _promote(session, event.id)
+    session.refresh(registration)
     session.refresh(event, ["registered_count"])
+    return registration
 
 
-def unregister(session: Session, user: User, event: Event) -> None:
+def _withdraw(session: Session, event: Event, user_id: int) -> list[EventRegistration] | None:
+    """Remove one person's registration or waiting place; a freed place is given to the first
+    in line. None when the person was not registered; else the promoted registrations."""
+    _lock_event(session, event.id)
+    status = session.execute(
+        delete(EventRegistration)
+        .where(EventRegistration.event_id == event.id, EventRegistration.user_id == user_id)
+        .returning(EventRegistration.status)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if status is None:
+        return None
+    promoted: list[EventRegistration] = []
+    if status == RegistrationStatus.REGISTERED:
+        _free_place(session, event.id)
+        promoted = _promote(session, event.id)
+    session.refresh(event, ["registered_count"])
+    return promoted
+
+
+def unregister(session: Session, user: User, event: Event) -> list[EventRegistration]:
+    """Returns the registrations promoted from the waiting list (the view tells them once the
+    transaction is committed)."""
     _check_participant(user)
-    removed = session.execute(
-        delete(EventRegistration).where(
+    promoted = _withdraw(session, event, user.id)
+    if promoted is None:
+        raise TerritorialError(_("Vous n'êtes pas inscrit à cet événement."), 409)
+    return promoted
+
+
+def remove_registration(
+    session: Session, organiser: User, event: Event, registration_id: int
+) -> list[EventRegistration]:
+    """The organiser takes someone off the list (registered or waiting)."""
+    user_id = session.scalar(
+        select(EventRegistration.user_id).where(
+            EventRegistration.id == registration_id, EventRegistration.event_id == event.id
+        )
+    )
+    promoted = None if user_id is None else _withdraw(session, event, user_id)
+    if promoted is None:
+        raise TerritorialError(_("Cette inscription n'existe pas ou a déjà été retirée."), 404)
+    audit(session, organiser, "event.registration_remove", "event", event.id)
+    return promoted
+
+
+def registration_of(session: Session, user: User | None, event: Event) -> EventRegistration | None:
+    if user is None or not user.is_authenticated:
+        return None
+    return session.scalar(
+        select(EventRegistration).where(
             EventRegistration.event_id == event.id, EventRegistration.user_id == user.id
         )
-    ).rowcount
-    if not removed:
-        raise TerritorialError(_("Vous n'êtes pas inscrit à cet événement."), 409)
-    session.execute(
-        update(Event)
-        .where(Event.id == event.id)
-        .values(registered_count=Event.registered_count - 1)
-        .execution_options(synchronize_session=False)
     )
-    session.refresh(event, ["registered_count"])
 
 
 def is_registered(session: Session, user: User | None, event: Event) -> bool:
-    if user is None or not user.is_authenticated:
-        return False
-    return (
-        session.scalar(
-            select(EventRegistration.id).where(
-                EventRegistration.event_id == event.id, EventRegistration.user_id == user.id
+    found = registration_of(session, user, event)
+    return found is not None and found.status == RegistrationStatus.REGISTERED
+
+
+def waiting_position(session: Session, registration: EventRegistration) -> int | None:
+    """1 for the first in line; None when the person has a place."""
+    if registration.status != RegistrationStatus.WAITING:
+        return None
+    ahead = session.scalar(
+        select(func.count()).where(
+            EventRegistration.event_id == registration.event_id,
+            EventRegistration.status == RegistrationStatus.WAITING,
+            EventRegistration.id < registration.id,
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def registrants(session: Session, event: Event) -> list[EventRegistration]:
+    """Registered first then the waiting list, each in sign-up order."""
+    return list(
+        session.scalars(
+            select(EventRegistration)
+            .where(EventRegistration.event_id == event.id)
+            .order_by(
+                (EventRegistration.status == RegistrationStatus.WAITING), EventRegistration.id
             )
         )
-        is not None
     )
+
+
+def counts_by_audience(rows: list[EventRegistration]) -> dict[str, dict[str, int]]:
+    """{status: {audience: count}} for the organiser's table."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        per = counts.setdefault(row.status, {})
+        per[row.author_audience] = per.get(row.author_audience, 0) + 1
+    return counts
+
+
+def notify_promoted(promoted: list[EventRegistration]) -> None:
+    """Tell each promoted person (after the commit that gave them their place)."""
+    from flask import render_template
+
+    from consult.mail import send_mail
+
+    for row in promoted:
+        user = row.user
+        if user is None or not user.email:
+            continue
+        event = row.event
+        send_mail(
+            user.email,
+            _("Une place s'est libérée : %(title)s", title=event.title),
+            render_template(
+                "territorial/mail/promoted.txt",
+                user=user,
+                event=event,
+                link=absolute_url("territories.event", event_id=event.id),
+            ),
+        )
+
+
+# --- Reminders -----
+
+# Reminders go out from this local hour of the day before (never in the night).
+REMINDER_FROM_HOUR = 8
+
+
+def due_reminders(session: Session, now: datetime | None = None) -> list[EventRegistration]:
+    """Registrations (with a place) to events that start on the next calendar day of the
+    event's own time zone, not yet reminded. Read in UTC with a margin, then decided in the
+    event's zone: an overseas académie's event is reminded on its own day before."""
+    now = now or utcnow()
+    rows = session.scalars(
+        select(EventRegistration)
+        .join(Event, Event.id == EventRegistration.event_id)
+        .where(
+            EventRegistration.status == RegistrationStatus.REGISTERED,
+            EventRegistration.reminded_at.is_(None),
+            Event.starts_at > now,
+            Event.starts_at < now + timedelta(hours=62),
+        )
+        .order_by(EventRegistration.id)
+    ).all()
+    due = []
+    for row in rows:
+        zone, _name = dates.zone_for(row.event.scope_kind, row.event.scope_code)
+        local_now = dates.to_local(now, zone)
+        if local_now.hour < REMINDER_FROM_HOUR:
+            continue
+        if dates.to_local(row.event.starts_at, zone).date() == local_now.date() + timedelta(days=1):
+            due.append(row)
+    return due
+
+
+def claim_reminders(session: Session, now: datetime | None = None) -> list[int]:
+    """Mark each due registration reminded; idempotent: the mark is a conditional update, so a
+    second run (or a second worker) claims nothing. The caller commits, then
+    :func:`deliver_reminders` sends what this transaction claimed."""
+    claimed: list[int] = []
+    stamp = now or utcnow()
+    for row in due_reminders(session, now):
+        won = session.execute(
+            update(EventRegistration)
+            .where(EventRegistration.id == row.id, EventRegistration.reminded_at.is_(None))
+            .values(reminded_at=stamp)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won:
+            claimed.append(row.id)
+    return claimed
+
+
+def deliver_reminders(session: Session, registration_ids: list[int]) -> None:
+    from flask import render_template
+
+    from consult.mail import send_mail
+
+    for row in session.scalars(
+        select(EventRegistration).where(EventRegistration.id.in_(registration_ids))
+    ):
+        user, event = row.user, row.event
+        if user is None or not user.email:
+            continue
+        send_mail(
+            user.email,
+            _("Rappel : %(title)s, demain", title=event.title),
+            render_template(
+                "territorial/mail/reminder.txt",
+                user=user,
+                event=event,
+                link=absolute_url("territories.event", event_id=event.id),
+            ),
+        )
+
+
+# --- Minutes -----
+
+
+def _check_attendance(attendance: dict[str, int]) -> dict[str, int]:
+    known = {a.value for a in Audience}
+    clean: dict[str, int] = {}
+    for key, value in attendance.items():
+        if key not in known:
+            raise TerritorialError(_("Public inconnu : %(key)s.", key=key[:40]), 422)
+        if value is None:
+            continue
+        if not isinstance(value, int) or value < 0 or value > ATTENDANCE_MAX:
+            raise TerritorialError(
+                _("Indiquez un nombre de présents entre 0 et %(n)d.", n=ATTENDANCE_MAX), 422
+            )
+        if value:
+            clean[key] = value
+    return clean
+
+
+def publish_minutes(
+    session: Session, user: User, event: Event, body: str, attendance: dict[str, int]
+) -> EventMinutes:
+    """The organiser's compte rendu, once the meeting has begun; saving again updates it."""
+    if not organises(user, event):
+        raise TerritorialError(_("Vous n'organisez pas cet événement."), 403)
+    if event.starts_at > utcnow():
+        raise TerritorialError(_("Le compte rendu se publie une fois la rencontre commencée."), 409)
+    body = (body or "").strip()
+    if not body:
+        raise TerritorialError(_("Le compte rendu est vide."), 422)
+    if len(body) > MINUTES_MAX:
+        raise TerritorialError(_("Le compte rendu dépasse %(n)d caractères.", n=MINUTES_MAX), 422)
+    counts = _check_attendance(attendance)
+    minutes = session.scalar(select(EventMinutes).where(EventMinutes.event_id == event.id))
+    if minutes is None:
+        minutes = EventMinutes(event_id=event.id, published_at=utcnow())
+        session.add(minutes)
+    minutes.body, minutes.attendance, minutes.author_id = body, counts, user.id
+    minutes.updated_at = utcnow()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise TerritorialError(_("Le compte rendu vient d'être publié par ailleurs."), 409) from exc
+    audit(session, user, "event.minutes", "event", event.id)
+    return minutes
+
+
+def minutes_of(session: Session, event: Event) -> EventMinutes | None:
+    return session.scalar(select(EventMinutes).where(EventMinutes.event_id == event.id))
+
+
+def attachment_dir() -> Path:
+    return uploads.directory("TERRITORIAL_UPLOAD_DIR", "territorial-attachments")
+
+
+def attachments_of(session: Session, event: Event) -> list[EventAttachment]:
+    return list(
+        session.scalars(
+            select(EventAttachment)
+            .where(EventAttachment.event_id == event.id)
+            .order_by(EventAttachment.id)
+        )
+    )
+
+
+def add_attachment(
+    session: Session, user: User, event: Event, stream: IO[bytes], filename: str, label: str
+) -> EventAttachment:
+    """A file of the minutes, through the shared upload rules (consult.uploads)."""
+    if not organises(user, event):
+        raise TerritorialError(_("Vous n'organisez pas cet événement."), 403)
+    if minutes_of(session, event) is None:
+        raise TerritorialError(_("Publiez d'abord le compte rendu."), 409)
+    config = current_app.config
+    count = session.scalar(select(func.count()).where(EventAttachment.event_id == event.id))
+    if count >= config["TERRITORIAL_MAX_ATTACHMENTS"]:
+        raise TerritorialError(
+            _("Ce compte rendu a déjà le nombre maximal de pièces jointes."), 409
+        )
+    try:
+        stored = uploads.store(
+            session, attachment_dir(), stream, filename, config["TERRITORIAL_MAX_ATTACHMENT_BYTES"]
+        )
+    except uploads.UploadError as exc:
+        raise TerritorialError(exc.message, exc.status) from exc
+    attachment = EventAttachment(
+        event_id=event.id,
+        stored_name=stored.stored_name,
+        filename=stored.filename,
+        label=(label or "").strip()[:160],
+        content_type=stored.content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+    )
+    session.add(attachment)
+    session.flush()
+    audit(session, user, "event.attachment_add", "event", event.id)
+    return attachment
+
+
+def attachment_path(attachment: EventAttachment) -> Path:
+    return attachment_dir() / attachment.stored_name
+
+
+def delete_attachment(session: Session, user: User, attachment: EventAttachment) -> None:
+    uploads.remove_after_commit(session, attachment_path(attachment))
+    session.delete(attachment)
+    session.flush()
+    audit(session, user, "event.attachment_delete", "event", attachment.event_id)
 
 
 # --- News -----
@@ -336,7 +709,12 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
         .order_by(IdeaSupport.id)
     )
     registrations = session.execute(
-        select(EventRegistration.event_id, Event.title, EventRegistration.created_at)
+        select(
+            EventRegistration.event_id,
+            Event.title,
+            EventRegistration.created_at,
+            EventRegistration.status,
+        )
         .join(Event, Event.id == EventRegistration.event_id)
         .where(EventRegistration.user_id == user.id)
         .order_by(EventRegistration.id)
@@ -359,8 +737,8 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
             {"idea_id": idea_id, "created_at": at.isoformat()} for idea_id, at in supports
         ],
         "territorial_event_registrations": [
-            {"event_id": eid, "title": title, "created_at": at.isoformat()}
-            for eid, title, at in registrations
+            {"event_id": eid, "title": title, "created_at": at.isoformat(), "status": status}
+            for eid, title, at, status in registrations
         ],
         "territorial_news": [
             {"id": n.id, "title": n.title, "published_at": n.published_at.isoformat()} for n in news
@@ -379,18 +757,13 @@ def delete_account(session: Session, user: User) -> None:
         .where(Idea.author_id == user.id, Idea.held_for_review.is_(True))
         .execution_options(synchronize_session=False)
     )
-    rows = (
+    event_ids = (
         session.execute(
             select(EventRegistration.event_id).where(EventRegistration.user_id == user.id)
         )
         .scalars()
         .all()
     )
-    for event_id in rows:
-        session.execute(
-            update(Event)
-            .where(Event.id == event_id)
-            .values(registered_count=Event.registered_count - 1)
-            .execution_options(synchronize_session=False)
-        )
-    session.execute(delete(EventRegistration).where(EventRegistration.user_id == user.id))
+    for event_id in event_ids:
+        # A freed place goes to the first in line, as for a sign-out.
+        _withdraw(session, session.get(Event, event_id), user.id)

@@ -26,7 +26,7 @@ from consult.hooks import hooks
 from consult.permissions import require
 from consult.territorial import feeds, forms, queries, services, territory
 from consult.territorial.map import france_map
-from consult.territorial.models import Event, Idea, IdeaStatus, NewsItem
+from consult.territorial.models import Event, EventAttachment, Idea, IdeaStatus, NewsItem
 from consult.territorial.permissions import Permission, can_see_idea, managed_territories
 from consult.territorial.services import EventData, TerritorialError
 from consult.territories import Scope, catalog
@@ -118,6 +118,7 @@ def _territory_page(item: Scope):
         academie_codes=item.academie_codes,
         cat=catalog(),
         news=queries.latest_news(session, item),
+        minutes=queries.latest_minutes(session, item),
         events=queries.upcoming_events(session, item),
         ideas=ideas[:5],
         ideas_total=ideas_total,
@@ -358,14 +359,200 @@ def region_ics(slug: str):
 @bp.route("/evenements/<int:event_id>")
 def event(event_id: int):
     item = _get_or_404(Event, event_id)
+    mine = services.registration_of(db.session, current_user, item)
     return render_template(
         "territorial/event.html",
         event=item,
         territory=territory.from_scope(item.scope_kind, item.scope_code),
-        registered=services.is_registered(db.session, current_user, item),
+        registered=mine is not None and not mine.waiting,
+        waiting_position=services.waiting_position(db.session, mine) if mine else None,
+        minutes=services.minutes_of(db.session, item),
+        attachments=services.attachments_of(db.session, item),
+        panels=hooks().event_panels,
         action_form=FlaskForm(),
         territory_url=_territory_url,
     )
+
+
+def _organised_event_or_404(event_id: int) -> Event:
+    item = _get_or_404(Event, event_id)
+    require(Permission.EVENT_ORGANISE, item)
+    return item
+
+
+@bp.route("/evenements/<int:event_id>/inscrits")
+@login_required
+def registrants(event_id: int):
+    """The organiser's list: pseudonyms and audiences only (never an email), printable."""
+    item = _organised_event_or_404(event_id)
+    rows = services.registrants(db.session, item)
+    return render_template(
+        "territorial/registrants.html",
+        event=item,
+        territory=territory.from_scope(item.scope_kind, item.scope_code),
+        rows=rows,
+        counts=services.counts_by_audience(rows),
+        action_form=FlaskForm(),
+        territory_url=_territory_url,
+    )
+
+
+@bp.route("/evenements/<int:event_id>/inscrits.csv")
+@login_required
+def registrants_csv(event_id: int):
+    from consult import csvout
+
+    item = _organised_event_or_404(event_id)
+    rows = services.registrants(db.session, item)
+    labels = {"registered": _("inscrit"), "waiting": _("liste d'attente")}
+    waiting_rank = 0
+    lines = []
+    for row in rows:
+        rank = None
+        if row.waiting:
+            waiting_rank += 1
+            rank = waiting_rank
+        lines.append(
+            [
+                row.user.public_name if row.user else "",
+                str(row.author_audience),
+                labels.get(row.status, row.status),
+                rank,
+            ]
+        )
+    # Pseudonym and audience only: nothing else about a person leaves the platform.
+    header = [_("Pseudonyme"), _("Public"), _("Statut"), _("Rang d'attente")]
+    return csvout.response(
+        csvout.stream(header, lines, csvout.separator(request.args)),
+        f"inscrits-evenement-{item.id}.csv",
+    )
+
+
+@bp.route("/evenements/<int:event_id>/inscrits/<int:registration_id>/retirer", methods=["POST"])
+@login_required
+@limit("RATELIMIT_TERRITORIAL_WRITE")
+def remove_registrant(event_id: int, registration_id: int):
+    item = _organised_event_or_404(event_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        promoted = services.remove_registration(db.session, me(), item, registration_id)
+        commit()
+    except TerritorialError as exc:
+        return refuse(exc)
+    services.notify_promoted(promoted)
+    flash(_("L'inscription est retirée."), "success")
+    return redirect(url_for("territories.registrants", event_id=item.id))
+
+
+def _minutes_context(item: Event, existing, attachment_form=None) -> dict:
+    return {
+        "event": item,
+        "territory": territory.from_scope(item.scope_kind, item.scope_code),
+        "territory_url": _territory_url,
+        "existing": existing,
+        "attachments": services.attachments_of(db.session, item),
+        "attachment_form": attachment_form or forms.AttachmentForm(formdata=None),
+        "action_form": FlaskForm(),
+    }
+
+
+@bp.route("/evenements/<int:event_id>/compte-rendu/pieces-jointes", methods=["POST"])
+@login_required
+@limit("RATELIMIT_TERRITORIAL_WRITE")
+def upload_attachment(event_id: int):
+    item = _organised_event_or_404(event_id)
+    form = forms.AttachmentForm()
+    existing = services.minutes_of(db.session, item)
+    minutes_form = forms.MinutesForm(formdata=None, body=existing.body if existing else "")
+    if existing is not None:
+        minutes_form.set_attendance(existing.attendance)
+    if not form.validate_on_submit():
+        context = _minutes_context(item, existing, form)
+        return render_template("territorial/minutes_form.html", form=minutes_form, **context), 422
+    try:
+        services.add_attachment(
+            db.session,
+            me(),
+            item,
+            form.file.data.stream,
+            form.file.data.filename or "",
+            form.label.data or "",
+        )
+        commit()
+    except TerritorialError as exc:
+        db.session.rollback()
+        form.file.errors = [exc.message]
+        context = _minutes_context(item, services.minutes_of(db.session, item), form)
+        page = render_template("territorial/minutes_form.html", form=minutes_form, **context)
+        return page, exc.status
+    flash(_("La pièce jointe est ajoutée au compte rendu."), "success")
+    return redirect(url_for("territories.minutes", event_id=item.id))
+
+
+@bp.route("/evenements/pieces-jointes/<int:attachment_id>/supprimer", methods=["POST"])
+@login_required
+@limit("RATELIMIT_TERRITORIAL_WRITE")
+def delete_attachment(attachment_id: int):
+    attachment = _get_or_404(EventAttachment, attachment_id)
+    item = _organised_event_or_404(attachment.event_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    services.delete_attachment(db.session, me(), attachment)
+    commit()
+    flash(_("La pièce jointe est supprimée."), "success")
+    return redirect(url_for("territories.minutes", event_id=item.id))
+
+
+@bp.route("/evenements/pieces-jointes/<int:attachment_id>")
+def attachment(attachment_id: int):
+    """Public with the minutes; served as a download that can run nothing (consult.uploads)."""
+    from flask import send_file
+
+    from consult import uploads
+
+    found = _get_or_404(EventAttachment, attachment_id)
+    if services.minutes_of(db.session, _get_or_404(Event, found.event_id)) is None:
+        abort(404)
+    path = services.attachment_path(found)
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=found.content_type,
+        as_attachment=True,
+        download_name=found.filename,
+        max_age=3600,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = uploads.ATTACHMENT_CSP
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
+
+
+@bp.route("/evenements/<int:event_id>/compte-rendu", methods=["GET", "POST"])
+@login_required
+@limit("RATELIMIT_TERRITORIAL_WRITE")
+def minutes(event_id: int):
+    item = _organised_event_or_404(event_id)
+    existing = services.minutes_of(db.session, item)
+    if request.method == "GET" and existing is not None:
+        form = forms.MinutesForm(formdata=None, body=existing.body)
+        form.set_attendance(existing.attendance)
+    else:
+        form = forms.MinutesForm()
+    context = _minutes_context(item, existing)
+    if form.validate_on_submit():
+        try:
+            services.publish_minutes(
+                db.session, me(), item, form.body.data, form.attendance_counts()
+            )
+            commit()
+        except TerritorialError as exc:
+            return refuse(exc, form=form, template="territorial/minutes_form.html", **context)
+        flash(_("Le compte rendu est publié."), "success")
+        return redirect(url_for("territories.event", event_id=item.id, _anchor="compte-rendu"))
+    return render_template("territorial/minutes_form.html", form=form, **context), _form_status()
 
 
 def _event_data(form: forms.EventForm) -> EventData:
@@ -434,10 +621,11 @@ def edit_event(event_id: int):
     form.set_territories(_editable_scopes())
     if form.validate_on_submit():
         try:
-            services.update_event(db.session, me(), item, _event_data(form))
+            promoted = services.update_event(db.session, me(), item, _event_data(form))
             commit()
         except TerritorialError as exc:
             return refuse(exc)
+        services.notify_promoted(promoted)
         flash(_("L'événement est modifié."), "success")
         return redirect(url_for("territories.event", event_id=item.id))
     return render_template("territorial/event_form.html", form=form, event=item), _form_status()
@@ -466,13 +654,23 @@ def register(event_id: int):
         abort(400)
     require(Permission.EVENT_REGISTER, item)
     try:
-        services.register(db.session, me(), item)
+        registration = services.register(db.session, me(), item)
         commit()
     except TerritorialError as exc:
         return refuse(exc)
     except IntegrityError:
         return _conflict()
-    flash(_("Votre inscription est enregistrée."), "success")
+    if registration.waiting:
+        flash(
+            _(
+                "L'événement est complet : vous êtes sur la liste d'attente, en position "
+                "%(n)d. Vous serez prévenu si une place se libère.",
+                n=services.waiting_position(db.session, registration),
+            ),
+            "info",
+        )
+    else:
+        flash(_("Votre inscription est enregistrée."), "success")
     return redirect(url_for("territories.event", event_id=item.id))
 
 
@@ -484,10 +682,11 @@ def unregister(event_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        services.unregister(db.session, me(), item)
+        promoted = services.unregister(db.session, me(), item)
         commit()
     except TerritorialError as exc:
         return refuse(exc)
+    services.notify_promoted(promoted)
     flash(_("Votre inscription est annulée."), "success")
     return redirect(url_for("territories.event", event_id=item.id))
 
@@ -498,11 +697,13 @@ def unregister(event_id: int):
 def _atom(item: Scope, self_endpoint: str, **kwargs: str) -> Response:
     def build() -> str:
         news = db.session.scalars(queries.news_query(item).limit(FEED_SIZE)).all()
+        minutes = db.session.scalars(queries.minutes_query(item).limit(FEED_SIZE)).all()
         return feeds.atom(
             item,
             list(news),
             absolute_url(self_endpoint, **kwargs),
             _territory_url(item, external=True),
+            list(minutes),
         ).decode("utf-8")
 
     return Response(

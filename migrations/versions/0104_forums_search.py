@@ -3,7 +3,7 @@ of French stems on SQLite: consult/search/ddl.py), replacing the expression inde
 unstemmed FTS5 table
 
 Revision ID: 0104_forums_search
-Revises: 0102_forums_recent
+Revises: 0103_forums_drop_shuffle_key
 Create Date: 2026-12-05 19:40:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from consult.search import ddl
 
 revision: str = "0104_forums_search"
-down_revision: str | None = "0102_forums_recent"
+down_revision: str | None = "0103_forums_drop_shuffle_key"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
