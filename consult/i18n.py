@@ -79,20 +79,23 @@ def _format(eval_ctx: Any, rv: str, variables: dict) -> str:
 
 
 @pass_eval_context
-def _gettext(eval_ctx: Any, string: str, **variables: Any) -> str:
+def _gettext(eval_ctx: Any, string: str, /, **variables: Any) -> str:
     rv = _translations().ugettext(string)
     return _format(eval_ctx, rv, variables)
 
 
 @pass_eval_context
-def _ngettext(eval_ctx: Any, singular: str, plural: str, num: int, **variables: Any) -> str:
+def _ngettext(
+    eval_ctx: Any, singular: str, plural: str, num: int, /, **variables: Any
+) -> str:
+    # Positional-only, as Jinja's own: a template may pass num=<formatted number> for display.
     variables.setdefault("num", num)
     rv = _translations().ungettext(singular, plural, num)
     return _format(eval_ctx, rv, variables)
 
 
 @pass_eval_context
-def _pgettext(eval_ctx: Any, context: str, string: str, **variables: Any) -> str:
+def _pgettext(eval_ctx: Any, context: str, string: str, /, **variables: Any) -> str:
     variables.setdefault("context", context)
     rv = _translations().upgettext(context, string)
     return _format(eval_ctx, rv, variables)
@@ -100,7 +103,7 @@ def _pgettext(eval_ctx: Any, context: str, string: str, **variables: Any) -> str
 
 @pass_eval_context
 def _npgettext(
-    eval_ctx: Any, context: str, singular: str, plural: str, num: int, **variables: Any
+    eval_ctx: Any, context: str, singular: str, plural: str, num: int, /, **variables: Any
 ) -> str:
     variables.setdefault("context", context)
     variables.setdefault("num", num)

@@ -435,59 +435,6 @@ def test_a_code_batch_names_its_meeting_for_its_organisers_only(app, client, ses
     assert "Questionnaires papier" not in page
 
 
-# --- The results space cites meetings ----------------------------------------------------------
-
-
-def test_results_cite_minutes_and_meeting_contributions(session) -> None:
-    from synthesis import results
-    from synthesis.results_models import SourceKind
-
-    organiser = _coordinator()
-    analyst = RoleGrantFactory(role="analyst").user
-    event = _past_event(organiser, title="Café des parents")
-    services.publish_minutes(session, organiser, event, "Un compte rendu détaillé.", {"parent": 9})
-    no_minutes = _past_event(organiser, title="Sans compte rendu")
-    from forums import services as forum_services
-
-    collected = forum_services.record_meeting_contribution(
-        session, organiser, event, first_subtheme().id, "parent", "Du matériel", "Des tablettes."
-    )
-
-    def proposal(user, kind="national", code=""):
-        draft = results.start_draft(session, results.scope(kind, code), user)
-        return results.add_proposal(
-            session,
-            draft,
-            user,
-            theme=first_subtheme().theme.slug,
-            title="P",
-            text="x",
-            position=None,
-        )
-
-    national = proposal(analyst)
-    cited = results.add_source(session, national, analyst, f"compte_rendu:{event.id}")
-    assert cited.kind == SourceKind.MINUTES and cited.label == "Compte rendu — Café des parents"
-    assert cited.url == f"/territoires/evenements/{event.id}#compte-rendu"
-    by_url = results.add_source(
-        session,
-        national,
-        analyst,
-        f"https://consult.test/forums/contributions/{collected.id}",
-        host="consult.test",
-    )
-    assert "recueillie lors de la rencontre « Café des parents »" in by_url.label
-    with pytest.raises(results.ResultsError):
-        results.add_source(session, national, analyst, f"compte_rendu:{no_minutes.id}")
-    # A Poitiers synthesis cannot cite a Toulouse meeting; Toulouse's can.
-    poitiers_coordinator = _coordinator("13")
-    poitiers = proposal(poitiers_coordinator, "academie", "13")
-    with pytest.raises(results.ResultsError):
-        results.add_source(session, poitiers, poitiers_coordinator, f"rencontre:{event.id}")
-    toulouse = proposal(organiser, "academie", "16")
-    assert results.add_source(session, toulouse, organiser, f"/territoires/evenements/{event.id}")
-
-
 # --- Attachments of the minutes ---------------------------------------------------------------
 
 

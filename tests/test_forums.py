@@ -824,4 +824,4 @@ def test_the_unread_shuffle_key_column_is_gone(session) -> None:
                 {"t": "forum_contribution"},
             )
         )
-        assert {f"forum_contribution_fts_{n}" for n in ("ai", "ad", "au")} <= triggers
+        assert {f"forum_contribution_search_{n}" for n in ("ai", "ad", "au")} <= triggers

@@ -552,7 +552,7 @@ def test_email_reaches_a_real_smtp_server_and_its_unsubscribe_link_works(databas
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link = re.search(r"<(.+)>", message["List-Unsubscribe"]).group(1)
     body = message.get_body(preferencelist=("plain",)).get_content()
-    assert link in body and f"/forums/contributions/{item.id}#commentaire-" in body
+    assert link in body and f"/forums/contributions/{item.id}?commentaire=" in body
     assert writer.email not in message.as_string()
 
     client = app.test_client()

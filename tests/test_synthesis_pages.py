@@ -307,9 +307,12 @@ def test_text_summaries_are_computed_from_the_figures(client, compiled) -> None:
     # One theme: it is not named as both the most and the least adopted.
     assert "Le thème « ecole » recueille 70,0 % d’adoptions." in html
     assert "le moins adopté" not in html
-    # The map's note names the overseas académies of its table only (La Réunion), not those
-    # without participants (Guyane).
-    assert "Académies d’outre-mer, absentes de la carte : La Réunion." in html
+    # The map's note names the overseas académies of its table, and each is in the table (the
+    # table lists every académie, those without a shown figure marked as secret).
+    note = re.search(r"Académies d’outre-mer, absentes de la carte : ([^.]+)\.", html)
+    assert note and "La Réunion" in note.group(1)
+    for name in note.group(1).split(", "):
+        assert _table_row(html, "participation-map-table", f"{name} (outre-mer, hors carte)"), name
     assert "figurent dans le tableau" not in html
     # No « 0 académies… »: the sentence is left out when none is small.
     assert " 0 académie" not in html
