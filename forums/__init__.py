@@ -160,11 +160,29 @@ def _register_synthesis() -> None:
             _l("Contribution"),
             Contribution,
             load=lambda session, i: session.get(Contribution, i),
-            title=lambda session, c: c.title,
+            title=_citation_title,
             url=lambda c: f"/forums/contributions/{c.id}",
             path=re.compile(r"^/forums/contributions/(\d+)/?$"),
             missing=_l("La contribution n°%(id)s n'existe pas ou n'est pas publique."),
             named=_l("La contribution n°%(id)s"),
+        )
+    )
+
+
+def _citation_title(session, contribution) -> str:
+    """A contribution collected in a meeting's room says so where a synthesis cites it."""
+    if contribution.meeting_event_id is None:
+        return contribution.title
+    from consult.territorial.models import Event
+
+    event = session.get(Event, contribution.meeting_event_id)
+    if event is None:
+        return contribution.title
+    return str(
+        _l(
+            "%(title)s (recueillie lors de la rencontre « %(event)s »)",
+            title=contribution.title,
+            event=event.title,
         )
     )
 

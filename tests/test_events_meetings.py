@@ -513,3 +513,55 @@ def test_minutes_attachment_lifecycle(client, session, files_dir) -> None:
     client.login(organiser.email)
     assert client.submit(url, page=f"{page}/compte-rendu").status_code == 302
     assert list(files_dir.iterdir()) == []
+
+
+# --- The results space cites meetings (through the sources registry) ------------------
+
+
+def test_results_cite_minutes_and_meeting_contributions(session) -> None:
+    from synthesis import results
+
+    organiser = _coordinator()
+    analyst = RoleGrantFactory(role="analyst").user
+    event = _past_event(organiser, title="Café des parents")
+    services.publish_minutes(session, organiser, event, "Un compte rendu détaillé.", {"parent": 9})
+    no_minutes = _past_event(organiser, title="Sans compte rendu")
+    from forums import services as forum_services
+
+    collected = forum_services.record_meeting_contribution(
+        session, organiser, event, first_subtheme().id, "parent", "Du matériel", "Des tablettes."
+    )
+
+    def proposal(user, kind="national", code=""):
+        draft = results.start_draft(session, results.scope(kind, code), user)
+        return results.add_proposal(
+            session,
+            draft,
+            user,
+            theme=first_subtheme().theme.slug,
+            title="P",
+            text="x",
+            position=None,
+        )
+
+    national = proposal(analyst)
+    cited = results.add_source(session, national, analyst, f"compte_rendu:{event.id}")
+    assert cited.kind == "compte_rendu" and cited.label == "Compte rendu — Café des parents"
+    assert cited.url == f"/territoires/evenements/{event.id}#compte-rendu"
+    by_url = results.add_source(
+        session,
+        national,
+        analyst,
+        f"https://consult.test/forums/contributions/{collected.id}",
+        host="consult.test",
+    )
+    assert "recueillie lors de la rencontre « Café des parents »" in by_url.label
+    with pytest.raises(results.ResultsError):
+        results.add_source(session, national, analyst, f"compte_rendu:{no_minutes.id}")
+    # A Poitiers synthesis cannot cite a Toulouse meeting; Toulouse's can.
+    poitiers_coordinator = _coordinator("13")
+    poitiers = proposal(poitiers_coordinator, "academie", "13")
+    with pytest.raises(results.ResultsError):
+        results.add_source(session, poitiers, poitiers_coordinator, f"rencontre:{event.id}")
+    toulouse = proposal(organiser, "academie", "16")
+    assert results.add_source(session, toulouse, organiser, f"/territoires/evenements/{event.id}")

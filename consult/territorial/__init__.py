@@ -52,7 +52,7 @@ def _register_synthesis() -> None:
 
     from consult import synthesis_registry as registry
     from consult.moderation import public_sql
-    from consult.territorial.models import Idea
+    from consult.territorial.models import Event, Idea
 
     def visible(session) -> str:
         return public_sql(Idea, "i", session.get_bind().dialect)
@@ -96,6 +96,47 @@ def _register_synthesis() -> None:
             named=_l("L'idée n°%(id)s"),
         )
     )
+    # A meeting's minutes, cited by its event's number (one compte rendu per event).
+    registry.register_citable(
+        registry.Citable(
+            "compte_rendu",
+            _l("Compte rendu de rencontre"),
+            Event,
+            load=_event_with_minutes,
+            title=lambda session, event: str(_l("Compte rendu — %(title)s", title=event.title)),
+            url=lambda event: f"/territoires/evenements/{event.id}#compte-rendu",
+            in_scope=lambda session, event, scope: bool(
+                set(_event_academies(event)) & set(scope.academie_codes)
+            ),
+            aliases=("rencontre", "minutes"),
+            path=re.compile(r"^/territoires/evenements/(\d+)/?$"),
+            missing=_l("La rencontre n°%(id)s n'existe pas ou n'a pas de compte rendu publié."),
+            named=_l("La rencontre n°%(id)s"),
+        )
+    )
+
+
+def _event_with_minutes(session, event_id: int):
+    """The event, when its minutes are published: citing a meeting cites what was said there."""
+    from sqlalchemy import select
+
+    from consult.territorial.models import Event, EventMinutes
+
+    published = session.scalar(
+        select(EventMinutes.id).where(EventMinutes.event_id == event_id, EventMinutes.is_public)
+    )
+    return session.get(Event, event_id) if published is not None else None
+
+
+def _event_academies(event) -> tuple[str, ...]:
+    from consult.territories import catalog
+
+    if event.scope_kind == "academie":
+        return (event.scope_code,)
+    if event.scope_kind == "region":
+        region = catalog().regions.get(event.scope_code)
+        return tuple(region.academie_codes) if region else ()
+    return ()  # a national meeting: only the national synthesis cites it
 
 
 def init_app(app: Flask) -> None:

@@ -24,7 +24,8 @@ from synthesis.results_models import (
 )
 
 REF_RE = re.compile(
-    r"^([^\W\d_]+)\s*[:#]\s*([A-Za-z0-9_\-]+)(?::([A-Za-z0-9_\-]+))?$",
+    # A kind is letters, with underscores inside (« compte_rendu »).
+    r"^([^\W\d_][^\W\d]*)\s*[:#]\s*([A-Za-z0-9_\-]+)(?::([A-Za-z0-9_\-]+))?$",
     re.IGNORECASE,
 )
 # The /syntheses/ pages title each question's block « question-<key>-title » (charts.py).
