@@ -85,9 +85,7 @@ def _gettext(eval_ctx: Any, string: str, /, **variables: Any) -> str:
 
 
 @pass_eval_context
-def _ngettext(
-    eval_ctx: Any, singular: str, plural: str, num: int, /, **variables: Any
-) -> str:
+def _ngettext(eval_ctx: Any, singular: str, plural: str, num: int, /, **variables: Any) -> str:
     # Positional-only, as Jinja's own: a template may pass num=<formatted number> for display.
     variables.setdefault("num", num)
     rv = _translations().ungettext(singular, plural, num)

@@ -352,9 +352,7 @@ def test_filters(session) -> None:
     assert queries.Filters.clean("abc") == queries.Filters()
 
 
-def test_theme_list_cannot_be_filtered_by_the_authors_audience_or_academie(
-    client, session
-) -> None:
+def test_theme_list_cannot_be_filtered_by_the_authors_audience_or_academie(client, session) -> None:
     """The author's audience and académie are protected (synthesis/README.md): a list filtered
     by them would recount the cells the syntheses hide. Fails before this change (the theme
     page offered both filters)."""

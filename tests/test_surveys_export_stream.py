@@ -68,9 +68,11 @@ def _reference(session, questionnaire, sep: str = csvout.SEMICOLON) -> bytes:
         for q in definition.questions:
             value = answers.get(q.code)
             if q.type == "multiple":
-                row += [""] * len(q.option_values) if value is None else [
-                    int(o in value) for o in q.option_values
-                ]
+                row += (
+                    [""] * len(q.option_values)
+                    if value is None
+                    else [int(o in value) for o in q.option_values]
+                )
             elif q.type == "ranking":
                 size = q.max_rank or 0
                 value = value or []

@@ -64,7 +64,6 @@ def upgrade() -> None:
         unique=False,
     )
 
-
     op.create_table(
         "territorial_event_attachment",
         sa.Column("id", sa.Integer(), nullable=False),
