@@ -22,7 +22,7 @@ This replaces the complementary suppression per table that was here and the LP-a
 suppression of the coordinators' questionnaire results (surveys/disclosure.py now asks this
 module). Suppression alone could not hold across linked tables and territories (a région minus its
 académies, the nation minus its régions, a day split against a theme split), and making it hold
-(commit df6c709, docs/wip) cost 11× the compile time; a perturbation keyed by the cell's identity holds
+(commit df6c709) cost 11× the compile time; a perturbation keyed by the cell's identity holds
 by construction and costs one HMAC per published cell.
 """
 
