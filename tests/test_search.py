@@ -272,11 +272,10 @@ def test_phrases_exclusions_and_alternatives_on_both_databases(session) -> None:
     assert _ids("-tablettes") == set() and _ids("or") == set()
 
 
+@pytest.mark.postgres_only
 def test_a_vote_does_not_rewrite_the_search_row(session) -> None:
     """PostgreSQL: the side table is written when the text or the visibility changes, not when
     a counter does (each vote updates its contribution)."""
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("PostgreSQL side table")
     from sqlalchemy import text
 
     contribution = ContributionFactory(title="Des tablettes", body="x")
