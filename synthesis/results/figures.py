@@ -95,8 +95,8 @@ def _figure_cell(kind: str, value: Any) -> str:
 def figure_tables(
     figures: dict[str, Any], names: list[str], limit: int | None = DISPLAY_ROWS
 ) -> list[FigureTable]:
-    """The frozen figures as display tables: labels instead of codes, « < 10 » where the
-    figure was suppressed for the public."""
+    """The frozen figures as display tables: labels instead of codes, the one neutral marker
+    where the figure was hidden from the public."""
     questions: dict[str, str] = {}
     labels = figures.get("survey_questions")
     if labels:
