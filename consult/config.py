@@ -69,6 +69,9 @@ def from_environment() -> dict:
         "TESTING": env == "testing",
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": secret,
+        # The cell-key secret of published figures (synthesis/privacy.py), derived from
+        # SECRET_KEY when unset; set apart, SECRET_KEY can be rotated without moving a figure.
+        "DISCLOSURE_KEY": os.environ.get("DISCLOSURE_KEY") or None,
         "SQLALCHEMY_DATABASE_URL": normalise_database_url(
             os.environ.get("DATABASE_URL") or default_db
         ),

@@ -78,3 +78,20 @@ def test_proxy_fix_uses_forwarded_headers(database_url) -> None:
         "/_ip", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
     )
     assert response.get_data(as_text=True) == "203.0.113.9 https"
+
+
+def test_disclosure_key_comes_from_the_environment(monkeypatch, tmp_path) -> None:
+    from consult.config import from_environment
+    from synthesis import privacy
+
+    monkeypatch.setenv("CONSULT_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.delenv("DISCLOSURE_KEY", raising=False)
+    derived = privacy.key_for(from_environment())
+    monkeypatch.setenv("DISCLOSURE_KEY", "k" * 40)
+    config = from_environment()
+    assert config["DISCLOSURE_KEY"] == "k" * 40
+    assert privacy.key_for(config) == b"k" * 40 != derived
+    # Rotating SECRET_KEY no longer moves the published figures.
+    monkeypatch.setenv("SECRET_KEY", "t" * 40)
+    assert privacy.key_for(from_environment()) == b"k" * 40
