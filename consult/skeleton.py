@@ -25,9 +25,10 @@ The rules, all in this module (packages register their holes, guards and pages):
   pseudonym (escaped) or a switch (:func:`register_hole`): the block rendered once for each of
   the values it can take (vote: none/adopt/refuse), the person's value picking one. A value a
   switch cannot show exactly falls back to the full render.
-- The filled page goes through the application's own after-request processing (security
-  headers, validator, compression, session save), with Flask-Login's user set to the account
-  read, so its headers are those of a full render; it is marked ``X-Consult-Skeleton: hit``.
+- The filled page's headers (security headers, cache control) are those the application gave
+  the skeleton render, plus what depends on the body and the reader as a full render adds it
+  (``Vary: Cookie``, the validator, the negotiated compression); no cookie is set. It is
+  marked ``X-Consult-Skeleton: hit``.
 - A skeleton lives at most ``PAGE_CACHE_SECONDS`` and is not used once the content generation
   moved (``consult.pagecache``): counters may be that old, as on visitors' pages; the person's
   own vote, follows and unread count are always read at the request.
@@ -71,6 +72,16 @@ _PERSONAL_ENVIRON = frozenset(
 )
 MAX_TARGET_LENGTH = 1024
 LOCAL_MAX_ENTRIES = 512
+ACCOUNTS_MAX_ENTRIES = 4096
+# How long a worker keeps a session cookie it opened (its signature and age were checked then).
+SESSION_SECONDS = 5
+# Requests whose answer depends on more than the page and the person: conditional on a date,
+# partial, authenticated otherwise.
+_BYPASS_HEADERS = ("HTTP_RANGE", "HTTP_AUTHORIZATION", "HTTP_IF_MODIFIED_SINCE")
+# Headers of the skeleton render that describe its own transmission or body, not the page.
+_NOT_KEPT = frozenset(
+    {"content-length", "etag", "set-cookie", "date", "content-encoding", "x-consult-cache"}
+)
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -226,6 +237,9 @@ class Skeleton:
     generation: str
     expires: float
     ok: bool  # False: not a 200 page for the viewer class; everyone gets the full render
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    tagged: bool = False  # the full render gives it a validator (consult.static_assets)
+    csrf_holes: int = 0
     parts: list[Any] = field(default_factory=list)
     holes: list[Any] = field(default_factory=list)
     persons: frozenset[int] = frozenset()
@@ -243,6 +257,9 @@ class Skeleton:
                 "g": self.generation,
                 "e": self.expires,
                 "ok": self.ok,
+                "hd": self.headers,
+                "t": self.tagged,
+                "c": self.csrf_holes,
                 "p": self.parts,
                 "h": self.holes,
                 "a": sorted(self.persons),
@@ -258,6 +275,9 @@ class Skeleton:
             data["g"],
             data["e"],
             data["ok"],
+            [tuple(h) for h in data["hd"]],
+            data["t"],
+            data["c"],
             data["p"],
             [tuple(h) if h is not None else None for h in data["h"]],
             frozenset(data["a"]),
@@ -280,6 +300,13 @@ class _FullRender(Exception):
     """A hole this person's value cannot fill exactly."""
 
 
+@dataclass
+class _Cookies:
+    """What Flask's session interface reads of a request."""
+
+    cookies: Any
+
+
 # --- The WSGI middleware -------------------------------------------------------------------------
 
 
@@ -295,7 +322,12 @@ class SkeletonPages:
         self.local = MemoryCache(LOCAL_MAX_ENTRIES)
         # The language saved on each account, learnt from the last read: the skeleton of the
         # right language is fetched first (a wrong guess costs one more read).
-        self.account_locales = MemoryCache(4096)
+        self.account_locales = MemoryCache(ACCOUNTS_MAX_ENTRIES)
+        # Session cookies already opened by Flask's session interface, and the account objects
+        # built from identical rows: a reader's next pages skip the signature check and the
+        # model constructor (both re-done when the cookie or the row changes).
+        self.sessions = MemoryCache(ACCOUNTS_MAX_ENTRIES)
+        self.accounts = MemoryCache(ACCOUNTS_MAX_ENTRIES)
         self._engine: Any = None
         self._engine_lock = threading.Lock()
 
@@ -306,7 +338,7 @@ class SkeletonPages:
             return False
         if environ.get("REQUEST_METHOD") != "GET":
             return False
-        if "HTTP_RANGE" in environ or "HTTP_AUTHORIZATION" in environ:
+        if any(h in environ for h in _BYPASS_HEADERS):
             return False
         if config["SESSION_COOKIE_NAME"] + "=" not in environ.get("HTTP_COOKIE", ""):
             return False
@@ -317,33 +349,56 @@ class SkeletonPages:
         if not self._eligible(environ):
             return self.wsgi_app(environ, start_response)
         try:
-            response = self._serve(environ)
+            answer = self._serve(environ)
         except Exception:
             # Never worse than the full render: a store or database hiccup, or a bug here.
             self.app.logger.warning("logged-in fast path failed", exc_info=True)
-            response = None
-        if response is None:
+            answer = None
+        if answer is None:
             return self.wsgi_app(environ, start_response)
-        return response(environ, start_response)
+        headers, body = answer
+        start_response("200 OK", headers)
+        return [body]
 
-    def _serve(self, environ: dict) -> Any:
-        ctx = self.app.request_context(environ)
+    def _session(self, environ: dict) -> Any:
+        """The session Flask's own interface opens from this cookie (same secret, salt and
+        age limit), opened once per cookie value and worker for ``SESSION_SECONDS``."""
+        from flask.sessions import SecureCookieSessionInterface
+        from werkzeug.http import parse_cookie
+
+        interface = self.app.session_interface
+        if type(interface) is not SecureCookieSessionInterface:
+            return None  # another interface: let the request context open it
+        cookies = parse_cookie(environ)
+        value = cookies.get(interface.get_cookie_name(self.app))
+        if not value:
+            return None
+        data = self.sessions.get(value)
+        if data is None:
+            opened = interface.open_session(self.app, _Cookies(cookies))
+            data = dict(opened) if opened is not None else {}
+            self.sessions.set(value, data, SESSION_SECONDS)
+        return interface.session_class(data)
+
+    def _serve(self, environ: dict) -> tuple[list, bytes] | None:
+        from flask.ctx import RequestContext
+
+        session = self._session(environ)
+        ctx = RequestContext(self.app, environ, session=session)
         ctx.push()
         try:
             return self._serve_in(ctx)
         finally:
             ctx.pop()
 
-    def _serve_in(self, ctx: Any) -> Any:
-        from flask import g
-
-        from consult.accounts import parse_session_identifier
+    def _serve_in(self, ctx: Any) -> tuple[list, bytes] | None:
+        from consult.accounts import parse_session_identifier, session_still_valid
         from consult.i18n import LOCALE_COOKIE, person_locale
 
         app, request, session = self.app, ctx.request, ctx.session
         if request.routing_exception is not None or request.url_rule is None:
             return None  # unknown path, forged host...: the application answers
-        if request.url_rule.endpoint not in _pages or "If-Modified-Since" in request.headers:
+        if request.url_rule.endpoint not in _pages:
             return None
         if not session or not SESSION_KEYS.issuperset(session.keys()):
             return None
@@ -364,15 +419,13 @@ class SkeletonPages:
         cookie = request.cookies.get(LOCALE_COOKIE)
         locale = person_locale(wanted, cookie, self.account_locales.get(str(user_id)), app.config)
         for _attempt in range(2):
-            skeleton = self._skeleton(ctx.request.environ, locale)
+            skeleton = self._skeleton(request.environ, locale)
             if not skeleton.ok or user_id in skeleton.persons:
                 return None
             user, has_role, values, guarded = self._read(user_id, skeleton)
-            if guarded or user is None:
+            if guarded or not session_still_valid(user, version):
                 return None
-            from consult.accounts import session_still_valid
-
-            if not session_still_valid(user, version) or viewer_class(user, has_role) is None:
+            if viewer_class(user, has_role) is None:
                 return None
             self.account_locales.set(str(user_id), user.locale or "", 3600)
             wanted_locale = person_locale(wanted, cookie, user.locale, app.config)
@@ -385,13 +438,40 @@ class SkeletonPages:
             body = self._fill(skeleton, values, locale, user)
         except _FullRender:
             return None
-        # The after-request hooks (security headers, validator, compression, session save,
-        # remember cookie) see this person logged in, as in a full render.
-        g._login_user = user
-        response = app.response_class(body, mimetype="text/html")
-        response = app.process_response(response)
-        response.headers[HIT_HEADER] = "hit"
-        return response
+        return self._respond(request, skeleton, body)
+
+    def _respond(self, request: Any, skeleton: Skeleton, body: bytes) -> tuple[list, bytes] | None:
+        """The headers the full render's after-request processing would give this page: the
+        skeleton render's (security headers, cache control: the same hooks made them), plus
+        what depends on the body and the reader: Flask's ``Vary: Cookie`` for a page read from
+        a session, the validator of consult.static_assets, the negotiated compression."""
+        from werkzeug.http import dump_header, parse_set_header
+
+        from consult import pagecache
+        from consult.static_assets import encode_body, negotiate_encoding, page_digest
+
+        headers = list(skeleton.headers)
+        for index, (name, value) in enumerate(headers):
+            if name.lower() == "vary":
+                vary = parse_set_header(value)
+                vary.add("Cookie")
+                headers[index] = (name, vary.to_header())
+                break
+        else:
+            headers.append(("Vary", dump_header(["Cookie"])))
+        if skeleton.tagged:
+            tag = f'W/"{page_digest(body)}"'
+            headers.append(("ETag", tag))
+            if pagecache._revalidated(request.environ, headers):
+                return None  # it would be a 304: the full render answers it
+        encoding = negotiate_encoding(request.accept_encodings)
+        encoded = encode_body(body, encoding)
+        if encoded is not None:
+            headers.append(("Content-Encoding", encoding))
+            body = encoded
+        headers.append(("Content-Length", str(len(body))))
+        headers.append((HIT_HEADER, "hit"))
+        return headers, body
 
     # --- Reading the person's holes ---
 
@@ -432,16 +512,22 @@ class SkeletonPages:
         if account is None:
             return None, False, values, False
         version, deleted, blocked, role, locale, audience, pseudonym = account.split("|", 6)
-        user = User(
-            id=user_id,
-            session_version=int(version),
-            deleted_at=_EPOCH if deleted else None,
-            blocked_at=_EPOCH if blocked else None,
-            locale=locale or None,
-            audience=audience,
-            pseudonym=pseudonym,
-            grants=[],
-        )
+        cache_key = f"{user_id}|{account}"
+        user = self.accounts.get(cache_key)
+        if user is None:
+            # Never added to a database session: a read-only picture of the row, for the
+            # account rules (session_still_valid, may_participate) and the language.
+            user = User(
+                id=user_id,
+                session_version=int(version),
+                deleted_at=_EPOCH if deleted else None,
+                blocked_at=_EPOCH if blocked else None,
+                locale=locale or None,
+                audience=audience,
+                pseudonym=pseudonym,
+                grants=[],
+            )
+            self.accounts.set(cache_key, user, 60)
         return user, bool(role), values, False
 
     def _dialect(self) -> str:
@@ -479,9 +565,9 @@ class SkeletonPages:
     def _fill(
         self, skeleton: Skeleton, values: dict[tuple[str, str], str], locale: str, user: Any
     ) -> bytes:
-        from consult.csrf import mask, signed_token
+        from consult.csrf import masks, signed_token
 
-        token = signed_token()
+        tokens = iter(masks(signed_token(), skeleton.csrf_holes))
         pseudonym = str(escape(user.pseudonym))
         holes = skeleton.holes
         out: list[str] = []
@@ -492,7 +578,7 @@ class SkeletonPages:
                 if item.__class__ is str:
                     append(item)
                 elif item == CSRF:
-                    append(mask(token))
+                    append(next(tokens))
                 elif item == PSEUDONYM:
                     append(pseudonym)
                 elif item == NUMBER:
@@ -617,11 +703,25 @@ class SkeletonPages:
             generation,
             expires,
             True,
+            [(k, v) for k, v in captured["headers"] if k.lower() not in _NOT_KEPT],
+            "etag" in headers,
+            _csrf_count(parts, holes),
             parts,
             holes,
             frozenset(render.persons),
             sorted(render.guards),
         )
+
+
+def _csrf_count(parts: list[Any], holes: list[Any]) -> int:
+    """The most token holes a filled page can have (each switch counted at its widest)."""
+    count = 0
+    for item in parts:
+        if item == CSRF and item.__class__ is int:
+            count += 1
+        elif item.__class__ is int and item >= FIRST_SWITCH:
+            count += max(_csrf_count(variant, holes) for variant in holes[item][2])
+    return count
 
 
 def init_app(app: Flask) -> None:
