@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import time
 from typing import Any
 
 import flask_wtf.csrf as wtf_csrf
@@ -88,10 +89,28 @@ def generate_masked(secret_key: Any = None, token_key: Any = None) -> str:
     return mask(_generate(secret_key=secret_key, token_key=token_key))
 
 
+_signed: dict[str, tuple[int, str]] = {}
+_SIGNED_MAX = 4096
+
+
 def signed_token() -> str:
     """The request's token as Flask-WTF signs it (unmasked): the logged-in fast path masks it
-    into each hole of a skeleton."""
-    return _generate()
+    into each hole of a skeleton. Signing costs as much as filling a page; itsdangerous stamps
+    whole seconds, so the token signed for this session earlier in the same second is the very
+    one Flask-WTF signs now, and each worker keeps it for that second."""
+    from flask import current_app, session
+
+    secret = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    before = int(time.time())
+    kept = _signed.get(secret) if isinstance(secret, str) else None
+    if kept is not None and kept[0] == before:
+        return kept[1]
+    token = _generate()
+    if isinstance(secret, str) and int(time.time()) == before:
+        if len(_signed) >= _SIGNED_MAX:
+            _signed.clear()
+        _signed[secret] = (before, token)
+    return token
 
 
 def validate_masked(

@@ -239,6 +239,7 @@ class Skeleton:
     ok: bool  # False: not a 200 page for the viewer class; everyone gets the full render
     headers: list[tuple[str, str]] = field(default_factory=list)
     tagged: bool = False  # the full render gives it a validator (consult.static_assets)
+    version: str = ""  # drawn for each render: names this skeleton in the pages' validators
     csrf_holes: int = 0
     parts: list[Any] = field(default_factory=list)
     holes: list[Any] = field(default_factory=list)
@@ -259,6 +260,7 @@ class Skeleton:
                 "ok": self.ok,
                 "hd": self.headers,
                 "t": self.tagged,
+                "v": self.version,
                 "c": self.csrf_holes,
                 "p": self.parts,
                 "h": self.holes,
@@ -277,6 +279,7 @@ class Skeleton:
             data["ok"],
             [tuple(h) for h in data["hd"]],
             data["t"],
+            data["v"],
             data["c"],
             data["p"],
             [tuple(h) if h is not None else None for h in data["h"]],
@@ -435,12 +438,14 @@ class SkeletonPages:
         else:
             return None
         try:
-            body = self._fill(skeleton, values, locale, user)
+            body, filled = self._fill(skeleton, values, locale, user)
         except _FullRender:
             return None
-        return self._respond(request, skeleton, body)
+        return self._respond(request, skeleton, body, filled)
 
-    def _respond(self, request: Any, skeleton: Skeleton, body: bytes) -> tuple[list, bytes] | None:
+    def _respond(
+        self, request: Any, skeleton: Skeleton, body: bytes, filled: list[str]
+    ) -> tuple[list, bytes] | None:
         """The headers the full render's after-request processing would give this page: the
         skeleton render's (security headers, cache control: the same hooks made them), plus
         what depends on the body and the reader: Flask's ``Vary: Cookie`` for a page read from
@@ -460,7 +465,11 @@ class SkeletonPages:
         else:
             headers.append(("Vary", dump_header(["Cookie"])))
         if skeleton.tagged:
-            tag = f'W/"{page_digest(body)}"'
+            # The body is this skeleton with these holes: the tag names both (a digest of the
+            # whole body, as consult.static_assets makes it, would name the same page; the
+            # fresh masks make it unique to this response either way).
+            digest = page_digest("\0".join(filled).encode())
+            tag = f'W/"{digest}"'
             headers.append(("ETag", tag))
             if pagecache._revalidated(request.environ, headers):
                 return None  # it would be a 304: the full render answers it
@@ -564,21 +573,24 @@ class SkeletonPages:
 
     def _fill(
         self, skeleton: Skeleton, values: dict[tuple[str, str], str], locale: str, user: Any
-    ) -> bytes:
+    ) -> tuple[bytes, list[str]]:
         from consult.csrf import masks, signed_token
 
-        tokens = iter(masks(signed_token(), skeleton.csrf_holes))
+        tokens = masks(signed_token(), skeleton.csrf_holes)
         pseudonym = str(escape(user.pseudonym))
         holes = skeleton.holes
         out: list[str] = []
         append = out.append
+        # What the holes took, for the page's validator.
+        filled = [skeleton.version, pseudonym, *tokens]
+        tokens_left = iter(tokens)
 
         def walk(parts: list[Any], number: str | None) -> None:
             for item in parts:
                 if item.__class__ is str:
                     append(item)
                 elif item == CSRF:
-                    append(next(tokens))
+                    append(next(tokens_left))
                 elif item == PSEUDONYM:
                     append(pseudonym)
                 elif item == NUMBER:
@@ -590,10 +602,11 @@ class SkeletonPages:
                     choice = _holes[name].choose(values.get((name, key)), locale)
                     if choice is None:
                         raise _FullRender
+                    filled.append(f"{item}:{choice[0]}:{choice[1]}")
                     walk(variants[choice[0]], choice[1])
 
         walk(skeleton.parts, None)
-        return "".join(out).encode("utf-8")
+        return "".join(out).encode("utf-8"), filled
 
     # --- Finding or rendering the skeleton ---
 
@@ -705,6 +718,7 @@ class SkeletonPages:
             True,
             [(k, v) for k, v in captured["headers"] if k.lower() not in _NOT_KEPT],
             "etag" in headers,
+            secrets.token_hex(8),
             _csrf_count(parts, holes),
             parts,
             holes,
