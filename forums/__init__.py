@@ -188,8 +188,9 @@ def _citation_title(session, contribution) -> str:
 
 
 def _register_skeleton() -> None:
-    """Theme lists and contribution pages are served to logged-in participants from shared
-    skeletons (consult/skeleton.py); the reader's vote on each card is a hole."""
+    """The forums' index, theme lists and contribution pages are served to logged-in
+    participants from shared skeletons (consult/skeleton.py); the reader's vote on each card is
+    a hole."""
     from consult import skeleton
     from forums.models import Comment, Vote
 
@@ -218,6 +219,7 @@ def _register_skeleton() -> None:
         )
 
     skeleton.register_guard("forums.commented", commented)
+    skeleton.register_page("forums.index")
     skeleton.register_page("forums.theme")
     skeleton.register_page("forums.contribution")
 

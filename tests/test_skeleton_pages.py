@@ -137,7 +137,8 @@ def test_a_participant_with_votes_follows_and_notifications_gets_the_full_render
     notifications.follow(session, viewer, "contribution", str(cards[2].id))
     _notify(session, viewer, 3)
     client = _reader(skeletons, viewer)
-    for url in (THEME, THEME + "?tri=recent", f"/forums/contributions/{cards[2].id}"):
+    pages = (THEME, THEME + "?tri=recent", f"/forums/contributions/{cards[2].id}", "/forums/", "/")
+    for url in pages:
         html = assert_same_as_full_render(skeletons, client, url)
         assert "Zoé &lt;i&gt;l&#39;écrit&lt;/i&gt;" in html
     html = assert_same_as_full_render(skeletons, client, THEME)
@@ -240,7 +241,7 @@ def test_a_flash_another_browser_or_an_unknown_page_get_the_full_render(skeleton
     flashed = client.get(THEME)  # the flash is shown by the full render...
     assert HIT not in flashed.headers and "Vous adoptez" in flashed.get_data(as_text=True)
     assert client.get(THEME).headers.get(HIT) == "hit"  # ...then the skeleton again
-    for url in ("/forums/contributions/999999999", "/forums/sans-theme/", "/forums/"):
+    for url in ("/forums/contributions/999999999", "/forums/sans-theme/", "/territoires/"):
         assert HIT not in client.get(url).headers
     # Strong session protection: another browser's request is the full render's to refuse.
     other = client.get(THEME, headers={"User-Agent": "un autre navigateur"})
