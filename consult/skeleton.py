@@ -69,6 +69,7 @@ _PERSONAL_ENVIRON = frozenset(
         "HTTP_IF_NONE_MATCH",
         "HTTP_IF_MODIFIED_SINCE",
         "HTTP_ACCEPT_ENCODING",
+        "HTTP_ACCEPT",
     }
 )
 MAX_TARGET_LENGTH = 1024
@@ -356,6 +357,8 @@ class SkeletonPages:
             return False
         if config["SESSION_COOKIE_NAME"] + "=" not in environ.get("HTTP_COOKIE", ""):
             return False
+        if "json" in environ.get("HTTP_ACCEPT", ""):
+            return False  # skeletons are the pages browsers get; scripts get the full answer
         path = environ.get("PATH_INFO", "")
         return len(path) + len(environ.get("QUERY_STRING", "")) <= MAX_TARGET_LENGTH
 
@@ -665,9 +668,10 @@ class SkeletonPages:
         application itself in a context of its own (the reader's ``g`` and session stay theirs)."""
         from flask import g
 
+        from consult import pagecache
         from consult.models import Audience, User
 
-        seconds = int(self.app.config.get("PAGE_CACHE_SECONDS", 10))
+        seconds = int(self.app.config.get("PAGE_CACHE_SECONDS", pagecache.DEFAULT_SECONDS))
         expires = time.time() + seconds
         render = Render()
         viewer = User(
