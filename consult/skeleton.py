@@ -437,7 +437,7 @@ class SkeletonPages:
         locale = person_locale(wanted, cookie, self.account_locales.get(str(user_id)), app.config)
         for _attempt in range(2):
             skeleton = self._skeleton(request.environ, locale)
-            if not skeleton.ok or user_id in skeleton.persons:
+            if skeleton is None or not skeleton.ok or user_id in skeleton.persons:
                 return None
             user, has_role, values, guarded = self._read(user_id, skeleton)
             if guarded or not session_still_valid(user, version):
@@ -629,7 +629,10 @@ class SkeletonPages:
         target = f"{locale}\0{viewer}\0{path}?{environ.get('QUERY_STRING', '')}"
         return "skeleton:" + hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()
 
-    def _skeleton(self, environ: dict, locale: str) -> Skeleton:
+    def _skeleton(self, environ: dict, locale: str) -> Skeleton | None:
+        """The kept skeleton of this page, rendered now if there is none for the current
+        content generation; None when the store does not answer (nothing tells whether a kept
+        skeleton is current: the full render is as cheap as a render kept for one request)."""
         from consult import pagecache
 
         page_cache = self.app.extensions["consult_page_cache"]
@@ -639,23 +642,20 @@ class SkeletonPages:
         try:
             generation = page_cache.current_generation(store).decode("ascii")
         except Exception:
-            generation = None
+            return None
         now = time.time()
-        if generation is not None:
-            kept = self.local.get(key)
-            if kept is not None and kept.generation == generation and kept.expires > now:
-                return kept
-            if shared:
-                with contextlib.suppress(Exception):
-                    raw = store.get_raw([key])[0]
-                    if raw is not None:
-                        kept = Skeleton.loads(raw)
-                        if kept.generation == generation and kept.expires > now:
-                            self.local.set(key, kept, max(1, int(kept.expires - now)))
-                            return kept
-        skeleton = self._render(environ, locale, generation or "")
-        if generation is None:
-            return skeleton  # the store is down: used once, never kept
+        kept = self.local.get(key)
+        if kept is not None and kept.generation == generation and kept.expires > now:
+            return kept
+        if shared:
+            with contextlib.suppress(Exception):
+                raw = store.get_raw([key])[0]
+                if raw is not None:
+                    kept = Skeleton.loads(raw)
+                    if kept.generation == generation and kept.expires > now:
+                        self.local.set(key, kept, max(1, int(kept.expires - now)))
+                        return kept
+        skeleton = self._render(environ, locale, generation)
         seconds = int(self.app.config.get("PAGE_CACHE_SECONDS", pagecache.DEFAULT_SECONDS))
         self.local.set(key, skeleton, seconds)
         if shared:

@@ -438,3 +438,20 @@ def test_workers_share_skeletons_through_the_store(skeletons, session, monkeypat
     assert_same_as_full_render(skeletons, client, THEME)
     shared = skeletons.extensions["consult_page_cache"].local is not None
     assert len(renders) == (0 if shared else 1)
+
+
+def test_a_store_outage_or_a_script_gets_the_full_render(skeletons, session, monkeypatch) -> None:
+    _page(session, 2)
+    client = _reader(skeletons, UserFactory(pseudonym="Dominique Lectrice"))
+    assert client.get(THEME).headers[HIT] == "hit"
+    assert HIT not in client.get(THEME, headers={"Accept": "application/json"}).headers
+    store = skeletons.extensions["consult_page_store"]
+
+    def down(_keys):
+        raise ConnectionError("the store does not answer")
+
+    monkeypatch.setattr(store, "get_raw", down)
+    monkeypatch.setattr(skeletons.extensions["consult_page_cache"], "generation", (b"0", 0.0))
+    page = client.get(THEME)
+    assert page.status_code == 200 and HIT not in page.headers
+    assert "Dominique Lectrice" in page.get_data(as_text=True)
