@@ -377,6 +377,14 @@ def test_logout_password_change_and_blocking_stop_the_fast_path(skeletons, sessi
     viewer.blocked_at = None
     session.flush()
     assert client.get(THEME).headers[HIT] == "hit"
+    # So does a deletion.
+    viewer.deleted_at = utcnow()
+    session.flush()
+    page = client.get(THEME)
+    assert HIT not in page.headers and "Camille Connectée" not in page.get_data(as_text=True)
+    viewer.deleted_at = None
+    session.flush()
+    assert client.get(THEME).headers[HIT] == "hit"
     # A password change elsewhere (a new session version) logs this session out.
     stolen = client.get_cookie(skeletons.config["SESSION_COOKIE_NAME"]).value
     viewer.session_version += 1
