@@ -93,12 +93,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # raises, so a broken package never goes unnoticed.
         if importlib.util.find_spec(package) is not None:
             importlib.import_module(package).init_app(app)
-    from consult import pagecache
+    from consult import pagecache, skeleton
     from consult.jobs import JobRecord
     from consult.models import AuditEvent, RoleGrant, User
     from consult.territorial.models import IdeaSupport
 
     pagecache.init_app(app)
+    skeleton.init_app(app)
     # Writes that must not empty every visitor's cached page: the audit trail, jobs' progress
     # and role grants are on no public page; logins write the account (its last login), and
     # supports move a counter. A pseudonym changed or a support given shows within

@@ -198,6 +198,20 @@ def make_engine(
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+def make_read_engine(app: Flask) -> Engine:
+    """An engine for single-statement reads outside the request's unit of work (the logged-in
+    fast path of consult.skeleton): on PostgreSQL in autocommit, so a read is one round trip
+    with no BEGIN, ROLLBACK or ping around it (a dead connection fails the read, which falls
+    back to the full render, and is replaced); on SQLite the application's own engine, whose
+    connections already run without an implicit transaction."""
+    engine = app.extensions["consult_engine"]
+    if engine.dialect.name == "sqlite":
+        return engine
+    return create_engine(
+        engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8, pool_recycle=3600
+    )
+
+
 db = Database()
 
 

@@ -142,6 +142,18 @@ class PageCache:
         self.local = MemoryCache(DEFAULT_MAX_ENTRIES) if local_seconds else None
         self.generation: tuple[bytes, float] = (b"0", float("-inf"))
 
+    def current_generation(self, store: Any) -> bytes:
+        """The content generation, read from the store at most every ``local_seconds`` (the
+        logged-in skeletons of consult.skeleton follow it too)."""
+        if self.local is not None:
+            generation, fetched = self.generation
+            if time.monotonic() - fetched < self.local_seconds:
+                return generation
+        generation = store.get_raw([GENERATION_KEY])[0] or b"0"
+        if self.local is not None:
+            self.generation = (generation, time.monotonic())
+        return generation
+
     def _lookup(self, store: Any, key: str) -> tuple[bytes, bytes | None]:
         if self.local is not None:
             generation, fetched = self.generation

@@ -176,6 +176,22 @@ def _compressible(response: Response) -> bool:
     return mimetype.startswith(COMPRESSIBLE) or mimetype.endswith(("+json", "+xml"))
 
 
+def page_digest(body: bytes) -> str:
+    """What a page's weak validator names: its final body, before compression (the logged-in
+    fast path of consult.skeleton tags its pages with it too)."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def encode_body(body: bytes, encoding: str | None) -> bytes | None:
+    """``body`` in the negotiated encoding, or None when it goes as it is (nothing accepted,
+    or too small to gain)."""
+    if encoding is None or len(body) < MIN_SIZE:
+        return None
+    if encoding == "br":
+        return brotli.compress(body, quality=BROTLI_QUALITY)
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+
+
 def _conditional_page(response: Response) -> Response:
     """A page answered with a validator, so that a repeat visit of an unchanged page costs a
     304 (headers only) instead of the whole HTML: /syntheses/ is 25 KB compressed, and the
@@ -194,8 +210,7 @@ def _conditional_page(response: Response) -> Response:
         response.headers["Cache-Control"] = "private, no-cache" if personal else "no-cache"
     if "no-store" in response.headers["Cache-Control"]:
         return response
-    digest = hashlib.blake2b(response.get_data(), digest_size=16).hexdigest()
-    response.set_etag(digest, weak=True)
+    response.set_etag(page_digest(response.get_data()), weak=True)
     # The tag is weak: the same page compressed by gzip or brotli is the same page.
     return response.make_conditional(request)
 
@@ -211,13 +226,9 @@ def compress_response(response: Response) -> Response:
     encoding = _negotiate()
     if encoding is None:
         return response
-    body = response.get_data()
-    if len(body) < MIN_SIZE:
+    data = encode_body(response.get_data(), encoding)
+    if data is None:
         return response
-    if encoding == "br":
-        data = brotli.compress(body, quality=BROTLI_QUALITY)
-    else:
-        data = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
     response.set_data(data)
     response.headers["Content-Encoding"] = encoding
     etag, weak = response.get_etag()

@@ -232,6 +232,11 @@ def _nav_items() -> list[NavItem]:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    from consult import skeleton
+
+    # Logged-in participants get the home page from a shared skeleton (consult/skeleton.py):
+    # only the header is theirs.
+    skeleton.register_page("pages.home")
     nav = hooks(app).nav
     nav.extend(
         [

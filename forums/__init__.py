@@ -187,6 +187,43 @@ def _citation_title(session, contribution) -> str:
     )
 
 
+def _register_skeleton() -> None:
+    """The forums' index, theme lists and contribution pages are served to logged-in
+    participants from shared skeletons (consult/skeleton.py); the reader's vote on each card is
+    a hole."""
+    from consult import skeleton
+    from forums.models import Comment, Vote
+
+    def my_votes(sql: skeleton.Sql, person: str, keys: list[str]) -> str:
+        return (
+            "SELECT 'forums.vote', CAST(contribution_id AS VARCHAR(12)), value "  # noqa: S608 - table name from the model
+            f"FROM {Vote.__tablename__} WHERE user_id = {person} "
+            f"AND contribution_id {sql.among(int(k) for k in keys)}"
+        )
+
+    choices = {None: 0, "adopt": 1, "refuse": 2}  # the variants' order, below
+
+    def choose(value: str | None, _locale: str) -> tuple[int, None] | None:
+        index = choices.get(value)
+        return None if index is None else (index, None)
+
+    skeleton.register_hole("forums.vote", (None, "adopt", "refuse"), my_votes, choose)
+
+    # Whoever commented a contribution gets its full render: they also read their own held or
+    # hidden comments (which change its pages), and have no report link on their own.
+    def commented(sql: skeleton.Sql, person: str, keys: list[str]) -> str:
+        return (
+            "SELECT 'forums.commented', '', '1' WHERE EXISTS (SELECT 1 FROM "  # noqa: S608 - table name from the model
+            f"{Comment.__tablename__} WHERE author_id = {person} "
+            f"AND contribution_id {sql.among(int(k) for k in keys)})"
+        )
+
+    skeleton.register_guard("forums.commented", commented)
+    skeleton.register_page("forums.index")
+    skeleton.register_page("forums.theme")
+    skeleton.register_page("forums.contribution")
+
+
 def init_app(app: Flask) -> None:
     from consult import pagecache
     from consult.api import register_api_blueprint
@@ -215,6 +252,7 @@ def init_app(app: Flask) -> None:
     _register_moderation()
     _register_synthesis()
     search.register()
+    _register_skeleton()
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(plain_paragraphs, "paragraphs")
 

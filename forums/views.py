@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload, lazyload
 
+from consult import skeleton
 from consult.db import commit, db
 from consult.inputs import bounded_int
 from consult.permissions import authorize, may_participate, require
@@ -122,6 +123,8 @@ def theme(slug: str):
         from consult.views import render_error
 
         return render_error(400, _("Ce lien de page n'est pas valide. Revenez à la première page."))
+    # Their own cards show no vote box: the authors on the page get the full render.
+    skeleton.note_persons(c.author_id for c in page.items)
     return render_template(
         "forums/theme.html",
         theme=theme,
@@ -297,6 +300,8 @@ def contribution(contribution_id: int):
         if gone is not None:
             return gone
     item = _contribution_or_404(contribution_id)
+    skeleton.note_persons([item.author_id])
+    skeleton.note_guard("forums.commented", item.id)
     user = me() if current_user.is_authenticated else None
     reply_to = _reply_target(item, request.args.get("repondre"))
     # A link to a comment (?commentaire=) or a reply opens the page that shows it.

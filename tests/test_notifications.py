@@ -306,6 +306,53 @@ def test_hidden_content_is_no_longer_named_in_notifications(client, session):
     assert "plus disponible" in html
 
 
+def test_the_notifications_page_reads_its_subjects_by_kind_not_one_by_one(app, client, session):
+    from sqlalchemy import event
+
+    from tests.forums_factories import CommentFactory
+
+    user = UserFactory()
+    client.login(user.email)
+    client.get("/compte/")  # the login flash
+
+    def page_queries(count: int) -> tuple[int, str]:
+        for _number in range(count):
+            item = ContributionFactory()
+            comment = CommentFactory(contribution=item)
+            session.add_all(
+                [
+                    Notification(
+                        user_id=user.id,
+                        event=event_name,
+                        subject_kind=kind,
+                        subject_id=subject_id,
+                    )
+                    for event_name, kind, subject_id in (
+                        ("new_contribution", "contribution", item.id),
+                        ("comment", "comment", comment.id),
+                    )
+                ]
+            )
+        session.flush()
+        statements = []
+        engine = app.extensions["consult_engine"]
+
+        def count_statement(*_args) -> None:
+            statements.append(1)
+
+        event.listen(engine, "before_cursor_execute", count_statement)
+        try:
+            html = client.get("/notifications/").get_data(as_text=True)
+        finally:
+            event.remove(engine, "before_cursor_execute", count_statement)
+        return len(statements), html
+
+    few, _html = page_queries(2)
+    many, html = page_queries(8)  # 20 notifications shown, of two kinds
+    assert many == few
+    assert html.count("a commenté la contribution") >= 8
+
+
 # --- Emails --------------------------------------------------------------------------------------
 
 

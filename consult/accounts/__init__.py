@@ -16,6 +16,21 @@ from consult.models import User
 UNUSED_SESSION_KEYS = frozenset({"csrf_token", "_id", "_remember", "_fresh"})
 
 
+def parse_session_identifier(identifier: str) -> tuple[int, int] | None:
+    """(account id, session version) from the ``_user_id`` a session holds, None if malformed."""
+    user_id, _sep, version = identifier.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    return int(user_id), int(version)
+
+
+def session_still_valid(user: User | None, version: int) -> bool:
+    """A session opened for ``user`` still logs them in: the account exists, is not deleted,
+    and its password has not changed since (which bumps the version). The user loader and the
+    logged-in fast path (consult.skeleton) both ask this."""
+    return user is not None and user.is_active and user.session_version == version
+
+
 def init_app(app: Flask) -> None:
     from consult.accounts.views import bp
 
@@ -29,13 +44,11 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(identifier: str) -> User | None:
-        user_id, _sep, version = identifier.partition(":")
-        if not user_id.isdigit() or not version.isdigit():
+        parsed = parse_session_identifier(identifier)
+        if parsed is None:
             return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.is_active or user.session_version != int(version):
-            return None
-        return user
+        user = db.session.get(User, parsed[0])
+        return user if session_still_valid(user, parsed[1]) else None
 
     @app.before_request
     def _bind_anonymous_session() -> None:

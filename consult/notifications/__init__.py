@@ -21,6 +21,60 @@ def dispatch(session: Session, kind: str, obj: Any) -> None:
     services.dispatch(session, kind, obj)
 
 
+def _register_skeleton() -> None:
+    """The follow buttons and the bell are holes of the logged-in skeletons
+    (consult/skeleton.py), filled with the reader's follows and unread count. Follows and
+    notifications show on no shared page: writing them leaves the page cache alone."""
+    from babel import Locale
+
+    from consult import pagecache, skeleton
+    from consult.notifications.models import Follow, Notification
+
+    pagecache.quiet(Follow, Notification)
+
+    def follows(sql: skeleton.Sql, person: str, keys: list[str]) -> str:
+        pairs = []
+        for value in keys:
+            kind, _sep, key = value.partition(":")
+            pairs.append(f'(f.kind = {sql.param(kind)} AND f."key" = {sql.param(key)})')
+        return (
+            "SELECT 'notifications.follow', f.kind || ':' || f.\"key\", '1' "  # noqa: S608 - table name from the model
+            f"FROM {Follow.__tablename__} f WHERE f.user_id = {person} AND ({' OR '.join(pairs)})"
+        )
+
+    skeleton.register_hole(
+        "notifications.follow",
+        (False, True),
+        follows,
+        lambda value, _locale: (1 if value else 0, None),
+    )
+
+    def unread(_sql: skeleton.Sql, person: str, _keys: list[str]) -> str:
+        return (
+            "SELECT 'notifications.unread', '', CAST(COUNT(*) AS VARCHAR(12)) "  # noqa: S608 - table name from the model
+            f"FROM {Notification.__tablename__} WHERE user_id = {person} AND read_at IS NULL"
+        )
+
+    def choose(value: str | None, locale: str) -> tuple[int, str | None] | None:
+        count = int(value or 0)
+        if count < 2:
+            return count, None
+        # The counts of one variant must share its plural form (« non lues »): true of every
+        # count from 2 on in French and English; another language may need the full render.
+        sample = 2 if count < 100 else 100
+        plural = Locale.parse(locale).plural_form
+        if plural(count) != plural(sample):
+            return None
+        return (2 if count < 100 else 3), str(count)
+
+    skeleton.register_hole(
+        "notifications.unread",
+        (0, 1, skeleton.Number(2), skeleton.Number(100)),
+        unread,
+        choose,
+    )
+
+
 def init_app(app: Flask) -> None:
     from sqlalchemy import event
 
@@ -40,6 +94,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.profiles)
     permissions.register()
 
+    _register_skeleton()
     registered = hooks(app)
     registered.personal_data.append(services.personal_data)
     registered.account_deletion.append(services.erase_account)

@@ -305,6 +305,39 @@ def _actor_name(obj: Any) -> str:
     return author.public_name if author is not None else _("Quelqu'un")
 
 
+def _load_subjects(session: Session, notifications: Iterable[Notification]) -> list[object]:
+    """The subjects of these notifications, one query per kind, with the rows their sentences
+    name (author, contribution, theme...): describing them then reads the session's identity
+    map instead of querying once or more per notification. The caller keeps the list while it
+    describes (the identity map holds its objects weakly)."""
+    from sqlalchemy.orm import selectinload
+
+    wanted: dict[str, set[int]] = {}
+    for notification in notifications:
+        wanted.setdefault(notification.subject_kind, set()).add(notification.subject_id)
+    loaded: list[object] = []
+    for kind, ids in wanted.items():
+        subject = subjects.get(kind)
+        model = subject.model if subject is not None else None
+        if model is None:
+            continue
+        related = [
+            selectinload(getattr(model, rel.key))
+            for rel in model.__mapper__.relationships
+            if not rel.uselist
+        ]
+        loaded += session.scalars(select(model).options(*related).where(model.id.in_(ids))).all()
+    return loaded
+
+
+def describe_all(session: Session, user: User, notifications: list[Notification]) -> list[Shown]:
+    """:func:`describe` for a page of notifications, their subjects loaded together."""
+    loaded = _load_subjects(session, notifications)
+    shown = [describe(session, user, n) for n in notifications]
+    del loaded
+    return shown
+
+
 def describe(session: Session, user: User, notification: Notification) -> Shown:
     """The sentence and link of a notification, read from its subject now: content hidden or
     withdrawn since then is no longer named."""
@@ -479,6 +512,7 @@ def _absolute(url: str | None) -> str | None:
 
 def mail_immediately(session: Session, created: list[Notification]) -> None:
     deliveries = _deliveries(session, {n.user_id for n in created})
+    loaded = _load_subjects(session, created)  # kept while the mails are written
     sent = False
     for notification in created:
         if deliveries.get((notification.user_id, notification.event)) != Delivery.IMMEDIATE:
@@ -492,6 +526,7 @@ def mail_immediately(session: Session, created: list[Notification]) -> None:
             _send(user, subject, [(shown.text, _absolute(shown.url))])
         notification.mailed_at = utcnow()
         sent = True
+    del loaded
     if sent:
         session.commit()
 
@@ -517,6 +552,7 @@ def send_digests(session: Session) -> int:
     by_user: dict[int, list[Notification]] = {}
     for notification, user_id in rows:
         by_user.setdefault(user_id, []).append(notification)
+    loaded = _load_subjects(session, [n for n, _user in rows])  # kept while mails are written
     sent = 0
     now = utcnow()
     for user_id, items in by_user.items():
@@ -537,6 +573,7 @@ def send_digests(session: Session) -> int:
             )
             _send(user, subject, lines)
         sent += 1
+    del loaded
     session.commit()
     return sent
 

@@ -30,6 +30,9 @@ class Subject:
     public: Callable[[object], bool]
     # May people follow it with the button? (Retex sheets are followed by their author only.)
     followable: bool = True
+    # The model loaded by ``load`` when it is one row by id: a page of notifications loads
+    # its subjects in one query per kind (services.describe_all).
+    model: type | None = None
 
 
 _SUBJECTS: dict[str, Subject] = {}
@@ -69,6 +72,7 @@ def _from_moderation(kind: str, label: Any, followable: bool) -> None:
         registered.title,
         moderation.is_public,
         followable,
+        registered.model,
     )
 
 
@@ -94,6 +98,7 @@ def register_all(app: Any) -> None:
             lambda t: url_for("forums.theme", slug=t.slug),
             lambda t: t.title,
             lambda t: True,
+            model=Theme,
         )
     if moderation.get_kind("idea"):
         _from_moderation("idea", _l("idée"), True)
@@ -117,6 +122,7 @@ def register_all(app: Any) -> None:
             lambda e: e.title,
             moderation.is_public,
             followable=False,
+            model=Event,
         )
         _SUBJECTS["news"] = Subject(
             "news",
@@ -126,6 +132,7 @@ def register_all(app: Any) -> None:
             lambda n: n.title,
             moderation.is_public,
             followable=False,
+            model=NewsItem,
         )
     if importlib.util.find_spec("retex") is not None:
         from retex.models import RetexSheet
@@ -138,4 +145,5 @@ def register_all(app: Any) -> None:
             lambda s: s.title,
             moderation.is_public,
             followable=False,
+            model=RetexSheet,
         )

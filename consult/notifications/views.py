@@ -65,7 +65,7 @@ def index():
     rows, has_next = services.page_of(db.session, user, page)
     return render_template(
         "notifications/index.html",
-        shown=[services.describe(db.session, user, n) for n in rows],
+        shown=services.describe_all(db.session, user, rows),
         page=page,
         has_next=has_next,
         unread=services.unread_count(db.session, user),
