@@ -102,6 +102,11 @@ def totals(session: Session, tally: Tally, groups: Iterable[Any] | None = None) 
 # --- Database objects ---------------------------------------------------------------------------
 
 
+def _modulo(bind: Connection) -> str:
+    # Statements go to the driver as they are: psycopg reads a lone "%" as a placeholder.
+    return "%%" if bind.dialect.paramstyle in ("format", "pyformat") else "%"
+
+
 def _figures(tally: Tally, row: str, sign: str) -> list[str]:
     return [f"{sign}1"] + [f"{sign}COALESCE({row}.{c}, 0)" for c in tally.sums]
 
@@ -132,7 +137,7 @@ def _distinct(dialect: Any, a: str, b: str) -> str:
 def _pg_create_triggers(bind: Connection, tally: Tally) -> None:
     d = bind.dialect
     public_old, public_new = tally.public("old", d), tally.public("new", d)
-    shard = f"% {tally.shards}"
+    shard = f"{_modulo(bind)} {tally.shards}"
     difference = ", ".join(
         ["0"] + [f"COALESCE(NEW.{c}, 0) - COALESCE(OLD.{c}, 0)" for c in tally.sums]
     )
@@ -177,7 +182,7 @@ def _pg_create_triggers(bind: Connection, tally: Tally) -> None:
 def _sqlite_create_triggers(bind: Connection, tally: Tally) -> None:
     d = bind.dialect
     public_old, public_new = tally.public("old", d), tally.public("new", d)
-    shard = f"% {tally.shards}"
+    shard = f"{_modulo(bind)} {tally.shards}"
     removed = ", ".join(_figures(tally, "old", "-"))
     added = ", ".join(_figures(tally, "new", ""))
     # INSERT ... SELECT ... WHERE: the WHERE also lifts SQLite's parsing ambiguity before an
@@ -220,12 +225,13 @@ def fill(bind: Connection, tally: Tally) -> None:
     """The tally recounted from the source rows (one GROUP BY)."""
     sums = "".join(f", SUM(COALESCE(s.{c}, 0))" for c in tally.sums)
     names = ", ".join((tally.group, "shard", *tally.columns))
+    modulo = _modulo(bind)
     bind.exec_driver_sql(f"DELETE FROM {tally.table}")  # noqa: S608 - fixed names
     bind.exec_driver_sql(
         f"INSERT INTO {tally.table} ({names}) "  # noqa: S608 - fixed names
-        f"SELECT s.{tally.group}, s.id % {tally.shards}, COUNT(*){sums} "
+        f"SELECT s.{tally.group}, s.id {modulo} {tally.shards}, COUNT(*){sums} "
         f"FROM {tally.source} s WHERE {tally.public('s', bind.dialect)} "
-        f"GROUP BY s.{tally.group}, s.id % {tally.shards}"
+        f"GROUP BY s.{tally.group}, s.id {modulo} {tally.shards}"
     )
 
 
