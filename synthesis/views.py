@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from consult import jobs
+from consult import counters, jobs
 from consult.cache import cached_json
 from consult.db import commit, db
 from consult.hooks import hooks
@@ -124,6 +124,8 @@ def warm_cache(app: Flask, *, detailed: bool = False) -> int:
         for scope in catalog.all_scopes():
             if _sections(compilation, scope.kind, scope.code, detailed) is not None:
                 built += 1
+        # The people figures of the home page and the territory pages, read from it too.
+        counters.warm_people()
     return built
 
 

@@ -293,3 +293,40 @@ def test_votes_of_one_theme_spread_over_shards(session) -> None:
     )
     assert {item.id % THEME_TALLY.shards for item in items} <= shards
     assert len(shards) > 1
+
+
+# --- People figures: read from the compilation once, never by a visitor -----------------------
+
+
+def test_people_figures_are_built_once_per_compilation(session, monkeypatch) -> None:
+    from synthesis import engine, store
+
+    for _ in range(12):
+        ideas.post_idea(session, UserFactory(academie_code="16"), "Une idée", "Un texte.")
+    engine.compile_all(session, topics=False)
+    session.flush()
+    loads: list[tuple[str, str]] = []
+    real_load = store.load
+
+    def counting_load(session, kind, code="", **kw):
+        loads.append((kind, code))
+        return real_load(session, kind, code, **kw)
+
+    monkeypatch.setattr(store, "load", counting_load)
+    # The compilation prepares every scope's figures (national, régions, académies)...
+    scopes = 1 + len(catalog().regions) + len(catalog().academies)
+    assert counters.warm_people() == scopes
+    assert len(loads) == scopes
+    # ... so the home page and the territory pages read them without loading anything.
+    first = counters.compute()["people"]
+    territorial_queries.participation(session, territory.academie("16"))
+    assert len(loads) == scopes
+    assert first["participants"]["value"] is not None
+    # A new compilation supersedes them.
+    for _ in range(12):
+        ideas.post_idea(session, UserFactory(academie_code="16"), "Une autre", "Un texte.")
+    engine.compile_all(session, topics=False)
+    session.flush()
+    second = counters.compute()["people"]
+    assert len(loads) == scopes + 1
+    assert second["as_of"] == store.latest(session).finished_at.date().isoformat()
