@@ -117,7 +117,9 @@ def warm_cache(app: Flask, *, detailed: bool = False) -> int:
     from synthesis import catalog
 
     built = 0
-    with app.test_request_context("/syntheses/"):
+    # On the site's own address: the default (localhost) is refused where TRUSTED_HOSTS is set,
+    # which would leave the request without URL building in production.
+    with app.test_request_context("/syntheses/", base_url=str(app.config["SITE_URL"])):
         compilation = store.latest(db.session)
         if compilation is None:
             return 0

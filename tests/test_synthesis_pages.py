@@ -732,6 +732,14 @@ def test_warm_cache_builds_every_compiled_scope(app, session, compiled, monkeypa
     assert built == [("national", "", False), ("academie", "13", False)]
 
 
+def test_warm_cache_works_behind_trusted_hosts(app, session, compiled, monkeypatch) -> None:
+    """Production sets TRUSTED_HOSTS to the site's host: the compilation job's warm-up must
+    still build its pages (their links included), not fail on a refused « localhost »."""
+    monkeypatch.setitem(app.config, "SITE_URL", "https://consult.example.fr")
+    monkeypatch.setitem(app.config, "TRUSTED_HOSTS", ["consult.example.fr"])
+    assert views.warm_cache(app) == 2
+
+
 def test_pages_link_their_downloads(client, compiled) -> None:
     html = _html(client.get("/syntheses/poitiers/"))
     assert "Télécharger les données" in html
