@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login.utils import _create_identifier
+from sqlalchemy.orm import lazyload
 
 from consult.db import db
 from consult.extensions import login_manager
@@ -32,7 +33,9 @@ def init_app(app: Flask) -> None:
         user_id, _sep, version = identifier.partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        # Role grants load when a page asks for them (the header's staff links do), not up
+        # front: a vote, a support, a JSON call never reads them.
+        user = db.session.get(User, int(user_id), options=[lazyload(User.grants)])
         if user is None or not user.is_active or user.session_version != int(version):
             return None
         return user
