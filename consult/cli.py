@@ -42,6 +42,22 @@ def db_current() -> None:
     migrate.current()
 
 
+@db_group.command(
+    "recount",
+    help="Recompte les compteurs publics (forums, idées) à partir des contenus et réécrit "
+    "leurs déclencheurs (après un changement de règle de visibilité).",
+)
+def db_recount() -> None:
+    import time
+
+    from consult import tallies
+
+    started = time.perf_counter()
+    tallies.rebuild(db.session.connection())
+    commit()
+    click.echo(f"Compteurs publics recomptés en {time.perf_counter() - started:.1f} s.")
+
+
 @db_group.command("revision", help="Crée une migration (autogenerate par défaut).")
 @click.option("-m", "--message", required=True)
 @click.option("--empty", is_flag=True, help="Sans comparaison avec les modèles.")

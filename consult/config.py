@@ -132,7 +132,9 @@ def from_environment() -> dict:
         ),
         "CONSULTATION_OPENS": _date("CONSULTATION_OPENS", "2020-06-01"),
         "CONSULTATION_CLOSES": _date("CONSULTATION_CLOSES", "2027-06-30"),
-        "COUNTERS_CACHE_SECONDS": _int("COUNTERS_CACHE_SECONDS", 60),
+        # Public counters are kept at write time (consult/tallies.py): reading them is cheap, the
+        # cache only saves a few small queries per page, within the page cache's own bound.
+        "COUNTERS_CACHE_SECONDS": _int("COUNTERS_CACHE_SECONDS", 10),
         "CACHE_MAX_ENTRIES": _int("CACHE_MAX_ENTRIES", 2048),
         # Who publishes the site: shown on the legal and privacy pages.
         "SITE_PUBLISHER": os.environ.get(

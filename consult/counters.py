@@ -24,6 +24,9 @@ from consult.hooks import hooks
 from consult.models import Audience
 
 CACHE_KEY = "counters:participation"
+# People figures are read from one compilation, which never changes once finished: their keys
+# carry it, so they are only superseded, never stale; the time only bounds the cache's memory.
+PEOPLE_SECONDS = 30 * 24 * 3600
 
 # Home counters that count people: never live, read from the compilation instead (a package's
 # hook may still report them; they are dropped here).
@@ -42,16 +45,44 @@ def _cell(row: dict[str, Any] | None) -> dict[str, Any]:
 
 def compiled_people(kind: str, code: str = "") -> dict[str, Any] | None:
     """People figures of one scope (national, region, academie) from the latest compilation,
-    in their protected public form; None before the first compilation. JSON-ready (cached).
+    in their protected public form; None before the first compilation. JSON-ready.
 
     ``detailed`` is False when the breakdown by audience would be (nearly) all hidden: pages
-    then show the territory's total and one sentence instead of a wall of « < 10 »."""
+    then show the territory's total and one sentence instead of a wall of « < 10 ».
+
+    Reading them means loading the scope's compiled payload and, once per process, indexing
+    every cell of the compilation for the disclosure control (seconds at the Grand Débat
+    scale): they are kept in the shared cache per compilation, and prepared by the compilation
+    itself (:func:`warm_people`), so no visitor pays for that."""
+    from synthesis import privacy, store
+
+    compilation = store.latest(db.session)
+    if compilation is None:
+        return None
+    # The finish time (a reset database may reuse ids) and the disclosure-control key.
+    stamp = compilation.finished_at.isoformat() if compilation.finished_at else ""
+    key = ":".join(
+        ("counters:people", str(compilation.id), stamp, privacy.key_fingerprint(), kind, code)
+    )
+    return cached_json(key, PEOPLE_SECONDS, lambda: _compiled_people(compilation, kind, code))
+
+
+def warm_people() -> int:
+    """Prepare the people figures of every scope of the latest compilation (the home page's
+    and every territory page's); called after a compilation. Returns how many were built."""
+    from consult.territories import catalog
+
+    cat = catalog()
+    scopes = [("national", "")]
+    scopes += [("region", code) for code in cat.regions]
+    scopes += [("academie", code) for code in cat.academies]
+    return sum(compiled_people(kind, code) is not None for kind, code in scopes)
+
+
+def _compiled_people(compilation: Any, kind: str, code: str) -> dict[str, Any] | None:
     from synthesis import store
 
     session = db.session
-    compilation = store.latest(session)
-    if compilation is None:
-        return None
     tables = store.load(
         session, kind, code, public=True, compilation=compilation, tables=["participation"]
     )

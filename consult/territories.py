@@ -212,7 +212,8 @@ class Scope:
             return f"/syntheses/region/{self.slug}/"
         if self.kind == "academie":
             return f"/syntheses/{self.slug}/"
-        return "/syntheses/"
+        # The national charts; /syntheses/ itself is the index of every synthesis.
+        return "/syntheses/france/"
 
     def related(self) -> list[tuple[str, str]]:
         """(kind, code) pairs whose events and news belong on this territory's pages: an

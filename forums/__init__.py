@@ -7,7 +7,6 @@ import os
 from flask import Flask, url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import func, select
 
 from consult.db import db
 
@@ -26,27 +25,17 @@ def plain_paragraphs(text: str | None) -> Markup:
 
 
 def _counters() -> dict[str, int]:
-    from forums.models import Comment, Contribution
+    from consult import tallies
+    from forums.models import THEME_TALLY
 
-    session = db.session
+    # Public contributions only, and the votes and comments shown on them (the same figures
+    # as /forums/'s per-theme totals): a vote on a held, hidden or withdrawn contribution is not
+    # a public fact. Kept at write time (consult/tallies.py): reading them costs no scan.
+    totals = tallies.totals(db.session, THEME_TALLY)
     return {
-        "forum_contributions": session.scalar(
-            select(func.count()).select_from(Contribution).where(Contribution.is_public)
-        )
-        or 0,
-        # Votes shown on public contributions only, summed from the counters each card shows
-        # (the same figure as /forums/'s per-theme totals): a vote on a held, hidden or
-        # withdrawn contribution is not a public fact.
-        "forum_votes": session.scalar(
-            select(
-                func.coalesce(func.sum(Contribution.adopt_count + Contribution.refuse_count), 0)
-            ).where(Contribution.is_public)
-        )
-        or 0,
-        "forum_comments": session.scalar(
-            select(func.count()).select_from(Comment).where(Comment.is_public)
-        )
-        or 0,
+        "forum_contributions": totals["items"],
+        "forum_votes": totals["adopt_count"] + totals["refuse_count"],
+        "forum_comments": totals["comment_count"],
     }
 
 

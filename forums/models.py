@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from consult.db import Base, utcnow
 from consult.models import AuthorSnapshot, User
 from consult.moderation.models import Moderatable
+from consult.tallies import Tally, register
 from consult.territorial.models import Event
 
 TITLE_MAX = 150
@@ -219,3 +220,17 @@ class Comment(Moderatable, AuthorSnapshot, Base):
     @property
     def polarity_enum(self) -> Polarity:
         return Polarity(self.polarity)
+
+
+# Public contributions per theme and the votes and comments they show (their own exact
+# counters summed): the figures of the home page and /forums/, kept by triggers at write time
+# (consult/tallies.py) instead of a scan of every contribution.
+THEME_TALLY = register(
+    Tally(
+        "forum_theme_tally",
+        source="forum_contribution",
+        model="forums.models:Contribution",
+        group="theme_id",
+        sums=("adopt_count", "refuse_count", "comment_count"),
+    )
+)

@@ -172,19 +172,18 @@ def _in_order(session: Session, ids: list[int]) -> list[Contribution]:
 
 
 def theme_counts(session: Session) -> dict[int, dict[str, int]]:
-    rows = session.execute(
-        select(
-            Contribution.theme_id,
-            func.count(),
-            func.coalesce(func.sum(Contribution.adopt_count + Contribution.refuse_count), 0),
-            func.coalesce(func.sum(Contribution.comment_count), 0),
-        )
-        .where(Contribution.is_public)
-        .group_by(Contribution.theme_id)
-    ).all()
+    """Public contributions per theme and the votes and comments they show, from the tally
+    kept at write time (consult/tallies.py)."""
+    from consult import tallies
+    from forums.models import THEME_TALLY
+
     return {
-        theme_id: {"contributions": n, "votes": int(votes), "comments": int(comments)}
-        for theme_id, n, votes, comments in rows
+        theme_id: {
+            "contributions": figures["items"],
+            "votes": figures["adopt_count"] + figures["refuse_count"],
+            "comments": figures["comment_count"],
+        }
+        for theme_id, figures in tallies.by_group(session, THEME_TALLY).items()
     }
 
 

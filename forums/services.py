@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -281,52 +280,68 @@ def _delta(value: str, sign: int) -> tuple[int, int]:
     return (sign, 0) if value == VoteValue.ADOPT else (0, sign)
 
 
+def _insert_or_nothing(session: Session):
+    """INSERT … ON CONFLICT DO NOTHING, in the dialect's own words (PostgreSQL and SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Vote.__table__)
+
+
 def vote(session: Session, voter: User, contribution: Contribution, value: str) -> VoteResult:
-    """Adopt, refuse, change one's vote or retract it (``value`` = "retract")."""
+    """Adopt, refuse, change one's vote or retract it (``value`` = "retract").
+
+    One statement decides each case against the row as it is (the unique constraint on
+    (contribution, person) is the guard, no lock taken beforehand): a first vote is an
+    INSERT that does nothing if a vote exists, a change an UPDATE of a different value, a
+    retraction a DELETE that says which value went. Whatever races with it (the same person's
+    double click, another tab changing the vote), the counters move by what the statement did.
+    """
     if value not in (VoteValue.ADOPT, VoteValue.REFUSE, RETRACT):
         raise ForumError(_("Vote inconnu : choisissez « J'adopte » ou « Je refuse »."), 422)
     _check_debatable(voter, contribution)
     if contribution.author_id == voter.id:
         raise ForumError(_("Vous ne pouvez pas voter pour votre propre contribution."), 403)
-    existing = session.scalar(
-        select(Vote)
-        .where(Vote.contribution_id == contribution.id, Vote.user_id == voter.id)
-        .with_for_update()
-    )
+    votes = Vote.__table__
+    mine = and_(votes.c.contribution_id == contribution.id, votes.c.user_id == voter.id)
     if value == RETRACT:
-        if existing is None:
+        old = session.execute(delete(votes).where(mine).returning(votes.c.value)).scalar()
+        if old is None:
             return VoteResult(contribution.adopt_count, contribution.refuse_count, None)
-        old = existing.value
-        session.delete(existing)
-        session.flush()
         adopt, refuse = _apply_counts(session, contribution, *_delta(old, -1))
         return VoteResult(adopt, refuse, None)
-    if existing is None:
-        try:
-            # The unique constraint is the guard: a racing duplicate fails here, in a savepoint
-            # that leaves the request's transaction usable.
-            with session.begin_nested():
-                session.add(
-                    Vote(
-                        contribution_id=contribution.id,
-                        user_id=voter.id,
-                        value=value,
-                        **AuthorSnapshot.snapshot_of(voter),
-                    )
-                )
-        except IntegrityError:
-            raise ForumError(_("Votre vote a déjà été enregistré."), 409) from None
+    now = utcnow()
+    snapshot = AuthorSnapshot.snapshot_of(voter)
+    inserted = session.execute(
+        _insert_or_nothing(session)
+        .values(
+            contribution_id=contribution.id,
+            user_id=voter.id,
+            value=value,
+            created_at=now,
+            updated_at=now,
+            **snapshot,
+        )
+        .on_conflict_do_nothing(index_elements=["contribution_id", "user_id"])
+        .returning(votes.c.id)
+    ).scalar()
+    if inserted is not None:
         adopt, refuse = _apply_counts(session, contribution, *_delta(value, +1))
         return VoteResult(adopt, refuse, value)
-    if existing.value == value:
+    # A vote exists: a change of mind moves it to the other value (two values only), with the
+    # voter's current snapshot; the same vote again changes nothing.
+    changed = session.execute(
+        update(votes)
+        .where(mine, votes.c.value != value)
+        .values(value=value, updated_at=now, **snapshot)
+        .returning(votes.c.id)
+    ).scalar()
+    if changed is None:
         return VoteResult(contribution.adopt_count, contribution.refuse_count, value)
-    old_adopt, old_refuse = _delta(existing.value, -1)
+    other = VoteValue.REFUSE if value == VoteValue.ADOPT else VoteValue.ADOPT
+    old_adopt, old_refuse = _delta(other, -1)
     new_adopt, new_refuse = _delta(value, +1)
-    existing.value = value
-    existing.updated_at = utcnow()
-    existing.author_audience = voter.audience
-    existing.author_academie_code = voter.academie_code
-    session.flush()
     adopt, refuse = _apply_counts(
         session, contribution, old_adopt + new_adopt, old_refuse + new_refuse
     )

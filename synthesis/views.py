@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from consult import jobs
+from consult import counters, jobs
 from consult.cache import cached_json
 from consult.db import commit, db
 from consult.hooks import hooks
@@ -49,9 +49,9 @@ REFRESH_SECONDS = 3
 PAGE_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + (
     "; worker-src blob:"
 )
-# Pages drawn by _render: the synthesis pages, and the national one redrawn with the reference
-# form's errors.
-CHART_ENDPOINTS = {"synthesis.index", "synthesis.territory", "synthesis.upload_reference"}
+# Pages that draw charts: the national page and the territories' (the index, /syntheses/,
+# holds summaries and links only).
+CHART_ENDPOINTS = {"synthesis.national", "synthesis.territory"}
 
 
 # --- Pages --------------------------------------------------------------------------------------
@@ -117,13 +117,17 @@ def warm_cache(app: Flask, *, detailed: bool = False) -> int:
     from synthesis import catalog
 
     built = 0
-    with app.test_request_context("/syntheses/"):
+    # On the site's own address: the default (localhost) is refused where TRUSTED_HOSTS is set,
+    # which would leave the request without URL building in production.
+    with app.test_request_context("/syntheses/", base_url=str(app.config["SITE_URL"])):
         compilation = store.latest(db.session)
         if compilation is None:
             return 0
         for scope in catalog.all_scopes():
             if _sections(compilation, scope.kind, scope.code, detailed) is not None:
                 built += 1
+        # The people figures of the home page and the territory pages, read from it too.
+        counters.warm_people()
     return built
 
 
@@ -145,7 +149,11 @@ def _compile_job(session) -> tuple[jobs.JobRecord | None, jobs.Progress | None]:
     return found[0], jobs.progress(found[0])
 
 
-def _render(item: Scope, status: int = 200, **forms_in_error):
+def _render(item: Scope, status: int = 200, *, index: bool = False, **forms_in_error):
+    """A synthesis page; ``index``: /syntheses/, the national figures as one-sentence summaries
+    linking to the national page's charts, the territories and the analysts' controls. Every
+    chart with its data table made /syntheses/ a half-megabyte page, sent whole from the page
+    cache to every visitor of the section's entry point."""
     session = db.session
     detailed = can(Permission.VIEW_DETAILED)
     compilation = store.latest(session)
@@ -161,8 +169,9 @@ def _render(item: Scope, status: int = 200, **forms_in_error):
         "cat": catalog(),
         "may_compile": can(Permission.COMPILE),
         "may_manage_reference": can(Permission.MANAGE_REFERENCE),
+        "index": index,
     }
-    if item.kind == "national" and context["may_compile"]:
+    if index and context["may_compile"]:
         context["last_run"] = session.scalar(
             select(Compilation).order_by(Compilation.id.desc()).limit(1)
         )
@@ -172,7 +181,7 @@ def _render(item: Scope, status: int = 200, **forms_in_error):
         if last is not None and last.duration_ms is not None:
             context["last_run_seconds"] = format_decimal(round(last.duration_ms / 1000, 1))
         context["recompile_form"] = forms_in_error.get("recompile_form") or forms.RecompileForm()
-    if item.kind == "national" and context["may_manage_reference"]:
+    if index and context["may_manage_reference"]:
         context["reference"] = session.scalar(
             select(ReferencePopulation)
             .where(ReferencePopulation.active.is_(True))
@@ -185,6 +194,11 @@ def _render(item: Scope, status: int = 200, **forms_in_error):
 
 @bp.route("/syntheses/")
 def index():
+    return _render(territories.NATIONAL, index=True)
+
+
+@bp.route("/syntheses/france/")
+def national():
     return _render(territories.NATIONAL)
 
 
@@ -267,7 +281,7 @@ def upload_reference():
     form = forms.ReferenceForm()
     if not form.validate_on_submit():
         status = 400 if form.csrf_token.errors else 422
-        return _render(territories.NATIONAL, status, reference_form=form)
+        return _render(territories.NATIONAL, status, index=True, reference_form=form)
     # Big uploads are spooled to a temporary file: close it as soon as it is read.
     with form.file.data.stream as stream:
         raw = stream.read(forms.REFERENCE_MAX_BYTES + 1)
@@ -279,18 +293,18 @@ def upload_reference():
                 size=forms.REFERENCE_MAX_BYTES // 1024,
             )
         )
-        return _render(territories.NATIONAL, 422, reference_form=form)
+        return _render(territories.NATIONAL, 422, index=True, reference_form=form)
     try:
         table = weighting.parse_reference_csv(raw)
     except weighting.ReferenceError as exc:
         form.file.errors.append(str(exc))
-        return _render(territories.NATIONAL, 422, reference_form=form)
+        return _render(territories.NATIONAL, 422, index=True, reference_form=form)
     try:
         weighting.save_reference(db.session, table, form.label.data, form.source.data, _me())
     except weighting.ReferenceError as exc:
         db.session.rollback()
         form.label.errors.append(str(exc))
-        return _render(territories.NATIONAL, 422, reference_form=form)
+        return _render(territories.NATIONAL, 422, index=True, reference_form=form)
     commit()
     flash(
         _("Population de référence enregistrée : elle servira à la prochaine compilation."),

@@ -188,11 +188,35 @@ def _table_row(html: str, table_id: str, header: str) -> list[str]:
     raise AssertionError(f"no row {header!r} in {table_id}")
 
 
+# The national charts; /syntheses/ is the index (summaries and links).
+NATIONAL = "/syntheses/france/"
+
+
 def _charts(html: str) -> list[dict]:
     return [json.loads(unescape(raw)) for raw in re.findall(r'data-chart="([^"]*)"', html)]
 
 
 # --- Pages --------------------------------------------------------------------------------------
+
+
+def test_index_summarises_and_links_the_national_charts(client, compiled) -> None:
+    """/syntheses/ is the section's entry point: every national chart as its one-sentence
+    summary linking to the chart on the national page, and the territories; the charts and
+    their data tables (half a megabyte at the Grand Débat scale) are on the national page."""
+    index = _html(client.get("/syntheses/"))
+    national = _html(client.get(NATIONAL))
+    charts = re.findall(r'<h3 class="fr-h4" id="([\w-]+)-title">([^<]+)</h3>', national)
+    assert len(charts) >= 6
+    for chart_id, title in charts:
+        assert f'<a href="{NATIONAL}#{chart_id}-title">{title}</a> — ' in index, chart_id
+    summary = re.search(r'id="participation-audience-summary">([^<]+)</p>', national).group(1)
+    assert summary in index
+    assert "data-chart" not in index and "<table" not in index and "plotly" not in index
+    assert "data-chart" in national and "<table" in national and "plotly" in national
+    assert 'href="/syntheses/poitiers/"' in index
+    assert f'href="{NATIONAL}"' in _html(client.get("/syntheses/poitiers/"))
+    # The territories are listed on the index; the national page links back to it.
+    assert "Synthèses des territoires" in national and 'id="territories-title"' not in national
 
 
 def test_no_compilation_yet(client, session) -> None:
@@ -218,7 +242,7 @@ def _near(text: str, truth: int) -> int:
 
 
 def test_public_sees_suppressed_figures(client, compiled) -> None:
-    response = client.get("/syntheses/")
+    response = client.get(NATIONAL)
     assert response.status_code == 200
     html = _html(response)
     # Parents: 7 people → the neutral marker; the others are perturbed by their cell key (62 −
@@ -238,7 +262,7 @@ def test_public_sees_suppressed_figures(client, compiled) -> None:
 def test_analyst_sees_detailed_figures(client, session, compiled) -> None:
     analyst = _analyst(session)
     client.login(analyst.email)
-    html = _html(client.get("/syntheses/"))
+    html = _html(client.get(NATIONAL))
     assert _table_row(html, "participation-audience-table", "Parents")[0] == "7"
     assert _table_row(html, "participation-audience-table", "Élèves")[0] == "25"
     assert "agrégats détaillés" in html
@@ -248,14 +272,14 @@ def test_participant_sees_public_figures(client, session, compiled) -> None:
     participant = UserFactory()
     session.commit()
     client.login(participant.email)
-    html = _html(client.get("/syntheses/"))
+    html = _html(client.get(NATIONAL))
     assert _table_row(html, "participation-audience-table", "Parents")[0] == privacy.MARKER
     assert "Recompiler" not in html
     assert "Population de référence" not in html
 
 
 def test_public_chart_json_holds_only_suppressed_data(client, compiled) -> None:
-    html = _html(client.get("/syntheses/"))
+    html = _html(client.get(NATIONAL))
     figures = _charts(html)
     bars = next(f for f in figures if f["data"][0].get("name") == "Participants")
     # The chart holds the table's published figures: parents (7) are left out.
@@ -279,13 +303,13 @@ def test_public_chart_json_holds_only_suppressed_data(client, compiled) -> None:
 def test_analyst_chart_json_has_the_small_cells(client, session, compiled) -> None:
     analyst = _analyst(session)
     client.login(analyst.email)
-    figures = _charts(_html(client.get("/syntheses/")))
+    figures = _charts(_html(client.get(NATIONAL)))
     bars = next(f for f in figures if f["data"][0].get("name") == "Participants")
     assert bars["data"][0]["y"] == [25, 7, 30]
 
 
 def test_text_summaries_are_computed_from_the_figures(client, compiled) -> None:
-    html = _html(client.get("/syntheses/"))
+    html = _html(client.get(NATIONAL))
     # The sentences are written from the published figures, not the true ones.
     found = re.search(
         r"(\d+) personnes ont participé ; le public le plus représenté est celui des "
@@ -321,7 +345,7 @@ def test_text_summaries_are_computed_from_the_figures(client, compiled) -> None:
 
 
 def test_consensus_section_and_links(client, compiled) -> None:
-    html = _html(client.get("/syntheses/"))
+    html = _html(client.get(NATIONAL))
     assert 'id="consensus-consensuelle-table"' in html
     assert 'id="consensus-clivante-table"' in html
     assert 'href="/forums/contributions/4242"' in html
@@ -339,7 +363,7 @@ def test_consensus_section_and_links(client, compiled) -> None:
 
 
 def test_weighted_share_and_effective_n_beside_unweighted(client, compiled) -> None:
-    html = _html(client.get("/syntheses/"))
+    html = _html(client.get(NATIONAL))
     row = _table_row(html, "question-Q1-table", "oui")
     # Professeurs, Ensemble (unweighted), weighted share, effective n.
     assert row[-2] == "70,0 %"
@@ -350,7 +374,7 @@ def test_weighted_share_and_effective_n_beside_unweighted(client, compiled) -> N
 
 
 def test_topics_quotes_link_to_their_source(client, compiled) -> None:
-    html = _html(client.get("/syntheses/"))
+    html = _html(client.get(NATIONAL))
     # The topic's title, then its keywords beside it.
     assert "<strong>Tablettes en classe</strong>" in html
     assert "Mots-clés : tablette, classe, usage" in html
@@ -367,7 +391,7 @@ def test_territory_page_with_national_comparison(client, compiled) -> None:
     here = _table_row(html, "participation-audience-table", "Ensemble")
     _near(here[0], 40)
     # The national figure beside it is the national page's, to the unit.
-    national = _html(client.get("/syntheses/"))
+    national = _html(client.get(NATIONAL))
     assert here[-1] == _table_row(national, "participation-audience-table", "Ensemble")[0]
     row = _table_row(html, "question-Q1-table", "oui")
     assert row[-1] == _table_row(national, "question-Q1-table", "oui")[-3].split(" (")[0]
@@ -390,7 +414,7 @@ def test_unknown_territory_is_a_french_404(client, compiled, url) -> None:
 
 
 def test_pages_relax_style_src_only_there(client, compiled) -> None:
-    page_csp = client.get("/syntheses/").headers["Content-Security-Policy"]
+    page_csp = client.get(NATIONAL).headers["Content-Security-Policy"]
     assert "style-src 'self' 'unsafe-inline'" in page_csp
     assert page_csp.endswith("; worker-src blob:")
     assert "script-src 'self';" in page_csp
@@ -654,8 +678,8 @@ def test_reference_upload_needs_label_source_and_csrf(client, session) -> None:
     client.login(_analyst(session).email)
     response = _upload(client, GOOD_CSV, label="", source="<script>x</script>")
     assert response.status_code == 422
-    # The national page is redrawn with the errors: its charts keep their relaxed style-src.
-    assert "'unsafe-inline'" in response.headers["Content-Security-Policy"]
+    # The index is redrawn with the errors: no chart there, so the strict style-src.
+    assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
     assert "Donnez un intitulé" in _html(response)
     assert "<script>x</script>" not in _html(response)
     response = client.post(
@@ -732,6 +756,14 @@ def test_warm_cache_builds_every_compiled_scope(app, session, compiled, monkeypa
     assert built == [("national", "", False), ("academie", "13", False)]
 
 
+def test_warm_cache_works_behind_trusted_hosts(app, session, compiled, monkeypatch) -> None:
+    """Production sets TRUSTED_HOSTS to the site's host: the compilation job's warm-up must
+    still build its pages (their links included), not fail on a refused « localhost »."""
+    monkeypatch.setitem(app.config, "SITE_URL", "https://consult.example.fr")
+    monkeypatch.setitem(app.config, "TRUSTED_HOSTS", ["consult.example.fr"])
+    assert views.warm_cache(app) == 2
+
+
 def test_pages_link_their_downloads(client, compiled) -> None:
     html = _html(client.get("/syntheses/poitiers/"))
     assert "Télécharger les données" in html
@@ -759,7 +791,7 @@ def test_pages_from_a_real_compilation(client, session) -> None:
         row = df[(df["audience"] == ALL) & (df["indicator"] == "participants")].iloc[0]
         return "< 10" if row.get("suppressed", False) else str(int(row["value"]))
 
-    html = _html(client.get("/syntheses/"))
+    html = _html(client.get(NATIONAL))
     assert _table_row(html, "participation-audience-table", "Ensemble")[0] == participants(public)
     consensuelles = html.split('id="consensus-consensuelle-table"', 1)[1].split("</table>")[0]
     assert f'href="/forums/contributions/{consensual.id}"' in consensuelles
@@ -769,7 +801,7 @@ def test_pages_from_a_real_compilation(client, session) -> None:
     assert "@" not in re.sub(r"<script.*?</script>", "", html, flags=re.S)
 
     client.login(data.analyst.email)
-    html = _html(client.get("/syntheses/"))
+    html = _html(client.get(NATIONAL))
     assert _table_row(html, "participation-audience-table", "Ensemble")[0] == participants(raw)
     for url in ("/syntheses/toulouse/", "/syntheses/region/occitanie/", "/syntheses/poitiers/"):
         response = client.get(url)
@@ -820,7 +852,7 @@ def test_uploaded_reference_weights_the_next_compilation(client, session) -> Non
     assert _upload(client, csv).status_code == 302
     engine.compile_all(session, scopes=[catalog.resolve_scope("national")], topics=False)
     session.commit()
-    html = _html(client.get("/syntheses/"))
+    html = _html(client.get(NATIONAL))
     table = html.split('id="question-C01-table"', 1)[1].split("</table>", 1)[0]
     assert "Part pondérée" in table and "Taille effective d’échantillon" in table
     assert "93,8" in table  # weighted
@@ -837,7 +869,7 @@ def test_long_tables_fold_away(client, session) -> None:
         columns=["day", "audience", "indicator", "value", "people"],
     )
     publish(session, {("national", ""): tables})
-    html = _html(client.get("/syntheses/"))
+    html = _html(client.get(NATIONAL))
     assert "Afficher le tableau (50 lignes)" in html
     folded = html.split("<details", 1)[1].split("</details>", 1)[0]
     assert 'id="participation-daily-table"' in folded

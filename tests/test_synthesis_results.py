@@ -226,7 +226,7 @@ def test_analyst_composes_publishes_and_a_visitor_reads_html_and_pdf(
     assert f'href="/forums/contributions/{contribution.id}"' in html
     assert f'href="/territoires/idees/{idea.id}"' in html
     assert f'href="/retex/{sheet.id}"' in html
-    assert 'href="/syntheses/#question-C01-title"' in html
+    assert 'href="/syntheses/france/#question-C01-title"' in html
     # The finding, frozen, written from the published (perturbed) share and base.
     finding = re.search(r"(\d+),(\d)\u202f% des répondants \(base : (\d+)\)", html)
     assert finding and abs(int(finding.group(3)) - 120) <= privacy.D
@@ -263,7 +263,7 @@ def test_analyst_composes_publishes_and_a_visitor_reads_html_and_pdf(
     assert f"http://localhost/forums/contributions/{contribution.id}" in links
     assert f"http://localhost/territoires/idees/{idea.id}" in links
     assert f"http://localhost/retex/{sheet.id}" in links
-    assert "http://localhost/syntheses/#question-C01-title" in links
+    assert "http://localhost/syntheses/france/#question-C01-title" in links
     assert "Secrète" not in text and "@exemple.test" not in text and analyst.email not in text
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login.utils import _create_identifier
+from sqlalchemy.orm import lazyload
 
 from consult.db import db
 from consult.extensions import login_manager
@@ -47,7 +48,9 @@ def init_app(app: Flask) -> None:
         parsed = parse_session_identifier(identifier)
         if parsed is None:
             return None
-        user = db.session.get(User, parsed[0])
+        # Role grants load when a page asks for them (the header's staff links do), not up
+        # front: a vote, a support, a JSON call never reads them.
+        user = db.session.get(User, parsed[0], options=[lazyload(User.grants)])
         return user if session_still_valid(user, parsed[1]) else None
 
     @app.before_request

@@ -10,14 +10,13 @@ from flask_babel import lazy_gettext as _l
 def _counters() -> dict[str, int]:
     from sqlalchemy import func, select
 
+    from consult import tallies
     from consult.db import db
-    from consult.territorial.models import Event, Idea
+    from consult.territorial.models import IDEA_TALLY, Event
 
     return {
-        "territorial_ideas": db.session.scalar(
-            select(func.count()).select_from(Idea).where(Idea.is_public)
-        )
-        or 0,
+        # Kept at write time (consult/tallies.py); events are a calendar's few hundred rows.
+        "territorial_ideas": tallies.totals(db.session, IDEA_TALLY)["items"],
         "territorial_events": db.session.scalar(
             select(func.count()).select_from(Event).where(Event.is_public)
         )

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from consult.db import Base, utcnow
 from consult.models import AuthorSnapshot, User
 from consult.moderation.models import Moderatable
+from consult.tallies import Tally, register
 
 TITLE_MAX = 160
 BODY_MAX = 5000
@@ -269,3 +270,16 @@ class NewsItem(Base):
     @classmethod
     def _is_public_sql(cls):
         return true()
+
+
+# Public ideas per académie and the supports they show: the figures of the home page,
+# /territoires/ and the territory pages, kept by triggers at write time (consult/tallies.py).
+IDEA_TALLY = register(
+    Tally(
+        "territorial_idea_tally",
+        source="territorial_idea",
+        model="consult.territorial.models:Idea",
+        group="academie_code",
+        sums=("support_count",),
+    )
+)

@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from consult import tallies
 from consult.db import utcnow
 from consult.models import User
-from consult.territorial.models import Event, EventMinutes, Idea, NewsItem
+from consult.territorial.models import IDEA_TALLY, Event, EventMinutes, Idea, NewsItem
 from consult.territories import Scope
 
 PAGE_SIZE = 20
@@ -136,30 +137,27 @@ def cached_participation(session: Session, territory: Scope) -> dict[str, object
 
 
 def participation(session: Session, territory: Scope) -> dict[str, object]:
-    """Live facts about public content (visible ideas and the supports they show), and the
-    territory's people figures from the latest compilation (``consult.counters``: never a live
-    count of people, which differenced with the région's or the nation's would give back a
-    hidden cell)."""
+    """Facts about public content (visible ideas and the supports they show, kept at write time
+    by consult/tallies.py), and the territory's people figures from the latest compilation
+    (``consult.counters``: never a live count of people, which differenced with the région's or
+    the nation's would give back a hidden cell)."""
     from consult.counters import compiled_people
 
-    ideas = visible_ideas_query(territory.academie_codes).subquery()
-    count, supports = session.execute(
-        select(func.count(), func.coalesce(func.sum(ideas.c.support_count), 0))
-    ).one()
+    figures = tallies.totals(session, IDEA_TALLY, territory.academie_codes)
     return {
-        "ideas": count or 0,
-        "idea_supports": int(supports or 0),
+        "ideas": figures["items"],
+        "idea_supports": figures["support_count"],
         "people": compiled_people(territory.kind, territory.code),
     }
 
 
 def idea_counts_by_academie(session: Session, codes: tuple[str, ...]) -> dict[str, int]:
-    stmt = (
-        visible_ideas_query(codes)
-        .with_only_columns(Idea.academie_code, func.count())
-        .group_by(Idea.academie_code)
-    )
-    return dict(session.execute(stmt).all())
+    wanted = set(codes)
+    return {
+        code: figures["items"]
+        for code, figures in tallies.by_group(session, IDEA_TALLY).items()
+        if code in wanted and figures["items"]
+    }
 
 
 def events_between(session: Session, start: datetime, end: datetime) -> list[Event]:
