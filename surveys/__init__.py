@@ -5,16 +5,9 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
 
 from consult.db import db
 from consult.hooks import StaffLink, hooks
-
-
-def _counters() -> dict[str, int]:
-    from surveys.models import SurveyResponse
-
-    return {"survey_responses": db.session.scalar(select(func.count(SurveyResponse.id))) or 0}
 
 
 def _register_synthesis() -> None:
@@ -73,7 +66,8 @@ def init_app(app: Flask) -> None:
             ),
         ]
     )
-    registry.counters.append(_counters)
+    # No live counter: respondents are people, whose figures the home page reads only from the
+    # compiled (protected) participation table (consult/counters.py drops live ones).
     registry.counter_labels["survey_responses"] = _l("réponses au questionnaire")
     registry.personal_data.append(services.personal_data)
     registry.account_deletion.append(services.erase_account)
