@@ -123,11 +123,11 @@ ORDER BY {", ".join(KEY)}, shard"""  # noqa: S608 - fixed fragments, no input
 PG_SETTINGS = {"enable_sort": "off", "work_mem": "128MB", "jit": "off"}
 
 
-def _upsert(cells: str, alias: str = "t") -> str:
+def _upsert(cells: str) -> str:
     keys = ", ".join((*KEY, "shard"))
     return (
-        f"INSERT INTO {TABLE} AS {alias} ({', '.join(COLUMNS)}) {cells}\n"
-        f"ON CONFLICT ({keys}) DO UPDATE SET count = {alias}.count + excluded.count"
+        f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) {cells}\n"
+        f"ON CONFLICT ({keys}) DO UPDATE SET count = {TABLE}.count + excluded.count"
     )
 
 
