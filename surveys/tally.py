@@ -262,12 +262,11 @@ def create_triggers(bind: Connection) -> None:
 def drop_triggers(bind: Connection) -> None:
     for name in _PG_TRIGGERS:
         function = f"{TABLE}_{name}"
-        bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {function} ON survey_response")
         if bind.dialect.name == "postgresql":
+            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {function} ON survey_response")
             bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS {function}()")
-    if bind.dialect.name != "postgresql":
-        for name in _SQLITE_TRIGGERS:
-            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {TABLE}_{name}")
+        else:
+            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {function}")
 
 
 def _all_cells(dialect: str, questionnaire_id: int | None) -> str:
