@@ -210,12 +210,23 @@ def test_rebuild_recounts_and_check_finds_drift(session, mini) -> None:
         session.add(_response(mini, answerer.answer(rng)))
     session.flush()
     before = stored(session)
-    session.execute(text("UPDATE survey_answer_tally SET count = count + 2 WHERE kind = 'n'"))
-    session.execute(text("DELETE FROM survey_answer_tally WHERE kind = 'f'"))
+    mine = {"q": mini.id}
+    session.execute(
+        text(
+            "UPDATE survey_answer_tally SET count = count + 2 "
+            "WHERE kind = 'n' AND questionnaire_id = :q"
+        ),
+        mine,
+    )
+    session.execute(
+        text("DELETE FROM survey_answer_tally WHERE kind = 'f' AND questionnaire_id = :q"), mine
+    )
     assert tally.differences(session) > 0
     assert tally.differences(session, mini.id) > 0
     rows = tally.rebuild(session, mini.id)
-    assert rows == session.scalar(text("SELECT count(*) FROM survey_answer_tally"))
+    assert rows == session.scalar(
+        text("SELECT count(*) FROM survey_answer_tally WHERE questionnaire_id = :q"), mine
+    )
     assert stored(session) == before == recount(session)
     assert tally.differences(session) == 0
     tally.rebuild(session)
