@@ -323,10 +323,8 @@ def rebuild(session: Session | Connection, questionnaire_id: int | None = None) 
     return bind.execute(text(f"SELECT count(*) FROM {TABLE}{where}")).scalar_one()  # noqa: S608
 
 
-def differences(session: Session | Connection, questionnaire_id: int | None = None) -> int:
-    """Cells whose stored total differs from a recount of the answers (0 when exact); reads only."""
-    bind = _connection(session)
-    dialect = bind.dialect.name
+def differences_sql(dialect: str, questionnaire_id: int | None = None) -> str:
+    """SQL counting the cells whose stored total differs from a recount of the answers."""
     where = "" if questionnaire_id is None else f" WHERE questionnaire_id = {int(questionnaire_id)}"
     keys = ", ".join(KEY)
     stored = (
@@ -339,12 +337,17 @@ def differences(session: Session | Connection, questionnaire_id: int | None = No
     )
     on = " AND ".join(f"s.{k} = r.{k}" for k in KEY)
     # FULL OUTER JOIN: PostgreSQL, and SQLite since 3.39.
-    sql = (
+    return (
         f"SELECT count(*) FROM ({stored}) s FULL OUTER JOIN ({recount}) r ON {on} "  # noqa: S608 - fixed fragments
         "WHERE coalesce(s.count, 0) <> coalesce(r.count, 0)"
     )
+
+
+def differences(session: Session | Connection, questionnaire_id: int | None = None) -> int:
+    """Cells whose stored total differs from a recount of the answers (0 when exact); reads only."""
+    bind = _connection(session)
     with _planner(bind):
-        return bind.execute(text(sql)).scalar_one()
+        return bind.execute(text(differences_sql(bind.dialect.name, questionnaire_id))).scalar_one()
 
 
 # --- Reading -------------------------------------------------------------------------------------
