@@ -178,43 +178,50 @@ _SQLITE_QUESTIONS = f"""(
 )"""  # noqa: S608 - fixed fragments, no input
 
 
+# Which rows each type of question gives (« e »: each element of the answer, counted as « v »).
+_SQLITE_KINDS = (
+    "(SELECT 'single' AS type, 'v' AS kind UNION ALL SELECT 'scale', 'v' "
+    "UNION ALL SELECT 'number', 'v' UNION ALL SELECT 'multiple', 'b' "
+    "UNION ALL SELECT 'multiple', 'e' UNION ALL SELECT 'ranking', 'b' "
+    "UNION ALL SELECT 'ranking', 'e' UNION ALL SELECT 'ranking', 'f')"
+)
+
+
 def _sqlite_cells(source: str, questions: str = _SQLITE_QUESTIONS) -> str:
     """The same rows as ``_pg_cells`` with SQLite's JSON functions; ``source`` selects one row per
-    response (id, questionnaire_id, author_academie_code, author_audience, answers, sign)."""
+    response (id, questionnaire_id, author_academie_code, author_audience, answers, sign).
+    One pass: the definition's questions are walked once and each is looked up in the answers;
+    every (answer, kind of row) gives its options as the elements of one JSON array."""
     r = (
         f"(SELECT s.questionnaire_id, coalesce(s.author_academie_code, '') AS academie_code, "  # noqa: S608 - fixed fragments
         f"s.author_audience AS audience, s.id % {SHARDS} AS shard, s.answers, s.sign "
         f"FROM ({source}) s JOIN survey_questionnaire d ON d.id = s.questionnaire_id)"
     )
-    a = (
-        "(SELECT r.questionnaire_id, r.academie_code, r.audience, r.shard, r.sign, q.type, "  # noqa: S608 - fixed fragments
-        "e.key AS question_key, e.value, e.type AS json_type "
-        f"FROM {r} r JOIN json_each(r.answers) e "
-        f"JOIN {questions} q ON q.questionnaire_id = r.questionnaire_id AND q.code = e.key)"
-    )
+    path = "'$.\"' || q.code || '\"'"
     return f"""
 SELECT {", ".join(KEY)}, shard, sum(sign) AS count FROM (
     SELECT questionnaire_id, 'n' AS kind, '' AS question_key, '' AS option_key, academie_code,
            audience, shard, sign
     FROM {r}
     UNION ALL
-    SELECT questionnaire_id, 'v', question_key, CAST(value AS TEXT), academie_code, audience,
-           shard, sign
-    FROM {a} WHERE type IN ({_types(SCALAR_TYPES)}) AND json_type IN ('text', 'integer', 'real')
-    UNION ALL
-    SELECT questionnaire_id, 'b', question_key, '', academie_code, audience, shard, sign
-    FROM {a} WHERE type IN ({_types(LIST_TYPES)}) AND json_type = 'array'
-        AND json_array_length(value) > 0
-    UNION ALL
-    SELECT a.questionnaire_id, 'v', a.question_key, CAST(o.value AS TEXT), a.academie_code,
-           a.audience, a.shard, a.sign
-    FROM {a} a JOIN json_each(CASE WHEN a.json_type = 'array' THEN a.value ELSE '[]' END) o
-    WHERE a.type IN ({_types(LIST_TYPES)}) AND o.value IS NOT NULL
-    UNION ALL
-    SELECT questionnaire_id, 'f', question_key, CAST(json_extract(value, '$[0]') AS TEXT),
-           academie_code, audience, shard, sign
-    FROM {a} WHERE type = 'ranking' AND json_type = 'array'
-        AND json_extract(value, '$[0]') IS NOT NULL
+    SELECT a.questionnaire_id, CASE k.kind WHEN 'e' THEN 'v' ELSE k.kind END, a.code,
+           CAST(o.value AS TEXT), a.academie_code, a.audience, a.shard, a.sign
+    FROM (
+        SELECT r.questionnaire_id, r.academie_code, r.audience, r.shard, r.sign, q.code, q.type,
+               json_extract(r.answers, {path}) AS value, json_type(r.answers, {path}) AS json_type
+        FROM {questions} q JOIN {r} r ON r.questionnaire_id = q.questionnaire_id
+    ) a
+    JOIN {_SQLITE_KINDS} k ON k.type = a.type
+    JOIN json_each(CASE
+        WHEN k.kind = 'v' THEN
+            CASE WHEN a.json_type IN ('text', 'integer', 'real') THEN json_array(a.value)
+            ELSE '[]' END
+        WHEN a.json_type IS NOT 'array' OR json_array_length(a.value) = 0 THEN '[]'
+        WHEN k.kind = 'e' THEN a.value
+        WHEN k.kind = 'b' THEN '[""]'
+        ELSE json_array(json_extract(a.value, '$[0]'))
+    END) o
+    WHERE o.value IS NOT NULL
 ) cells
 WHERE true
 GROUP BY {", ".join(KEY)}, shard HAVING sum(sign) <> 0
