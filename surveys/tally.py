@@ -152,6 +152,16 @@ _PG_TRIGGERS = {
 
 def _pg_create_triggers(bind: Connection) -> None:
     settings = " ".join(f"SET {name} = '{value}'" for name, value in PG_SETTINGS.items())
+    # TRUNCATE fires no row or transition-table trigger: the responses are all gone, so are the
+    # counts.
+    bind.exec_driver_sql(
+        f"CREATE OR REPLACE FUNCTION {TABLE}_truncate() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        f"BEGIN\nDELETE FROM {TABLE};\nRETURN NULL;\nEND $$"
+    )
+    bind.exec_driver_sql(
+        f"CREATE TRIGGER {TABLE}_truncate AFTER TRUNCATE ON survey_response "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_truncate()"
+    )
     for name, (event, transition, source) in _PG_TRIGGERS.items():
         function = f"{TABLE}_{name}"
         bind.exec_driver_sql(
@@ -267,7 +277,7 @@ def create_triggers(bind: Connection) -> None:
 
 
 def drop_triggers(bind: Connection) -> None:
-    for name in _PG_TRIGGERS:
+    for name in (*_PG_TRIGGERS, "truncate"):
         function = f"{TABLE}_{name}"
         if bind.dialect.name == "postgresql":
             bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {function} ON survey_response")

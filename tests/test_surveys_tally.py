@@ -265,6 +265,15 @@ def test_two_questionnaires_and_a_deleted_one(session, mini) -> None:
     assert_exact(session)
 
 
+@pytest.mark.postgres_only
+def test_truncating_the_responses_empties_the_tally(session, mini) -> None:
+    session.add(_response(mini, Answerer(mini.definition, "eleve").answer(random.Random(3))))
+    session.flush()
+    assert stored(session)
+    session.execute(text("TRUNCATE survey_response"))
+    assert stored(session) == recount(session) == {}
+
+
 def test_engine_reads_the_same_counts_as_the_documents(app, session, mini) -> None:
     rng = random.Random(21)
     for audience, academie in (("eleve", "13"), ("eleve", None), ("professeur", "01")):
