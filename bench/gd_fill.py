@@ -30,6 +30,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from surveys import tally
+
 # 2020-style audiences: many pupils and teachers, fewer parents, few others.
 AUDIENCE_WEIGHTS = {
     "eleve": 31,
@@ -691,6 +693,8 @@ CHECKS = {
     "responses without snapshot": """
         SELECT count(*) FROM survey_response
         WHERE author_academie_code IS NULL OR author_audience = ''""",
+    # Responses are inserted set-based: the tally's statement triggers count them in bulk.
+    "answer tallies (cells differing from a recount)": tally.differences_sql("postgresql"),
 }
 
 

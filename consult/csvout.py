@@ -11,6 +11,11 @@ Conventions, the same in every file:
 - codes stay text (académie « 01 » is written ``01``): callers pass them as ``str``, never int;
 - a figure hidden by disclosure control is written ``SUPPRESSED_TEXT``, nothing else;
 - served as ``text/csv; charset=utf-8``, streamed in chunks so memory stays bounded.
+
+Two writers give the same bytes: ``stream`` (rows of Python values, through the ``csv`` module)
+and, for files of millions of rows, ``stream_blocks`` with ``text_column``/``block`` (Arrow
+columns: the formula guard, the quoting and the line joins run vectorised in Arrow's C++, a
+block of thousands of rows at a time). ``tests/test_csvout.py`` holds them to the same output.
 """
 
 from __future__ import annotations
@@ -74,15 +79,17 @@ _AS_IS = frozenset({int, float, type(None)})
 
 
 def stream(
-    header: Iterable[str], rows: Iterable[Iterable[Any]], sep: str = SEMICOLON
+    header: Iterable[str] | None, rows: Iterable[Iterable[Any]], sep: str = SEMICOLON
 ) -> Iterator[bytes]:
-    """The file as UTF-8 chunks, flushed every ``FLUSH_ROWS`` rows (bounded memory)."""
+    """The file as UTF-8 chunks, flushed every ``FLUSH_ROWS`` rows (bounded memory).
+    ``header=None``: the rows only, without byte-order mark (a part of a file)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=sep, lineterminator="\r\n")
-    if sep == SEMICOLON:
-        # Sent before the first query runs: the download starts at once.
-        yield BOM.encode()
-    writer.writerow([cell(h) for h in header])
+    if header is not None:
+        if sep == SEMICOLON:
+            # Sent before the first query runs: the download starts at once.
+            yield BOM.encode()
+        writer.writerow([cell(h) for h in header])
     as_is = _AS_IS
     for count, row in enumerate(rows, 1):
         # Text that cannot be read as a formula is written as it is too, checked inline.
@@ -100,6 +107,79 @@ def stream(
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue().encode("utf-8")
+
+
+# --- The columnar writer -------------------------------------------------------------------------
+
+
+def _re2(chars: Iterable[str]) -> str:
+    """A character class matching any of ``chars`` in RE2 (Arrow's regular expressions)."""
+    named = {"\t": "\\t", "\r": "\\r", "\n": "\\n"}
+    return "[" + "".join(named.get(c, c if c.isalnum() else "\\" + c) for c in chars) + "]"
+
+
+def text_column(values: Any, sep: str = SEMICOLON) -> Any:
+    """An Arrow string array as ``stream`` writes its cells: formula guard, then quotes around a
+    cell holding the separator, a quote or a line break (inner quotes doubled); null → empty."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = values.cast(pa.string())
+    special = _re2((sep, '"', "\r", "\n"))
+    formula = "^" + _re2(FORMULA_PREFIXES)
+    # Most columns (codes, options) need neither: one pass tells.
+    if not pc.any(pc.match_substring_regex(values, f"{formula}|{special}")).as_py():
+        return values
+    guarded = pc.match_substring_regex(values, formula)
+    values = pc.if_else(guarded, pc.binary_join_element_wise("'", values, ""), values)
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', "")
+    return pc.if_else(pc.match_substring_regex(values, special), quoted, values)
+
+
+def iso_column(values: Any) -> Any:
+    """``iso`` over an Arrow array of naive UTC timestamps (whole seconds, « +00:00 »)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    seconds = pc.floor_temporal(values.cast(pa.timestamp("us")), unit="second")
+    return pc.strftime(seconds.cast(pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def number_column(values: Any) -> Any:
+    """Integers (nulls allowed) as ``stream`` writes them."""
+    import pyarrow as pa
+
+    return values.cast(pa.string())
+
+
+def block(columns: list[Any], sep: str = SEMICOLON) -> bytes:
+    """Rows of already written cells (``text_column``/``number_column``), one per line, UTF-8."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not columns or not len(columns[0]):
+        return b""
+    lines = pc.binary_join_element_wise(*columns, sep, null_handling="replace", null_replacement="")
+    # "line" + "" joined by CRLF: each line ends with the terminator ``stream`` writes.
+    lines = pc.binary_join_element_wise(lines, pa.scalar(""), "\r\n")
+    # The string data buffer holds the lines back to back: the block as it is, no copy per row.
+    offsets = lines.buffers()[1]
+    first, last = (
+        int.from_bytes(offsets[4 * i : 4 * i + 4], "little", signed=True)
+        for i in (lines.offset, lines.offset + len(lines))
+    )
+    return lines.buffers()[2].to_pybytes()[first:last]
+
+
+def stream_blocks(
+    header: Iterable[str], blocks: Iterable[bytes], sep: str = SEMICOLON
+) -> Iterator[bytes]:
+    """The file from blocks of rows written by ``block``: BOM and header as ``stream`` writes
+    them, then each block as it comes (bounded memory)."""
+    head = io.StringIO()
+    csv.writer(head, delimiter=sep, lineterminator="\r\n").writerow([cell(h) for h in header])
+    yield ((BOM if sep == SEMICOLON else "") + head.getvalue()).encode("utf-8")
+    yield from blocks
 
 
 def restream(path: str | Path, sep: str) -> Iterator[bytes]:

@@ -79,6 +79,33 @@ def mask_personal_data(text: str | None) -> str:
     return PHONE_RE.sub("[téléphone masqué]", text)
 
 
+# What a text needs before EMAIL_RE or PHONE_RE can find anything in it: an « @ » (every address
+# has one) or PHONE_MIN_DIGITS digits (the shortest number PHONE_RE takes, 0X XX XX XX XX; « \d »
+# is any Unicode decimal digit, « \p{Nd} » in RE2). A necessary condition, never a rule of its own:
+# keep it one when the patterns change (tests/test_text.py checks it against them).
+PHONE_MIN_DIGITS = 10
+
+
+def mask_personal_data_column(values: Any) -> Any:
+    """``mask_personal_data`` over an Arrow string array (bulk exports): the patterns run only
+    on the texts that may hold contact details, found vectorised; nulls stay null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = values.cast(pa.string())
+    maybe = pc.or_(
+        pc.match_substring(values, "@"),
+        pc.greater_equal(pc.count_substring_regex(values, r"\p{Nd}"), PHONE_MIN_DIGITS),
+    )
+    maybe = pc.fill_null(maybe, False)
+    texts = values.filter(maybe).to_pylist()
+    if not texts:
+        return values
+    return pc.replace_with_mask(
+        values, maybe, pa.array([mask_personal_data(t) for t in texts], pa.string())
+    )
+
+
 # --- Contact details in public text: the one rule -----------------------------------------------
 
 

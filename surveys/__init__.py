@@ -66,8 +66,8 @@ def init_app(app: Flask) -> None:
             ),
         ]
     )
-    # No public counter: responses are people, counted by the compilation only
-    # (consult/counters.py), never by a live count of 1.4M rows.
+    # No live counter: respondents are people, whose figures the home page reads only from the
+    # compiled (protected) participation table (consult/counters.py drops live ones).
     registry.counter_labels["survey_responses"] = _l("réponses au questionnaire")
     registry.personal_data.append(services.personal_data)
     registry.account_deletion.append(services.erase_account)

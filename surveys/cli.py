@@ -1,4 +1,5 @@
-"""``flask surveys load`` (definition file → database) and ``flask surveys export``."""
+"""``flask surveys load`` (definition file → database), ``flask surveys export`` and the answers
+tally's repair and check (``rebuild-tallies``, ``check-tallies``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from consult.db import commit, db, utcnow
-from surveys import engine, exports, services
+from surveys import engine, exports, services, tally
 
 surveys_group = AppGroup("surveys", help="Questionnaire : définition et exports.")
 
@@ -53,3 +54,27 @@ def export(fmt: str, separator: str, output: str | None) -> None:
     with Path(output).open("wb") as target:
         for chunk in stream:
             target.write(chunk)
+
+
+@surveys_group.command(
+    "rebuild-tallies",
+    help="Recompte les réponses (comptages tenus à jour à l'écriture) depuis leurs documents.",
+)
+def rebuild_tallies() -> None:
+    # A repair: the triggers keep the counts exact; this recounts after a restore or a manual
+    # change made with the triggers off. Submissions wait until it commits.
+    rows = tally.rebuild(db.session)
+    commit()
+    click.echo(f"Comptages des réponses reconstruits : {rows} lignes.")
+
+
+@surveys_group.command(
+    "check-tallies", help="Compare les comptages tenus à jour avec un recomptage des réponses."
+)
+def check_tallies() -> None:
+    wrong = tally.differences(db.session)
+    if wrong:
+        raise click.ClickException(
+            f"{wrong} comptages diffèrent du recomptage : lancez `flask surveys rebuild-tallies`."
+        )
+    click.echo("Comptages des réponses exacts.")

@@ -18,6 +18,8 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
     UniqueConstraint,
 )
@@ -75,6 +77,37 @@ class SurveyResponse(AuthorSnapshot, Base):
     # Free text mentioning an email or a phone number: masked in exports and results.
     has_personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
     via_code: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AnswerTally(Base):
+    """Answers counted per question × option × académie × audience, written by the database's
+    triggers on ``survey_response`` only (``surveys/tally.py`` says what each kind of row counts).
+    """
+
+    __tablename__ = "survey_answer_tally"
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "questionnaire_id",
+            "kind",
+            "question_key",
+            "option_key",
+            "academie_code",
+            "audience",
+            "shard",
+            name="pk_survey_answer_tally",
+        ),
+    )
+
+    questionnaire_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_questionnaire.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(1))  # n, v, b, f
+    question_key: Mapped[str] = mapped_column(String(40))  # "" on n rows
+    option_key: Mapped[str] = mapped_column(String)  # "" on n and b rows
+    academie_code: Mapped[str] = mapped_column(String(3))  # "" for responses without académie
+    audience: Mapped[str] = mapped_column(String(20))
+    shard: Mapped[int] = mapped_column(SmallInteger)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class SurveyParticipation(Base):

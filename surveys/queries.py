@@ -1,8 +1,8 @@
 """Reads for the results pages: per-question counts split by audience and académie, free text.
 
-Answers live in one JSON document per response; each question's counts are aggregated by the
-database (GROUP BY audience, académie, value) so only a few hundred rows come back whatever the
-number of responses.
+The counts come from the answers tally the database keeps at write time (``surveys/tally.py``,
+the same rows the syntheses read): a few hundred rows per question whatever the number of
+responses. Free text is read from the responses themselves, a page at a time.
 """
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from consult.text import mask_personal_data
-from surveys import engine
+from surveys import engine, tally
 from surveys.models import Questionnaire, SurveyResponse
-
-STREAM_CHUNK = 5_000
 
 
 @dataclass
@@ -47,24 +45,24 @@ class QuestionResults:
     by_academie: dict[str, Split]
 
 
+def _responses(session: Session, questionnaire: Questionnaire) -> list[tuple]:
+    return tally.read(session, questionnaire.id, ("n",))
+
+
 def response_counts(session: Session, questionnaire: Questionnaire) -> dict[str, int]:
-    rows = session.execute(
-        select(SurveyResponse.author_audience, func.count())
-        .where(SurveyResponse.questionnaire_id == questionnaire.id)
-        .group_by(SurveyResponse.author_audience)
-    ).all()
-    return {audience: count for audience, count in rows}  # noqa: C416 - rows are Row objects
+    counts: Counter = Counter()
+    for _kind, _q, _o, _academie, audience, count in _responses(session, questionnaire):
+        counts[audience] += count
+    return dict(counts)
 
 
 def response_counts_by_academie(session: Session, questionnaire: Questionnaire) -> dict[str, int]:
     """Responses per académie: a question every response answered counts the same people (one
     disclosure cell, synthesis/privacy.py)."""
-    rows = session.execute(
-        select(SurveyResponse.author_academie_code, func.count())
-        .where(SurveyResponse.questionnaire_id == questionnaire.id)
-        .group_by(SurveyResponse.author_academie_code)
-    ).all()
-    return {academie or "": count for academie, count in rows}
+    counts: Counter = Counter()
+    for _kind, _q, _o, academie, _audience, count in _responses(session, questionnaire):
+        counts[academie or ""] += count
+    return dict(counts)
 
 
 def _keys(question: engine.Question) -> list[tuple[Any, str]]:
@@ -78,88 +76,44 @@ def _keys(question: engine.Question) -> list[tuple[Any, str]]:
     return [(o.value, o.label) for o in question.options]
 
 
-def _sql(dialect: str, kind: str) -> str:
-    """Aggregations pushed into the database, one statement per dialect: PostgreSQL's JSON
-    operators and set-returning json_array_elements_text, SQLite's json_extract and json_each.
-    Codes are bound parameters, never interpolated."""
-    pg = dialect == "postgresql"
-    value = "r.answers ->> :code" if pg else "json_extract(r.answers, :path)"
-    where = f"r.questionnaire_id = :qid AND {value} IS NOT NULL"
-    group = "r.author_audience, r.author_academie_code"
-    if kind == "respondents":
-        return f"SELECT {group}, NULL, count(*) FROM survey_response r WHERE {where} GROUP BY 1, 2"  # noqa: S608 - fixed fragments, values bound
-    if kind == "scalar":
-        return (
-            f"SELECT {group}, {value}, count(*) FROM survey_response r WHERE {where} "  # noqa: S608 - fixed fragments, values bound
-            f"GROUP BY 1, 2, 3"
-        )
-    if kind == "sum":
-        number = f"CAST({value} AS BIGINT)" if pg else value
-        return (
-            f"SELECT {group}, NULL, sum({number}) FROM survey_response r WHERE {where} "  # noqa: S608 - fixed fragments, values bound
-            f"GROUP BY 1, 2"
-        )
-    if kind == "elements":
-        source = (
-            "CROSS JOIN LATERAL jsonb_array_elements_text(r.answers -> :code) AS e(value)"
-            if pg
-            else ", json_each(r.answers, :path) AS e"
-        )
-        return (
-            f"SELECT {group}, e.value, count(*) FROM survey_response r {source} "  # noqa: S608 - fixed fragments, values bound
-            f"WHERE r.questionnaire_id = :qid GROUP BY 1, 2, 3"
-        )
-    first = "r.answers -> :code ->> 0" if pg else "json_extract(r.answers, :first)"
-    return (
-        f"SELECT {group}, {first}, count(*) FROM survey_response r WHERE {where} "  # noqa: S608 - fixed fragments, values bound
-        f"GROUP BY 1, 2, 3"
-    )
-
-
-def _count(split: Split, key: Any, count: int) -> None:
-    split.counts[key] += count
-    split.respondents += count
+def _integer(value: str) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        return None
 
 
 def question_results(
     session: Session, questionnaire: Questionnaire, question: engine.Question
 ) -> QuestionResults:
+    """Counts of a single choice, multiple choice, ranking, scale or number question (free text
+    is browsed with ``free_text``, never counted)."""
     overall = Split()
     by_audience: dict[str, Split] = defaultdict(Split)
     by_academie: dict[str, Split] = defaultdict(Split)
-    dialect = session.get_bind().dialect.name
-    params = {
-        "qid": questionnaire.id,
-        "code": question.code,
-        "path": f'$."{question.code}"',
-        "first": f'$."{question.code}"[0]',
-    }
-
-    def add(kind: str, apply) -> None:
-        for audience, academie, key, count in session.execute(text(_sql(dialect, kind)), params):
-            for split in (overall, by_audience[audience], by_academie[academie or ""]):
-                apply(split, key, count)
-
-    def respondents(split: Split, _key: Any, count: int) -> None:
-        split.respondents += count
-
-    if question.type in ("multiple", "ranking", "number") or question.is_free_text:
-        # Single choice and scale: the respondents are the sum of the value counts.
-        add("respondents", respondents)
-    if question.type in ("multiple", "ranking"):
-        add("elements", lambda split, key, count: split.counts.update({str(key): count}))
-        if question.type == "ranking":
-            add("first", lambda split, key, count: split.first.update({str(key): count}))
-    elif question.type == "number":
-
-        def total(split: Split, _key: Any, value: Any) -> None:
-            split.total += int(value or 0)
-
-        add("sum", total)
-    elif question.type == "scale":
-        add("scalar", lambda split, key, count: _count(split, int(key), count))
-    elif not question.is_free_text:
-        add("scalar", lambda split, key, count: _count(split, str(key), count))
+    listed = question.type in tally.LIST_TYPES
+    for kind, _q, option, academie, audience, count in tally.read(
+        session, questionnaire.id, ("v", "b", "f"), question.code
+    ):
+        for split in (overall, by_audience[audience], by_academie[academie or ""]):
+            if kind == "b":
+                split.respondents += count
+            elif kind == "f":
+                split.first[option] += count
+            elif listed:
+                split.counts[option] += count
+            elif question.type == "number":
+                # Respondents and their sum (for the mean): numbers are not tabulated.
+                split.respondents += count
+                split.total += (_integer(option) or 0) * count
+            elif question.type == "scale":
+                value = _integer(option)
+                if value is not None:
+                    split.counts[value] += count
+                    split.respondents += count
+            else:
+                split.counts[option] += count
+                split.respondents += count
     return QuestionResults(question, _keys(question), overall, dict(by_audience), dict(by_academie))
 
 

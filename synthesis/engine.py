@@ -20,7 +20,7 @@ import io
 import logging
 import resource
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -296,206 +296,42 @@ def current_questionnaire(session: Session) -> Any:
     return services.current_questionnaire(session)
 
 
-ANSWER_ROWS = 50_000  # responses per parsed chunk (a few tens of MB of JSON)
-
-
-def _answer_chunks(
-    session: Session, questionnaire_id: int
-) -> Iterator[tuple[bytes, list[str | None], list[str | None]]]:
-    """Responses by chunks of ``ANSWER_ROWS``: their answer documents as JSON lines (JSON text
-    never holds a raw newline, so lines are simply joined) with the académie and audience
-    snapshot of each line, so memory stays bounded whatever the number of responses."""
-    sql = (
-        "SELECT r.author_academie_code, r.author_audience, "  # noqa: S608 - constants, an integer
-        f"r.answers{'::text' if session.get_bind().dialect.name == 'postgresql' else ''} "
-        f"FROM survey_response r WHERE r.questionnaire_id = {int(questionnaire_id)}"
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        raw = session.connection().connection.driver_connection
-        # A server-side cursor, fetched by thousands of rows per round trip.
-        with raw.cursor(name="synthesis_answers") as cursor:
-            cursor.itersize = ANSWER_ROWS
-            cursor.execute(sql)
-            while True:
-                rows = cursor.fetchmany(ANSWER_ROWS)
-                if not rows:
-                    return
-                academies, audiences, documents = zip(*rows, strict=True)
-                yield "\n".join(documents).encode(), list(academies), list(audiences)
-    result = session.execute(text(sql))
-    while True:
-        rows = result.fetchmany(ANSWER_ROWS)
-        if not rows:
-            return
-        academies, audiences, documents = zip(*rows, strict=True)
-        yield "\n".join(documents).encode(), list(academies), list(audiences)
-
-
-def _arrow_type(question: Any) -> Any:
-    import pyarrow as pa
-
-    if question.type in ("multiple", "ranking"):
-        return pa.list_(pa.string())
-    if question.type in ("scale", "number"):
-        return pa.int64()
-    return pa.string()
-
-
-def _parse_answers(lines: bytes, questions: list[Any]) -> Any:
-    """The JSON lines as an Arrow table, one typed column per question (pyarrow's parser is
-    multi-threaded C++, and skips the free text); values of an unexpected type fall back to
-    text."""
-    import pyarrow as pa
-    from pyarrow import json as pajson
-
-    fields = [pa.field(q.code, _arrow_type(q)) for q in questions]
-    options = pajson.ParseOptions(
-        explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
-    )
-    try:
-        return pajson.read_json(io.BytesIO(lines), parse_options=options)
-    except pa.ArrowInvalid:
-        import json
-
-        records = [json.loads(line) for line in lines.splitlines() if line.strip()]
-        columns = {f.name: [r.get(f.name) for r in records] for f in fields}
-        for question in questions:
-            if question.type in ("multiple", "ranking"):
-                columns[question.code] = [
-                    [str(x) for x in v] if isinstance(v, list) else None
-                    for v in columns[question.code]
-                ]
-            else:
-                columns[question.code] = [
-                    None if v is None or isinstance(v, (list, dict)) else str(v)
-                    for v in columns[question.code]
-                ]
-        return pa.table(
-            {
-                q.code: pa.array(
-                    columns[q.code],
-                    type=pa.list_(pa.string())
-                    if q.type in ("multiple", "ranking")
-                    else pa.string(),
-                )
-                for q in questions
-            }
-        )
-
-
-def _count_by(table: Any, keys: list[str], name: str) -> pd.DataFrame:
-    grouped = table.group_by(keys).aggregate([([], "count_all")])
-    return grouped.to_pandas().rename(columns={"count_all": name})
-
-
-def _survey_counts(
-    table: Any, academies: list, audiences: list, questions: list[Any]
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """For one chunk of responses: counts of each option and of the respondents who answered,
-    per question, académie and audience. Every question's (académie, audience, question,
-    option) rows are stacked into one Arrow table and counted by one group-by."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    academie = pa.array(academies, type=pa.string()).dictionary_encode()
-    audience = pa.array(audiences, type=pa.string()).dictionary_encode()
-    respondents = _count_by(
-        pa.table({"academie_code": academie, "audience": audience}),
-        ["academie_code", "audience"],
-        "n",
-    )
-    value_parts, base_parts = [], []
-    for number, question in enumerate(questions):
-        column = table.column(question.code).combine_chunks()
-        if question.type in ("multiple", "ranking"):
-            answered = pc.fill_null(pc.greater(pc.list_value_length(column), 0), False)
-            parents = pc.list_parent_indices(column)
-            options = pc.list_flatten(column)
-            value_parts.append((academie.take(parents), audience.take(parents), number, options))
-            # Multiple choices are counted per respondent: the base is who answered at all.
-            base_parts.append((academie.filter(answered), audience.filter(answered), number, None))
-        else:
-            answered = pc.is_valid(column)
-            value_parts.append(
-                (
-                    academie.filter(answered),
-                    audience.filter(answered),
-                    number,
-                    pc.cast(column.filter(answered), pa.string()),
-                )
-            )
-
-    def stacked(parts: list, with_option: bool) -> Any:
-        if not parts:
-            return None
-        codes = np.concatenate([np.full(len(p[0]), p[2], dtype=np.int32) for p in parts])
-        data = {
-            "academie_code": pa.concat_arrays([p[0] for p in parts]),
-            "audience": pa.concat_arrays([p[1] for p in parts]),
-            "question": pa.array(codes),
-        }
-        if with_option:
-            data["option_key"] = pa.concat_arrays([p[3] for p in parts])
-        return pa.table(data)
-
-    values = _count_by(
-        stacked(value_parts, True), ["academie_code", "audience", "question", "option_key"], "count"
-    )
-    codes = [q.code for q in questions]
-    values["question_key"] = [codes[i] for i in values["question"]]
-    # Single choice, scale, number: the base is the sum of the option counts.
-    scalar = values[
-        ~values["question_key"].isin(
-            {q.code for q in questions if q.type in ("multiple", "ranking")}
-        )
-    ]
-    bases = [
-        scalar.groupby(["question_key", "academie_code", "audience"], sort=False, dropna=False)[
-            "count"
-        ]
-        .sum()
-        .rename("base")
-        .reset_index()
-    ]
-    listed = stacked(base_parts, False)
-    if listed is not None and listed.num_rows:
-        counted = _count_by(listed, ["academie_code", "audience", "question"], "base")
-        counted["question_key"] = [codes[i] for i in counted["question"]]
-        bases.append(counted.drop(columns=["question"]))
-    return values.drop(columns=["question"]), _concat(bases), respondents
-
-
-def _summed(frames: list[pd.DataFrame], keys: list[str], column: str) -> pd.DataFrame:
-    frame = _concat(frames).reindex(columns=[*keys, column])
-    if frame.empty:
-        return frame.astype({column: "int64"})
-    frame[column] = pd.to_numeric(frame[column]).astype("int64")
-    for key in keys:
-        if isinstance(frame[key].dtype, pd.CategoricalDtype):
-            frame[key] = frame[key].astype(object)
-    # Chunks overlap on every key: sum them (a missing académie stays a key of its own).
-    return frame.groupby(keys, sort=False, dropna=False)[column].sum().reset_index()
-
-
 def read_survey(session: Session) -> SurveyData | None:
+    """The questionnaire's counts from the answers tally the database keeps at write time
+    (``surveys/tally.py``: a few thousand rows, whatever the number of responses)."""
+    from surveys import tally
+
     questionnaire = current_questionnaire(session)
     if questionnaire is None:
         return None
     definition = questionnaire.definition
-    questions = [q for q in definition.questions if not q.is_free_text]
-    values, bases, respondents = [], [], []
-    for lines, academies, audiences in _answer_chunks(session, questionnaire.id):
-        chunk_values, chunk_bases, chunk_respondents = _survey_counts(
-            _parse_answers(lines, questions), academies, audiences, questions
-        )
-        values.append(chunk_values)
-        bases.append(chunk_bases)
-        respondents.append(chunk_respondents)
+    counted = {q.code: q.type for q in definition.questions if not q.is_free_text}
+    listed = {code for code, kind in counted.items() if kind in tally.LIST_TYPES}
+    rows = pd.DataFrame(
+        tally.read(session, questionnaire.id, ("n", "b", "v")),
+        columns=["kind", "question_key", "option_key", "academie_code", "audience", "count"],
+    ).astype({"count": "int64"})
+    respondents = rows[rows["kind"] == "n"].rename(columns={"count": "n"})
+    rows = rows[rows["question_key"].isin(counted)]
+    values = rows[rows["kind"] == "v"]
+    # Multiple choice and ranking: the base is who answered at all (their « b » rows); single
+    # choice, scale and number: the sum of the option counts.
+    scalar = values[~values["question_key"].isin(listed)]
+    keys = ["question_key", "academie_code", "audience"]
+    bases = pd.concat(
+        [
+            scalar.groupby(keys, sort=False, dropna=False)["count"].sum().reset_index(),
+            rows[(rows["kind"] == "b") & rows["question_key"].isin(listed)][[*keys, "count"]],
+        ],
+        ignore_index=True,
+    ).rename(columns={"count": "base"})
     return SurveyData(
         definition,
-        _summed(bases, ["question_key", "academie_code", "audience"], "base"),
-        _summed(values, ["question_key", "option_key", "academie_code", "audience"], "count"),
-        _summed(respondents, ["academie_code", "audience"], "n"),
+        bases.reset_index(drop=True),
+        values[["question_key", "option_key", "academie_code", "audience", "count"]].reset_index(
+            drop=True
+        ),
+        respondents[["academie_code", "audience", "n"]].reset_index(drop=True),
     )
 
 

@@ -88,3 +88,39 @@ def test_restream_changes_the_delimiter_without_guarding_twice(tmp_path) -> None
     assert read[0] == ["t", "n", "s", "code"]
     assert read[1] == ["'=cmd|' /C calc'!A0", "-3", "a;b, c", "01"]
     assert read[2] == ["ok", "2.5", 'say "hi"', ""]
+
+
+def test_columnar_writer_gives_the_row_writers_bytes() -> None:
+    """``stream_blocks`` + ``text_column``/``number_column``/``iso_column`` (bulk exports) write
+    exactly what ``stream`` writes, hostile text included, with either separator."""
+    import random
+
+    import pyarrow as pa
+
+    rng = random.Random(3)
+    texts = ["x", None, "", "a;b", 'q"q', "l\nl", "=1+1", "+33", "-3", "@a", "\tt", "\rr", "'x"]
+    texts += ["a,b", "é;ü", "  sp", "x\r\ny", '"', ";", "-", "a=b", "'=x", "ok"]
+    texts += [
+        "".join(rng.choice("ab;,\"'\r\n\t=+-@ é") for _ in range(rng.randint(0, 6)))
+        for _ in range(500)
+    ]
+    numbers = [rng.choice([None, -3, 0, 12, 100000]) for _ in texts]
+    moments = [
+        dt.datetime(2020, 11, 2, 9, 30, 5, rng.randrange(1_000_000)) + dt.timedelta(hours=i)
+        for i in range(len(texts))
+    ]
+    for sep in (csvout.SEMICOLON, csvout.COMMA):
+        rows = [[t, n, csvout.iso(m)] for t, n, m in zip(texts, numbers, moments, strict=True)]
+        expected = b"".join(csvout.stream(["t", "n", "m"], rows, sep))
+        block = csvout.block(
+            [
+                csvout.text_column(pa.array(texts, pa.string()), sep),
+                csvout.number_column(pa.array(numbers, pa.int64())),
+                csvout.iso_column(pa.array(moments, pa.timestamp("us"))),
+            ],
+            sep,
+        )
+        assert b"".join(csvout.stream_blocks(["t", "n", "m"], [block], sep)) == expected
+    safe = pa.array(["01", "eleve", None])
+    assert csvout.text_column(safe).to_pylist() == ["01", "eleve", None]
+    assert csvout.block([], ";") == b""

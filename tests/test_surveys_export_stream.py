@@ -1,5 +1,6 @@
-"""The responses CSV at scale: streamed from a server-side cursor in bounded memory, and byte
-for byte what the plain per-cell writer gives (the fast path changes nothing in the file)."""
+"""The responses CSV at scale: streamed from a server-side cursor by blocks in bounded memory,
+and byte for byte what the plain per-cell writer gives (the columnar path, and its row-by-row
+fallback for answers that do not fit their questions, change nothing in the file)."""
 
 from __future__ import annotations
 
@@ -96,22 +97,61 @@ def test_responses_csv_is_byte_identical_to_the_plain_writer(session, app, monke
     assert "'=HYPERLINK" in text and "a@b.fr" not in text
 
 
+def test_responses_csv_by_blocks_with_odd_answers_falls_back_row_by_row(
+    session, monkeypatch
+) -> None:
+    questionnaire = _egn(session)
+    _fill(session, questionnaire, per_audience=6)
+    # Hand-made answers of the wrong JSON type: their block is written row by row.
+    for answers in (
+        {"C01": ["oui"], "C03": "3", "C05": "ordinateur"},
+        {"C02": 4, "C08": None, "C34": "=texte ; libre"},
+        {"C05": ["ordinateur", 3]},
+    ):
+        session.add(
+            SurveyResponse(
+                questionnaire_id=questionnaire.id,
+                author_audience="eleve",
+                author_academie_code="13",
+                answers=answers,
+            )
+        )
+    session.flush()
+    monkeypatch.setattr(exports, "BLOCK_ROWS", 7)
+    fallbacks = 0
+    original = exports._row
+
+    def counting(*args):
+        nonlocal fallbacks
+        fallbacks += 1
+        return original(*args)
+
+    monkeypatch.setattr(exports, "_row", counting)
+    for sep in (csvout.SEMICOLON, csvout.COMMA):
+        streamed = b"".join(exports.build(session, questionnaire, "csv", sep))
+        assert streamed == _reference(session, questionnaire, sep)
+    # Only the blocks holding odd answers went row by row.
+    assert 0 < fallbacks <= 2 * 3 * 7
+
+
 def test_responses_csv_streams_without_reading_every_row_first(session, monkeypatch) -> None:
     questionnaire = _egn(session)
     _fill(session, questionnaire, per_audience=300)  # 1,501 responses
+    monkeypatch.setattr(exports, "BLOCK_ROWS", 400)
     read = 0
-    original = exports.rows
+    original = exports._records
 
     def counting(*args, **kwargs):
         nonlocal read
-        for row in original(*args, **kwargs):
-            read += 1
-            yield row
+        for records in original(*args, **kwargs):
+            read += len(records)
+            yield records
 
-    monkeypatch.setattr(exports, "rows", counting)
+    monkeypatch.setattr(exports, "_records", counting)
     stream = exports.build(session, questionnaire, "csv")
-    assert next(stream) == csvout.BOM.encode() and read == 0  # the download starts at once
-    next(stream)  # the first FLUSH_ROWS rows
-    assert read <= csvout.FLUSH_ROWS + 1 < 1501
+    first = next(stream)
+    assert first.startswith(csvout.BOM.encode()) and read == 0  # the download starts at once
+    next(stream)  # the first block
+    assert read == 400
     rest = list(stream)
-    assert read == 1501 and len(rest) >= 2
+    assert read == 1501 and len(rest) == 3

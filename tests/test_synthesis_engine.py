@@ -386,22 +386,6 @@ def test_cli_compile_prepares_pages_and_archive_then_exports(
     assert bad.exit_code == 2
 
 
-def test_questionnaire_read_in_chunks_gives_the_same_counts(session, dataset, monkeypatch):
-    whole = engine.read_survey(session)
-    monkeypatch.setattr(engine, "ANSWER_ROWS", 4)
-    monkeypatch.setattr(engine, "CHUNK", 3)
-    chunked = engine.read_survey(session)
-    for name, keys in (
-        ("values", ["question_key", "option_key", "academie_code", "audience"]),
-        ("bases", ["question_key", "academie_code", "audience"]),
-        ("respondents", ["academie_code", "audience"]),
-    ):
-        a = getattr(whole, name).sort_values(keys).reset_index(drop=True)
-        b = getattr(chunked, name).sort_values(keys).reset_index(drop=True)
-        pd.testing.assert_frame_equal(a, b, check_dtype=False)
-    assert int(whole.respondents["n"].sum()) == 23
-
-
 def test_topics_of_contributions_and_open_answers(session, dataset):
     from tests.synthesis_factories import _contribution, _responses
 

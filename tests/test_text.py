@@ -53,3 +53,41 @@ def test_personal_data_detection(text, kinds) -> None:
 def test_masking() -> None:
     masked = mask_personal_data("mail a.b@c.fr tel 06 12 34 56 78 fin")
     assert masked == "mail [adresse masquée] tel [téléphone masqué] fin"
+
+
+def test_bulk_masking_masks_exactly_what_the_patterns_find() -> None:
+    """The vectorised masking (exports) skips the patterns on texts without « @ » and with fewer
+    than PHONE_MIN_DIGITS digits: it must never skip a text the patterns would change."""
+    import random
+
+    import pyarrow as pa
+
+    from consult.text import PHONE_MIN_DIGITS, mask_personal_data_column
+
+    examples = [
+        None,
+        "",
+        "rien à signaler",
+        "06 12 34 56 78",
+        "0612345678",
+        "061234567",  # nine digits: not a number PHONE_RE takes
+        "+33 6 12 34 56 78",
+        "+33(0)6 12 34 56 78",
+        "0033 6 12 34 56 78",
+        "+٣٣ ٦ ١٢ ٣٤ ٥٦ ٧٨",  # Arabic-Indic digits: « \d » takes them
+        "a@b.fr",
+        "x@y",
+        "écrire à lea.martin@laposte.net ou au 06.12.34.56.78",
+        "En 2020, 26 839 réponses",
+    ]
+    rng = random.Random(10)
+    alphabet = "0123456789 .-+()@ab٣٦"
+    examples += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24))) for _ in range(3000)
+    ]
+    got = mask_personal_data_column(pa.array(examples, pa.string())).to_pylist()
+    assert got == [None if t is None else mask_personal_data(t) for t in examples]
+    # The threshold is the shortest number PHONE_RE takes.
+    assert mask_personal_data("0" * PHONE_MIN_DIGITS) != "0" * PHONE_MIN_DIGITS
+    assert find_personal_data("0" * (PHONE_MIN_DIGITS - 1)) == []
+    assert sum(t is not None and t != mask_personal_data(t) for t in examples) > 50
