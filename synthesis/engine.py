@@ -16,6 +16,7 @@ account, so respondents are never merged with account holders in "participants")
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import resource
@@ -1330,12 +1331,18 @@ def _open_answers(session: Session, scope: Scope, limit: int, dialect: str) -> p
 
 
 def topics_table(session: Session, scope: Scope, sample: int) -> pd.DataFrame | None:
+    if _topics_module() is None:
+        return None
+    return _topics_of(read_texts(session, scope, sample))
+
+
+def _topics_of(corpora: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
     module = _topics_module()
     if module is None:
         return None
     columns = catalog.spec("topics").column_names
     parts = []
-    for corpus, texts in read_texts(session, scope, sample).items():
+    for corpus, texts in corpora.items():
         if len(texts) < TOPIC_MIN_TEXTS:
             continue
         # ``person``: a topic's people are distinct authors (a response is one person).
@@ -1350,6 +1357,86 @@ def topics_table(session: Session, scope: Scope, sample: int) -> pd.DataFrame | 
     if not parts:
         return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)
+
+
+def _sample_key(corpora: dict[str, pd.DataFrame]) -> str:
+    """What a scope's topics are computed from: the sampled texts (their references and masked
+    words, so an edited text changes it too) and the extractor's version."""
+    digest = hashlib.sha256(f"topics-v{getattr(_topics_module(), 'VERSION', 0)}".encode())
+    for corpus in sorted(corpora):
+        texts = corpora[corpus]
+        digest.update(f"\x1e{corpus}".encode())
+        for ref, body, person in zip(texts["ref"], texts["text"], texts["person"], strict=True):
+            digest.update(f"\x1f{ref}\x1f{person}\x1f{body}".encode())
+    return digest.hexdigest()
+
+
+TOPICS_KEY = store.TOPICS_KEY
+
+
+def compile_topics(
+    session: Session, compilation: Compilation, *, progress: Progress | None = None
+) -> tuple[int, int]:
+    """The topics of every scope of a stored compilation: text analysis (TF-IDF + NMF per
+    corpus) runs apart from the tables, which are usable without it. A scope whose sample is
+    the same texts as in the previous compilation with topics takes that compilation's topics
+    (no extraction). Stored in each scope's payload, then ``topics_at`` is set (the caches of
+    the compilation follow: ``store.version``). Returns (scopes, scopes extracted). Never
+    commits."""
+    from synthesis.models import CompiledScope
+
+    step = progress or (lambda _label, _n=1: None)
+    if _topics_module() is None:
+        return 0, 0
+    rows = session.execute(
+        select(CompiledScope.id, CompiledScope.scope_kind, CompiledScope.scope_code).where(
+            CompiledScope.compilation_id == compilation.id
+        )
+    ).all()
+    previous_id = session.scalar(
+        select(Compilation.id)
+        .where(Compilation.topics_at.is_not(None), Compilation.id != compilation.id)
+        .order_by(Compilation.topics_at.desc(), Compilation.id.desc())
+        .limit(1)
+    )
+    cached: dict[tuple[str, str], str] = {}
+    if previous_id is not None:
+        cached = {
+            (kind, code or ""): key
+            for kind, code, key in session.execute(
+                select(
+                    CompiledScope.scope_kind,
+                    CompiledScope.scope_code,
+                    CompiledScope.payload[TOPICS_KEY].as_string(),
+                ).where(CompiledScope.compilation_id == previous_id)
+            )
+            if key
+        }
+    extracted = 0
+    for row_id, kind, code in rows:
+        scope = catalog.resolve_scope(kind, code or "")
+        corpora = read_texts(session, scope, _sample_size(kind))
+        key = _sample_key(corpora)
+        payload = None
+        if cached.get((kind, code or "")) == key:
+            payload = session.scalar(
+                select(CompiledScope.payload["topics"]).where(
+                    CompiledScope.compilation_id == previous_id,
+                    CompiledScope.scope_kind == kind,
+                    CompiledScope.scope_code == code,
+                )
+            )
+        if payload is None:
+            found = _topics_of(corpora)
+            if found is None:
+                found = pd.DataFrame(columns=catalog.spec("topics").column_names)
+            payload = store.to_payload(found)
+            extracted += 1
+        store.set_topics(session, row_id, payload, key)
+        step(f"{kind} {code}".strip(), 1)
+    compilation.topics_at = utcnow()
+    session.flush()
+    return len(rows), extracted
 
 
 # --- Compiling -------------------------------------------------------------------------------
@@ -1523,7 +1610,8 @@ def compile_all(
     topics: bool = True,
 ) -> Compilation:
     """Compile every scope (national, 18 régions, 30 académies unless ``scopes`` narrows it)
-    into one new compilation, stored and marked done. Never commits: the caller does."""
+    into one new compilation, stored and marked done, then its topics (``compile_topics``)
+    unless ``topics`` is false. Never commits: the caller does."""
     started = time.perf_counter()
     scopes = list(scopes) if scopes is not None else catalog.all_scopes()
     if reference is None and use_active_reference:
@@ -1537,11 +1625,7 @@ def compile_all(
     _titles(session, compiled)
     batch: list[tuple[Scope, dict[str, pd.DataFrame]]] = []
     for scope in scopes:
-        tables = scope_tables(compiled, scope)
-        found = topics_table(session, scope, _sample_size(scope.kind)) if topics else None
-        if found is not None:
-            tables["topics"] = found
-        batch.append((scope, tables))
+        batch.append((scope, scope_tables(compiled, scope)))
         if len(batch) == SAVE_BATCH:
             store.save_many(session, compilation, batch, compiled.meta)
             batch = []
@@ -1553,6 +1637,10 @@ def compile_all(
     compilation.duration_ms = int((time.perf_counter() - started) * 1000)
     compilation.peak_memory_mb = round(peak_memory_mb(), 1)
     session.flush()
+    if topics:
+        # Callers that want the tables sooner pass topics=False and run compile_topics apart
+        # (the CLI after its report, the web compilation in its own job).
+        compile_topics(session, compilation)
     return compilation
 
 
