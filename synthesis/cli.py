@@ -82,9 +82,8 @@ def compile_command(
         bar.update(n)
 
     try:
-        compilation = engine.compile_all(
-            db.session, scopes=scopes, progress=progress, topics=not no_topics
-        )
+        # The tables first, committed and usable; the topics of free texts after, apart.
+        compilation = engine.compile_all(db.session, scopes=scopes, progress=progress, topics=False)
         commit()
     except Exception:
         db.session.rollback()
@@ -96,6 +95,19 @@ def compile_command(
         f"Compilation {compilation.id} : {len(scopes)} territoires en {elapsed:.2f} s, "
         f"mémoire maximale {engine.peak_memory_mb():.0f} Mo."
     )
+    if not no_topics:
+        started = time.perf_counter()
+        try:
+            done, extracted = engine.compile_topics(db.session, compilation)
+            commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        click.echo(
+            f"Thèmes des textes libres : {done} territoires dont {extracted} analysés "
+            f"(les autres repris de la compilation précédente) en "
+            f"{time.perf_counter() - started:.2f} s."
+        )
     if not no_warm:
         # Visitors must never pay for a build: the pages and the national open-data archive
         # are prepared now, as the web « Recompiler » does.

@@ -16,6 +16,7 @@ account, so respondents are never merged with account holders in "participants")
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import resource
@@ -738,113 +739,232 @@ def wilson_array(adopt: np.ndarray, refuse: np.ndarray, z: float = 1.96) -> np.n
     return np.where(n > 0, bound, 0.0)
 
 
-def _scope_codes(df: pd.DataFrame, kind: str, regions: dict[str, str]) -> tuple[np.ndarray, list]:
-    """Each row's scope at this level as an integer code (-1: not in any) and the codes' labels."""
-    academies = sorted(territory_catalog().academies)
-    acad = np.asarray(_academie_categorical(df["academie_code"]).codes, dtype=np.int64)
-    if kind == "national":
-        return np.zeros(len(df), dtype=np.int64), [""]
-    if kind == "academie":
-        return acad, academies
-    region_codes = sorted(set(regions.values()))
-    lookup = np.array([region_codes.index(regions[a]) for a in academies] + [-1], dtype=np.int64)
-    return lookup[acad], region_codes
-
-
-def _sums(keys: np.ndarray, **weights: np.ndarray) -> pd.DataFrame:
-    """Per distinct key: the number of rows and the sum of each weight."""
-    slot, uniques = pd.factorize(keys)
-    data = {"key": np.asarray(uniques, dtype=np.int64), "rows": np.bincount(slot)}
-    for name, values in weights.items():
-        data[name] = np.bincount(slot, weights=values, minlength=len(uniques)).astype(np.int64)
-    return pd.DataFrame(data)
-
-
-def _per_contribution(frames: dict[str, pd.DataFrame], kind: str, regions: dict[str, str]):
-    """adopt, refuse, pour, contre, comments and distinct commenters of every contribution
-    from the votes and comments of the scope's people, on integer keys (scope × contribution)."""
-    votes, comments = frames["votes"], frames["comments"]
-    span = (
-        int(
-            max(
-                votes["contribution_id"].to_numpy(dtype=np.int64).max(initial=0),
-                comments["contribution_id"].to_numpy(dtype=np.int64).max(initial=0),
-            )
-        )
-        + 1
-    )
-    vscope, labels = _scope_codes(votes, kind, regions)
-    keep = vscope >= 0
-    adopt = votes["adopt"].to_numpy(dtype=np.int64)[keep]
-    v = _sums(
-        vscope[keep] * span + votes["contribution_id"].to_numpy(dtype=np.int64)[keep],
-        adopt=adopt,
-    )
-    v["refuse"] = v["rows"] - v["adopt"]
-    cscope, _labels = _scope_codes(comments, kind, regions)
-    keep = cscope >= 0
-    ckeys = cscope[keep] * span + comments["contribution_id"].to_numpy(dtype=np.int64)[keep]
-    c = _sums(ckeys, pour=comments["pour"].to_numpy(dtype=np.int64)[keep])
-    c = c.rename(columns={"rows": "comments"})
-    c["contre"] = c["comments"] - c["pour"]
-    persons, _p = pd.factorize(comments["user_id"].to_numpy()[keep], use_na_sentinel=True)
-    people = int(persons.max(initial=-1)) + 2
-    pairs = pd.unique(ckeys * people + np.where(persons < 0, people - 1, persons))
-    commenters = _sums(pairs // people).rename(columns={"rows": "commenters"})
-    c = c.merge(commenters, on="key", how="left")
-    both = v.drop(columns=["rows"]).merge(c, on="key", how="outer").fillna(0)
-    both = both.astype("int64")
-    both["scope"] = np.asarray(labels, dtype=object)[both["key"].to_numpy() // span]
-    both["contribution_id"] = both["key"] % span
-    lookup = frames["contributions"].set_index("id")["theme_slug"]
-    both["theme_slug"] = both["contribution_id"].map(lookup).astype(object)
-    both["wilson"] = wilson_array(both["adopt"].to_numpy(), both["refuse"].to_numpy())
-    return both
-
-
-def _top(df: pd.DataFrame, order: list[tuple[str, bool]], n: int) -> pd.DataFrame:
-    """The first ``n`` rows of each (scope, theme) in the given order (lexsort on arrays)."""
-    if df.empty:
-        return df
-    scope_codes, _s = pd.factorize(df["scope"].to_numpy())
-    theme_codes, _t = pd.factorize(df["theme_slug"].to_numpy())
-    columns = [
-        df[name].to_numpy() if ascending else -df[name].to_numpy() for name, ascending in order
-    ]
-    index = np.lexsort([*reversed(columns), theme_codes, scope_codes])
-    group = (scope_codes * (len(_t) + 1) + theme_codes)[index]
+def _top_k(theme: np.ndarray, order: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the first ``n`` of each theme in the given order (keys ascending; negate
+    for descending), and their rank (1…n) within their theme."""
+    if len(theme) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    index = np.lexsort([*reversed(order), theme])
+    group = theme[index]
     starts = np.r_[True, group[1:] != group[:-1]]
     first = np.maximum.accumulate(np.where(starts, np.arange(len(group)), 0))
     rank = np.arange(len(group)) - first
-    chosen = index[rank < n]
-    return df.iloc[chosen].reset_index(drop=True)
+    keep = rank < n
+    return index[keep], rank[keep] + 1
 
 
-def forum_top(frames: dict[str, pd.DataFrame], regions: dict[str, str]) -> Levels:
-    levels = Levels()
-    for kind in LEVELS:
-        both = _per_contribution(frames, kind, regions)
-        both["votes"] = both["adopt"] + both["refuse"]
-        adopted = _top(
-            both[both["votes"] > 0],
-            [("wilson", False), ("votes", False), ("contribution_id", True)],
-            TOP_N,
-        ).assign(ranking="adopted")
-        adopted["people"] = adopted["votes"]
-        debated = _top(
-            both[both["comments"] > 0], [("comments", False), ("contribution_id", True)], TOP_N
-        ).assign(ranking="debated")
-        debated["people"] = debated["commenters"]
-        top = _concat([adopted, debated])
-        if top.empty:
-            continue
-        top["rank"] = top.groupby(["scope", "theme_slug", "ranking"], sort=False).cumcount() + 1
-        top["wilson"] = [
-            wilson_lower_bound(int(a), int(r))
-            for a, r in zip(top["adopt"], top["refuse"], strict=True)
-        ]
-        levels.add(kind, top)
-    return levels
+@dataclass
+class _Forum:
+    """Votes and comments as integer arrays: the position of their contribution among the
+    counted ones, the académie (last code: none), the audience (last code: none)."""
+
+    ids: np.ndarray  # contribution id per position
+    themes: np.ndarray  # theme code per position
+    theme_labels: np.ndarray
+    audience_labels: np.ndarray
+    v_position: np.ndarray
+    v_academie: np.ndarray
+    v_audience: np.ndarray
+    v_adopt: np.ndarray
+    c_position: np.ndarray
+    c_academie: np.ndarray
+    c_pour: np.ndarray
+    c_person: np.ndarray
+    academies: list[str]
+
+
+def _forum_arrays(frames: dict[str, pd.DataFrame]) -> _Forum:
+    contributions, votes, comments = frames["contributions"], frames["votes"], frames["comments"]
+    academies = sorted(territory_catalog().academies)
+    theme = contributions["theme_slug"]
+    theme_labels = np.append(np.asarray(theme.cat.categories, dtype=object), None)
+    themes = theme.cat.codes.to_numpy().astype(np.int64)
+    themes = np.where(themes < 0, len(theme_labels) - 1, themes)
+    index = pd.Index(contributions["id"].to_numpy())
+
+    def academie(df: pd.DataFrame) -> np.ndarray:
+        codes = np.asarray(_academie_categorical(df["academie_code"]).codes, dtype=np.int64)
+        return np.where(codes < 0, len(academies), codes)
+
+    audience, audiences = _dense(votes["audience"])
+    audience_labels = np.append(audiences, None)
+    person, _persons = pd.factorize(comments["user_id"].to_numpy(), use_na_sentinel=True)
+    # A comment without a person (a deleted account) is one unknown person.
+    person = np.where(person < 0, int(person.max(initial=-1)) + 1, person)
+    return _Forum(
+        ids=contributions["id"].to_numpy(dtype=np.int64),
+        themes=themes,
+        theme_labels=theme_labels,
+        audience_labels=audience_labels,
+        v_position=index.get_indexer(votes["contribution_id"].to_numpy()),
+        v_academie=academie(votes),
+        v_audience=np.where(audience < 0, len(audiences), audience),
+        v_adopt=votes["adopt"].to_numpy(dtype=np.int64),
+        c_position=index.get_indexer(comments["contribution_id"].to_numpy()),
+        c_academie=academie(comments),
+        c_pour=comments["pour"].to_numpy(dtype=np.int64),
+        c_person=person.astype(np.int64),
+        academies=academies,
+    )
+
+
+@dataclass
+class _Tally:
+    """One scope's votes per contribution × audience and comments per contribution (dense
+    arrays over the counted contributions), and the rows of its comments."""
+
+    votes: np.ndarray  # (contributions × audiences) flattened
+    adopt: np.ndarray
+    comments: np.ndarray
+    pour: np.ndarray
+    comment_rows: list[np.ndarray]
+
+    def __iadd__(self, other: _Tally) -> _Tally:
+        self.votes += other.votes
+        self.adopt += other.adopt
+        self.comments += other.comments
+        self.pour += other.pour
+        self.comment_rows.extend(other.comment_rows)
+        return self
+
+
+def _tally(f: _Forum, votes: np.ndarray | None, comments: np.ndarray | None) -> _Tally:
+    n, width = len(f.ids), len(f.audience_labels)
+    if votes is None:
+        return _Tally(
+            np.zeros(n * width, dtype=np.int64),
+            np.zeros(n * width, dtype=np.int64),
+            np.zeros(n, dtype=np.int64),
+            np.zeros(n, dtype=np.int64),
+            [],
+        )
+    cells = f.v_position[votes] * width + f.v_audience[votes]
+    position = f.c_position[comments]
+    return _Tally(
+        np.bincount(cells, minlength=n * width),
+        np.bincount(cells, weights=f.v_adopt[votes], minlength=n * width).astype(np.int64),
+        np.bincount(position, minlength=n),
+        np.bincount(position, weights=f.c_pour[comments], minlength=n).astype(np.int64),
+        [comments],
+    )
+
+
+def _rankings(f: _Forum, scope: str, t: _Tally) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """forum_top, forum_consensus and its matrix for one scope from its tallies."""
+    width = len(f.audience_labels)
+    per_audience = t.votes.reshape(-1, width)
+    adopt_per_audience = t.adopt.reshape(-1, width)
+    votes = per_audience.sum(axis=1)
+    adopt = adopt_per_audience.sum(axis=1)
+    parts = []
+    voted = np.flatnonzero(votes > 0)
+    wilson = wilson_array(adopt[voted], votes[voted] - adopt[voted])
+    chosen, rank = _top_k(f.themes[voted], [-wilson, -votes[voted], f.ids[voted]], TOP_N)
+    parts.append((voted[chosen], rank, "adopted"))
+    debated = np.flatnonzero(t.comments > 0)
+    chosen, rank = _top_k(f.themes[debated], [-t.comments[debated], f.ids[debated]], TOP_N)
+    parts.append((debated[chosen], rank, "debated"))
+    frames = []
+    for positions, rank, ranking in parts:
+        frame = pd.DataFrame(
+            {
+                "scope": scope,
+                "theme_slug": f.theme_labels[f.themes[positions]],
+                "ranking": ranking,
+                "rank": rank.astype(np.int64),
+                "contribution_id": f.ids[positions],
+                "adopt": adopt[positions],
+                "refuse": votes[positions] - adopt[positions],
+                "pour": t.pour[positions],
+                "contre": t.comments[positions] - t.pour[positions],
+                "comments": t.comments[positions],
+            }
+        )
+        if ranking == "adopted":
+            frame["people"] = votes[positions]  # one vote per person and contribution
+        else:
+            frame["people"] = _commenters(f, t, positions)
+        frames.append(frame)
+    top = pd.concat(frames, ignore_index=True)
+    top["wilson"] = [
+        wilson_lower_bound(int(a), int(r)) for a, r in zip(top["adopt"], top["refuse"], strict=True)
+    ]
+    # Consensus needs two audiences of MIN_AUDIENCE_VOTES votes: only contributions with twice
+    # that many votes in the scope can be one.
+    candidates = np.flatnonzero(votes >= 2 * MIN_AUDIENCE_VOTES)
+    rows, audience = np.nonzero(per_audience[candidates] > 0)
+    positions = candidates[rows]
+    cells = pd.DataFrame(
+        {
+            "pair": positions,
+            "scope": scope,
+            "contribution_id": f.ids[positions],
+            "audience": f.audience_labels[audience],
+            "adopt": adopt_per_audience[positions, audience],
+            "refuse": per_audience[positions, audience] - adopt_per_audience[positions, audience],
+            "theme_slug": f.theme_labels[f.themes[positions]],
+        }
+    )
+    stats, matrix = _consensus_rows(cells) if not cells.empty else (pd.DataFrame(),) * 2
+    return top, stats, matrix
+
+
+def _commenters(f: _Forum, t: _Tally, positions: np.ndarray) -> np.ndarray:
+    """Distinct commenters of the scope on each of these contributions."""
+    if len(positions) == 0:
+        return np.zeros(0, dtype=np.int64)
+    rows = np.concatenate(t.comment_rows) if t.comment_rows else np.zeros(0, dtype=np.int64)
+    rows = rows[np.isin(f.c_position[rows], positions)]
+    span = int(f.c_person.max(initial=0)) + 1
+    pairs = pd.unique(f.c_position[rows] * span + f.c_person[rows])
+    counts = pd.Series(pairs // span).value_counts()
+    return counts.reindex(positions, fill_value=0).to_numpy(dtype=np.int64)
+
+
+def forum_rankings(
+    frames: dict[str, pd.DataFrame], regions: dict[str, str]
+) -> tuple[Levels, Levels, Levels]:
+    """forum_top, forum_consensus and forum_consensus_matrix of every scope. Each académie's
+    votes and comments are tallied once per contribution (and audience) into dense arrays;
+    a région's tallies are the sum of its académies', the nation's the sum of every région's
+    and of the rows without académie: millions of votes are grouped once, not per level."""
+    f = _forum_arrays(frames)
+    top, consensus, matrix = Levels(), Levels(), Levels()
+
+    def add(kind: str, code: str, tally: _Tally) -> None:
+        found, stats, cells = _rankings(f, code, tally)
+        if not found.empty:
+            top.add(kind, found)
+        if not stats.empty:
+            consensus.add(kind, stats)
+            matrix.add(kind, cells)
+
+    v_order = np.argsort(f.v_academie, kind="stable")
+    c_order = np.argsort(f.c_academie, kind="stable")
+    v_bounds = np.searchsorted(f.v_academie[v_order], np.arange(len(f.academies) + 2))
+    c_bounds = np.searchsorted(f.c_academie[c_order], np.arange(len(f.academies) + 2))
+
+    def rows_of(code: int) -> _Tally:
+        return _tally(
+            f,
+            v_order[v_bounds[code] : v_bounds[code + 1]],
+            c_order[c_bounds[code] : c_bounds[code + 1]],
+        )
+
+    national = _tally(f, None, None)
+    for region in sorted(set(regions.values())):
+        region_tally = _tally(f, None, None)
+        for code, academie in enumerate(f.academies):
+            if regions.get(academie) != region:
+                continue
+            tally = rows_of(code)
+            add("academie", academie, tally)
+            region_tally += tally
+        add("region", region, region_tally)
+        national += region_tally
+    national += rows_of(len(f.academies))  # rows without académie count nationally
+    add("national", "", national)
+    return top, consensus, matrix
 
 
 def _consensus_rows(per_audience: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -888,37 +1008,6 @@ def _consensus_rows(per_audience: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
     matrix = df.merge(chosen, on=keys, how="inner")
     matrix["people"] = matrix["votes"]
     return stats, matrix
-
-
-def forum_consensus(
-    frames: dict[str, pd.DataFrame], regions: dict[str, str]
-) -> tuple[Levels, Levels]:
-    consensus, matrix = Levels(), Levels()
-    votes = frames["votes"]
-    lookup = frames["contributions"].set_index("id")["theme_slug"]
-    span = int(votes["contribution_id"].to_numpy(dtype=np.int64).max(initial=0)) + 1
-    audience, audiences = _dense(votes["audience"])
-    width = len(audiences) + 1
-    audience = np.where(audience < 0, len(audiences), audience)
-    labels = np.append(audiences, None)
-    for kind in LEVELS:
-        scope, scopes = _scope_codes(votes, kind, regions)
-        keep = scope >= 0
-        pair = scope[keep] * span + votes["contribution_id"].to_numpy(dtype=np.int64)[keep]
-        cells = _sums(
-            pair * width + audience[keep], adopt=votes["adopt"].to_numpy(dtype=np.int64)[keep]
-        )
-        cells["refuse"] = cells["rows"] - cells["adopt"]
-        cells["pair"] = cells["key"] // width
-        cells["audience"] = labels[cells["key"].to_numpy() % width]
-        cells["scope"] = np.asarray(scopes, dtype=object)[cells["pair"].to_numpy() // span]
-        cells["contribution_id"] = cells["pair"] % span
-        cells["theme_slug"] = cells["contribution_id"].map(lookup).astype(object)
-        stats, found = _consensus_rows(cells.drop(columns=["key", "rows"]))
-        if not stats.empty:
-            consensus.add(kind, stats)
-            matrix.add(kind, found)
-    return consensus, matrix
 
 
 # --- Questionnaire tables --------------------------------------------------------------------
@@ -1166,12 +1255,18 @@ def _open_answers(session: Session, scope: Scope, limit: int, dialect: str) -> p
 
 
 def topics_table(session: Session, scope: Scope, sample: int) -> pd.DataFrame | None:
+    if _topics_module() is None:
+        return None
+    return _topics_of(read_texts(session, scope, sample))
+
+
+def _topics_of(corpora: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
     module = _topics_module()
     if module is None:
         return None
     columns = catalog.spec("topics").column_names
     parts = []
-    for corpus, texts in read_texts(session, scope, sample).items():
+    for corpus, texts in corpora.items():
         if len(texts) < TOPIC_MIN_TEXTS:
             continue
         # ``person``: a topic's people are distinct authors (a response is one person).
@@ -1186,6 +1281,86 @@ def topics_table(session: Session, scope: Scope, sample: int) -> pd.DataFrame | 
     if not parts:
         return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)
+
+
+def _sample_key(corpora: dict[str, pd.DataFrame]) -> str:
+    """What a scope's topics are computed from: the sampled texts (their references and masked
+    words, so an edited text changes it too) and the extractor's version."""
+    digest = hashlib.sha256(f"topics-v{getattr(_topics_module(), 'VERSION', 0)}".encode())
+    for corpus in sorted(corpora):
+        texts = corpora[corpus]
+        digest.update(f"\x1e{corpus}".encode())
+        for ref, body, person in zip(texts["ref"], texts["text"], texts["person"], strict=True):
+            digest.update(f"\x1f{ref}\x1f{person}\x1f{body}".encode())
+    return digest.hexdigest()
+
+
+TOPICS_KEY = store.TOPICS_KEY
+
+
+def compile_topics(
+    session: Session, compilation: Compilation, *, progress: Progress | None = None
+) -> tuple[int, int]:
+    """The topics of every scope of a stored compilation: text analysis (TF-IDF + NMF per
+    corpus) runs apart from the tables, which are usable without it. A scope whose sample is
+    the same texts as in the previous compilation with topics takes that compilation's topics
+    (no extraction). Stored in each scope's payload, then ``topics_at`` is set (the caches of
+    the compilation follow: ``store.version``). Returns (scopes, scopes extracted). Never
+    commits."""
+    from synthesis.models import CompiledScope
+
+    step = progress or (lambda _label, _n=1: None)
+    if _topics_module() is None:
+        return 0, 0
+    rows = session.execute(
+        select(CompiledScope.id, CompiledScope.scope_kind, CompiledScope.scope_code).where(
+            CompiledScope.compilation_id == compilation.id
+        )
+    ).all()
+    previous_id = session.scalar(
+        select(Compilation.id)
+        .where(Compilation.topics_at.is_not(None), Compilation.id != compilation.id)
+        .order_by(Compilation.topics_at.desc(), Compilation.id.desc())
+        .limit(1)
+    )
+    cached: dict[tuple[str, str], str] = {}
+    if previous_id is not None:
+        cached = {
+            (kind, code or ""): key
+            for kind, code, key in session.execute(
+                select(
+                    CompiledScope.scope_kind,
+                    CompiledScope.scope_code,
+                    CompiledScope.payload[TOPICS_KEY].as_string(),
+                ).where(CompiledScope.compilation_id == previous_id)
+            )
+            if key
+        }
+    extracted = 0
+    for row_id, kind, code in rows:
+        scope = catalog.resolve_scope(kind, code or "")
+        corpora = read_texts(session, scope, _sample_size(kind))
+        key = _sample_key(corpora)
+        payload = None
+        if cached.get((kind, code or "")) == key:
+            payload = session.scalar(
+                select(CompiledScope.payload["topics"]).where(
+                    CompiledScope.compilation_id == previous_id,
+                    CompiledScope.scope_kind == kind,
+                    CompiledScope.scope_code == code,
+                )
+            )
+        if payload is None:
+            found = _topics_of(corpora)
+            if found is None:
+                found = pd.DataFrame(columns=catalog.spec("topics").column_names)
+            payload = store.to_payload(found)
+            extracted += 1
+        store.set_topics(session, row_id, payload, key)
+        step(f"{kind} {code}".strip(), 1)
+    compilation.topics_at = utcnow()
+    session.flush()
+    return len(rows), extracted
 
 
 # --- Compiling -------------------------------------------------------------------------------
@@ -1215,8 +1390,9 @@ def compile_levels(
     sources.votes, sources.comments = frames["votes"], frames["comments"]
     sources.activity = []
     levels["forum_themes"] = forum_themes(frames, regions)
-    levels["forum_top"] = forum_top(frames, regions)
-    levels["forum_consensus"], levels["forum_consensus_matrix"] = forum_consensus(frames, regions)
+    levels["forum_top"], levels["forum_consensus"], levels["forum_consensus_matrix"] = (
+        forum_rankings(frames, regions)
+    )
     step("forums", 1)
     meta: dict[str, Any] = {}
     weights = None
@@ -1359,7 +1535,8 @@ def compile_all(
     topics: bool = True,
 ) -> Compilation:
     """Compile every scope (national, 18 régions, 30 académies unless ``scopes`` narrows it)
-    into one new compilation, stored and marked done. Never commits: the caller does."""
+    into one new compilation, stored and marked done, then its topics (``compile_topics``)
+    unless ``topics`` is false. Never commits: the caller does."""
     started = time.perf_counter()
     scopes = list(scopes) if scopes is not None else catalog.all_scopes()
     if reference is None and use_active_reference:
@@ -1373,11 +1550,7 @@ def compile_all(
     _titles(session, compiled)
     batch: list[tuple[Scope, dict[str, pd.DataFrame]]] = []
     for scope in scopes:
-        tables = scope_tables(compiled, scope)
-        found = topics_table(session, scope, _sample_size(scope.kind)) if topics else None
-        if found is not None:
-            tables["topics"] = found
-        batch.append((scope, tables))
+        batch.append((scope, scope_tables(compiled, scope)))
         if len(batch) == SAVE_BATCH:
             store.save_many(session, compilation, batch, compiled.meta)
             batch = []
@@ -1389,6 +1562,10 @@ def compile_all(
     compilation.duration_ms = int((time.perf_counter() - started) * 1000)
     compilation.peak_memory_mb = round(peak_memory_mb(), 1)
     session.flush()
+    if topics:
+        # Callers that want the tables sooner pass topics=False and run compile_topics apart
+        # (the CLI after its report, the web compilation in its own job).
+        compile_topics(session, compilation)
     return compilation
 
 

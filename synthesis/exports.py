@@ -671,7 +671,7 @@ def compilation_key(compilation: Any) -> str:
     session = object_session(compilation)
     bind = session.get_bind() if session is not None else None
     url = str(getattr(bind, "engine", bind).url) if bind is not None else ""
-    stamp = f"{url}|{compilation.id}|{compilation.started_at}|{compilation.finished_at}"
+    stamp = f"{url}|{compilation.started_at}|{store.version(compilation)}"
     digest = hashlib.sha256(stamp.encode()).hexdigest()[:12]
     return f"c{compilation.id}-{digest}"
 

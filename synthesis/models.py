@@ -59,6 +59,10 @@ class Compilation(Base):
         ForeignKey("synthesis_reference.id", ondelete="SET NULL")
     )
     error: Mapped[str | None] = mapped_column(Text)
+    # The topics of free texts come after the tables, from their own job (the compilation is
+    # usable without them): when they were added. Part of the compilation's version
+    # (``store.version``), so caches of its pages and tables are rebuilt with them.
+    topics_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     scopes: Mapped[list[CompiledScope]] = relationship(
         back_populates="compilation", cascade="all, delete-orphan", passive_deletes=True

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, object_session
 
 from synthesis import catalog, privacy
@@ -140,6 +140,32 @@ def save_many(
     session.execute(insert(CompiledScope), rows)
 
 
+TOPICS_KEY = "_topics_key"  # written as such in set_topics' SQL
+
+
+def set_topics(session: Session, scope_id: int, topics: dict[str, Any], key: str) -> None:
+    """Add a stored scope's topics table (and the key of the sample they come from) to its
+    payload, without reading or rewriting its other tables."""
+    if session.get_bind().dialect.name == "postgresql":
+        sql = (
+            "UPDATE synthesis_scope SET payload = payload || "
+            "jsonb_build_object('topics', CAST(:topics AS jsonb), '_topics_key', "
+            "CAST(:key AS text)) WHERE id = :id"
+        )
+    else:
+        sql = (
+            "UPDATE synthesis_scope SET payload = "
+            "json_set(payload, '$.topics', json(:topics), '$._topics_key', :key) WHERE id = :id"
+        )
+    session.execute(
+        text(sql),
+        {"topics": json.dumps(topics), "key": key, "id": scope_id},
+    )
+    loaded = session.identity_map.get(session.identity_key(CompiledScope, scope_id))
+    if loaded is not None:
+        session.expire(loaded, ["payload"])
+
+
 def latest(session: Session) -> Compilation | None:
     """The newest finished compilation (a running or failed one never replaces it)."""
     return session.scalar(
@@ -199,11 +225,20 @@ def raw_table(row: CompiledScope, name: str) -> pd.DataFrame:
     return from_payload(name, data)
 
 
+def version(compilation: Compilation) -> str:
+    """What identifies a compilation's content for every cache of it (public tables, pages,
+    export archives): its id, its finish time (a reset database reuses ids) and the arrival of
+    its topics (``engine.compile_topics``, the one change a finished compilation gets)."""
+    stamps = [compilation.finished_at, compilation.topics_at]
+    return "|".join([str(compilation.id), *(s.isoformat() if s else "" for s in stamps)])
+
+
 def _token(compilation: Compilation | None) -> tuple | None:
-    """A finished compilation never changes: its public tables can be computed once."""
+    """A finished compilation changes only when its topics arrive: its public tables can be
+    computed once per version."""
     if compilation is None or compilation.status != "done" or not compilation.finished_at:
         return None
-    return (compilation.id, compilation.finished_at.isoformat(), privacy.key_fingerprint())
+    return (version(compilation), privacy.key_fingerprint())
 
 
 def cell_index(compilation: Compilation) -> dict[str, int]:

@@ -13,6 +13,7 @@ from synthesis.models import QUEUED, Compilation
 
 COMPILE = "synthesis.compile"
 WARM_EXPORTS = "synthesis.warm_exports"
+TOPICS = "synthesis.topics"
 REF_PREFIX = "synthesis_compilation:"
 # Steps after the engine's: the pages, then the national archive.
 WARM_STEPS = 2
@@ -89,7 +90,11 @@ def compile_job(marker_id: int, *, job: jobs.Job) -> None:
     user_id = marker.requested_by_id
     job.set_total(engine.steps_for(catalog.all_scopes()) + WARM_STEPS)
     try:
-        engine.compile_all(session, trigger="web", user_id=user_id, progress=job.step)
+        # Tables only: the topics of free texts follow in their own job (below).
+        compilation = engine.compile_all(
+            session, trigger="web", user_id=user_id, progress=job.step, topics=False
+        )
+        compilation_id = compilation.id
         session.delete(marker)
         session.commit()
     except Exception as exc:
@@ -107,8 +112,27 @@ def compile_job(marker_id: int, *, job: jobs.Job) -> None:
     exports.warm(session, scopes=[exports.resolve_scope("national")])
     session.commit()
     job.step("archive nationale")
-    # The territories' archives follow in their own job: the compilation is done for analysts
-    # now, and no visitor of a territory waits for its zip later.
+    # The topics, then the territories' archives, follow in their own jobs: the compilation
+    # is done for analysts now, and no visitor of a territory waits for its zip later.
+    jobs.enqueue(TOPICS, compilation_id)
+
+
+@jobs.task(TOPICS)
+def topics_job(compilation_id: int) -> None:
+    """The topics of a finished compilation's free texts (unchanged samples reuse the previous
+    compilation's), then its pages and archives are prepared again with them."""
+    from synthesis import engine, exports, views
+
+    session = db.session
+    compilation = session.get(Compilation, compilation_id)
+    if compilation is None or compilation.status != "done" or compilation.topics_at is not None:
+        jobs.enqueue(WARM_EXPORTS)
+        return
+    engine.compile_topics(session, compilation)
+    session.commit()
+    views.warm_cache(current_app._get_current_object())
+    exports.warm(session, scopes=[exports.resolve_scope("national")])
+    session.commit()
     jobs.enqueue(WARM_EXPORTS)
 
 

@@ -58,11 +58,11 @@ CHART_ENDPOINTS = {"synthesis.national", "synthesis.territory"}
 
 
 def _key(compilation: Compilation, *parts: object) -> str:
-    # The finish time is part of the key: a rolled-back or reset database may reuse ids.
-    stamp = compilation.finished_at.isoformat() if compilation.finished_at else ""
-    # And the visibility generation: pages list items, which moderation may hide at any time.
+    # The compilation's version (a rolled-back or reset database may reuse ids; topics arrive
+    # after the tables) and the visibility generation: pages list items, which moderation may
+    # hide at any time.
     parts = (visibility_generation(), *parts)
-    return ":".join(["synthesis", str(compilation.id), stamp, *map(str, parts)])
+    return ":".join(["synthesis", store.version(compilation), *map(str, parts)])
 
 
 def _national_rows(compilation: Compilation, detailed: bool) -> dict | None:

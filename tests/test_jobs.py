@@ -449,8 +449,8 @@ def test_cli_compile_background_queues_one_compilation(app, session, monkeypatch
 
 def test_a_compilation_job_reports_every_step(app, session, monkeypatch) -> None:
     """The real engine through the queue: progress counts every step it announced; the
-    pages and the national archive are prepared, then every territory's archive by a
-    follow-up job."""
+    pages and the national archive are prepared, then the topics by a follow-up job (which
+    prepares them again, with the topics), then every territory's archive by a last one."""
     from synthesis import exports
 
     pages: list = []
@@ -470,8 +470,10 @@ def test_a_compilation_job_reports_every_step(app, session, monkeypatch) -> None
     assert record.progress_total == record.progress_done > tasks.WARM_STEPS
     assert session.get(Compilation, marker_id) is None
     assert store.latest(session).trigger == "web"
-    assert len(pages) == 1
-    assert archives == [[exports.resolve_scope("national")], None]
+    assert store.latest(session).topics_at is not None
+    assert len(pages) == 2
+    national = [exports.resolve_scope("national")]
+    assert archives == [national, national, None]
 
 
 def test_a_long_compilation_blocks_a_second_one_while_its_worker_beats(app, session) -> None:

@@ -464,3 +464,62 @@ def test_a_person_under_two_audiences_is_one_participant(session, dataset):
     poitiers = _tables(session, "academie", POITIERS)["participation"]
     assert _figure(poitiers, indicator="participants", audience="*") == 3
     assert _pair(poitiers, indicator="votes", audience="*") == (1, 1)
+
+
+def test_topics_come_after_the_tables_and_reuse_an_unchanged_sample(session, dataset, monkeypatch):
+    """The tables are stored (and public) without the text analysis; compile_topics adds the
+    topics, and a later compilation whose sample is the same texts reuses them (no
+    extraction), while a scope whose texts changed is analysed again."""
+    from synthesis import topics as topics_module
+    from tests.synthesis_factories import _contribution
+
+    authors = dataset.users["t_prof"] + dataset.users["t_parent"]
+    subjects = [
+        "Prêter des tablettes numériques aux élèves des collèges ruraux pour travailler",
+        "Former les enseignants aux outils numériques pendant le temps de service",
+    ]
+    for i in range(40):
+        _contribution(authors[i % len(authors)], f"{subjects[i % 2]} ({i})", withdrawn_at=None)
+    session.flush()
+    national = [catalog.resolve_scope("national")]
+    first = engine.compile_all(session, scopes=national, topics=False)
+    assert first.status == "done" and first.topics_at is None
+    assert _tables(session)["topics"].empty
+    assert not _tables(session)["participation"].empty
+    public_before = _tables(session, public=True)["topics"]
+    assert public_before.empty
+
+    calls: list[int] = []
+    extract = topics_module.extract
+    monkeypatch.setattr(
+        topics_module, "extract", lambda texts, n: calls.append(len(texts)) or extract(texts, n)
+    )
+    assert engine.compile_topics(session, first) == (1, 1)
+    assert first.topics_at is not None and calls
+    found = _tables(session)["topics"]
+    assert not found[found["corpus"] == "contributions"].empty
+    # The public tables of the compilation follow its topics (cached per version).
+    assert not _tables(session, public=True)["topics"].empty
+
+    calls.clear()
+    second = engine.compile_all(session, scopes=national, topics=False)
+    assert engine.compile_topics(session, second) == (1, 0)
+    assert calls == []
+    again = store.load(session, "national", "", public=False, compilation=second)["topics"]
+    pd.testing.assert_frame_equal(again, found)
+
+    _contribution(authors[0], f"{subjects[0]} (nouvelle)", withdrawn_at=None)
+    session.flush()
+    third = engine.compile_all(session, scopes=national, topics=False)
+    assert engine.compile_topics(session, third) == (1, 1)
+    assert calls
+
+
+def test_cli_compile_reports_the_topics_apart(app, session, dataset):
+    with app.app_context():
+        result = app.test_cli_runner().invoke(
+            args=["synthesis", "compile", "--scope", "national", "--quiet", "--no-warm"]
+        )
+    assert result.exit_code == 0, result.output
+    assert "Thèmes des textes libres : 1 territoires" in result.output
+    assert store.latest(session).topics_at is not None
