@@ -213,6 +213,29 @@ def login(base: str, email: str) -> tuple[str, str]:
     return "; ".join(f"{c.name}={c.value}" for c in jar), match.group(1)
 
 
+def vote_round(base: str, args: argparse.Namespace, picked: dict) -> Figure:
+    """``args.voters`` logged-in voters adopt, refuse or retract on the picked contributions
+    (bench/wrk/vote.lua), one connection each, for ``args.duration`` seconds."""
+    sessions = [login(base, email) for email in picked["voters"][: args.voters]]
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as data:
+        data.write(f"U\t{USER_AGENT}\n")
+        for cookie, token in sessions:
+            data.write(f"S\t{cookie}\t{token}\n")
+        for target in picked["targets"]:
+            data.write(f"T\t{target}\n")
+    voting = argparse.Namespace(**(vars(args) | {"connections": args.voters, "warmup": 0}))
+    try:
+        return measure(
+            f"vote POSTs, {args.voters} voters",
+            base + "/",
+            voting,
+            script="vote.lua",
+            extra=[data.name],
+        )
+    finally:
+        os.unlink(data.name)
+
+
 def counter_mismatches(url: str, ids: list[int]) -> int:
     engine = _engine(url)
     with engine.connect() as conn:
@@ -277,25 +300,7 @@ def main() -> None:
             headers = [f"Cookie: {member_cookie}"] if logged_in else []
             figures.append(measure(label, base + path, args, budget, headers=headers))
         if not args.only or args.only in "vote POST":
-            sessions = [login(base, email) for email in picked["voters"][: args.voters]]
-            with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as data:
-                data.write(f"U\t{USER_AGENT}\n")
-                for cookie, token in sessions:
-                    data.write(f"S\t{cookie}\t{token}\n")
-                for target in picked["targets"]:
-                    data.write(f"T\t{target}\n")
-            voting = argparse.Namespace(**(vars(args) | {"connections": args.voters, "warmup": 0}))
-            try:
-                vote = measure(
-                    f"vote POSTs, {args.voters} voters",
-                    base + "/",
-                    voting,
-                    script="vote.lua",
-                    extra=[data.name],
-                )
-            finally:
-                os.unlink(data.name)
-            figures.append(vote)
+            figures.append(vote_round(base, args, picked))
     mismatches = None
     if any(f.label.startswith("vote") for f in figures):
         mismatches = counter_mismatches(args.database_url, picked["targets"])
