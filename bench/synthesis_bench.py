@@ -198,6 +198,26 @@ def _levels(select: str, source: str, dims: list[str], aggregates: str) -> str:
     )
 
 
+# A person counted once per cell without a distinct count: in a table grouped to the output's
+# own grain plus (académie, audience, person), someone always seen under one académie and one
+# audience has one row per cell, at every level; only the few seen under several (the ``multi``
+# table: they moved, or changed audience) need COUNT(DISTINCT). The engine's trick, exact.
+PEOPLE = "count(*) FILTER (WHERE NOT multi) + count(DISTINCT user_id) FILTER (WHERE multi)"
+
+
+def _people_levels(select: str, source: str, dims: list[str], value: str) -> str:
+    """``_levels`` of a person-grain source: ``value`` is ``rows`` (how many rows) or
+    ``people`` (how many distinct people); ``people`` is always given."""
+    keys = ", ".join([*dims, "academie_code", "region_code", "audience", "user_id"])
+    fine = f"(SELECT {keys}, count(*) AS n FROM {source} GROUP BY ALL)"
+    flagged = (
+        f"(SELECT f.*, m.user_id IS NOT NULL AS multi FROM {fine} f "
+        "LEFT JOIN multi m USING (user_id))"
+    )
+    counted = "sum(n)" if value == "rows" else PEOPLE
+    return _levels(select, flagged, dims, f"{counted} AS value, {PEOPLE} AS people")
+
+
 def aggregation_sql(min_votes: int, questions: list[tuple[str, bool]]) -> dict[str, str]:
     activity = " UNION ALL ".join(
         f"SELECT '{name}' AS indicator, user_id, academie_code, audience, day FROM {table}"
@@ -210,17 +230,14 @@ def aggregation_sql(min_votes: int, questions: list[tuple[str, bool]]) -> dict[s
     sql = {
         "activity": f"""CREATE TABLE activity AS SELECT a.*, r.region_code
             FROM ({activity}) a {with_region.replace("USING", "r USING")}""",
+        # Forum items are contributions, votes and comments, all in the activity: one set.
+        "multi": """CREATE TABLE multi AS SELECT user_id FROM activity GROUP BY user_id
+            HAVING min(coalesce(academie_code, '') || '|' || coalesce(audience, ''))
+                <> max(coalesce(academie_code, '') || '|' || coalesce(audience, ''))""",
         "participation": "CREATE TABLE d_participation AS "
-        + _levels(
-            "", "activity", ["indicator"], "count(*) AS value, count(DISTINCT user_id) AS people"
-        )
+        + _people_levels("", "activity", ["indicator"], "rows")
         + "\nUNION ALL BY NAME\n"
-        + _levels(
-            "'participants' AS indicator",
-            "activity",
-            [],
-            "count(DISTINCT user_id) AS value, count(DISTINCT user_id) AS people",
-        )
+        + _people_levels("'participants' AS indicator", "activity", [], "people")
         + "\nUNION ALL BY NAME\n"
         + _levels(
             "'survey_responses' AS indicator",
@@ -229,19 +246,9 @@ def aggregation_sql(min_votes: int, questions: list[tuple[str, bool]]) -> dict[s
             "count(*) AS value, count(*) AS people",
         ),
         "participation_daily": "CREATE TABLE d_daily AS "
-        + _levels(
-            "",
-            "activity",
-            ["indicator", "day"],
-            "count(*) AS value, count(DISTINCT user_id) AS people",
-        )
+        + _people_levels("", "activity", ["indicator", "day"], "rows")
         + "\nUNION ALL BY NAME\n"
-        + _levels(
-            "'participants' AS indicator",
-            "activity",
-            ["day"],
-            "count(DISTINCT user_id) AS value, count(DISTINCT user_id) AS people",
-        )
+        + _people_levels("'participants' AS indicator", "activity", ["day"], "people")
         + "\nUNION ALL BY NAME\n"
         + _levels(
             "'survey_responses' AS indicator",
@@ -263,19 +270,9 @@ def aggregation_sql(min_votes: int, questions: list[tuple[str, bool]]) -> dict[s
             FROM comments m JOIN contributions c ON c.id = m.contribution_id,
                 (VALUES (0), (1)) x(k)""",
         "forum_themes": "CREATE TABLE d_forum AS "
-        + _levels(
-            "",
-            forum_items,
-            ["indicator", "theme_slug", "subtheme_slug"],
-            "count(*) AS value, count(DISTINCT user_id) AS people",
-        )
+        + _people_levels("", forum_items, ["indicator", "theme_slug", "subtheme_slug"], "rows")
         + "\nUNION ALL BY NAME\n"
-        + _levels(
-            "'*' AS subtheme_slug",
-            forum_items,
-            ["indicator", "theme_slug"],
-            "count(*) AS value, count(DISTINCT user_id) AS people",
-        ),
+        + _people_levels("'*' AS subtheme_slug", forum_items, ["indicator", "theme_slug"], "rows"),
         "vote_matrix": f"""CREATE TABLE d_matrix AS
             WITH v AS (SELECT v.*, r.region_code FROM votes v
                        {with_region.replace("USING", "r USING")})
