@@ -9,22 +9,24 @@ cross-check (which loads both sides' tables) comes last.
     .venv/bin/python -m bench.synthesis_bench \\
         --database-url postgresql://postgres@127.0.0.1:5432/bench_synthesis_gd --json out.json
 
-DuckDB's side: the same columns the engine reads (same visibility filters), copied out of
-PostgreSQL with COPY ... TO STDOUT into CSV files, loaded into an in-memory DuckDB (load time
-reported apart), then aggregated in SQL: participation by audience at national, région and
-académie level with exact distinct people, the daily series, the forum per theme × sub-theme ×
-audience, the per-contribution × audience vote matrix with the consensus labels, and the
-questionnaire distributions per question × option × audience and × académie (answers expanded
-from the JSON documents by DuckDB itself). The figures are then compared with the engine's
-stored tables: they must agree. Figures are printed, never asserted; the exit status is 1 only
-when the two disagree.
+DuckDB's side: the same columns the engine reads (same visibility filters), streamed out of
+PostgreSQL with COPY ... TO STDOUT into Parquet files through pyarrow (constant memory; this
+"load" is timed apart), then aggregated in SQL over the Parquet files: participation by
+audience at national, région and académie level with exact distinct people, the daily series,
+the forum per theme × sub-theme × audience, the per-contribution × audience vote matrix with
+the consensus labels, and the questionnaire distributions per question × option × audience and
+× académie (answers expanded from the JSON documents by DuckDB itself). The figures are then
+compared with the engine's stored tables: they must agree. Figures are printed, never
+asserted; the exit status is 1 only when the two disagree.
 
-DuckDB plans (``--duckdb parquet,postgres,csv``): Parquet exported once then scanned (its best
-plan here), the postgres scanner (needs the extension download: unavailable offline), or CSV
-loaded into tables. DuckDB's SQL is plain (exact COUNT(DISTINCT) over GROUPING SETS): the
-engine counts distinct people only among persons seen under several académies or audiences,
-a trick this SQL does not use. On this shared 2-core machine DuckDB's aggregation time varied
-from 87 s to 299 s between runs with the load of other processes: compare within one run.
+DuckDB plans (``--duckdb parquet,postgres,csv``; empty: DuckDB is not run): Parquet exported
+once then scanned (its best plan here), the postgres scanner (needs the extension download:
+unavailable offline, reported as such in two seconds), or CSV loaded into tables. Distinct
+people are counted as the engine does (``PEOPLE``): one row per person and cell, and
+COUNT(DISTINCT) only for the people seen under several académies or audiences. DuckDB may use
+``BENCH_DUCKDB_MEMORY`` (4GB by default) and spills to disk beyond. On this shared 2-core
+machine DuckDB's times vary several-fold with the load of other processes: compare within one
+run.
 """
 
 # ruff: noqa: S608 - every statement is built from constants of this file, never from input
