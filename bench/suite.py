@@ -243,6 +243,29 @@ def default_database(fraction: float) -> str:
     return f"{DEFAULT_DATABASE}_{suffix}"
 
 
+def dataset_size(url: str, fraction: float) -> dict[str, int]:
+    """What the database holds, and a warning when it is not the size ``--fraction`` asks for
+    (a database filled earlier at another size is measured as it is, never refilled)."""
+    from bench import gd_fill
+
+    engine = web_bench._engine(url)
+    with engine.connect() as conn:
+        held = {
+            "contributions": conn.scalar(text("SELECT count(*) FROM forum_contribution")),
+            "votes": conn.scalar(text("SELECT count(*) FROM forum_vote")),
+            "responses": conn.scalar(text("SELECT count(*) FROM survey_response")),
+        }
+    engine.dispose()
+    expected = gd_fill.sizes_for(fraction)["contributions"]
+    if abs(held["contributions"] - expected) > 0.05 * expected:
+        print(
+            f"warning: the database holds {held['contributions']:,} contributions, gd x"
+            f"{fraction:g} has {expected:,}: the figures are for the data present",
+            flush=True,
+        )
+    return held
+
+
 def prepare_search(url: str) -> None:
     from bench import search_bench
 
@@ -452,6 +475,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"== dataset {figures['database']} (x{args.fraction:g} of gd)", flush=True)
     step = time.perf_counter()
     web_bench.ensure_dataset(url, args.fraction)
+    figures["dataset"] = dataset_size(url, args.fraction)
     prepare_search(url)
     figures["dataset_seconds"] = time.perf_counter() - step
     rows: list[Row] = []
