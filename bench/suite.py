@@ -155,10 +155,12 @@ def synthesis_rows(figures: dict[str, Any]) -> list[Row]:
     compiled = figures.get("compile")
     if compiled:
         seconds, peak = compiled["seconds"], compiled["peak_mb"]
+        cpu = compiled.get("process_cpu_s")
+        shown = f"{seconds:.1f} s" + (f" ({cpu:.1f} s CPU in its process)" if cpu else "")
         rows.append(
             Row(
                 "compile all 49 scopes",
-                f"{seconds:.1f} s, peak {peak:,.0f} MB",
+                f"{shown}, peak {peak:,.0f} MB",
                 f"≤ {COMPILE_SECONDS:.0f} s, ≤ {COMPILE_MB:,.0f} MB",
                 seconds <= COMPILE_SECONDS and peak <= COMPILE_MB,
             )
@@ -175,8 +177,11 @@ def synthesis_rows(figures: dict[str, Any]) -> list[Row]:
         t = found["timings"]
         value = (
             f"load {t['load']:.1f} s + aggregate {t['aggregate']:.1f} s = "
-            f"{t['load'] + t['aggregate']:.1f} s, peak {found['peak_mb']:,.0f} MB"
+            f"{t['load'] + t['aggregate']:.1f} s"
         )
+        if found.get("process_cpu_s"):
+            value += f" ({found['process_cpu_s']:.1f} s CPU in its process)"
+        value += f", peak {found['peak_mb']:,.0f} MB"
         if compiled:
             value += f"; engine / DuckDB aggregate = {compiled['seconds'] / t['aggregate']:.2f}"
         rows.append(Row(f"DuckDB ({plan}) on the same data", value, "-", None))

@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import VENV_BIN, run_measured
+from bench.harness import VENV_BIN, run_usage
 
 MIN_AUDIENCE_VOTES = 10  # synthesis.engine.MIN_AUDIENCE_VOTES, checked at run time
 
@@ -705,11 +705,13 @@ def cross_check(url: str, results: Path) -> dict[str, Any]:
 # --- Parent ------------------------------------------------------------------------------------
 
 
-def _child(args: list[str], url: str) -> tuple[float, float]:
-    return run_measured(
+def _child(args: list[str], url: str) -> tuple[float, float, float]:
+    """(wall seconds, peak MB, CPU seconds) of one measured part in its own process."""
+    usage = run_usage(
         [str(VENV_BIN / "python"), "-m", "bench.synthesis_bench", "--database-url", url, *args],
         {"CONSULT_ENV": "development", "DATABASE_URL": url},
     )
+    return usage["seconds"], usage["peak_mb"], usage["cpu_s"]
 
 
 def dataset(url: str) -> dict[str, int]:
@@ -758,16 +760,21 @@ def main() -> None:
         min_votes = MIN_AUDIENCE_VOTES
         if not args.skip_compile:
             out = work / "compile.json"
-            seconds, peak = _child(
+            seconds, peak, cpu = _child(
                 ["--child", "compile", "--out", str(out), *(["--profile"] if args.profile else [])],
                 url,
             )
             compiled = json.loads(out.read_text())
             min_votes = compiled["min_audience_votes"]
-            figures["compile"] = {"process_seconds": seconds, "peak_mb": peak, **compiled}
+            figures["compile"] = {
+                "process_seconds": seconds,
+                "process_cpu_s": cpu,
+                "peak_mb": peak,
+                **compiled,
+            }
             print(
-                f"engine compile_all: {compiled['seconds']:.1f} s ({seconds:.1f} s process), "
-                f"peak {peak:.0f} MB",
+                f"engine compile_all: {compiled['seconds']:.1f} s ({seconds:.1f} s process, "
+                f"{cpu:.1f} s CPU), peak {peak:.0f} MB",
                 flush=True,
             )
             for label, stage in compiled["stages"][:5]:
@@ -781,7 +788,7 @@ def main() -> None:
         for plan in plans:
             out = work / f"duckdb-{plan}.json"
             plan_results = work / f"duckdb-{plan}"
-            seconds, peak = _child(
+            seconds, peak, cpu = _child(
                 [
                     "--child",
                     "duckdb",
@@ -797,7 +804,12 @@ def main() -> None:
                 url,
             )
             duck = json.loads(out.read_text())
-            figures[f"duckdb_{plan}"] = {"process_seconds": seconds, "peak_mb": peak, **duck}
+            figures[f"duckdb_{plan}"] = {
+                "process_seconds": seconds,
+                "process_cpu_s": cpu,
+                "peak_mb": peak,
+                **duck,
+            }
             if "unavailable" in duck:
                 print(f"duckdb ({plan}): unavailable: {duck['unavailable']}", flush=True)
                 continue
@@ -805,7 +817,7 @@ def main() -> None:
             t = duck["timings"]
             print(
                 f"duckdb ({plan}): load {t['load']:.1f} s, aggregate {t['aggregate']:.1f} s "
-                f"({seconds:.1f} s process), peak {peak:.0f} MB",
+                f"({seconds:.1f} s process, {cpu:.1f} s CPU), peak {peak:.0f} MB",
                 flush=True,
             )
             for label, value in t.items():
@@ -814,10 +826,11 @@ def main() -> None:
         if not args.skip_export:
             for child, label in (("export", "analyst"), ("export-public", "public")):
                 out = work / f"{child}.json"
-                seconds, peak = _child(["--child", child, "--out", str(out)], url)
+                seconds, peak, cpu = _child(["--child", child, "--out", str(out)], url)
                 exported = json.loads(out.read_text())
                 figures[f"export_{label}"] = {
                     "process_seconds": seconds,
+                    "process_cpu_s": cpu,
                     "peak_mb": peak,
                     **exported,
                 }
