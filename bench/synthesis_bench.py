@@ -907,7 +907,7 @@ def _summary(figures: dict[str, Any]) -> None:
         for label, ratio in ratios.items():
             print(f"{label:<40} {ratio:>9.2f}")
         print(
-            "budget (DESIGN.md): compile <= 10 s, <= 2048 MB, <= 2x DuckDB: "
+            "budget (issue 11, DESIGN.md): compile <= 10 s, <= 1024 MB; DuckDB reported beside: "
             f"{engine:.1f} s, {figures['compile']['peak_mb']:.0f} MB"
         )
 
