@@ -302,11 +302,12 @@ def run_export(url: str) -> dict[str, float] | None:
 
 
 def pick_pages(url: str, contribution_id: int) -> list[str]:
-    """The main pages whose weight is measured, from the data: a theme, the contribution with
-    ~200 comments, the académie with most contributions (its territorial and synthesis pages)."""
+    """The main pages whose weight is measured: the theme list of the pages measure, the
+    contribution with ~200 comments, the académie with most contributions (its territorial and
+    synthesis pages)."""
+    theme_list = web_bench.PAGES[0][1]
     engine = web_bench._engine(url)
     with engine.connect() as conn:
-        theme = conn.scalar(text("SELECT slug FROM forum_theme ORDER BY id LIMIT 1"))
         academie = conn.scalar(
             text(
                 "SELECT a.slug FROM academie a LEFT JOIN forum_contribution c "
@@ -318,7 +319,7 @@ def pick_pages(url: str, contribution_id: int) -> list[str]:
     return [
         "/",
         "/forums/",
-        f"/forums/{theme}/",
+        theme_list,
         f"/forums/contributions/{contribution_id}",
         "/territoires/",
         f"/territoires/{academie}/",
