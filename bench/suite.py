@@ -23,6 +23,9 @@ Steps, in order (``--only`` picks sections; the dataset step always runs):
    ``bench/wrk/search.lua``, served from the page cache and not), ``votes`` (64 logged-in voters,
    counters checked against their rows afterwards).
 
+``--profile N`` then profiles N requests of each page or search that missed its budget,
+in-process with the served settings (a profile, not a guess, of where the time goes).
+
 The search latency budget is measured with as many connections as workers (a request never
 waits for another: its latency is its own); the pages keep wrk's 16 connections. Figures are
 printed and written, never asserted; the exit status is 1 only when a part failed to run or
@@ -336,6 +339,67 @@ def search_queries(url: str) -> list[str]:
     return search_bench.queries(url, SEARCH_QUERIES)
 
 
+def profile_misses(args, url: str, rows: list[Row], picked: dict) -> dict[str, str]:
+    """Where a missed page spends its time: ``args.profile`` requests of it through the
+    application in this process (same settings as the served one, the page cache included),
+    under cProfile, the top functions by cumulative time."""
+    import cProfile
+    import io
+    import pstats
+
+    targets = picked.get("targets_by_label", {})
+    missed = dict.fromkeys(r.measure.removesuffix(": p95") for r in rows if r.met is False)
+    chosen = [(label, *targets[label]) for label in missed if label in targets]
+    if not chosen:
+        return {}
+    os.environ.update(
+        {
+            "CONSULT_ENV": "production",
+            "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key-" + "x" * 32),
+            "RATELIMIT_ENABLED": "false",
+            "LOG_LEVEL": "WARNING",
+            "DATABASE_URL": url,
+            "REDIS_URL": args.redis_url,
+            "SITE_URL": "http://127.0.0.1",
+            "TRUSTED_HOSTS": "127.0.0.1",
+            "SESSION_COOKIE_SECURE": "false",
+        }
+    )
+    from consult import create_app
+
+    app = create_app()
+    # Without its own cookie jar the client sends the Cookie header as given.
+    client = app.test_client(use_cookies=False)
+    profiles = {}
+    for label, path, logged_in in chosen:
+        headers = {"User-Agent": web_bench.USER_AGENT, "Accept-Encoding": "br, gzip"}
+        if logged_in:
+            headers["Cookie"] = picked["member_cookie"]
+
+        def get(path=path, headers=headers) -> int:
+            response = client.get(path, headers=headers, base_url="http://127.0.0.1")
+            response.get_data()
+            response.close()
+            return response.status_code
+
+        for _ in range(3):  # warm: connections, templates, caches
+            get()
+        profiler = cProfile.Profile()
+        began = time.perf_counter()
+        profiler.enable()
+        statuses = {get() for _ in range(args.profile)}
+        profiler.disable()
+        per_request = (time.perf_counter() - began) / args.profile * 1000
+        out = io.StringIO()
+        out.write(
+            f"{label}: {path}, {args.profile} requests in-process, {per_request:.1f} ms each "
+            f"under the profiler, statuses {sorted(statuses)}\n"
+        )
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+        profiles[label] = out.getvalue()
+    return profiles
+
+
 def measure_web(args, url: str, sections: set[str], picked: dict, figures: dict) -> list[Row]:
     """Hello-world, then the application under the same gunicorn: weight, pages, search, votes;
     hello-world again at the end (the machine is shared: both are shown)."""
@@ -372,6 +436,7 @@ def measure_web(args, url: str, sections: set[str], picked: dict, figures: dict)
             figures["weight"] = weights
         if "pages" in sections:
             member_cookie, _token = web_bench.login(base, picked["voters"][-1])
+            picked["member_cookie"] = member_cookie  # for --profile; never written out
             for label, path, logged_in, budget in web_bench.PAGES:
                 if path.startswith("/forums/recherche"):
                     continue  # the search section measures it, rotating queries
@@ -382,6 +447,7 @@ def measure_web(args, url: str, sections: set[str], picked: dict, figures: dict)
                 if "contribution" in label:
                     p95 = 30.0
                 page_figures.append((figure, p95))
+                picked.setdefault("targets_by_label", {})[label] = (path, logged_in)
         if "search" in sections:
             found = search_queries(url)
             with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
@@ -394,6 +460,10 @@ def measure_web(args, url: str, sections: set[str], picked: dict, figures: dict)
                 for path in ("/recherche", "/forums/recherche"):
                     for mode in ("uncached", "cached"):
                         label = f"search {path}, {len(found)} queries, {mode}"
+                        target = f"{path}?q={quote(found[0])}"
+                        if mode == "uncached":
+                            target += "&n=profile"
+                        picked.setdefault("targets_by_label", {})[label] = (target, False)
                         search_figures.append(
                             web_bench.measure(
                                 label,
@@ -450,6 +520,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=int, default=10, help="wrk: slower answers are errors")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", default="", help="also write every figure to this file")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="for each page or search that misses its budget, cProfile N requests in-process",
+    )
     args = parser.parse_args(argv)
     args.sections = set(SECTIONS)
     if args.only:
@@ -511,6 +588,8 @@ def main(argv: list[str] | None = None) -> None:
         picked = web_bench.pick(url)
         figures["contribution"] = list(picked["contribution"])
         rows = measure_web(args, url, sections, picked, figures) + rows
+        if args.profile:
+            figures["profiles"] = profile_misses(args, url, rows, picked)
         figures["web_seconds"] = time.perf_counter() - step
     figures["rows"] = [r.__dict__ for r in rows]
     figures["failed"] = failed
@@ -529,6 +608,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n{met} of {budgeted} budget rows met; run took {figures['seconds'] / 60:.1f} min")
     if failed:
         print("failed to run: " + ", ".join(failed))
+    for text_ in figures.get("profiles", {}).values():
+        print("\n" + text_)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2, default=str))
     sys.exit(

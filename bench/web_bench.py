@@ -17,6 +17,8 @@ counter against its rows. Figures are printed (and written as JSON), never asser
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.client
 import http.cookiejar
 import json
 import os
@@ -28,7 +30,7 @@ import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import create_engine, text
 
@@ -95,11 +97,25 @@ def wrk(url: str, args: argparse.Namespace, *, script: str = "report.lua", extra
     return data
 
 
+def drain(url: str) -> None:
+    """Wait until the server has answered what wrk left queued: when wrk stops, the requests
+    its connections had sent are still in the listen backlog, and a slow page's backlog would
+    otherwise be served during the next measure."""
+    parts = urlsplit(url)
+    with contextlib.suppress(OSError, http.client.HTTPException):
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
+        conn.request("GET", "/robots.txt", headers={"User-Agent": USER_AGENT})
+        conn.getresponse().read()
+        conn.close()
+
+
 def measure(label: str, url: str, args, budget=None, **kw) -> Figure:
     if args.warmup:
         warm = argparse.Namespace(**(vars(args) | {"duration": args.warmup}))
         wrk(url, warm, **kw)
+        drain(url)
     data = wrk(url, args, **kw)
+    drain(url)
     figure = Figure(
         label,
         data["requests"],
