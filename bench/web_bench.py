@@ -68,6 +68,7 @@ class Figure:
     p95_ms: float
     p99_ms: float
     budget: float | None = None
+    status: int = 200  # of one request made before the load: a redirect is no page
 
     @property
     def rps(self) -> float:
@@ -109,7 +110,22 @@ def drain(url: str) -> None:
         conn.close()
 
 
-def measure(label: str, url: str, args, budget=None, **kw) -> Figure:
+def probe(url: str, headers=()) -> int:
+    """The status of one GET (redirects not followed)."""
+    parts = urlsplit(url)
+    sent = {"User-Agent": USER_AGENT} | dict(h.split(": ", 1) for h in headers)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
+    try:
+        conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=sent)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def measure(label: str, url: str, args, budget=None, probe_url: str = "", **kw) -> Figure:
+    status = probe(probe_url or url, kw.get("headers", ()))
     if args.warmup:
         warm = argparse.Namespace(**(vars(args) | {"duration": args.warmup}))
         wrk(url, warm, **kw)
@@ -126,8 +142,10 @@ def measure(label: str, url: str, args, budget=None, **kw) -> Figure:
         data["p95_us"] / 1000,
         data["p99_us"] / 1000,
         budget,
+        status,
     )
-    print(f"  {label}: {figure.rps:,.0f} req/s, p50 {figure.p50_ms:.1f} ms", flush=True)
+    answered = "" if status == 200 else f" (answers {status}, not 200)"
+    print(f"  {label}: {figure.rps:,.0f} req/s, p50 {figure.p50_ms:.1f} ms{answered}", flush=True)
     return figure
 
 

@@ -1,6 +1,6 @@
 -- Search GETs rotating over a list of queries (bench/suite.py writes them, URL-encoded, one a
--- line). Script arguments: the queries file, the search path (/recherche or /forums/recherche),
--- and "cached" or "uncached". Uncached requests carry a parameter the page ignores but the
+-- line). Script arguments: the queries file, the search path (/recherche, or with a narrowing
+-- such as /recherche?type=contribution), and "cached" or "uncached". Uncached requests carry a parameter the page ignores but the
 -- shared page cache keys on (the query string), so every request runs the search.
 local threads = {}
 local queries = {}
@@ -27,7 +27,8 @@ end
 
 function request()
   counter = counter + 1
-  local target = path .. "?q=" .. queries[(counter % #queries) + 1]
+  local joiner = path:find("?", 1, true) and "&" or "?"
+  local target = path .. joiner .. "q=" .. queries[(counter % #queries) + 1]
   if mode == "uncached" then
     target = target .. "&n=" .. (thread_id or 1) .. "-" .. counter
   end
