@@ -156,6 +156,11 @@ def test_budget_rows_say_met_or_missed() -> None:
     assert row.met is False  # fast errors are no success
     share, p95 = suite.page_rows(_figure(900, p95=31), 1000, 30.0)
     assert share.met is True and p95.met is False
+    redirected = _figure(900)
+    redirected.status = 301  # fast, but not the page
+    (row,) = suite.page_rows(redirected, 1000, None)
+    assert row.met is False and "301" in row.value
+    assert suite.search_row(redirected).met is False
     (row,) = suite.page_rows(_figure(900, budget=None), 1000, None)
     assert row.met is None and row.verdict == "-"
     weights = [
