@@ -53,11 +53,13 @@ translations: python-deps
 browser:
 	sh scripts/install-browser.sh
 
-# The pages benchmark (bench/web_bench.py): gd on PostgreSQL + Redis, 2 gunicorn workers, wrk.
-# BENCH_DATABASE_URL / BENCH_REDIS_URL choose the servers; BENCH_ARGS passes options.
+# The whole benchmark of issue 11 (bench/suite.py): fills gd into PostgreSQL when absent, then
+# compile + DuckDB, CSV export, page weight, pages, search and votes (2 gunicorn workers, wrk),
+# one budget table. BENCH_DATABASE_URL / BENCH_REDIS_URL choose the servers; BENCH_ARGS passes
+# options (e.g. BENCH_ARGS="--fraction 0.02" for a quick look, "--only pages,search").
 bench: install
 	sh scripts/install-bench.sh
-	$(BIN)/python -m bench.web_bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: python-deps
 	$(BIN)/ruff check .

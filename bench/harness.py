@@ -232,16 +232,27 @@ def peak_memory_mb_of_children() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Run a command to completion; return (seconds, peak RSS in MB) using GNU time's
-    accounting through wait4, so the figure is the command's own peak, not ours."""
+def run_usage(command: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run a command to completion; return its wall seconds, CPU seconds (user + system) and
+    peak RSS in MB, from the kernel's accounting through wait4 (GNU time's), so the figures
+    are the command's own, not ours. On a shared machine the CPU time is the one to compare."""
     began = time.perf_counter()
     process = subprocess.Popen(command, env=os.environ | (env or {}), cwd=ROOT)
     _pid, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - began
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{command[0]} failed with status {status}")
-    return seconds, usage.ru_maxrss / 1024
+    return {
+        "seconds": seconds,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_mb": usage.ru_maxrss / 1024,
+    }
+
+
+def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """:func:`run_usage` as (seconds, peak RSS in MB)."""
+    usage = run_usage(command, env)
+    return usage["seconds"], usage["peak_mb"]
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ counter against its rows. Figures are printed (and written as JSON), never asser
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.client
 import http.cookiejar
 import json
 import os
@@ -28,7 +30,7 @@ import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import create_engine, text
 
@@ -66,6 +68,7 @@ class Figure:
     p95_ms: float
     p99_ms: float
     budget: float | None = None
+    status: int = 200  # of one request made before the load: a redirect is no page
 
     @property
     def rps(self) -> float:
@@ -95,11 +98,40 @@ def wrk(url: str, args: argparse.Namespace, *, script: str = "report.lua", extra
     return data
 
 
-def measure(label: str, url: str, args, budget=None, **kw) -> Figure:
+def drain(url: str) -> None:
+    """Wait until the server has answered what wrk left queued: when wrk stops, the requests
+    its connections had sent are still in the listen backlog, and a slow page's backlog would
+    otherwise be served during the next measure."""
+    parts = urlsplit(url)
+    with contextlib.suppress(OSError, http.client.HTTPException):
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
+        conn.request("GET", "/robots.txt", headers={"User-Agent": USER_AGENT})
+        conn.getresponse().read()
+        conn.close()
+
+
+def probe(url: str, headers=()) -> int:
+    """The status of one GET (redirects not followed)."""
+    parts = urlsplit(url)
+    sent = {"User-Agent": USER_AGENT} | dict(h.split(": ", 1) for h in headers)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
+    try:
+        conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=sent)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def measure(label: str, url: str, args, budget=None, probe_url: str = "", **kw) -> Figure:
+    status = probe(probe_url or url, kw.get("headers", ()))
     if args.warmup:
         warm = argparse.Namespace(**(vars(args) | {"duration": args.warmup}))
         wrk(url, warm, **kw)
+        drain(url)
     data = wrk(url, args, **kw)
+    drain(url)
     figure = Figure(
         label,
         data["requests"],
@@ -110,8 +142,10 @@ def measure(label: str, url: str, args, budget=None, **kw) -> Figure:
         data["p95_us"] / 1000,
         data["p99_us"] / 1000,
         budget,
+        status,
     )
-    print(f"  {label}: {figure.rps:,.0f} req/s, p50 {figure.p50_ms:.1f} ms", flush=True)
+    answered = "" if status == 200 else f" (answers {status}, not 200)"
+    print(f"  {label}: {figure.rps:,.0f} req/s, p50 {figure.p50_ms:.1f} ms{answered}", flush=True)
     return figure
 
 
@@ -213,6 +247,29 @@ def login(base: str, email: str) -> tuple[str, str]:
     return "; ".join(f"{c.name}={c.value}" for c in jar), match.group(1)
 
 
+def vote_round(base: str, args: argparse.Namespace, picked: dict) -> Figure:
+    """``args.voters`` logged-in voters adopt, refuse or retract on the picked contributions
+    (bench/wrk/vote.lua), one connection each, for ``args.duration`` seconds."""
+    sessions = [login(base, email) for email in picked["voters"][: args.voters]]
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as data:
+        data.write(f"U\t{USER_AGENT}\n")
+        for cookie, token in sessions:
+            data.write(f"S\t{cookie}\t{token}\n")
+        for target in picked["targets"]:
+            data.write(f"T\t{target}\n")
+    voting = argparse.Namespace(**(vars(args) | {"connections": args.voters, "warmup": 0}))
+    try:
+        return measure(
+            f"vote POSTs, {args.voters} voters",
+            base + "/",
+            voting,
+            script="vote.lua",
+            extra=[data.name],
+        )
+    finally:
+        os.unlink(data.name)
+
+
 def counter_mismatches(url: str, ids: list[int]) -> int:
     engine = _engine(url)
     with engine.connect() as conn:
@@ -277,25 +334,7 @@ def main() -> None:
             headers = [f"Cookie: {member_cookie}"] if logged_in else []
             figures.append(measure(label, base + path, args, budget, headers=headers))
         if not args.only or args.only in "vote POST":
-            sessions = [login(base, email) for email in picked["voters"][: args.voters]]
-            with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as data:
-                data.write(f"U\t{USER_AGENT}\n")
-                for cookie, token in sessions:
-                    data.write(f"S\t{cookie}\t{token}\n")
-                for target in picked["targets"]:
-                    data.write(f"T\t{target}\n")
-            voting = argparse.Namespace(**(vars(args) | {"connections": args.voters, "warmup": 0}))
-            try:
-                vote = measure(
-                    f"vote POSTs, {args.voters} voters",
-                    base + "/",
-                    voting,
-                    script="vote.lua",
-                    extra=[data.name],
-                )
-            finally:
-                os.unlink(data.name)
-            figures.append(vote)
+            figures.append(vote_round(base, args, picked))
     mismatches = None
     if any(f.label.startswith("vote") for f in figures):
         mismatches = counter_mismatches(args.database_url, picked["targets"])

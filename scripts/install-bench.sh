@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs wrk (Debian's package), the C load generator bench/web_bench.py drives.
+# Installs wrk (Debian's package), the C load generator `make bench` (bench/suite.py) drives.
 set -eu
 if command -v wrk >/dev/null 2>&1; then
   exit 0
