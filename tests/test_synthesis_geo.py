@@ -137,7 +137,23 @@ def test_the_georeferencing_fit_is_within_a_few_kilometres() -> None:
 def test_shipped_file_matches_the_script_and_stays_small() -> None:
     collection, _residuals = builder.build()
     shipped = geo.GEOJSON_PATH.read_text(encoding="utf-8")
-    assert json.loads(shipped) == json.loads(json.dumps(collection))
+    built = json.loads(json.dumps(collection))
+    stored = json.loads(shipped)
+
+    def without_geometry(document: dict) -> dict:
+        return document | {
+            "features": [
+                {k: v for k, v in f.items() if k != "geometry"} for f in document["features"]
+            ]
+        }
+
+    assert without_geometry(stored) == without_geometry(built)
+    # The same shapes with the same vertices; GEOS releases may start a ring at another vertex,
+    # which normalising removes.
+    for ours, theirs in zip(stored["features"], built["features"], strict=True):
+        assert shapely.normalize(shape(ours["geometry"])).equals_exact(
+            shapely.normalize(shape(theirs["geometry"])), tolerance=0
+        ), ours["id"]
     assert len(shipped.encode()) < 150_000
 
 
