@@ -176,9 +176,12 @@ def stream_blocks(
 ) -> Iterator[bytes]:
     """The file from blocks of rows written by ``block``: BOM and header as ``stream`` writes
     them, then each block as it comes (bounded memory)."""
+    if sep == SEMICOLON:
+        # Sent before the first query runs, as ``stream`` does: the download starts at once.
+        yield BOM.encode()
     head = io.StringIO()
     csv.writer(head, delimiter=sep, lineterminator="\r\n").writerow([cell(h) for h in header])
-    yield ((BOM if sep == SEMICOLON else "") + head.getvalue()).encode("utf-8")
+    yield head.getvalue().encode("utf-8")
     yield from blocks
 
 

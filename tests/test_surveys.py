@@ -774,8 +774,9 @@ def test_responses_csv_is_guarded_and_dated_with_offset(client, session, mini) -
     assert list(csv.reader(io.StringIO(comma.decode())))[1][rows[0].index("Q7")] == "'@SUM(1)"
 
 
-def test_export_stream_does_not_build_everything_in_memory(session, mini) -> None:
+def test_export_stream_does_not_build_everything_in_memory(session, mini, monkeypatch) -> None:
     _responses(session, mini, 1200, "eleve", seed=2)
+    monkeypatch.setattr(exports, "BLOCK_ROWS", 500)
     stream = exports.build(session, mini, "csv")
     first = next(stream)
     assert first == "\ufeff".encode()

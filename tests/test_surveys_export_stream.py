@@ -149,8 +149,8 @@ def test_responses_csv_streams_without_reading_every_row_first(session, monkeypa
 
     monkeypatch.setattr(exports, "_records", counting)
     stream = exports.build(session, questionnaire, "csv")
-    first = next(stream)
-    assert first.startswith(csvout.BOM.encode()) and read == 0  # the download starts at once
+    assert next(stream) == csvout.BOM.encode() and read == 0  # the download starts at once
+    next(stream)  # the header
     next(stream)  # the first block
     assert read == 400
     rest = list(stream)
