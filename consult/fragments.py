@@ -32,7 +32,8 @@ def fragment(*key: Any, caller: Any) -> Markup:
     html = store.get(name)
     if html is None:
         html = str(caller())
-        store.set(name, html, seconds)
+        if "\x00" not in html:  # a hole of a logged-in skeleton (consult.skeleton): not kept
+            store.set(name, html, seconds)
     return Markup(html)  # noqa: S704 - the template's own output, already escaped
 
 
