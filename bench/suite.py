@@ -577,8 +577,8 @@ def main(argv: list[str] | None = None) -> None:
     figures["dataset_seconds"] = time.perf_counter() - step
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
-        if sections & {"compile", "duckdb"}:
-            print("== compile / DuckDB (bench/synthesis_bench.py)", flush=True)
+        if sections & {"compile", "duckdb", "export"}:
+            print("== compile / DuckDB / synthesis zips (bench/synthesis_bench.py)", flush=True)
             step = time.perf_counter()
             synthesis, ok = run_synthesis(url, sections, Path(scratch))
             figures["synthesis"] = synthesis
