@@ -388,8 +388,12 @@ def profile_misses(args, url: str, rows: list[Row], picked: dict) -> dict[str, s
         if logged_in:
             headers["Cookie"] = picked["member_cookie"]
 
-        def get(path=path, headers=headers) -> int:
-            response = client.get(path, headers=headers, base_url="http://127.0.0.1")
+        sent = iter(range(1 << 30))
+
+        def get(path=path, headers=headers, sent=sent) -> int:
+            # "{n}": a fresh value per request (an uncached search stays uncached).
+            target = path.replace("{n}", str(next(sent)))
+            response = client.get(target, headers=headers, base_url="http://127.0.0.1")
             response.get_data()
             response.close()
             return response.status_code
@@ -475,14 +479,14 @@ def measure_web(args, url: str, sections: set[str], picked: dict, figures: dict)
                         joiner = "&" if "?" in path else "?"
                         target = f"{path}{joiner}q={quote(found[0])}"
                         if mode == "uncached":
-                            target += "&n=profile"
+                            target += "&n=profile-{n}"
                         picked.setdefault("targets_by_label", {})[label] = (target, False)
                         search_figures.append(
                             web_bench.measure(
                                 label,
                                 base + path,
                                 quiet,
-                                probe_url=base + target,
+                                probe_url=base + target.replace("{n}", "probe"),
                                 script="search.lua",
                                 extra=[listing.name, path, mode],
                             )
@@ -577,8 +581,8 @@ def main(argv: list[str] | None = None) -> None:
     figures["dataset_seconds"] = time.perf_counter() - step
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
-        if sections & {"compile", "duckdb"}:
-            print("== compile / DuckDB (bench/synthesis_bench.py)", flush=True)
+        if sections & {"compile", "duckdb", "export"}:
+            print("== compile / DuckDB / synthesis zips (bench/synthesis_bench.py)", flush=True)
             step = time.perf_counter()
             synthesis, ok = run_synthesis(url, sections, Path(scratch))
             figures["synthesis"] = synthesis
