@@ -215,6 +215,20 @@ def test_vote_refusals(session) -> None:
     assert session.scalar(select(func.count()).select_from(Vote)) == 0
 
 
+def test_wilson_in_sql_is_the_python_bound(session) -> None:
+    """A vote sets the ranking score in its counter UPDATE: the SQL form of the bound gives
+    the Python one, on both databases."""
+    from sqlalchemy import literal, select
+
+    from forums.models import wilson_lower_bound_sql
+
+    for adopt, refuse in ((0, 0), (1, 0), (0, 1), (1, 1), (3, 0), (300, 20), (7, 93), (5000, 1)):
+        expression = wilson_lower_bound_sql(literal(adopt), literal(refuse))
+        assert session.scalar(select(expression)) == pytest.approx(
+            wilson_lower_bound(adopt, refuse), abs=1e-12
+        ), (adopt, refuse)
+
+
 def test_wilson_ranks_300_of_320_above_3_of_3() -> None:
     assert wilson_lower_bound(300, 20) > wilson_lower_bound(3, 0)
     assert wilson_lower_bound(0, 0) == 0.0
