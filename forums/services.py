@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from consult.db import utcnow
+from consult.db import utcnow, without_waiting_for_disk
 from consult.models import AuthorSnapshot, User
 from consult.moderation import visibility_changed
 from consult.notifications import dispatch
@@ -320,6 +320,8 @@ def vote(session: Session, voter: User, contribution: Contribution, value: str) 
     _check_debatable(voter, contribution)
     if contribution.author_id == voter.id:
         raise ForumError(_("Vous ne pouvez pas voter pour votre propre contribution."), 403)
+    # A vote can be cast again: its commit need not wait for the disk (VOTE_ASYNC_COMMIT).
+    without_waiting_for_disk(session, "VOTE_ASYNC_COMMIT")
     votes = Vote.__table__
     mine = and_(votes.c.contribution_id == contribution.id, votes.c.user_id == voter.id)
     if value == RETRACT:
