@@ -254,23 +254,34 @@ def _check_debatable(user: User, contribution: Contribution) -> None:
     _check_open(contribution.theme)
 
 
-def _apply_counts(
-    session: Session, contribution: Contribution, adopt: int, refuse: int
-) -> tuple[int, int]:
-    """Atomic increments and the Wilson bound of the values they give, in one statement: the
-    row stays locked until commit, so no other vote interleaves."""
+@functools.cache
+def _counts_update() -> Any:
+    """The counters' increments and the Wilson bound of the values they give, one statement
+    built once (the bound is a large expression: building it per vote cost more than running
+    it)."""
     table = Contribution.__table__
-    adopt_count = table.c.adopt_count + adopt
-    refuse_count = table.c.refuse_count + refuse
-    row = session.execute(
+    adopt_count = table.c.adopt_count + bindparam("adopt_delta")
+    refuse_count = table.c.refuse_count + bindparam("refuse_delta")
+    return (
         update(table)
-        .where(table.c.id == contribution.id)
+        .where(table.c.id == bindparam("contribution_id"))
         .values(
             adopt_count=adopt_count,
             refuse_count=refuse_count,
             wilson=wilson_lower_bound_sql(adopt_count, refuse_count),
         )
         .returning(table.c.adopt_count, table.c.refuse_count, table.c.wilson)
+    )
+
+
+def _apply_counts(
+    session: Session, contribution: Contribution, adopt: int, refuse: int
+) -> tuple[int, int]:
+    """Atomic increments and the ranking score, in one statement: the row stays locked until
+    commit, so no other vote interleaves."""
+    row = session.execute(
+        _counts_update(),
+        {"contribution_id": contribution.id, "adopt_delta": adopt, "refuse_delta": refuse},
     ).one()
     set_committed_value(contribution, "adopt_count", row.adopt_count)
     set_committed_value(contribution, "refuse_count", row.refuse_count)
