@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from flask import Flask, Response, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login.utils import _create_identifier
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import lazyload
 
 from consult.db import db
@@ -15,6 +19,14 @@ from consult.models import User
 # Flask-Login's strong protection writes when a token was created before the user was loaded
 # (its identifier, and the order to clear a remember cookie the visitor does not have).
 UNUSED_SESSION_KEYS = frozenset({"csrf_token", "_id", "_remember", "_fresh"})
+
+
+@functools.cache
+def _user_by_id() -> Any:
+    """The logged-in person, on every request: one statement built once. Role grants load
+    when a page asks for them (the header's staff links do), not up front: a vote, a support,
+    a JSON call never reads them."""
+    return select(User).options(lazyload(User.grants)).where(User.id == bindparam("user_id"))
 
 
 def init_app(app: Flask) -> None:
@@ -33,9 +45,7 @@ def init_app(app: Flask) -> None:
         user_id, _sep, version = identifier.partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        # Role grants load when a page asks for them (the header's staff links do), not up
-        # front: a vote, a support, a JSON call never reads them.
-        user = db.session.get(User, int(user_id), options=[lazyload(User.grants)])
+        user = db.session.execute(_user_by_id(), {"user_id": int(user_id)}).scalar_one_or_none()
         if user is None or not user.is_active or user.session_version != int(version):
             return None
         return user
