@@ -139,7 +139,7 @@ def _register_extensions(app: Flask) -> None:
     from consult import csrf as consult_csrf
     from consult.db import db
     from consult.extensions import babel, csrf, limiter, login_manager
-    from consult.i18n import install_template_gettext, select_locale
+    from consult.i18n import install_template_gettext, install_wtforms_catalogue, select_locale
 
     db.init_app(app)
     csrf.init_app(app)
@@ -150,5 +150,6 @@ def _register_extensions(app: Flask) -> None:
         default_translation_directories=str(ROOT / "translations"),
     )
     install_template_gettext(app)
+    install_wtforms_catalogue(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -127,6 +128,39 @@ def install_template_gettext(app: Flask) -> None:
         pgettext=_pgettext,
         npgettext=_npgettext,
     )
+
+
+# --- WTForms' own messages: one catalogue per language and process ------------------------------
+# Flask-WTF reads WTForms' catalogue from disk (babel's Translations.load) on every request that
+# builds a form: each logged-in page and each POST (a vote spent a tenth of its time there).
+
+
+@functools.lru_cache(maxsize=8)
+def _wtforms_catalogue(locale: str) -> Any:
+    from babel import support
+    from wtforms.i18n import messages_path
+
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WTFormsTranslations:
+    """What Flask-WTF looks for on the request: the language is resolved when a message is
+    first translated (as Flask-WTF does), only the catalogue is shared."""
+
+    def ugettext(self, string: str) -> str:
+        return _wtforms_catalogue(locale_code()).ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalogue(locale_code()).ungettext(singular, plural, n)
+
+
+_WTFORMS_TRANSLATIONS = _WTFormsTranslations()
+
+
+def install_wtforms_catalogue(app: Flask) -> None:
+    @app.before_request
+    def _shared_wtforms_catalogue() -> None:
+        request.wtforms_translations = _WTFORMS_TRANSLATIONS  # type: ignore[attr-defined]
 
 
 def locale_code() -> str:

@@ -235,6 +235,12 @@ def init_app(app: Flask) -> None:
         ("RATELIMIT_COMMENT", "10 per minute;60 per hour"),
     ):
         app.config.setdefault(key, os.environ.get(key, default))
+    # Votes commit without waiting for the disk flush on PostgreSQL (consult.db's
+    # without_waiting_for_disk says what a crash could cost); VOTE_ASYNC_COMMIT=false to wait.
+    app.config.setdefault(
+        "VOTE_ASYNC_COMMIT",
+        os.environ.get("VOTE_ASYNC_COMMIT", "true").strip().lower() not in ("0", "false", "no"),
+    )
     register_policy(Permission, policy)
     app.register_blueprint(bp)
     register_api_blueprint(app, api_bp)

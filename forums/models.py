@@ -18,7 +18,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    case,
+    cast,
     exists,
+    func,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -52,17 +55,30 @@ class Polarity(enum.StrEnum):
 POLARITY_LABELS = {Polarity.POUR: _l("Pour"), Polarity.CONTRE: _l("Contre")}
 
 
+def _wilson(positive, n, z: float, sqrt):
+    """The Wilson lower bound of ``positive`` out of ``n`` (n > 0), written once for numbers
+    (``math.sqrt``) and for SQL expressions (``func.sqrt``)."""
+    p = positive / n
+    denominator = 1 + z * z / n
+    centre = p + z * z / (2 * n)
+    margin = z * sqrt((p * (1 - p) + z * z / (4 * n)) / n)
+    return (centre - margin) / denominator
+
+
 def wilson_lower_bound(positive: int, negative: int, z: float = 1.96) -> float:
     """Lower bound of the Wilson score interval of the adoption share (95 %): 3 adoptions out
     of 3 rank below 300 out of 320, because so few votes say little."""
     n = positive + negative
     if n == 0:
         return 0.0
-    p = positive / n
-    denominator = 1 + z * z / n
-    centre = p + z * z / (2 * n)
-    margin = z * math.sqrt((p * (1 - p) + z * z / (4 * n)) / n)
-    return (centre - margin) / denominator
+    return _wilson(positive, n, z, math.sqrt)
+
+
+def wilson_lower_bound_sql(positive, negative, z: float = 1.96):
+    """The same bound as a SQL expression of two integer expressions: a vote's counter UPDATE
+    sets the ranking score in the same statement."""
+    n = cast(positive + negative, Float)
+    return case((n == 0, 0.0), else_=_wilson(cast(positive, Float), n, z, func.sqrt))
 
 
 class Theme(Base):

@@ -3,15 +3,16 @@ commits; refusals raise :class:`ForumError` with a French message and an HTTP st
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from consult.db import utcnow
+from consult.db import utcnow, without_waiting_for_disk
 from consult.models import AuthorSnapshot, User
 from consult.moderation import visibility_changed
 from consult.notifications import dispatch
@@ -30,7 +31,7 @@ from forums.models import (
     Theme,
     Vote,
     VoteValue,
-    wilson_lower_bound,
+    wilson_lower_bound_sql,
 )
 from forums.permissions import EDIT_WINDOW
 
@@ -253,26 +254,38 @@ def _check_debatable(user: User, contribution: Contribution) -> None:
     _check_open(contribution.theme)
 
 
+@functools.cache
+def _counts_update() -> Any:
+    """The counters' increments and the Wilson bound of the values they give, one statement
+    built once (the bound is a large expression: building it per vote cost more than running
+    it)."""
+    table = Contribution.__table__
+    adopt_count = table.c.adopt_count + bindparam("adopt_delta")
+    refuse_count = table.c.refuse_count + bindparam("refuse_delta")
+    return (
+        update(table)
+        .where(table.c.id == bindparam("contribution_id"))
+        .values(
+            adopt_count=adopt_count,
+            refuse_count=refuse_count,
+            wilson=wilson_lower_bound_sql(adopt_count, refuse_count),
+        )
+        .returning(table.c.adopt_count, table.c.refuse_count, table.c.wilson)
+    )
+
+
 def _apply_counts(
     session: Session, contribution: Contribution, adopt: int, refuse: int
 ) -> tuple[int, int]:
-    """Atomic increments, then the Wilson bound from the values this transaction now holds:
-    the row stays locked until commit, so no other vote interleaves."""
-    table = Contribution.__table__
+    """Atomic increments and the ranking score, in one statement: the row stays locked until
+    commit, so no other vote interleaves."""
     row = session.execute(
-        update(table)
-        .where(table.c.id == contribution.id)
-        .values(
-            adopt_count=table.c.adopt_count + adopt,
-            refuse_count=table.c.refuse_count + refuse,
-        )
-        .returning(table.c.adopt_count, table.c.refuse_count)
+        _counts_update(),
+        {"contribution_id": contribution.id, "adopt_delta": adopt, "refuse_delta": refuse},
     ).one()
-    score = wilson_lower_bound(row.adopt_count, row.refuse_count)
-    session.execute(update(table).where(table.c.id == contribution.id).values(wilson=score))
     set_committed_value(contribution, "adopt_count", row.adopt_count)
     set_committed_value(contribution, "refuse_count", row.refuse_count)
-    set_committed_value(contribution, "wilson", score)
+    set_committed_value(contribution, "wilson", row.wilson)
     return row.adopt_count, row.refuse_count
 
 
@@ -280,13 +293,28 @@ def _delta(value: str, sign: int) -> tuple[int, int]:
     return (sign, 0) if value == VoteValue.ADOPT else (0, sign)
 
 
-def _insert_or_nothing(session: Session):
-    """INSERT … ON CONFLICT DO NOTHING, in the dialect's own words (PostgreSQL and SQLite)."""
+@functools.cache
+def _first_vote(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, in the dialect's own words (PostgreSQL and
+    SQLite), built once with bound parameters so its compiled form is reused."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(Vote.__table__)
+    votes = Vote.__table__
+    return (
+        insert(votes)
+        .values(
+            contribution_id=bindparam("contribution_id"),
+            user_id=bindparam("user_id"),
+            value=bindparam("value"),
+            created_at=bindparam("now"),
+            updated_at=bindparam("now"),
+            author_audience=bindparam("author_audience"),
+            author_academie_code=bindparam("author_academie_code"),
+        )
+        .on_conflict_do_nothing(index_elements=["contribution_id", "user_id"])
+        .returning(votes.c.id)
+    )
 
 
 def vote(session: Session, voter: User, contribution: Contribution, value: str) -> VoteResult:
@@ -303,6 +331,8 @@ def vote(session: Session, voter: User, contribution: Contribution, value: str) 
     _check_debatable(voter, contribution)
     if contribution.author_id == voter.id:
         raise ForumError(_("Vous ne pouvez pas voter pour votre propre contribution."), 403)
+    # A vote can be cast again: its commit need not wait for the disk (VOTE_ASYNC_COMMIT).
+    without_waiting_for_disk(session, "VOTE_ASYNC_COMMIT")
     votes = Vote.__table__
     mine = and_(votes.c.contribution_id == contribution.id, votes.c.user_id == voter.id)
     if value == RETRACT:
@@ -314,17 +344,14 @@ def vote(session: Session, voter: User, contribution: Contribution, value: str) 
     now = utcnow()
     snapshot = AuthorSnapshot.snapshot_of(voter)
     inserted = session.execute(
-        _insert_or_nothing(session)
-        .values(
-            contribution_id=contribution.id,
-            user_id=voter.id,
-            value=value,
-            created_at=now,
-            updated_at=now,
+        _first_vote(session.get_bind().dialect.name),
+        {
+            "contribution_id": contribution.id,
+            "user_id": voter.id,
+            "value": value,
+            "now": now,
             **snapshot,
-        )
-        .on_conflict_do_nothing(index_elements=["contribution_id", "user_id"])
-        .returning(votes.c.id)
+        },
     ).scalar()
     if inserted is not None:
         adopt, refuse = _apply_counts(session, contribution, *_delta(value, +1))

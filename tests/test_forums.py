@@ -215,6 +215,37 @@ def test_vote_refusals(session) -> None:
     assert session.scalar(select(func.count()).select_from(Vote)) == 0
 
 
+def test_wilson_in_sql_is_the_python_bound(session) -> None:
+    """A vote sets the ranking score in its counter UPDATE: the SQL form of the bound gives
+    the Python one, on both databases."""
+    from sqlalchemy import literal, select
+
+    from forums.models import wilson_lower_bound_sql
+
+    for adopt, refuse in ((0, 0), (1, 0), (0, 1), (1, 1), (3, 0), (300, 20), (7, 93), (5000, 1)):
+        expression = wilson_lower_bound_sql(literal(adopt), literal(refuse))
+        assert session.scalar(select(expression)) == pytest.approx(
+            wilson_lower_bound(adopt, refuse), abs=1e-12
+        ), (adopt, refuse)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(("allowed", "expected"), [(True, "off"), (False, "on")])
+def test_a_vote_commits_without_waiting_for_the_disk(app, monkeypatch, allowed, expected) -> None:
+    """VOTE_ASYNC_COMMIT: the vote's transaction alone skips the wait for the WAL flush."""
+    from sqlalchemy import text
+
+    from consult.db import db
+
+    monkeypatch.setitem(app.config, "VOTE_ASYNC_COMMIT", allowed)
+    with app.app_context():
+        item, voter = ContributionFactory(), UserFactory()
+        assert db.session.scalar(text("SHOW synchronous_commit")) == "on"
+        services.vote(db.session, voter, item, "adopt")
+        assert db.session.scalar(text("SHOW synchronous_commit")) == expected
+        assert item.adopt_count == 1
+
+
 def test_wilson_ranks_300_of_320_above_3_of_3() -> None:
     assert wilson_lower_bound(300, 20) > wilson_lower_bound(3, 0)
     assert wilson_lower_bound(0, 0) == 0.0

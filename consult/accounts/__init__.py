@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from flask import Flask, Response, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login.utils import _create_identifier
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import lazyload
 
 from consult.db import db
@@ -32,6 +36,14 @@ def session_still_valid(user: User | None, version: int) -> bool:
     return user is not None and user.is_active and user.session_version == version
 
 
+@functools.cache
+def _user_by_id() -> Any:
+    """The logged-in person, on every request: one statement built once. Role grants load
+    when a page asks for them (the header's staff links do), not up front: a vote, a support,
+    a JSON call never reads them."""
+    return select(User).options(lazyload(User.grants)).where(User.id == bindparam("user_id"))
+
+
 def init_app(app: Flask) -> None:
     from consult.accounts.views import bp
 
@@ -48,9 +60,7 @@ def init_app(app: Flask) -> None:
         parsed = parse_session_identifier(identifier)
         if parsed is None:
             return None
-        # Role grants load when a page asks for them (the header's staff links do), not up
-        # front: a vote, a support, a JSON call never reads them.
-        user = db.session.get(User, parsed[0], options=[lazyload(User.grants)])
+        user = db.session.execute(_user_by_id(), {"user_id": parsed[0]}).scalar_one_or_none()
         return user if session_still_valid(user, parsed[1]) else None
 
     @app.before_request
