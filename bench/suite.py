@@ -172,6 +172,8 @@ def synthesis_rows(figures: dict[str, Any]) -> list[Row]:
         seconds, peak = compiled["seconds"], compiled["peak_mb"]
         cpu = compiled.get("process_cpu_s")
         shown = f"{seconds:.1f} s" + (f" ({cpu:.1f} s CPU in its process)" if cpu else "")
+        if compiled.get("topics_seconds") is not None:
+            shown += f", then topics apart {compiled['topics_seconds']:.1f} s"
         rows.append(
             Row(
                 "compile all 49 scopes",
