@@ -1,10 +1,10 @@
-"""The synthesis tables in code form: names, French titles, columns with their kinds, and the
-groups inside which privacy applies complementary suppression.
+"""The synthesis tables in code form: names, French titles, columns with their kinds, and
+whether they count people (``synthesis/privacy.py`` protects those cell by cell).
 
 Column kinds: ``dim`` (a dimension: audience, académie, question...), ``count`` (a number of
 items or people), ``share`` (a proportion in [0, 1]), ``score`` (another figure: Wilson bound,
 effective sample size), ``text`` (titles, labels, keywords, quotes, dates). Figures (count,
-share, score) are what suppression blanks.
+share, score) are what the disclosure control protects.
 """
 
 from __future__ import annotations
@@ -29,28 +29,11 @@ class Column:
 
 
 @dataclass(frozen=True)
-class Group:
-    """Rows sharing ``keys`` whose ``part`` column varies form one group of parts.
-
-    ``total`` is the part value of the group's total row (``"*"``), or None when the total is
-    published elsewhere (another table, a ``base`` column): it is then treated as shown, so one
-    lone suppressed part always takes a second one with it. ``members`` restricts the parts to
-    some values (e.g. adopt and refuse, whose total is the ``votes`` row).
-    """
-
-    keys: tuple[str, ...]
-    part: str
-    total: str | None = ALL
-    members: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
 class TableSpec:
     name: str
     title: object
     description: object
     columns: tuple[Column, ...]
-    groups: tuple[Group, ...] = ()
     # Tables without people (labels, public content) are never suppressed.
     has_people: bool = True
 
@@ -132,27 +115,18 @@ _SPECS = (
         _l("Participation par public"),
         _l("Participants et contributions de toute nature, pour chaque public et au total."),
         (AUDIENCE, INDICATOR, VALUE, PEOPLE),
-        (Group(("indicator",), "audience"),),
     ),
     TableSpec(
         "participation_territory",
         _l("Participation par académie"),
         _l("Les mêmes indicateurs pour chaque académie du territoire."),
         (ACADEMIE, AUDIENCE, INDICATOR, VALUE, PEOPLE),
-        (
-            Group(("indicator", "audience"), "academie_code", total=None),
-            Group(("indicator", "academie_code"), "audience"),
-        ),
     ),
     TableSpec(
         "participation_daily",
         _l("Participation jour par jour"),
         _l("Les mêmes indicateurs, jour après jour."),
         (_c("day", _l("Jour"), "text"), AUDIENCE, INDICATOR, VALUE, PEOPLE),
-        (
-            Group(("indicator", "audience"), "day", total=None),
-            Group(("indicator", "day"), "audience"),
-        ),
     ),
     TableSpec(
         "forum_themes",
@@ -168,22 +142,6 @@ _SPECS = (
             INDICATOR,
             VALUE,
             PEOPLE,
-        ),
-        (
-            Group(("theme_slug", "subtheme_slug", "indicator"), "audience"),
-            Group(("theme_slug", "audience", "indicator"), "subtheme_slug"),
-            Group(
-                ("theme_slug", "subtheme_slug", "audience"),
-                "indicator",
-                total="votes",
-                members=("adopt", "refuse"),
-            ),
-            Group(
-                ("theme_slug", "subtheme_slug", "audience"),
-                "indicator",
-                total="comments",
-                members=("pour", "contre"),
-            ),
         ),
     ),
     TableSpec(
@@ -239,7 +197,6 @@ _SPECS = (
             _c("share", _l("Part d’adoption"), "share"),
             PEOPLE,
         ),
-        (Group(("contribution_id",), "audience", total=None),),
     ),
     TableSpec(
         "survey_distribution",
@@ -261,10 +218,6 @@ _SPECS = (
             _c("effective_n", _l("Taille effective d’échantillon"), "score"),
             PEOPLE,
         ),
-        (
-            Group(("question_key", "audience"), "option_key", total=None),
-            Group(("question_key", "option_key"), "audience"),
-        ),
     ),
     TableSpec(
         "survey_territory",
@@ -278,10 +231,6 @@ _SPECS = (
             _c("base", _l("Base"), "count"),
             _c("share", _l("Part"), "share"),
             PEOPLE,
-        ),
-        (
-            Group(("question_key", "option_key"), "academie_code", total=None),
-            Group(("question_key", "academie_code"), "option_key", total=None),
         ),
     ),
     TableSpec(
@@ -328,7 +277,6 @@ _SPECS = (
             _c("sheets", _l("Fiches"), "count"),
             PEOPLE,
         ),
-        (Group(("dimension",), "value_key", total=None),),
     ),
     TableSpec(
         "retex_recent",
